@@ -1,1 +1,1 @@
-export {};
+export { findPwsh } from './find-pwsh.ts';

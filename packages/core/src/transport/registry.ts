@@ -1,0 +1,55 @@
+import { PSRemotingError } from '../errors/ps-remoting-error.ts';
+import type { ParameterSetName } from '../parameters/types.ts';
+import { satisfiesApiRange } from './api-range.ts';
+import { TRANSPORT_API, type TransportPlugin } from './contract.ts';
+
+/** The package that serves each parameter set, for the "install it" message. */
+export const TRANSPORT_PACKAGE_FOR_SET: Readonly<Record<ParameterSetName, string | undefined>> = {
+  ComputerName: '@psremote/transport-winrm',
+  Uri: '@psremote/transport-winrm',
+  SSHHost: '@psremote/transport-ssh',
+  ContainerId: '@psremote/transport-container',
+  VMId: '@psremote/transport-hyperv',
+  VMName: '@psremote/transport-hyperv',
+  Session: undefined,
+  Id: undefined,
+  Name: undefined,
+  InstanceId: undefined,
+};
+
+/** The sets that enter an existing PSSession (New-PSSession) rather than a transport target. */
+const SESSION_SETS: ReadonlySet<ParameterSetName> = new Set(['Session', 'Id', 'Name', 'InstanceId']);
+
+/**
+ * Picks the transport for a parameter set, like Rollup's hookFirst: the first registered plugin whose
+ * `apiRange` accepts this kernel's TRANSPORT_API and that serves the set.
+ */
+export function selectTransport(plugins: readonly TransportPlugin[], set: ParameterSetName): TransportPlugin {
+  const serving = plugins.filter((p) => p.parameterSets.includes(set));
+  const compatible = serving.filter((p) => satisfiesApiRange(TRANSPORT_API, p.apiRange));
+  const chosen = compatible[0];
+  if (chosen) return chosen;
+  const mismatched = serving[0];
+  if (mismatched) {
+    throw new PSRemotingError(
+      `The transport '${mismatched.name}' serves the ${set} parameter set, but it was written for transport API ${mismatched.apiRange} and this psremote kernel provides ${TRANSPORT_API}. Install a version of the transport that matches this @psremote/core.`,
+      { errorId: 'TransportApiMismatch', category: 'NotInstalled', targetObject: mismatched.name },
+    );
+  }
+  if (SESSION_SETS.has(set)) {
+    throw new PSRemotingError(
+      `The ${set} parameter set enters a PSSession created earlier in the same PowerShell process (New-PSSession). psremote runs one session per process: name the target instead (-HostName, -ContainerId, -ComputerName...), or use the library API to open and re-enter sessions in one program.`,
+      { errorId: 'TransportNotRegistered', category: 'NotImplemented', targetObject: set },
+    );
+  }
+  const pkg = TRANSPORT_PACKAGE_FOR_SET[set];
+  throw new PSRemotingError(
+    `No installed transport serves the ${set} parameter set. Install it with: npm install ${pkg ?? 'a transport for it'}`,
+    {
+      errorId: 'TransportNotRegistered',
+      category: 'NotInstalled',
+      targetObject: set,
+      recommendedAction: pkg ? `npm install ${pkg}` : undefined,
+    },
+  );
+}
