@@ -11,10 +11,13 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   private failure: { error: unknown } | undefined;
   private pressured = false;
 
-  constructor(
-    private readonly highWaterMark = 64,
-    private readonly onPressure: (pressured: boolean) => void = () => {},
-  ) {}
+  private readonly highWaterMark: number;
+  private readonly onPressure: (pressured: boolean) => void;
+
+  constructor(highWaterMark = 64, onPressure: (pressured: boolean) => void = () => {}) {
+    this.highWaterMark = highWaterMark;
+    this.onPressure = onPressure;
+  }
 
   get size(): number {
     return this.items.length - this.head;
