@@ -6,6 +6,7 @@ export {
   type PSRemotingErrorOptions,
 } from './errors/ps-remoting-error.ts';
 export * from './host/host-ui.ts';
+export { type HostUiRecord, type QueuedAnswer, RecordingHostUi } from './host/recording-host-ui.ts';
 export * from './parameters/types.ts';
 export * from './transport/contract.ts';
 export type { OutOfProcStream } from './transport/outofproc-stream.ts';
