@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { AsyncQueue } from './async-queue.ts';
+
+describe('AsyncQueue', () => {
+  it('delivers pushed items in order, to a waiting and a late reader', async () => {
+    const q = new AsyncQueue<number>();
+    const first = q.next();
+    q.push(1);
+    q.push(2);
+    q.push(3);
+    q.end();
+    expect(await first).toEqual({ value: 1, done: false });
+    const rest: number[] = [];
+    for await (const v of q) rest.push(v);
+    expect(rest).toEqual([2, 3]);
+  });
+
+  it('throws the failure after the queued items', async () => {
+    const q = new AsyncQueue<string>();
+    q.push('a');
+    q.fail(new Error('boom'));
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for await (const v of q) seen.push(v);
+      })(),
+    ).rejects.toThrow('boom');
+    expect(seen).toEqual(['a']);
+  });
+
+  it('signals pressure above the high-water mark and release below half of it', async () => {
+    const events: boolean[] = [];
+    const q = new AsyncQueue<number>(4, (p) => events.push(p));
+    for (let i = 0; i < 6; i++) q.push(i);
+    expect(events).toEqual([true]);
+    for (let i = 0; i < 4; i++) await q.next();
+    expect(events).toEqual([true, false]);
+  });
+
+  it('ignores pushes after the end', async () => {
+    const q = new AsyncQueue<number>();
+    q.end();
+    q.push(1);
+    expect(await q.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('keeps memory compact over many items', async () => {
+    const q = new AsyncQueue<number>(1 << 30);
+    let sum = 0;
+    for (let i = 0; i < 10_000; i++) {
+      q.push(i);
+      sum -= (await q.next()).value as number;
+      sum += i;
+    }
+    expect(sum).toBe(0);
+    expect(q.size).toBe(0);
+  });
+});
