@@ -96,9 +96,15 @@ export class RecordingHostUi implements HostUi {
   async prompt(
     caption: string,
     message: string,
-    _fields: readonly FieldDescription[],
+    fields: readonly FieldDescription[],
   ): Promise<Record<string, PromptAnswer>> {
-    return this.next('Prompt', caption, message) as Record<string, PromptAnswer>;
+    const a = this.next('Prompt', caption, message);
+    // A plain answer (text, credential) answers the first field: the usual one-field prompt of Read-Host.
+    if (typeof a === 'string' || typeof a === 'number' || a === null || (typeof a === 'object' && 'userName' in a)) {
+      const name = fields[0]?.name ?? '';
+      return { [name]: typeof a === 'number' ? String(a) : (a as PromptAnswer) };
+    }
+    return a as Record<string, PromptAnswer>;
   }
   async promptForCredential(caption: string, message: string): Promise<Credential | null> {
     return this.next('PromptForCredential', caption, message) as Credential | null;
