@@ -1,0 +1,62 @@
+/**
+ * psremote's own options: every token that starts with `--`, anywhere on the line (issue 3). Everything else
+ * is an Enter-PSSession argument and goes to the binder untouched.
+ */
+export interface CliOptions {
+  readonly help: boolean;
+  readonly version: boolean;
+  readonly dryRun: boolean;
+  readonly json: boolean;
+  readonly noColor: boolean;
+  /** `--pwsh <path>` / `--pwsh=<path>`: the local PowerShell for the no-target session. */
+  readonly pwsh: string | undefined;
+  readonly unknown: readonly string[];
+}
+
+export interface SplitArguments {
+  readonly command: string | undefined;
+  readonly options: CliOptions;
+  readonly psArguments: readonly string[];
+}
+
+const FLAGS = new Set(['--help', '--version', '--dry-run', '--json', '--no-color']);
+
+export function splitArguments(argv: readonly string[]): SplitArguments {
+  let command: string | undefined;
+  const ps: string[] = [];
+  const unknown: string[] = [];
+  const seen = new Set<string>();
+  let pwsh: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a.startsWith('--') && a.length > 2) {
+      const [name, value] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+      if (name === '--pwsh') {
+        pwsh = value ?? argv[++i];
+        continue;
+      }
+      if (FLAGS.has(name)) seen.add(name);
+      else unknown.push(a);
+      continue;
+    }
+    if (a === '-h' && command === undefined) {
+      seen.add('--help');
+      continue;
+    }
+    if (command === undefined) command = a;
+    else ps.push(a);
+  }
+  return {
+    command,
+    psArguments: ps,
+    options: {
+      help: seen.has('--help'),
+      version: seen.has('--version'),
+      dryRun: seen.has('--dry-run'),
+      json: seen.has('--json'),
+      noColor: seen.has('--no-color'),
+      pwsh,
+      unknown,
+    },
+  };
+}
