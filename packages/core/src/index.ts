@@ -7,7 +7,33 @@ export {
 } from './errors/ps-remoting-error.ts';
 export * from './host/host-ui.ts';
 export { type HostUiRecord, type QueuedAnswer, RecordingHostUi } from './host/recording-host-ui.ts';
+export { createOutOfProcConnection, type OutOfProcConnectionOptions } from './outofproc/connection.ts';
 export * from './parameters/types.ts';
+export { dispatchHostCall, type HostCallOutcome } from './session/host-dispatch.ts';
+export {
+  type CompletionResult,
+  containerPromptLabel,
+  InteractiveSession,
+  interactiveLineSpec,
+  remotePromptFunction,
+} from './session/interactive.ts';
+export { Invocation, type InvocationEvent, type InvocationResult } from './session/invocation.ts';
+export {
+  hostDefaultDataFrom,
+  type InvokeOptions,
+  type OpenSessionOptions,
+  openSession,
+  PSSession,
+} from './session/session.ts';
+export {
+  defaultSessionTable,
+  type SessionAvailability,
+  type SessionInfo,
+  type SessionState,
+  SessionTable,
+} from './session/session-table.ts';
+export { satisfiesApiRange } from './transport/api-range.ts';
 export * from './transport/contract.ts';
 export type { OutOfProcStream } from './transport/outofproc-stream.ts';
+export { selectTransport, TRANSPORT_PACKAGE_FOR_SET } from './transport/registry.ts';
 export { TransportPluginToken } from './transport/tokens.ts';

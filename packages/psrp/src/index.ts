@@ -1,1 +1,41 @@
+export {
+  ClixmlError,
+  type DeserializeOptions,
+  deserializeClixml,
+  deserializeClixmlDocument,
+} from './clixml/deserialize.ts';
+export { decodeClixmlString, encodeClixmlString } from './clixml/escape.ts';
+export {
+  formatDouble,
+  type SerializeOptions,
+  serializeClixml,
+  serializeClixmlDocument,
+  serializeProperties,
+} from './clixml/serialize.ts';
 export * from './clixml/value.ts';
+export * from './crypto/session-key.ts';
+export { InvalidStateError, PsrpProtocolError } from './errors.ts';
+export type { PsrpEvent } from './events.ts';
+export * from './fragment/fragment.ts';
+export { EMPTY_GUID, guidFromBytes, guidToBytes, newGuid } from './guid.ts';
+export * from './host/host-call.ts';
+export * from './host/host-method.ts';
+export {
+  type CommandSpec,
+  consoleColor,
+  type HostDefaultData,
+  type PipelineSpec,
+} from './message/codecs/client-messages.ts';
+export { enumValue, type PipelineResultType, PipelineResultTypes, psEnum } from './message/codecs/enum.ts';
+export * from './message/header.ts';
+export * from './outofproc/packet.ts';
+export { ClientPipeline } from './pipeline/client-pipeline.ts';
+export * from './pipeline/transitions.ts';
+export * from './protocol-version.ts';
+export * from './records/records.ts';
+export {
+  ClientRunspacePool,
+  type ClientRunspacePoolOptions,
+  type OutgoingPayload,
+} from './runspace-pool/client-pool.ts';
+export * from './runspace-pool/transitions.ts';

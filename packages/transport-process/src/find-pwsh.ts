@@ -21,7 +21,16 @@ function isExecutable(path: string): boolean {
 export function findPwsh(env: Readonly<Record<string, string | undefined>>, explicit?: string): string {
   const tried: string[] = [];
   const candidates: string[] = [];
-  if (explicit) candidates.push(explicit);
+  if (explicit) {
+    if (isExecutable(explicit)) return explicit;
+    throw new PSRemotingError(`The PowerShell executable '${explicit}' was not found or is not executable.`, {
+      errorId: 'PowerShellNotFound',
+      category: 'ObjectNotFound',
+      targetObject: explicit,
+      recommendedAction:
+        'Give the full path of pwsh, or install it: dotnet tool install --global PowerShell --version 7.6.9',
+    });
+  }
   if (env.PSREMOTE_PWSH) candidates.push(env.PSREMOTE_PWSH);
   for (const dir of (env.PATH ?? env.Path ?? '').split(delimiter)) {
     if (dir) for (const exe of EXE) candidates.push(join(dir, exe));
@@ -31,14 +40,6 @@ export function findPwsh(env: Readonly<Record<string, string | undefined>>, expl
   for (const c of candidates) {
     tried.push(c);
     if (isExecutable(c)) return c;
-  }
-  if (explicit) {
-    throw new PSRemotingError(`The PowerShell executable '${explicit}' was not found or is not executable.`, {
-      errorId: 'PowerShellNotFound',
-      category: 'ObjectNotFound',
-      targetObject: explicit,
-      recommendedAction: 'Give the full path of pwsh, or install it: dotnet tool install --global PowerShell',
-    });
   }
   throw new PSRemotingError(
     'PowerShell 7 (pwsh) was not found on PATH or in ~/.dotnet/tools. Install it with: dotnet tool install --global PowerShell --version 7.6.9 (or your platform package), or set PSREMOTE_PWSH to its path.',

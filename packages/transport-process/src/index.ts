@@ -1,1 +1,7 @@
 export { findPwsh } from './find-pwsh.ts';
+export {
+  createProcessTransport,
+  type ProcessTarget,
+  type ProcessTransportOptions,
+  processTransport,
+} from './process-transport.ts';

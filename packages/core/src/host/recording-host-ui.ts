@@ -100,7 +100,12 @@ export class RecordingHostUi implements HostUi {
   ): Promise<Record<string, PromptAnswer>> {
     const a = this.next('Prompt', caption, message);
     // A plain answer (text, credential) answers the first field: the usual one-field prompt of Read-Host.
-    if (typeof a === 'string' || typeof a === 'number' || a === null || (typeof a === 'object' && 'userName' in a)) {
+    if (
+      typeof a === 'string' ||
+      typeof a === 'number' ||
+      a === null ||
+      (typeof a === 'object' && 'userName' in a)
+    ) {
       const name = fields[0]?.name ?? '';
       return { [name]: typeof a === 'number' ? String(a) : (a as PromptAnswer) };
     }

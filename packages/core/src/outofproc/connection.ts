@@ -1,0 +1,426 @@
+import {
+  decodePacket,
+  EMPTY_GUID,
+  encodePacket,
+  type OutOfProcPacket,
+  PacketLineSplitter,
+  PsrpProtocolError,
+} from '@psremote/psrp';
+import { PSRemotingError } from '../errors/ps-remoting-error.ts';
+import type { Logger, PsrpPayload, TransportConnection } from '../transport/contract.ts';
+import { silentLogger } from '../transport/contract.ts';
+import type { OutOfProcStream } from '../transport/outofproc-stream.ts';
+import { AsyncQueue } from '../util/async-queue.ts';
+import { type Deferred, deferred } from '../util/deferred.ts';
+
+export interface OutOfProcConnectionOptions {
+  readonly log?: Logger;
+  /** Aborting it fails the connection and disposes the stream (Ctrl+C while connecting). */
+  readonly signal?: AbortSignal;
+  /**
+   * Fail when no packet has arrived this long after the start (PowerShell's -ConnectingTimeout for SSH,
+   * OutOfProcTransportManager: "SSH connection attempt failed after time out"). Undefined: wait forever.
+   */
+  readonly connectingTimeoutMs?: number;
+  /** The error id and message used when the connecting timeout fires. */
+  readonly connectingTimeoutError?: { readonly errorId: string; readonly message: string };
+  /** Error id when the stream ends before the session was closed (SSH: SSHAbruptlyTerminated). */
+  readonly abruptEndErrorId?: string;
+  /** How long close() waits for the server's CloseAck before it disposes the stream anyway. */
+  readonly closeTimeoutMs?: number;
+  /** How long stop/pipeline-close wait for SignalAck/CloseAck (PowerShell: 60 s). */
+  readonly ackTimeoutMs?: number;
+  /** Fragment size; OutOfProc uses 32 KiB (RemoteSessionNamedPipe.cs). */
+  readonly maxFragmentSize?: number;
+  /** Queued server payloads above which the input stream is paused. */
+  readonly receiveHighWaterMark?: number;
+}
+
+type AckKind = 'DataAck' | 'CommandAck' | 'SignalAck' | 'CloseAck';
+
+/**
+ * Turns a duplex byte stream to a PowerShell server in OutOfProc mode into a TransportConnection
+ * (protocols.md 3.1-3.2; PowerShell OutOfProcTransportManager.cs). One packet per line. Data is lock-step per
+ * PSGuid: the next Data for a guid waits for the DataAck of the previous one.
+ */
+export function createOutOfProcConnection(
+  stream: OutOfProcStream,
+  options: OutOfProcConnectionOptions = {},
+): TransportConnection {
+  return new OutOfProcConnection(stream, options);
+}
+
+class OutOfProcConnection implements TransportConnection {
+  readonly maxFragmentSize: number;
+  private readonly log: Logger;
+  private readonly queue: AsyncQueue<PsrpPayload>;
+  private readonly splitter = new PacketLineSplitter();
+  /** Waiters for acknowledgements, by kind then guid, in send order. */
+  private readonly acks = new Map<string, Deferred<void>[]>();
+  /** The tail of each guid's Data chain (lock-step). */
+  private readonly dataChains = new Map<string, Promise<void>>();
+  private readonly stderrText: string[] = [];
+  private stderrBytes = 0;
+  private failure: PSRemotingError | undefined;
+  private closing = false;
+  private closed = false;
+  private readonly closedDeferred = deferred<void>();
+  private connectTimer: NodeJS.Timeout | undefined;
+  private sawPacket = false;
+
+  private readonly stream: OutOfProcStream;
+  private readonly options: OutOfProcConnectionOptions;
+
+  constructor(stream: OutOfProcStream, options: OutOfProcConnectionOptions) {
+    this.stream = stream;
+    this.options = options;
+    this.maxFragmentSize = options.maxFragmentSize ?? 32_768;
+    this.log = options.log ?? silentLogger;
+    this.queue = new AsyncQueue<PsrpPayload>(options.receiveHighWaterMark ?? 256, (pressured) => {
+      if (pressured) stream.input.pause();
+      else stream.input.resume();
+    });
+
+    stream.input.on('data', (chunk: Buffer) => this.onInput(chunk));
+    stream.input.on('end', () => this.onEnd());
+    stream.input.on('close', () => this.onEnd());
+    stream.input.on('error', (e: Error) =>
+      this.fail(this.transportError(`reading from ${stream.description} failed: ${e.message}`, e)),
+    );
+    stream.output.on('error', (e: Error) =>
+      this.fail(this.transportError(`writing to ${stream.description} failed: ${e.message}`, e)),
+    );
+    stream.errors?.on('data', (chunk: Buffer | string) => this.onStderr(chunk));
+
+    if (options.connectingTimeoutMs !== undefined && options.connectingTimeoutMs > 0) {
+      this.connectTimer = setTimeout(() => {
+        if (this.sawPacket) return;
+        const spec = options.connectingTimeoutError ?? {
+          errorId: 'PSRemotingConnectTimeout',
+          message: `The connection to ${stream.description} timed out after ${options.connectingTimeoutMs} ms without an answer from PowerShell.`,
+        };
+        this.fail(
+          new PSRemotingError(spec.message, {
+            errorId: spec.errorId,
+            category: 'OperationTimeout',
+            targetObject: stream.description,
+          }),
+        );
+      }, options.connectingTimeoutMs);
+      this.connectTimer.unref?.();
+    }
+    if (options.signal) {
+      const onAbort = () =>
+        this.fail(
+          new PSRemotingError(`The connection to ${stream.description} was cancelled.`, {
+            errorId: 'OperationStopped',
+            category: 'OperationStopped',
+            cause: options.signal?.reason,
+          }),
+        );
+      if (options.signal.aborted) queueMicrotask(onAbort);
+      else options.signal.addEventListener('abort', onAbort, { once: true });
+    }
+  }
+
+  // ---- incoming ---------------------------------------------------------------------------------------
+
+  private onInput(chunk: Buffer): void {
+    if (this.closed) return;
+    let lines: string[];
+    try {
+      lines = this.splitter.push(chunk);
+    } catch (e) {
+      this.fail(this.protocolError(e));
+      return;
+    }
+    for (const line of lines) {
+      if (this.closed) return;
+      this.onLine(line);
+    }
+  }
+
+  private onLine(rawLine: string): void {
+    const line = rawLine.trim();
+    if (line.length === 0) return;
+    const prefix = this.stream.errorLinePrefix;
+    if (prefix && line.startsWith(prefix)) {
+      // OutOfProcServerMediator: the server reports a fatal error on its output stream.
+      const text = line.slice(prefix.length).trim();
+      this.fail(
+        new PSRemotingError(
+          `The PowerShell server at ${this.stream.description} reported an error: ${text}`,
+          {
+            errorId: 'IPCServerProcessReportedError',
+            category: 'OpenError',
+            targetObject: this.stream.description,
+          },
+        ),
+      );
+      return;
+    }
+    if (!line.startsWith('<')) {
+      // Not a packet: a banner or stray output. PowerShell's reader fails on it; we report it and go on only
+      // when nothing has been exchanged yet (login banners, shell noise before the subsystem starts).
+      if (!this.sawPacket) {
+        this.log.warn(`${this.stream.description}: ${line}`);
+        return;
+      }
+      this.fail(
+        this.protocolError(
+          new PsrpProtocolError(
+            'PsrpMalformedPacket',
+            `unexpected line from the server: ${line.slice(0, 200)}`,
+            { remote: true },
+          ),
+        ),
+      );
+      return;
+    }
+    let packet: OutOfProcPacket;
+    try {
+      packet = decodePacket(line);
+    } catch (e) {
+      this.fail(this.protocolError(e));
+      return;
+    }
+    this.sawPacket = true;
+    if (this.connectTimer) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+    }
+    switch (packet.kind) {
+      case 'Data':
+        this.queue.push({
+          pipelineId: packet.psGuid === EMPTY_GUID ? null : packet.psGuid,
+          stream: packet.stream,
+          data: packet.data,
+        });
+        break;
+      case 'DataAck':
+      case 'CommandAck':
+      case 'SignalAck':
+      case 'CloseAck':
+        this.settleAck(packet.kind, packet.psGuid);
+        if (packet.kind === 'CloseAck' && packet.psGuid === EMPTY_GUID) this.finish();
+        break;
+      default:
+        // protocols.md 3.2: the server never sends Command, Signal or Close.
+        this.fail(
+          this.protocolError(
+            new PsrpProtocolError(
+              'PsrpMalformedPacket',
+              `the server sent a ${packet.kind} packet, which only a client sends`,
+              {
+                remote: true,
+              },
+            ),
+          ),
+        );
+    }
+  }
+
+  private onStderr(chunk: Buffer | string): void {
+    const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    // Keep a bounded tail for the error message.
+    if (this.stderrBytes < 64 * 1024) {
+      this.stderrText.push(text);
+      this.stderrBytes += text.length;
+    }
+    for (const l of text.split(/\r?\n/))
+      if (l.trim()) this.log.warn(`${this.stream.description} stderr: ${l}`);
+  }
+
+  private onEnd(): void {
+    if (this.closed) return;
+    if (this.closing) {
+      this.finish();
+      return;
+    }
+    const stderr = this.stderrText.join('').trim();
+    const detail = stderr ? ` The server wrote: ${stderr.slice(-2000)}` : '';
+    this.fail(
+      new PSRemotingError(`The connection to ${this.stream.description} ended unexpectedly.${detail}`, {
+        errorId: this.options.abruptEndErrorId ?? 'PSRemotingTransportAbruptlyTerminated',
+        category: 'ConnectionError',
+        targetObject: this.stream.description,
+      }),
+    );
+  }
+
+  // ---- acks -------------------------------------------------------------------------------------------
+
+  private ackKey(kind: AckKind, guid: string): string {
+    return `${kind}:${guid}`;
+  }
+
+  private expectAck(kind: AckKind, guid: string): Deferred<void> {
+    const d = deferred<void>();
+    if (this.failure) d.reject(this.failure);
+    const key = this.ackKey(kind, guid);
+    const list = this.acks.get(key);
+    if (list) list.push(d);
+    else this.acks.set(key, [d]);
+    return d;
+  }
+
+  private settleAck(kind: AckKind, guid: string): void {
+    const key = this.ackKey(kind, guid);
+    const list = this.acks.get(key);
+    const d = list?.shift();
+    if (list && list.length === 0) this.acks.delete(key);
+    if (d) d.resolve();
+    else this.log.debug(`unexpected ${kind} for ${guid}`);
+  }
+
+  private async withTimeout(d: Deferred<void>, ms: number, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new PSRemotingError(
+              `${this.stream.description} did not acknowledge ${what} within ${ms / 1000} s.`,
+              {
+                errorId: 'PSRemotingAckTimeout',
+                category: 'OperationTimeout',
+              },
+            ),
+          ),
+        ms,
+      );
+      timer.unref?.();
+    });
+    try {
+      await Promise.race([d.promise, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // ---- outgoing ---------------------------------------------------------------------------------------
+
+  private async writeLine(packet: OutOfProcPacket): Promise<void> {
+    if (this.failure) throw this.failure;
+    const out = this.stream.output;
+    const ok = out.write(`${encodePacket(packet)}\n`);
+    if (!ok) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = () => {
+          out.off('error', onError);
+          resolve();
+        };
+        const onError = (e: Error) => {
+          out.off('drain', onDrain);
+          reject(e);
+        };
+        out.once('drain', onDrain);
+        out.once('error', onError);
+      });
+    }
+  }
+
+  send(payload: PsrpPayload): Promise<void> {
+    const guid = payload.pipelineId ?? EMPTY_GUID;
+    const prev = this.dataChains.get(guid) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      const ack = this.expectAck('DataAck', guid);
+      await this.writeLine({ kind: 'Data', stream: payload.stream, psGuid: guid, data: payload.data });
+      await ack.promise;
+    });
+    // The chain continues after a failure of one send; the failure itself goes to this caller.
+    this.dataChains.set(
+      guid,
+      next.catch(() => {}),
+    );
+    return next;
+  }
+
+  async createPipeline(pipelineId: string, first: PsrpPayload): Promise<void> {
+    const ack = this.expectAck('CommandAck', pipelineId);
+    await this.writeLine({ kind: 'Command', psGuid: pipelineId });
+    await ack.promise;
+    await this.send(first);
+  }
+
+  async stopPipeline(pipelineId: string): Promise<void> {
+    const ack = this.expectAck('SignalAck', pipelineId);
+    await this.writeLine({ kind: 'Signal', psGuid: pipelineId });
+    await this.withTimeout(ack, this.options.ackTimeoutMs ?? 60_000, 'the stop signal');
+  }
+
+  async closePipeline(pipelineId: string): Promise<void> {
+    if (this.failure || this.closing) return;
+    const ack = this.expectAck('CloseAck', pipelineId);
+    await this.writeLine({ kind: 'Close', psGuid: pipelineId });
+    await this.withTimeout(ack, this.options.ackTimeoutMs ?? 60_000, 'closing the pipeline');
+    this.dataChains.delete(pipelineId);
+  }
+
+  receive(): AsyncIterable<PsrpPayload> {
+    return this.queue;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (!this.closing && !this.failure) {
+      this.closing = true;
+      try {
+        const ack = this.expectAck('CloseAck', EMPTY_GUID);
+        await this.writeLine({ kind: 'Close', psGuid: EMPTY_GUID });
+        await this.withTimeout(ack, this.options.closeTimeoutMs ?? 10_000, 'closing the session');
+      } catch (e) {
+        this.log.debug(`close: ${(e as Error).message}`);
+      }
+    }
+    this.closing = true;
+    this.finish();
+    await this.closedDeferred.promise;
+  }
+
+  // ---- ending -----------------------------------------------------------------------------------------
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    const err =
+      this.failure ??
+      new PSRemotingError(`The connection to ${this.stream.description} is closed.`, {
+        errorId: 'PSRemotingTransportClosed',
+        category: 'ConnectionError',
+      });
+    for (const list of this.acks.values()) for (const d of list) d.reject(err);
+    this.acks.clear();
+    if (this.failure) this.queue.fail(this.failure);
+    else this.queue.end();
+    this.stream.input.resume();
+    this.stream
+      .dispose()
+      .catch((e: unknown) => this.log.debug(`dispose: ${(e as Error).message}`))
+      .finally(() => this.closedDeferred.resolve());
+  }
+
+  private fail(error: PSRemotingError): void {
+    if (this.closed || this.failure) return;
+    this.failure = error;
+    this.finish();
+  }
+
+  private transportError(message: string, cause: unknown): PSRemotingError {
+    return new PSRemotingError(message, {
+      errorId: this.options.abruptEndErrorId ?? 'PSRemotingTransportAbruptlyTerminated',
+      category: 'ConnectionError',
+      targetObject: this.stream.description,
+      cause,
+    });
+  }
+
+  private protocolError(e: unknown): PSRemotingError {
+    const inner = e instanceof PsrpProtocolError ? e : undefined;
+    return new PSRemotingError(
+      `The PowerShell server at ${this.stream.description} broke the OutOfProc protocol: ${(e as Error).message}`,
+      { errorId: inner?.errorId ?? 'PsrpMalformedPacket', category: 'ProtocolError', cause: e },
+    );
+  }
+}

@@ -1,0 +1,576 @@
+import {
+  ClientRunspacePool,
+  type ErrorRecordInfo,
+  type HostCall,
+  type HostDefaultData,
+  type PipelineSpec,
+  type PSValue,
+  type PsrpEvent,
+  type RunspacePoolState,
+} from '@psremote/psrp';
+import { isPSRemotingError, PSRemotingError } from '../errors/ps-remoting-error.ts';
+import type { HostUi } from '../host/host-ui.ts';
+import type { BoundParameters } from '../parameters/types.ts';
+import {
+  type Logger,
+  silentLogger,
+  type TransportConnection,
+  type TransportPlugin,
+  type TransportTarget,
+} from '../transport/contract.ts';
+import { deferred } from '../util/deferred.ts';
+import { dispatchHostCall, type HostCallOutcome } from './host-dispatch.ts';
+import { Invocation } from './invocation.ts';
+import {
+  defaultSessionTable,
+  type SessionAvailability,
+  type SessionInfo,
+  type SessionState,
+  type SessionTable,
+} from './session-table.ts';
+
+export interface OpenSessionOptions {
+  readonly transport: TransportPlugin;
+  /** The bound Enter-PSSession parameters (from the binder), or a target the transport already resolved. */
+  readonly bound?: BoundParameters;
+  readonly target?: TransportTarget;
+  readonly hostUi: HostUi;
+  /** Cancels opening (Ctrl+C while connecting). Not used after the session is open. */
+  readonly signal?: AbortSignal;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly log?: Logger;
+  readonly name?: string;
+  readonly table?: SessionTable;
+  /** Fail if the pool is not Opened this long after the transport connected (default 3 minutes, PS's OpenTimeout). */
+  readonly openTimeoutMs?: number;
+}
+
+export interface InvokeOptions {
+  /** Input objects for the pipeline (sent, then end of input). */
+  readonly input?: readonly PSValue[];
+  /** Host calls of this pipeline go here; default: the session's HostUi. */
+  readonly hostUi?: HostUi;
+  /** Aborting stops the pipeline. */
+  readonly signal?: AbortSignal;
+}
+
+/** Builds the HostInfo cache the server answers RawUI getters from (protocols.md 1.4). */
+export function hostDefaultDataFrom(hostUi: HostUi): HostDefaultData | null {
+  const raw = hostUi.rawUi;
+  if (!raw) return null;
+  return {
+    foregroundColor: raw.foregroundColor,
+    backgroundColor: raw.backgroundColor,
+    cursorPosition: raw.cursorPosition,
+    windowPosition: raw.windowPosition,
+    cursorSize: raw.cursorSize,
+    bufferSize: raw.bufferSize,
+    windowSize: raw.windowSize,
+    maxWindowSize: raw.maxWindowSize,
+    maxPhysicalWindowSize: raw.maxPhysicalWindowSize,
+    windowTitle: raw.windowTitle,
+  };
+}
+
+/**
+ * An open PSRP session: a runspace pool on a transport connection, with the pump that moves payloads between
+ * them (the only code that holds both). Listed in a session table.
+ */
+export class PSSession {
+  readonly id: number;
+  readonly name: string;
+  readonly instanceId: string;
+  readonly computerName: string;
+  readonly transportName: string;
+  readonly target: TransportTarget;
+  readonly hostUi: HostUi;
+  private _state: SessionState = 'Opening';
+  private brokenReason: PSRemotingError | undefined;
+  private readonly pool: ClientRunspacePool;
+  private readonly conn: TransportConnection;
+  private readonly log: Logger;
+  private readonly invocations = new Map<string, Invocation>();
+  private readonly opened = deferred<void>();
+  private readonly ended = deferred<void>();
+  private sending = false;
+  private sendAgain = false;
+  private resumeReceive: (() => void) | undefined;
+  private readonly stateListeners = new Set<(s: SessionState, reason?: PSRemotingError) => void>();
+  private exitListeners = new Set<(code: number) => void>();
+  private readonly table: SessionTable;
+
+  /** @internal use openSession */
+  constructor(init: {
+    id: number;
+    name: string;
+    target: TransportTarget;
+    transportName: string;
+    hostUi: HostUi;
+    conn: TransportConnection;
+    log: Logger;
+    table: SessionTable;
+  }) {
+    this.id = init.id;
+    this.name = init.name;
+    this.target = init.target;
+    this.computerName = init.target.computerName;
+    this.transportName = init.transportName;
+    this.hostUi = init.hostUi;
+    this.conn = init.conn;
+    this.log = init.log;
+    this.table = init.table;
+    this.pool = new ClientRunspacePool({
+      host: hostDefaultDataFrom(init.hostUi),
+      maxFragmentSize: init.conn.maxFragmentSize,
+    });
+    this.instanceId = this.pool.runspacePoolId;
+  }
+
+  get state(): SessionState {
+    return this._state;
+  }
+
+  get availability(): SessionAvailability {
+    if (this._state !== 'Opened') return 'None';
+    for (const inv of this.invocations.values()) if (!inv.pipeline || inv.state === 'Running') return 'Busy';
+    return 'Available';
+  }
+
+  get info(): SessionInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      instanceId: this.instanceId,
+      computerName: this.computerName,
+      transport: this.transportName,
+      state: this._state,
+      availability: this.availability,
+    };
+  }
+
+  /** The reason the session broke, when it is Broken. */
+  get reason(): PSRemotingError | undefined {
+    return this.brokenReason;
+  }
+
+  /** The negotiated PSRP protocol version. */
+  get protocolVersion(): string | undefined {
+    return this.pool.negotiatedProtocolVersion;
+  }
+
+  /** The server's APPLICATION_PRIVATE_DATA (PSVersionTable and friends). */
+  get applicationPrivateData(): PSValue | undefined {
+    return this.pool.applicationPrivateData;
+  }
+
+  /** Resolves when the session is Closed or Broken. */
+  get whenEnded(): Promise<void> {
+    return this.ended.promise;
+  }
+
+  onStateChange(listener: (s: SessionState, reason?: PSRemotingError) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** The remote side asked the host to exit (Exit-PSSession's PopRunspace, or SetShouldExit). */
+  onExitRequested(listener: (code: number) => void): () => void {
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
+  }
+
+  private setState(s: SessionState, reason?: PSRemotingError): void {
+    if (this._state === s) return;
+    if (this._state === 'Closed' || this._state === 'Broken') return;
+    this._state = s;
+    if (s === 'Broken') this.brokenReason = reason;
+    for (const l of this.stateListeners) l(s, reason);
+    if (s === 'Broken' || s === 'Closed') this.ended.resolve();
+  }
+
+  // ---- opening ----------------------------------------------------------------------------------------
+
+  /** @internal */
+  async start(openTimeoutMs: number, signal?: AbortSignal): Promise<void> {
+    this.table.add(this);
+    void this.receiveLoop();
+    this.pool.open();
+    this.kickSend();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new PSRemotingError(
+              `The remote runspace pool on ${this.computerName} did not open within ${openTimeoutMs / 1000} s.`,
+              {
+                errorId: 'CreateRemoteRunspaceFailed',
+                category: 'OperationTimeout',
+                targetObject: this.computerName,
+              },
+            ),
+          ),
+        openTimeoutMs,
+      );
+      timer.unref?.();
+    });
+    const aborted = new Promise<never>((_, reject) => {
+      if (!signal) return;
+      const onAbort = () =>
+        reject(
+          new PSRemotingError('Opening the session was cancelled.', {
+            errorId: 'OperationStopped',
+            category: 'OperationStopped',
+          }),
+        );
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.opened.promise, timeout, aborted]);
+    } catch (e) {
+      await this.abandon(e);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async abandon(e: unknown): Promise<void> {
+    this.fail(asRemotingError(e, this.computerName));
+    await this.conn.close().catch(() => {});
+  }
+
+  // ---- the pump ---------------------------------------------------------------------------------------
+
+  private async receiveLoop(): Promise<void> {
+    try {
+      for await (const payload of this.conn.receive()) {
+        this.pool.receiveData(payload.pipelineId, payload.data);
+        this.drainEvents();
+        this.kickSend();
+        if (this.shouldPause()) {
+          await new Promise<void>((resolve) => {
+            this.resumeReceive = resolve;
+          });
+        }
+      }
+      // A clean end: we closed it.
+      this.pool.transportClosed();
+      this.drainEvents();
+      this.endInvocations(
+        new PSRemotingError(`The session to ${this.computerName} is closed.`, {
+          errorId: 'PSSessionClosed',
+          category: 'ResourceUnavailable',
+        }),
+      );
+      this.setState('Closed');
+    } catch (e) {
+      const err = asRemotingError(e, this.computerName);
+      // Break with the transport's reason first; the pool's own Broken event then changes nothing.
+      this.fail(err);
+      this.pool.transportFailed(err);
+      this.drainEvents();
+    }
+  }
+
+  private shouldPause(): boolean {
+    for (const inv of this.invocations.values()) if (inv.wantsPause) return true;
+    return false;
+  }
+
+  private resumeReceiving(): void {
+    const r = this.resumeReceive;
+    this.resumeReceive = undefined;
+    r?.();
+  }
+
+  private kickSend(): void {
+    if (this.sending) {
+      this.sendAgain = true;
+      return;
+    }
+    this.sending = true;
+    void this.sendLoop();
+  }
+
+  private async sendLoop(): Promise<void> {
+    try {
+      do {
+        this.sendAgain = false;
+        for (let out = this.pool.dataToSend(); out; out = this.pool.dataToSend()) {
+          const payload = { pipelineId: out.pipelineId, stream: out.stream, data: out.data };
+          if (out.createsPipeline && out.pipelineId) await this.conn.createPipeline(out.pipelineId, payload);
+          else await this.conn.send(payload);
+        }
+      } while (this.sendAgain);
+    } catch (e) {
+      // The receive loop sees the same failure and breaks the session; log the send side only.
+      this.log.debug(`send failed: ${(e as Error).message}`);
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  private drainEvents(): void {
+    for (let ev = this.pool.nextEvent(); ev; ev = this.pool.nextEvent()) this.onEvent(ev);
+  }
+
+  private onEvent(ev: PsrpEvent): void {
+    switch (ev.type) {
+      case 'RunspacePoolStateChanged':
+        this.onPoolState(ev.state, ev.reason);
+        break;
+      case 'PipelineOutput':
+        this.invocations.get(ev.pipelineId)?.deliver({ kind: 'output', value: ev.value });
+        break;
+      case 'ErrorRecord':
+        this.invocations.get(ev.pipelineId)?.deliver({ kind: 'error', record: ev.record });
+        break;
+      case 'InformationalRecord': {
+        const kind = ev.stream === 'Warning' ? 'warning' : ev.stream === 'Verbose' ? 'verbose' : 'debug';
+        this.invocations.get(ev.pipelineId)?.deliver({ kind, message: ev.message });
+        break;
+      }
+      case 'InformationRecord':
+        this.invocations.get(ev.pipelineId)?.deliver({ kind: 'information', record: ev.record });
+        break;
+      case 'ProgressRecord':
+        this.invocations.get(ev.pipelineId)?.deliver({ kind: 'progress', record: ev.record });
+        break;
+      case 'PipelineStateChanged':
+        this.onPipelineState(ev.pipelineId, ev.state, ev.reason);
+        break;
+      case 'HostCall':
+        this.onHostCall(ev.pipelineId, ev.call);
+        break;
+      case 'ProtocolError':
+        this.fail(
+          new PSRemotingError(`The server broke the PowerShell remoting protocol: ${ev.error.message}`, {
+            errorId: ev.error.errorId,
+            category: 'ProtocolError',
+            targetObject: this.computerName,
+            cause: ev.error,
+          }),
+        );
+        void this.conn.close().catch(() => {});
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onPoolState(state: RunspacePoolState, reason: ErrorRecordInfo | undefined): void {
+    if (state === 'Opened') {
+      this.setState('Opened');
+      this.opened.resolve();
+    } else if (state === 'Broken' || (state === 'Closed' && this._state === 'Opening')) {
+      const opening = this._state === 'Opening';
+      const err = new PSRemotingError(
+        reason?.message ??
+          (opening
+            ? `The remote runspace pool on ${this.computerName} could not be opened.`
+            : `The session to ${this.computerName} broke: the server ended the runspace pool.`),
+        {
+          errorId: opening ? 'CreateRemoteRunspaceFailed' : 'RemoteRunspacePoolBroken',
+          category: opening ? 'OpenError' : 'ConnectionError',
+          targetObject: this.computerName,
+        },
+      );
+      this.fail(err);
+    }
+  }
+
+  private onPipelineState(id: string, state: string, reason: ErrorRecordInfo | undefined): void {
+    const inv = this.invocations.get(id);
+    if (!inv) return;
+    if (state === 'Completed' || state === 'Stopped' || state === 'Failed') {
+      this.invocations.delete(id);
+      inv.finish(state, reason);
+      // Release the pipeline on the transport (OutOfProc Close); nobody waits for it.
+      if (this._state === 'Opened') void this.conn.closePipeline(id).catch(() => {});
+    }
+  }
+
+  private onHostCall(pipelineId: string | null, call: HostCall): void {
+    const inv = pipelineId ? this.invocations.get(pipelineId) : undefined;
+    const hostUi = inv?.hostUi ?? this.hostUi;
+    void dispatchHostCall(call, hostUi).then((outcome: HostCallOutcome) => {
+      if (outcome.kind === 'exit') {
+        for (const l of this.exitListeners) l(outcome.exitCode);
+        return;
+      }
+      if (outcome.kind === 'none' || call.callId === -100n) return;
+      const pipeline = pipelineId ? this.pool.getPipeline(pipelineId) : undefined;
+      try {
+        if (pipeline) pipeline.hostResponse(call.callId, call.methodId, outcome.result);
+        else this.pool.hostResponse(call.callId, call.methodId, outcome.result);
+      } catch (e) {
+        this.log.debug(`host response dropped: ${(e as Error).message}`);
+      }
+      this.kickSend();
+    });
+  }
+
+  private fail(err: PSRemotingError): void {
+    if (this._state === 'Broken' || this._state === 'Closed') return;
+    this.endInvocations(err);
+    this.opened.reject(err);
+    this.setState('Broken', err);
+  }
+
+  private endInvocations(err: PSRemotingError): void {
+    for (const inv of this.invocations.values()) inv.abort(err);
+    this.invocations.clear();
+    this.resumeReceiving();
+  }
+
+  // ---- commands ---------------------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this._state === 'Opened') return;
+    throw (
+      this.brokenReason ??
+      new PSRemotingError(
+        `The session ${this.name} to ${this.computerName} is ${this._state}; it cannot run commands.`,
+        {
+          errorId: 'InvalidRunspaceState',
+          category: 'InvalidOperation',
+          targetObject: this.computerName,
+        },
+      )
+    );
+  }
+
+  /**
+   * Runs a script (or a full pipeline spec) on the remote side. Iterate the result for output and records,
+   * or await `.result()`.
+   */
+  invoke(script: string | PipelineSpec, options: InvokeOptions = {}): Invocation {
+    this.assertOpen();
+    const spec: PipelineSpec =
+      typeof script === 'string'
+        ? { commands: [{ command: script, isScript: true }], noInput: options.input === undefined }
+        : { ...script, noInput: options.input === undefined && (script.noInput ?? true) };
+    const pipeline = this.pool.createPipeline(spec);
+    return this.track(pipeline, options);
+  }
+
+  /** GET_COMMAND_METADATA (Get-Command over the protocol); output: Count, then one CommandMetadata each. */
+  getCommandMetadata(names: string[], commandType?: number): Invocation {
+    this.assertOpen();
+    return this.track(this.pool.getCommandMetadata(names, commandType), {});
+  }
+
+  private track(
+    pipeline: ReturnType<ClientRunspacePool['createPipeline']>,
+    options: InvokeOptions,
+  ): Invocation {
+    const inv = new Invocation(pipeline, options.hostUi ?? this.hostUi, {
+      stop: (id) => this.stopPipeline(id),
+      resumeReceiving: () => this.resumeReceiving(),
+    });
+    this.invocations.set(pipeline.pipelineId, inv);
+    if (options.input) {
+      for (const v of options.input) pipeline.sendInput(v);
+      pipeline.endInput();
+    }
+    if (options.signal) {
+      const onAbort = () => void inv.stop().catch(() => {});
+      if (options.signal.aborted) onAbort();
+      else options.signal.addEventListener('abort', onAbort, { once: true });
+      void inv.finished.finally(() => options.signal?.removeEventListener('abort', onAbort)).catch(() => {});
+    }
+    this.kickSend();
+    return inv;
+  }
+
+  private async stopPipeline(id: string): Promise<void> {
+    const pipeline = this.pool.getPipeline(id);
+    if (pipeline?.state !== 'Running') return;
+    pipeline.stop();
+    this.kickSend();
+    try {
+      await this.conn.stopPipeline(id);
+    } catch (e) {
+      if (isPSRemotingError(e)) this.log.debug(`stop: ${e.message}`);
+      else throw e;
+    }
+  }
+
+  /** Closes the session (idempotent). Running pipelines end with the session. */
+  async close(): Promise<void> {
+    if (this._state === 'Closed') return;
+    if (this._state === 'Broken') {
+      await this.conn.close().catch(() => {});
+      return;
+    }
+    try {
+      this.pool.close();
+    } catch {
+      // Already closing or never opened: the transport close below is what matters.
+    }
+    await this.conn.close().catch((e: unknown) => this.log.debug(`close: ${(e as Error).message}`));
+    await this.ended.promise;
+  }
+}
+
+function asRemotingError(e: unknown, computerName: string): PSRemotingError {
+  if (isPSRemotingError(e)) return e;
+  const err = e as Error;
+  return new PSRemotingError(
+    `Connecting to remote server ${computerName} failed: ${err?.message ?? String(e)}`,
+    {
+      errorId: 'PSRemotingTransportException',
+      category: 'OpenError',
+      targetObject: computerName,
+      cause: e,
+    },
+  );
+}
+
+/**
+ * Opens a session: resolves the target, connects the transport, opens the runspace pool. The library's entry
+ * point; the CLI's `psremote enter` is built on it.
+ */
+export async function openSession(options: OpenSessionOptions): Promise<PSSession> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? silentLogger;
+  const target =
+    options.target ??
+    options.transport.resolveTarget(options.bound ?? { parameterSet: 'ComputerName', bound: {} }, env);
+  const table = options.table ?? defaultSessionTable;
+  const { id, name } = table.allocate(options.name);
+  // The connect phase gets its own signal: aborting it after the session is open must not kill the session.
+  const connectAbort = new AbortController();
+  const onOuterAbort = () => connectAbort.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let conn: TransportConnection;
+  try {
+    conn = await options.transport.connect(target, {
+      hostUi: options.hostUi,
+      signal: connectAbort.signal,
+      log,
+      env,
+    });
+  } catch (e) {
+    options.signal?.removeEventListener('abort', onOuterAbort);
+    throw asRemotingError(e, target.computerName);
+  }
+  const session = new PSSession({
+    id,
+    name,
+    target,
+    transportName: options.transport.name,
+    hostUi: options.hostUi,
+    conn,
+    log,
+    table,
+  });
+  try {
+    await session.start(options.openTimeoutMs ?? 180_000, options.signal);
+  } finally {
+    options.signal?.removeEventListener('abort', onOuterAbort);
+  }
+  return session;
+}

@@ -1,0 +1,48 @@
+import type { PSObject, PSValue } from './clixml/value.ts';
+import type { PsrpProtocolError } from './errors.ts';
+import type { HostCall } from './host/host-call.ts';
+import type { PSInvocationState } from './pipeline/transitions.ts';
+import type { ErrorRecordInfo, InformationRecordInfo, ProgressRecordInfo } from './records/records.ts';
+import type { RunspacePoolState } from './runspace-pool/transitions.ts';
+
+/** Everything the engine reports, in arrival order (`ClientRunspacePool.nextEvent()`). */
+export type PsrpEvent =
+  | {
+      readonly type: 'SessionCapability';
+      readonly protocolVersion: string;
+      readonly psVersion: string;
+      readonly serializationVersion: string;
+    }
+  | { readonly type: 'ApplicationPrivateData'; readonly data: PSValue }
+  | {
+      readonly type: 'RunspacePoolStateChanged';
+      readonly state: RunspacePoolState;
+      readonly reason?: ErrorRecordInfo;
+    }
+  | { readonly type: 'RunspaceAvailability'; readonly value: PSValue }
+  | { readonly type: 'UserEvent'; readonly event: PSValue }
+  | { readonly type: 'PipelineOutput'; readonly pipelineId: string; readonly value: PSValue }
+  | { readonly type: 'ErrorRecord'; readonly pipelineId: string; readonly record: ErrorRecordInfo }
+  | {
+      readonly type: 'InformationalRecord';
+      readonly pipelineId: string;
+      readonly stream: 'Warning' | 'Verbose' | 'Debug';
+      readonly message: string;
+      readonly raw: PSValue;
+    }
+  | {
+      readonly type: 'InformationRecord';
+      readonly pipelineId: string;
+      readonly record: InformationRecordInfo;
+    }
+  | { readonly type: 'ProgressRecord'; readonly pipelineId: string; readonly record: ProgressRecordInfo }
+  | {
+      readonly type: 'PipelineStateChanged';
+      readonly pipelineId: string;
+      readonly state: PSInvocationState;
+      readonly reason?: ErrorRecordInfo;
+    }
+  | { readonly type: 'HostCall'; readonly pipelineId: string | null; readonly call: HostCall }
+  | { readonly type: 'ProtocolError'; readonly error: PsrpProtocolError };
+
+export type { PSObject };

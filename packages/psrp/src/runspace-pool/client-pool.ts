@@ -1,0 +1,535 @@
+import { deserializeClixml } from '../clixml/deserialize.ts';
+import { PSObject, type PSValue } from '../clixml/value.ts';
+import { encryptSecureString, SessionKeyExchange } from '../crypto/session-key.ts';
+import { PsrpProtocolError } from '../errors.ts';
+import type { PsrpEvent } from '../events.ts';
+import { Defragmenter, fragmentMessage } from '../fragment/fragment.ts';
+import { EMPTY_GUID, newGuid } from '../guid.ts';
+import {
+  encodeHostReturn,
+  type HostCall,
+  type HostCallResult,
+  hostErrorRecord,
+  returnNeedsSessionKey as resultNeedsKey,
+} from '../host/host-call.ts';
+import { hostMethodName } from '../host/host-method.ts';
+import {
+  createPipelineBody,
+  getCommandMetadataBody,
+  type HostDefaultData,
+  hostResponseBody,
+  initRunspacePoolBody,
+  type PipelineSpec,
+  publicKeyBody,
+  sessionCapabilityBody,
+} from '../message/codecs/client-messages.ts';
+import { asNumber, asString, enumValue } from '../message/codecs/enum.ts';
+import {
+  Destination,
+  decodeMessage,
+  encodeMessage,
+  isKnownMessageType,
+  MessageType,
+  messageTypeName,
+} from '../message/header.ts';
+import { ClientPipeline } from '../pipeline/client-pipeline.ts';
+import { isFinished, type PSInvocationState } from '../pipeline/transitions.ts';
+import { CLIENT_PROTOCOL_VERSION, needsSessionKey, negotiate } from '../protocol-version.ts';
+import { decodeErrorRecord, decodeInformationRecord, decodeProgressRecord } from '../records/records.ts';
+import { canPoolTransition, type PoolAction, poolTransition, type RunspacePoolState } from './transitions.ts';
+
+export interface ClientRunspacePoolOptions {
+  readonly runspacePoolId?: string;
+  readonly minRunspaces?: number;
+  readonly maxRunspaces?: number;
+  /** RawUI values for the server's cache; null or absent: a host without RawUI. */
+  readonly host?: HostDefaultData | null;
+  /** False: no host UI at all (Write/Prompt host calls cannot happen). Default true. */
+  readonly hasUi?: boolean;
+  readonly applicationArguments?: PSValue;
+  /** Fragment size including the 21-byte header (default 32768, OutOfProc). */
+  readonly maxFragmentSize?: number;
+  /** Largest message accepted from the server (default 256 MiB). */
+  readonly maxMessageSize?: number;
+}
+
+/** One fragment to send. */
+export interface OutgoingPayload {
+  readonly pipelineId: string | null;
+  readonly stream: 'Default' | 'PromptResponse';
+  readonly data: Uint8Array;
+  /** The first fragment of CREATE_PIPELINE / GET_COMMAND_METADATA: the transport creates the command with it. */
+  readonly createsPipeline: boolean;
+}
+
+interface PendingSecure {
+  readonly pipelineId: string | null;
+  readonly callId: bigint;
+  readonly methodId: number;
+  readonly methodName: string;
+  readonly result: HostCallResult;
+}
+
+const PIPELINE_STATES: readonly PSInvocationState[] = [
+  'NotStarted',
+  'Running',
+  'Stopping',
+  'Stopped',
+  'Completed',
+  'Failed',
+  'Disconnected',
+];
+const POOL_STATES: readonly RunspacePoolState[] = [
+  'BeforeOpen',
+  'Opening',
+  'Opened',
+  'Closed',
+  'Closing',
+  'Broken',
+  'NegotiationSent',
+  'NegotiationSucceeded',
+  'Connecting',
+  'Disconnected',
+];
+
+/**
+ * The client side of a runspace pool, sans-IO (h11's shape): `receiveData()` takes server bytes, `nextEvent()`
+ * hands out what happened, `dataToSend()` hands out fragments to write. Bad peer input never throws out of
+ * receiveData: it becomes a ProtocolError event and the pool is Broken.
+ */
+export class ClientRunspacePool {
+  readonly runspacePoolId: string;
+  private _state: RunspacePoolState = 'BeforeOpen';
+  private readonly options: ClientRunspacePoolOptions;
+  private readonly maxFragmentSize: number;
+  private readonly defrag: Defragmenter;
+  private readonly events: PsrpEvent[] = [];
+  private eventHead = 0;
+  private readonly outgoing: OutgoingPayload[] = [];
+  private outHead = 0;
+  private nextObjectId = 1n;
+  private readonly pipelines = new Map<string, ClientPipeline>();
+  private _negotiated: string | undefined;
+  private _appData: PSValue | undefined;
+  private keyExchange: SessionKeyExchange | undefined;
+  private readonly pendingSecure: PendingSecure[] = [];
+
+  constructor(options: ClientRunspacePoolOptions = {}) {
+    this.options = options;
+    this.runspacePoolId = (options.runspacePoolId ?? newGuid()).toLowerCase();
+    this.maxFragmentSize = options.maxFragmentSize ?? 32_768;
+    this.defrag = new Defragmenter({ maxMessageSize: options.maxMessageSize ?? 256 * 1024 * 1024 });
+  }
+
+  get state(): RunspacePoolState {
+    return this._state;
+  }
+  get negotiatedProtocolVersion(): string | undefined {
+    return this._negotiated;
+  }
+  get applicationPrivateData(): PSValue | undefined {
+    return this._appData;
+  }
+
+  getPipeline(id: string): ClientPipeline | undefined {
+    return this.pipelines.get(id.toLowerCase());
+  }
+
+  private move(action: PoolAction, reason?: ReturnType<typeof decodeErrorRecord>): void {
+    const before = this._state;
+    this._state = poolTransition(this._state, action);
+    if (before !== this._state) {
+      this.events.push({
+        type: 'RunspacePoolStateChanged',
+        state: this._state,
+        ...(reason ? { reason } : {}),
+      });
+    }
+  }
+
+  // ---- outgoing ---------------------------------------------------------------------------------------
+
+  private queue(
+    pipelineId: string | null,
+    messageType: number,
+    body: string,
+    stream: 'Default' | 'PromptResponse',
+    createsPipeline = false,
+  ): void {
+    const message = encodeMessage({
+      destination: Destination.Server,
+      messageType,
+      runspacePoolId: this.runspacePoolId,
+      pipelineId: pipelineId ?? EMPTY_GUID,
+      data: Buffer.from(body, 'utf8'),
+    });
+    const frags = fragmentMessage(this.nextObjectId++, message, this.maxFragmentSize);
+    for (let i = 0; i < frags.length; i++) {
+      this.outgoing.push({
+        pipelineId,
+        stream,
+        data: frags[i] as Uint8Array,
+        createsPipeline: createsPipeline && i === 0,
+      });
+    }
+  }
+
+  dataToSend(): OutgoingPayload | undefined {
+    if (this.outHead >= this.outgoing.length) return undefined;
+    const p = this.outgoing[this.outHead] as OutgoingPayload;
+    this.outgoing[this.outHead] = undefined as unknown as OutgoingPayload;
+    this.outHead++;
+    if (this.outHead === this.outgoing.length) {
+      this.outgoing.length = 0;
+      this.outHead = 0;
+    }
+    return p;
+  }
+
+  nextEvent(): PsrpEvent | undefined {
+    if (this.eventHead >= this.events.length) return undefined;
+    const e = this.events[this.eventHead] as PsrpEvent;
+    this.events[this.eventHead] = undefined as unknown as PsrpEvent;
+    this.eventHead++;
+    if (this.eventHead === this.events.length) {
+      this.events.length = 0;
+      this.eventHead = 0;
+    }
+    return e;
+  }
+
+  /** Queues SESSION_CAPABILITY and INIT_RUNSPACEPOOL (MS-PSRP 3.1.5.4.1). */
+  open(): void {
+    this.move('open');
+    this.queue(null, MessageType.SESSION_CAPABILITY, sessionCapabilityBody(), 'Default');
+    this.queue(
+      null,
+      MessageType.INIT_RUNSPACEPOOL,
+      initRunspacePoolBody({
+        minRunspaces: this.options.minRunspaces ?? 1,
+        maxRunspaces: this.options.maxRunspaces ?? 1,
+        host: this.options.host,
+        hasUi: this.options.hasUi ?? true,
+        ...(this.options.applicationArguments !== undefined
+          ? { applicationArguments: this.options.applicationArguments }
+          : {}),
+      }),
+      'Default',
+    );
+  }
+
+  private newPipeline(): ClientPipeline {
+    if (this._state !== 'Opened') {
+      throw new PsrpProtocolError(
+        'InvalidRunspacePoolState',
+        `cannot create a pipeline: the runspace pool is ${this._state}`,
+        { remote: false },
+      );
+    }
+    const p = new ClientPipeline(newGuid(), {
+      queueMessage: (id, type, body, stream) => this.queue(id, type, body, stream),
+      queueHostResponse: (id, callId, methodId, name, result, secure) =>
+        this.queueHostResponse(id, callId, methodId, name, result, secure),
+    });
+    this.pipelines.set(p.pipelineId, p);
+    p.transition('invoke');
+    return p;
+  }
+
+  createPipeline(spec: PipelineSpec): ClientPipeline {
+    const p = this.newPipeline();
+    this.queue(p.pipelineId, MessageType.CREATE_PIPELINE, createPipelineBody(spec), 'Default', true);
+    return p;
+  }
+
+  /** Get-Command over the protocol (GET_COMMAND_METADATA); mask default Alias|Function|Filter|Cmdlet|Configuration. */
+  getCommandMetadata(names: string[], commandType = 0x10f): ClientPipeline {
+    const p = this.newPipeline();
+    this.queue(
+      p.pipelineId,
+      MessageType.GET_COMMAND_METADATA,
+      getCommandMetadataBody(names, commandType),
+      'Default',
+      true,
+    );
+    return p;
+  }
+
+  /** RUNSPACEPOOL_HOST_RESPONSE for a pool-level host call. */
+  hostResponse(callId: bigint, methodId: number, result: HostCallResult): void {
+    const secure = 'value' in result && resultNeedsKey(result.value);
+    this.queueHostResponse(null, callId, methodId, hostMethodName(methodId), result, secure);
+  }
+
+  private sessionKey(): Uint8Array | null {
+    if (!this._negotiated || !needsSessionKey(this._negotiated)) return null;
+    return this.keyExchange?.sessionKey ?? null;
+  }
+
+  private queueHostResponse(
+    pipelineId: string | null,
+    callId: bigint,
+    methodId: number,
+    methodName: string,
+    result: HostCallResult,
+    secure: boolean,
+  ): void {
+    const keyNeeded = secure && this._negotiated !== undefined && needsSessionKey(this._negotiated);
+    if (keyNeeded && !this.keyExchange?.hasSessionKey) {
+      // MS-PSRP 3.1.4.4: below 2.4 the client starts the key exchange before it sends a SecureString.
+      this.pendingSecure.push({ pipelineId, callId, methodId, methodName, result });
+      this.startKeyExchange();
+      return;
+    }
+    this.writeHostResponse({ pipelineId, callId, methodId, methodName, result });
+  }
+
+  private writeHostResponse(p: PendingSecure): void {
+    const key = this.sessionKey();
+    const body =
+      'value' in p.result
+        ? hostResponseBody(p.callId, p.methodId, p.methodName, {
+            mr: encodeHostReturn(p.result.value, (plain) => encryptSecureString(plain, key)),
+          })
+        : hostResponseBody(p.callId, p.methodId, p.methodName, {
+            me: hostErrorRecord(p.result.error.message, p.result.error.errorId),
+          });
+    const type = p.pipelineId ? MessageType.PIPELINE_HOST_RESPONSE : MessageType.RUNSPACEPOOL_HOST_RESPONSE;
+    this.queue(p.pipelineId, type, body, 'PromptResponse');
+  }
+
+  private startKeyExchange(): void {
+    if (this.keyExchange) return;
+    this.keyExchange = new SessionKeyExchange();
+    this.queue(null, MessageType.PUBLIC_KEY, publicKeyBody(this.keyExchange.publicKeyBlob()), 'Default');
+  }
+
+  /** Encodes a SecureString for this session (call after the key exchange when below 2.4). */
+  encodeSecureString(plain: string): string {
+    return encryptSecureString(plain, this.sessionKey());
+  }
+
+  close(): void {
+    this.move('close');
+  }
+
+  transportClosed(): void {
+    if (canPoolTransition(this._state, 'transportClosed')) this.move('transportClosed');
+    this.failPipelines();
+  }
+
+  transportFailed(reason: Error): void {
+    void reason;
+    if (this._state !== 'Closed' && this._state !== 'Broken' && canPoolTransition(this._state, 'fail'))
+      this.move('fail');
+    this.failPipelines();
+  }
+
+  private failPipelines(): void {
+    for (const p of this.pipelines.values()) {
+      if (!isFinished(p.state) && p.tryTransition('fail')) {
+        this.events.push({ type: 'PipelineStateChanged', pipelineId: p.pipelineId, state: p.state });
+      }
+    }
+    this.pipelines.clear();
+  }
+
+  // ---- incoming ---------------------------------------------------------------------------------------
+
+  /** Fragment bytes from the transport (one or more fragments). Never throws on bad peer input. */
+  receiveData(_pipelineId: string | null, data: Uint8Array): void {
+    if (this._state === 'Broken' || this._state === 'Closed') return;
+    try {
+      for (const msg of this.defrag.push(data)) this.onMessage(msg);
+    } catch (e) {
+      const err =
+        e instanceof PsrpProtocolError && e.remote
+          ? e
+          : new PsrpProtocolError(
+              (e as { errorId?: string }).errorId ?? 'PsrpMalformedMessage',
+              `the server sent data the client cannot read: ${(e as Error).message}`,
+              { cause: e },
+            );
+      this.events.push({ type: 'ProtocolError', error: err });
+      if (canPoolTransition(this._state, 'fail')) this.move('fail');
+      this.failPipelines();
+    }
+  }
+
+  private body(data: Uint8Array): PSValue {
+    if (data.length === 0) return null;
+    return deserializeClixml(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+  }
+
+  private onMessage(bytes: Uint8Array): void {
+    const m = decodeMessage(bytes);
+    if (m.destination !== Destination.Client) {
+      throw new PsrpProtocolError(
+        'PsrpUnexpectedDestination',
+        `a ${messageTypeName(m.messageType)} message addressed to ${m.destination}`,
+      );
+    }
+    if (!isKnownMessageType(m.messageType)) {
+      throw new PsrpProtocolError(
+        'PsrpUnknownMessageType',
+        `unknown message type ${messageTypeName(m.messageType)}`,
+      );
+    }
+    const pid = m.pipelineId;
+    const body = this.body(m.data);
+    const obj = body instanceof PSObject ? body : undefined;
+    switch (m.messageType) {
+      case MessageType.SESSION_CAPABILITY: {
+        const server = asString(obj?.get('protocolversion')) ?? '2.0';
+        this._negotiated = negotiate(CLIENT_PROTOCOL_VERSION, server);
+        this.events.push({
+          type: 'SessionCapability',
+          protocolVersion: server,
+          psVersion: asString(obj?.get('PSVersion')) ?? '',
+          serializationVersion: asString(obj?.get('SerializationVersion')) ?? '',
+        });
+        if (this._state === 'NegotiationSent') this.move('negotiated');
+        return;
+      }
+      case MessageType.APPLICATION_PRIVATE_DATA:
+        this._appData = obj?.get('ApplicationPrivateData') ?? null;
+        this.events.push({ type: 'ApplicationPrivateData', data: this._appData });
+        return;
+      case MessageType.RUNSPACEPOOL_STATE: {
+        const n = asNumber(obj?.get('RunspaceState'));
+        const state = n === undefined ? undefined : POOL_STATES[n];
+        if (!state)
+          throw new PsrpProtocolError(
+            'PsrpMalformedMessage',
+            `RUNSPACEPOOL_STATE without a valid RunspaceState`,
+          );
+        const ex = obj?.get('ExceptionAsErrorRecord');
+        const reason = ex ? decodeErrorRecord(ex) : undefined;
+        if (state === 'Opened') {
+          if (this._state === 'NegotiationSent') this.move('negotiated');
+          if (this._state !== 'Opened') this.move('serverOpened');
+        } else if (state === 'Broken') this.move('serverBroken', reason);
+        else if (state === 'Closed') this.move('serverClosed', reason);
+        if (state === 'Broken' || state === 'Closed') this.failPipelines();
+        return;
+      }
+      case MessageType.ENCRYPTED_SESSION_KEY: {
+        const b64 = asString(obj?.get('EncryptedSessionKey'));
+        if (!b64 || !this.keyExchange)
+          throw new PsrpProtocolError('PsrpBadSessionKey', 'an unexpected ENCRYPTED_SESSION_KEY');
+        this.keyExchange.acceptEncryptedSessionKey(b64);
+        const pending = this.pendingSecure.splice(0);
+        for (const p of pending) this.writeHostResponse(p);
+        return;
+      }
+      case MessageType.PUBLIC_KEY_REQUEST:
+        this.startKeyExchange();
+        return;
+      case MessageType.RUNSPACE_AVAILABILITY:
+        this.events.push({ type: 'RunspaceAvailability', value: body });
+        return;
+      case MessageType.USER_EVENT:
+        this.events.push({ type: 'UserEvent', event: body });
+        return;
+      case MessageType.RUNSPACEPOOL_INIT_DATA:
+        return;
+      case MessageType.RUNSPACEPOOL_HOST_CALL:
+        this.events.push({ type: 'HostCall', pipelineId: null, call: this.hostCall(obj) });
+        return;
+      default:
+        break;
+    }
+    // Pipeline messages.
+    const p = this.pipelines.get(pid);
+    if (!p) {
+      // A late message for a pipeline we already finished (e.g. after a stop): harmless, drop it.
+      return;
+    }
+    switch (m.messageType) {
+      case MessageType.PIPELINE_OUTPUT:
+        this.events.push({ type: 'PipelineOutput', pipelineId: pid, value: body });
+        return;
+      case MessageType.ERROR_RECORD:
+        this.events.push({ type: 'ErrorRecord', pipelineId: pid, record: decodeErrorRecord(body) });
+        return;
+      case MessageType.WARNING_RECORD:
+      case MessageType.VERBOSE_RECORD:
+      case MessageType.DEBUG_RECORD: {
+        const stream =
+          m.messageType === MessageType.WARNING_RECORD
+            ? 'Warning'
+            : m.messageType === MessageType.VERBOSE_RECORD
+              ? 'Verbose'
+              : 'Debug';
+        const message =
+          asString(obj?.get('InformationalRecord_Message')) ?? (obj ? obj.toString() : String(body));
+        this.events.push({ type: 'InformationalRecord', pipelineId: pid, stream, message, raw: body });
+        return;
+      }
+      case MessageType.INFORMATION_RECORD:
+        this.events.push({
+          type: 'InformationRecord',
+          pipelineId: pid,
+          record: decodeInformationRecord(body),
+        });
+        return;
+      case MessageType.PROGRESS_RECORD:
+        this.events.push({ type: 'ProgressRecord', pipelineId: pid, record: decodeProgressRecord(body) });
+        return;
+      case MessageType.PIPELINE_HOST_CALL:
+        this.events.push({ type: 'HostCall', pipelineId: pid, call: this.hostCall(obj) });
+        return;
+      case MessageType.PIPELINE_STATE: {
+        const n = asNumber(obj?.get('PipelineState'));
+        const state = n === undefined ? undefined : PIPELINE_STATES[n];
+        if (!state)
+          throw new PsrpProtocolError('PsrpMalformedMessage', 'PIPELINE_STATE without a valid PipelineState');
+        const ex = obj?.get('ExceptionAsErrorRecord');
+        const reason = ex ? decodeErrorRecord(ex) : undefined;
+        const action =
+          state === 'Completed'
+            ? 'serverCompleted'
+            : state === 'Stopped'
+              ? 'serverStopped'
+              : state === 'Failed'
+                ? 'serverFailed'
+                : state === 'Running' || state === 'Stopping'
+                  ? 'serverRunning'
+                  : undefined;
+        if (action && p.tryTransition(action)) {
+          if (isFinished(p.state)) this.pipelines.delete(pid);
+          this.events.push({
+            type: 'PipelineStateChanged',
+            pipelineId: pid,
+            state: p.state,
+            ...(reason ? { reason } : {}),
+          });
+        }
+        return;
+      }
+      default:
+        throw new PsrpProtocolError(
+          'PsrpUnexpectedMessage',
+          `a client-bound ${messageTypeName(m.messageType)} was not expected`,
+        );
+    }
+  }
+
+  private hostCall(obj: PSObject | undefined): HostCall {
+    if (!obj) throw new PsrpProtocolError('PsrpMalformedMessage', 'a host call without a body');
+    const ci = obj.get('ci');
+    const callId =
+      typeof ci === 'object' && ci !== null && 'value' in ci && typeof ci.value === 'bigint'
+        ? ci.value
+        : BigInt(asNumber(ci) ?? -100);
+    const methodId = enumValue(obj.get('mi')) ?? asNumber(obj.get('mi'));
+    if (methodId === undefined)
+      throw new PsrpProtocolError('PsrpMalformedMessage', 'a host call without a method id');
+    const mp = obj.get('mp');
+    const args =
+      mp instanceof PSObject && mp.baseValue && typeof mp.baseValue === 'object' && 'items' in mp.baseValue
+        ? [...mp.baseValue.items]
+        : [];
+    return { callId, methodId, methodName: hostMethodName(methodId), args };
+  }
+}

@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import {
+  type BoundParameters,
+  createOutOfProcConnection,
+  type OutOfProcStream,
+  PSRemotingError,
+  type TransportConnection,
+  type TransportContext,
+  type TransportPlugin,
+  type TransportTarget,
+} from '@psremote/core';
+import { findPwsh } from './find-pwsh.ts';
+
+export interface ProcessTarget extends TransportTarget {
+  readonly pwshPath?: string;
+  readonly arguments: readonly string[];
+}
+
+export interface ProcessTransportOptions {
+  /** Path of pwsh; default: PSREMOTE_PWSH, PATH, then ~/.dotnet/tools. */
+  readonly pwshPath?: string;
+  /** Working directory of the server process. */
+  readonly cwd?: string;
+}
+
+/**
+ * The local session: `pwsh -s -NoLogo -NoProfile` as a child process speaking OutOfProc on stdio, as
+ * PowerShell's own PowerShellProcessInstance starts it. It is what `psremote enter` with no target opens
+ * (Enter-PSSession's Example 1), and the embedded default for library users.
+ */
+export function createProcessTransport(options: ProcessTransportOptions = {}): TransportPlugin {
+  return {
+    name: 'process',
+    apiRange: '^1.0.0',
+    // No Enter-PSSession parameter set names a local child process; the CLI chooses this transport when
+    // no target is given, and library users pass it explicitly.
+    parameterSets: [],
+    resolveTarget(_bound: BoundParameters): ProcessTarget {
+      return {
+        computerName: 'localhost',
+        prompt: { kind: 'prefix', text: '[localhost]: ' },
+        ...(options.pwshPath ? { pwshPath: options.pwshPath } : {}),
+        arguments: ['-s', '-NoLogo', '-NoProfile'],
+      };
+    },
+    async connect(target: TransportTarget, ctx: TransportContext): Promise<TransportConnection> {
+      const t = target as ProcessTarget;
+      const exe = findPwsh(ctx.env, t.pwshPath);
+      ctx.signal.throwIfAborted();
+      const child = spawn(exe, [...t.arguments], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        cwd: options.cwd,
+        env: ctx.env as NodeJS.ProcessEnv,
+        // The terminal's Ctrl+C must reach psremote only; the stop travels as a PSRP Signal
+        // (protocols.md 2.4: PowerShell shields its ssh child the same way).
+        detached: process.platform !== 'win32',
+        windowsHide: true,
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', (e) =>
+          reject(
+            new PSRemotingError(`PowerShell could not be started from '${exe}': ${e.message}`, {
+              errorId: 'PowerShellNotFound',
+              category: 'OpenError',
+              targetObject: exe,
+              cause: e,
+            }),
+          ),
+        );
+      });
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const stream: OutOfProcStream = {
+        input: child.stdout,
+        output: child.stdin,
+        errors: child.stderr,
+        description: `pwsh process ${child.pid}`,
+        async dispose() {
+          child.stdin.end();
+          if (child.exitCode === null && child.signalCode === null) {
+            const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+            timer.unref();
+            child.kill('SIGTERM');
+            await exited;
+            clearTimeout(timer);
+          }
+        },
+      };
+      // The child's pipes keep Node alive only while the session is open.
+      return createOutOfProcConnection(stream, {
+        log: ctx.log,
+        signal: ctx.signal,
+        abruptEndErrorId: 'PSRemotingTransportAbruptlyTerminated',
+      });
+    },
+  };
+}
+
+/** The default instance: pwsh from PSREMOTE_PWSH, PATH or ~/.dotnet/tools. */
+export const processTransport: TransportPlugin = createProcessTransport();

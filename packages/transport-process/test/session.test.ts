@@ -1,0 +1,186 @@
+import { execFileSync } from 'node:child_process';
+import { isPSRemotingError, openSession, type PSSession, RecordingHostUi } from '@psremote/core';
+import { PSObject, PSPrimitive } from '@psremote/psrp';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createProcessTransport } from '../src/process-transport.ts';
+
+const pwshPath = inject('pwshPath');
+const live = describe.skipIf(!pwshPath);
+
+live('a session on a real local pwsh -s', () => {
+  let session: PSSession;
+  const hostUi = new RecordingHostUi();
+  const transport = createProcessTransport({ pwshPath });
+
+  beforeAll(async () => {
+    session = await openSession({ transport, hostUi });
+  });
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('opens: state, table row, negotiated protocol, server PSVersionTable', () => {
+    expect(session.state).toBe('Opened');
+    expect(session.info).toMatchObject({
+      computerName: 'localhost',
+      state: 'Opened',
+      availability: 'Available',
+    });
+    expect(session.info.instanceId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(session.protocolVersion).toBe('2.3');
+    const apd = session.applicationPrivateData;
+    expect(apd).toBeInstanceOf(PSObject);
+  });
+
+  it('1..5 gives five Int32 outputs in order', async () => {
+    const r = await session.invoke('1..5').result();
+    expect(r.state).toBe('Completed');
+    expect(r.output).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('Get-Date comes back as a DateTime close to now', async () => {
+    const r = await session.invoke('Get-Date').result();
+    const v = r.output[0];
+    const dt = v instanceof PSObject ? v.baseValue : v;
+    expect(dt).toBeInstanceOf(PSPrimitive);
+    expect((dt as PSPrimitive).tag).toBe('DT');
+    const when = Date.parse(String((dt as PSPrimitive).value));
+    expect(Math.abs(when - Date.now())).toBeLessThan(60_000);
+  });
+
+  it('an error record carries message, FQEID and category', async () => {
+    const r = await session.invoke("Get-Item -LiteralPath '/definitely/not/here'; 'after'").result();
+    expect(r.state).toBe('Completed');
+    expect(r.output).toEqual(['after']);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]?.fullyQualifiedErrorId).toBe(
+      'PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand',
+    );
+    expect(r.errors[0]?.category).toBe('ObjectNotFound');
+    expect(r.errors[0]?.message).toContain('/definitely/not/here');
+  });
+
+  it('a terminating error fails the pipeline with its reason', async () => {
+    const r = await session.invoke("throw 'kaboom'").result();
+    expect(r.state).toBe('Failed');
+    expect(r.reason?.message).toContain('kaboom');
+  });
+
+  it('warning, verbose, debug and information streams', async () => {
+    const r = await session
+      .invoke(
+        "$VerbosePreference='Continue'; $DebugPreference='Continue'; Write-Warning 'w1'; Write-Verbose 'v1'; Write-Debug 'd1'; Write-Information 'i1'",
+      )
+      .result();
+    expect(r.warnings).toEqual(['w1']);
+    expect(r.verbose).toEqual(['v1']);
+    expect(r.debug).toEqual(['d1']);
+    expect(r.information.map((i) => String(i.messageData))).toEqual(['i1']);
+  });
+
+  it('Write-Progress arrives as progress records, then Completed', async () => {
+    const seen: string[] = [];
+    for await (const ev of session.invoke(
+      "1..3 | % { Write-Progress -Activity 'Copy' -Status \"$_ of 3\" -PercentComplete ($_*33) }; Write-Progress -Activity 'Copy' -Completed",
+    )) {
+      if (ev.kind === 'progress')
+        seen.push(`${ev.record.activity}:${ev.record.percentComplete}:${ev.record.recordType}`);
+    }
+    expect(seen).toContain('Copy:33:Processing');
+    expect(seen).toContain('Copy:99:Processing');
+    expect(seen.at(-1)).toMatch(/^Copy:.*:Completed$/);
+  });
+
+  it('output over 1 MB crosses many fragments intact', async () => {
+    const r = await session.invoke("'x' * 1500000; 'end'").result();
+    expect(r.output).toHaveLength(2);
+    expect((r.output[0] as string).length).toBe(1_500_000);
+    expect(r.output[1]).toBe('end');
+  });
+
+  it('streams 100k objects with backpressure and keeps order', async () => {
+    let n = 0;
+    let ok = true;
+    for await (const v of session.invoke('1..100000').output()) {
+      n++;
+      if (v !== n) ok = false;
+    }
+    expect(n).toBe(100_000);
+    expect(ok).toBe(true);
+  });
+
+  it('input objects reach the pipeline', async () => {
+    const r = await session.invoke('$input | % { $_ * 2 }', { input: [1, 2, 3] }).result();
+    expect(r.output).toEqual([2, 4, 6]);
+  });
+
+  it('stops while($true){} and stays usable', async () => {
+    const inv = session.invoke('while ($true) { }');
+    setTimeout(() => void inv.stop(), 300);
+    const r = await inv.result();
+    expect(r.state).toBe('Stopped');
+    const after = await session.invoke('7*6').result();
+    expect(after.output).toEqual([42]);
+    expect(session.availability).toBe('Available');
+  });
+
+  it('Read-Host is answered through the HostUi', async () => {
+    hostUi.answer('typed answer');
+    const r = await session.invoke("Read-Host -Prompt 'Name'").result();
+    expect(r.output).toEqual(['typed answer']);
+    expect(hostUi.records.some((x) => x.kind === 'ask' && x.member === 'Prompt')).toBe(true);
+  });
+
+  it('a credential prompt round-trips the SecureString (key exchange below protocol 2.4)', async () => {
+    hostUi.answer({ userName: 'alice', password: 'S3cret!' });
+    const r = await session
+      .invoke(
+        "$c = Get-Credential -UserName alice -Message 'creds'; $c.UserName; $c.GetNetworkCredential().Password",
+      )
+      .result();
+    expect(r.output).toEqual(['alice', 'S3cret!']);
+  });
+});
+
+live('lifecycle against a real pwsh', () => {
+  it('closes cleanly and refuses new commands', async () => {
+    const session = await openSession({
+      transport: createProcessTransport({ pwshPath }),
+      hostUi: new RecordingHostUi(),
+    });
+    await session.close();
+    expect(session.state).toBe('Closed');
+    expect(() => session.invoke('1')).toThrowError();
+    await session.close(); // idempotent
+  });
+
+  it('a server killed mid-pipeline gives Broken within 1 s', async () => {
+    const session = await openSession({
+      transport: createProcessTransport({ pwshPath }),
+      hostUi: new RecordingHostUi(),
+    });
+    const pid = (await session.invoke('$PID').result()).output[0] as number;
+    const inv = session.invoke('while ($true) { Start-Sleep -Milliseconds 50 }');
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = performance.now();
+    execFileSync('kill', ['-9', String(pid)]);
+    const err = await inv.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await session.whenEnded;
+    const elapsed = performance.now() - t0;
+    expect(session.state).toBe('Broken');
+    expect(isPSRemotingError(err)).toBe(true);
+    expect(session.reason?.category).toBe('ConnectionError');
+    expect(elapsed).toBeLessThan(1000);
+  });
+
+  it('a missing pwsh gives PowerShellNotFound naming the install command', async () => {
+    const e = await openSession({
+      transport: createProcessTransport({ pwshPath: '/nonexistent/pwsh' }),
+      hostUi: new RecordingHostUi(),
+    }).catch((x: unknown) => x);
+    expect(isPSRemotingError(e) && e.errorId).toBe('PowerShellNotFound');
+  });
+});
