@@ -8,6 +8,22 @@ export {
 export * from './host/host-ui.ts';
 export { type HostUiRecord, type QueuedAnswer, RecordingHostUi } from './host/recording-host-ui.ts';
 export { createOutOfProcConnection, type OutOfProcConnectionOptions } from './outofproc/connection.ts';
+export {
+  type ArgumentValue,
+  parseArguments,
+  parseNumber,
+  parseValue,
+  type RawArgument,
+} from './parameters/arguments.ts';
+export { type BindOptions, bindEnterPSSession } from './parameters/bind.ts';
+export { ENTER_PSSESSION_METADATA } from './parameters/enter-pssession-metadata.ts';
+export type {
+  CommandMetadata,
+  ParameterMetadata,
+  ParameterSetMembership,
+  ValidationMetadata,
+} from './parameters/metadata-types.ts';
+export { renderSyntax } from './parameters/syntax.ts';
 export * from './parameters/types.ts';
 export { dispatchHostCall, type HostCallOutcome } from './session/host-dispatch.ts';
 export {

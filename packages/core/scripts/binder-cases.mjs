@@ -1,0 +1,428 @@
+// The argument lists of the binder conformance suite: each case is the argv words a user would type after
+// `psremote enter` (each word one PowerShell token or expression), as they would type them after
+// Enter-PSSession at a pwsh prompt.
+const G = '1b4e28ba-2fa1-11d2-883f-0016d3cca427';
+const cases = [];
+const add = (...words) => cases.push(words);
+
+// Every set, the plain way.
+add('-ComputerName', 'srv01');
+add('-ComputerName', 'srv01', '-Credential', '$null');
+add('-HostName', 'me@box:22');
+add('-HostName', 'box', '-UserName', 'me', '-Port', '2222');
+add('-ConnectionUri', 'http://srv01:5985/wsman');
+add('-InstanceId', G);
+add('-Id', '3');
+add('-Name', 'sess1');
+add('-VMId', G);
+add('-VMName', 'vm1');
+add('-ContainerId', 'abc123');
+add('-ContainerId', 'abc123', '-RunAsAdministrator');
+add('-Session', '$null');
+// Aliases.
+add('-Cn', 'srv01');
+add('-cn', 'srv01');
+add('-URI', 'http://srv01/wsman');
+add('-CU', 'https://srv01:5986/');
+add('-VMGuid', G);
+add('-HostName', 'h', '-IdentityFilePath', '/k/id_ed25519');
+add('-HostName', 'h', '-KeyFilePath', '/k/id_rsa');
+add('srv01', '-vb');
+add('srv01', '-db');
+add('srv01', '-ea', 'Stop');
+add('srv01', '-wa', 'SilentlyContinue');
+add('srv01', '-infa', 'Continue');
+add('srv01', '-proga', 'SilentlyContinue');
+add('srv01', '-ev', 'e');
+add('srv01', '-wv', 'w');
+add('srv01', '-iv', 'i');
+add('srv01', '-ov', 'o');
+add('srv01', '-ob', '5');
+add('srv01', '-pv', 'p');
+add('srv01', '-Verbose');
+add('srv01', '-Verbose:$false');
+add('srv01', '-Debug:$true');
+add('srv01', '-ErrorAction', 'Bogus');
+add('srv01', '-OutBuffer', '-1');
+// Prefixes: ambiguous and unique.
+for (const p of [
+  '-C',
+  '-Co',
+  '-Con',
+  '-Conf',
+  '-Confi',
+  '-Conn',
+  '-Cont',
+  '-Cr',
+  '-Cre',
+  '-Ce',
+  '-Com',
+  '-Comp',
+  '-Ho',
+  '-H',
+  '-Hos',
+  '-I',
+  '-In',
+  '-Id',
+  '-N',
+  '-Na',
+  '-V',
+  '-VM',
+  '-VMI',
+  '-VMN',
+  '-Ke',
+  '-K',
+  '-U',
+  '-Us',
+  '-Use',
+  '-UseS',
+  '-UserN',
+  '-S',
+  '-Se',
+  '-Ses',
+  '-Sess',
+  '-SessionO',
+  '-Su',
+  '-SS',
+  '-SSH',
+  '-P',
+  '-Po',
+  '-A',
+  '-Au',
+  '-Al',
+  '-Ap',
+  '-E',
+  '-En',
+  '-R',
+  '-Ru',
+  '-O',
+  '-Op',
+  '-Ou',
+  '-W',
+  '-Wa',
+  '-In',
+  '-Inf',
+  '-Ins',
+  '-Pr',
+  '-Pi',
+  '-D',
+  '-De',
+  '-Er',
+  '-Ve',
+]) {
+  add(p, 'x1');
+}
+// Positionals.
+add('srv01');
+add('5');
+add('-5');
+add('0x10');
+add('5.0');
+add("'5'");
+add('"srv 01"');
+add(G);
+add('srv01', 'extra');
+add('srv01', 'cred');
+add('vm1', 'cred', '-VMName');
+add('-VMName', 'vm1', 'DOM\\me');
+add('-VMId', G, 'u');
+add('http://srv01/wsman');
+add('-ConnectionUri', 'http://a', 'b');
+add('a', 'b', 'c');
+add('$true');
+add('$null');
+add('1kb');
+add('2GB');
+add('10l');
+add('me@box:22');
+add('-ContainerId', 'c1', 'x');
+add('-Port', '22', 'srv01');
+add('-HostName', 'h', 'extra');
+add('-UserName', 'u', 'host1');
+add('-ConfigurationName', 'cfg', 'srv01');
+add('-ConfigurationName', 'cfg', 'vm1', 'DOM\\me');
+// Switches.
+add('srv01', '-UseSSL');
+add('srv01', '-UseSSL:$false');
+add('srv01', '-UseSSL:$true');
+add('srv01', '-UseSSL', '$false');
+add('srv01', '-EnableNetworkAccess');
+add('-ConnectionUri', 'http://a/', '-AllowRedirection');
+add('-ConnectionUri', 'http://a/', '-AllowRedirection:$false');
+add('-HostName', 'h', '-SSHTransport');
+add('-HostName', 'h', '-SSHTransport:$true');
+add('-HostName', 'h', '-SSHTransport:$false');
+add('-SSHTransport', 'h');
+add('-SSHTransport');
+add('-ContainerId', 'c', '-RunAsAdministrator:$false');
+add('-RunAsAdministrator', 'c1');
+add('-RunAsAdministrator');
+add('-UseSSL', 'srv01');
+add('-UseSSL');
+add('-EnableNetworkAccess', '-ConnectionUri', 'http://a');
+// Duplicates.
+add('-ComputerName', 'a', '-ComputerName', 'b');
+add('-ComputerName', 'a', '-Cn', 'b');
+add('srv01', '-ComputerName', 'b');
+add('-HostName', 'h', '-Port', '1', '-Port', '2');
+add('-UseSSL', '-UseSSL', 'srv01');
+add('-Id', '1', '-Id', '2');
+add('-Verbose', '-vb', 'srv01');
+// Conflicts across sets.
+add('-ComputerName', 'a', '-HostName', 'b');
+add('-ComputerName', 'a', '-UserName', 'u');
+add('-HostName', 'h', '-UseSSL');
+add('-HostName', 'h', '-Credential', 'DOM\\me');
+add('-HostName', 'h', '-ConfigurationName', 'c');
+add('-ContainerId', 'c', '-Port', '5');
+add('-ContainerId', 'c', '-Credential', 'u');
+add('-VMName', 'v', '-VMId', G);
+add('-VMName', 'v', '-UseSSL');
+add('-Id', '1', '-Name', 'n');
+add('-ConnectionUri', 'http://a', '-ComputerName', 'b');
+add('-ConnectionUri', 'http://a', '-Port', '80');
+add('-ConnectionUri', 'http://a', '-UseSSL');
+add('-ConnectionUri', 'http://a', '-ApplicationName', 'x');
+add('-ComputerName', 'a', '-AllowRedirection');
+add('-ComputerName', 'a', '-RunAsAdministrator');
+add('-InstanceId', G, '-Id', '4');
+add('-Session', '$null', '-ComputerName', 'a');
+add('-HostName', 'h', '-ContainerId', 'c');
+add('-KeyFilePath', 'k', '-ComputerName', 'a');
+add('-Subsystem', 'powershell', '-UseSSL');
+add('-Options', "@{a='b'}", '-ComputerName', 'x');
+add('-ConnectingTimeout', '5', '-ContainerId', 'c');
+add('-EnableNetworkAccess', '-HostName', 'h');
+add('-CertificateThumbprint', 'ab', '-HostName', 'h');
+add('-Authentication', 'Basic', '-VMName', 'v');
+// Sets chosen without their target: defaults and mandatory checks.
+add();
+add('-Port', '22');
+add('-Credential', '$null');
+add('-ConfigurationName', 'cfg');
+add('-UserName', 'me');
+add('-KeyFilePath', 'k');
+add('-Subsystem', 's');
+add('-ConnectingTimeout', '1000');
+add('-Options', "@{a='b'}");
+add('-ApplicationName', 'app');
+add('-AllowRedirection');
+add('-EnableNetworkAccess');
+add('-Authentication', 'Kerberos');
+add('-CertificateThumbprint', 'AB12');
+add('-SessionOption', '$null');
+add('-Verbose');
+add('-ErrorAction', 'Stop');
+add('-ConfigurationName', 'c', '-RunAsAdministrator');
+add('-ConfigurationName', 'c', '-AllowRedirection');
+add('-Credential', '$null', '-AllowRedirection');
+// Types and conversion.
+add('-Id', 'abc');
+add('-Id', '3.7');
+add('-Id', '2.5');
+add('-Id', "'12'");
+add('-Id', '0x1F');
+add('-Id', '1kb');
+add('-Id', '$true');
+add('-Id', '99999999999');
+add('-Id', '-1');
+add('-Id', '$null');
+add('-Id', '1,2');
+add('-InstanceId', 'not-a-guid');
+add('-InstanceId', G.toUpperCase());
+add('-InstanceId', `{${G}}`);
+add('-InstanceId', G.replace(/-/g, ''));
+add('-InstanceId', '$null');
+add('-InstanceId', '5');
+add('-VMId', 'zzz');
+add('-VMId', '$null');
+add('-VMId', `'${G}'`);
+add('-ConnectionUri', 'not a uri');
+add('-ConnectionUri', 'relative/path');
+add('-ConnectionUri', '$null');
+add('-ConnectionUri', "''");
+add('-ConnectionUri', '5');
+add('-Port', 'abc');
+add('-ComputerName', 'a', '-Port', '0');
+add('-ComputerName', 'a', '-Port', '65536');
+add('-ComputerName', 'a', '-Port', '65535');
+add('-ComputerName', 'a', '-Port', '1');
+add('-ComputerName', 'a', '-Port', '-5');
+add('-ComputerName', 'a', '-Port', '8.4');
+add('-ComputerName', 'a', '-Port', "'443'");
+add('-ComputerName', 'a', '-Port', '$null');
+add('-HostName', 'h', '-Port', '70000');
+add('-HostName', 'h', '-ConnectingTimeout', 'x');
+add('-HostName', 'h', '-ConnectingTimeout', '-1');
+add('-HostName', 'h', '-ConnectingTimeout', '2.5');
+add('-ComputerName', "''");
+add('-ComputerName', '$null');
+add('-ComputerName', '5');
+add('-ComputerName', '$true');
+add('-ComputerName', 'a,b');
+add('-ComputerName', '@{a=1}');
+add('-HostName', "''");
+add('-HostName', '$null');
+add('-HostName', '[::1]:22');
+add('-HostName', 'DOM\\user@host');
+add('-VMName', "''");
+add('-ContainerId', "''");
+add('-ContainerId', '$null');
+add('-Name', "''");
+add('-Name', '$null');
+add('-Name', '5');
+add('-UserName', "''", '-HostName', 'h');
+add('-HostName', 'h', '-KeyFilePath', "''");
+add('-HostName', 'h', '-Subsystem', "''");
+add('-HostName', 'h', '-Subsystem', '$null');
+add('-HostName', 'h', '-Options', "@{StrictHostKeyChecking='no'}");
+add('-HostName', 'h', '-Options', "@{StrictHostKeyChecking='no'; Port=2222}");
+add('-HostName', 'h', '-Options', '@{}');
+add('-HostName', 'h', '-Options', '$null');
+add('-HostName', 'h', '-Options', 'StrictHostKeyChecking=no');
+add('-ComputerName', 'a', '-Authentication', 'Negotiate');
+add('-ComputerName', 'a', '-Authentication', 'negotiate');
+add('-ComputerName', 'a', '-Authentication', 'Bogus');
+add('-ComputerName', 'a', '-Authentication', '2');
+add('-ComputerName', 'a', '-Authentication', 'Credssp');
+add('-ComputerName', 'a', '-ApplicationName', "''");
+add('-ComputerName', 'a', '-CertificateThumbprint', '$null');
+add('-ComputerName', 'a', '-SessionOption', "'x'");
+add('-ComputerName', 'a', '-ConfigurationName', "''");
+add('-ComputerName', 'a', '-ConfigurationName', 'Microsoft.PowerShell');
+add('-Session', "'s'");
+add('-Session', '5');
+add('-VMName', 'v', '-Credential', '$null');
+add('-ContainerId', 'c', '-ConfigurationName', 'cfg');
+add('srv01', '-ErrorAction', '5');
+add('srv01', '-OutBuffer', 'x');
+// Missing arguments.
+add('-ComputerName');
+add('-HostName');
+add('-Port');
+add('-ComputerName', '-Port', '5');
+add('-HostName', 'h', '-Port');
+add('-HostName', 'h', '-UserName', '-Port', '22');
+add('-Credential');
+add('-Options');
+add('srv01', '-ErrorAction');
+add('-Id');
+add('-ContainerId', '-RunAsAdministrator');
+// Unknown names.
+add('-Bogus', 'x');
+add('-ComputerNameX', 'a');
+add('-HostNam3', 'h');
+add('-Hostname', 'h');
+add('-HOSTNAME', 'h');
+add('-computername', 'SRV01');
+add('-hostname:h');
+add('-ComputerName:srv01');
+add('-Port:22', '-HostName:h');
+add('-Id:5');
+add('-UseSSL:$false', '-ComputerName', 'a');
+// Misc combinations.
+add('-ComputerName', 'srv01', '-Port', '90', '-Credential', '$null');
+add(
+  '-ComputerName',
+  'srv01',
+  '-UseSSL',
+  '-Port',
+  '5986',
+  '-ApplicationName',
+  'wsman',
+  '-ConfigurationName',
+  'PowerShell.7',
+);
+add('-ComputerName', 'srv01', '-Authentication', 'Kerberos', '-CertificateThumbprint', 'AB');
+add(
+  '-HostName',
+  'u@h',
+  '-KeyFilePath',
+  '/k',
+  '-Subsystem',
+  'pwsh',
+  '-ConnectingTimeout',
+  '5000',
+  '-SSHTransport',
+);
+add('-HostName', 'h', '-Options', "@{User='x'}", '-Port', '22', '-UserName', 'u');
+add('-VMName', 'vm1', '-Credential', '$null', '-ConfigurationName', 'c');
+add('-VMId', G, '-Credential', '$null');
+add('-ContainerId', 'c', '-RunAsAdministrator', '-ConfigurationName', 'x');
+add(
+  '-ConnectionUri',
+  'https://h:5986/wsman',
+  '-Credential',
+  '$null',
+  '-AllowRedirection',
+  '-Authentication',
+  'Basic',
+);
+add('-ConnectionUri', 'http://h', '-SessionOption', '$null');
+add('h1', '-Port', '22', '-UserName', 'u');
+add('h1', '-SSHTransport');
+add('h1', '-KeyFilePath', 'k');
+add('h1', '-Options', '@{a=1}');
+add('h1', '-RunAsAdministrator');
+add('h1', '-Credential', '$null', '-VMName');
+add('vm', '-VMName:$null');
+add('-ContainerId', 'abcdef0123456789abcdef');
+add('-Name', 'a', '-ErrorAction', 'Stop');
+add('-InstanceId', G, '-Verbose');
+add('-Id', '7', '-Debug');
+add('-Id', '7', '8');
+add('7', '-Name', 'n');
+add(G, '-VMName', 'v');
+add('-VMId', G, '-ConfigurationName', 'c', '-Credential', '$null');
+add('-HostName', 'h', '-Port', '0x16');
+add('-HostName', 'h', '-Port', '22kb');
+add('-HostName', 'h', '-Port', '22.0');
+add('-HostName', 'h', '-Port', '$true');
+add('-HostName', 'h', '-Port', '1,2');
+add('-HostName', 'h', '-UserName', 'a,b');
+add('-HostName', 'a', '-HostName:b');
+add('-H', 'h');
+add('-Hos', 'h', '-Us', 'u');
+add('-Conf', 'c', '-Cont', 'x');
+add('-Cr', '$null', '-Cn', 'a');
+add('-Ce', 'ab', '-Cn', 'a');
+add('-Ap', 'x', '-Cn', 'a');
+add('-Au', 'Basic', '-Cn', 'a');
+add('-Al', '-CU', 'http://a');
+add('-En', '-Cn', 'a');
+add('-Ru', '-Cont', 'c');
+add('-SessionO', '$null', '-Cn', 'a');
+add('-Su', 'x', '-Ho', 'h');
+add('-Op', '@{}', '-Ho', 'h');
+add('-Ke', 'k', '-Ho', 'h');
+add('-Po', '1', '-Ho', 'h');
+add('-VMN', 'v', '-Cr', '$null');
+add('-VMI', G, '-Cr', '$null');
+add('-Ins', G);
+add('-Na', 'n');
+add('-Ses', '$null');
+add('-UseS', '-Cn', 'a');
+add('-UserN', 'u', '-Ho', 'h');
+add('-SSH', '-Ho', 'h');
+add('-Conn', 'http://a');
+add('-Connec', '5', '-Ho', 'h');
+add('-Connecti', 'x');
+add('-ConnectionU', 'http://a');
+add('-ConnectingT', '5', '-Ho', 'h');
+add('-Comp', 'a');
+add('-Ver');
+add('-Verb', 'a');
+add('-Debu', 'a');
+add('-ErrorA', 'Stop', 'a');
+add('-ErrorV', 'e', 'a');
+add('-Out', 'a');
+add('-OutV', 'o', 'a');
+add('-OutB', '1', 'a');
+add('-Pipe', 'p', 'a');
+add('-Prog', 'Stop', 'a');
+add('-Info', 'Stop', 'a');
+add('-InformationA', 'Stop', 'a');
+add('-WarningA', 'Stop', 'a');
+add('-Warn', 'Stop', 'a');
+
+export default cases;

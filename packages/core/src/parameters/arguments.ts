@@ -1,0 +1,252 @@
+import { PSRemotingError } from '../errors/ps-remoting-error.ts';
+
+/**
+ * A value as PowerShell's parser types an argument in command mode: `5` is an Int32, `5.0` a Double, `0x10`
+ * and `1kb` numbers, `$true`/`$false`/`$null`, quoted or bare strings, `a,b` arrays, `@{...}` hashtables,
+ * `@(...)` arrays, `{...}` script blocks.
+ */
+export type ArgumentValue =
+  | { readonly kind: 'string'; readonly value: string }
+  | { readonly kind: 'int'; readonly value: number; readonly text: string }
+  | { readonly kind: 'long'; readonly value: bigint; readonly text: string }
+  | { readonly kind: 'double'; readonly value: number; readonly text: string }
+  | { readonly kind: 'bool'; readonly value: boolean }
+  | { readonly kind: 'null' }
+  | { readonly kind: 'array'; readonly items: readonly ArgumentValue[] }
+  | { readonly kind: 'hashtable'; readonly entries: ReadonlyArray<readonly [string, ArgumentValue]> }
+  | { readonly kind: 'scriptblock'; readonly text: string };
+
+export type RawArgument =
+  | {
+      readonly kind: 'parameter';
+      readonly name: string;
+      readonly value?: ArgumentValue;
+      readonly text: string;
+    }
+  | { readonly kind: 'value'; readonly value: ArgumentValue; readonly text: string };
+
+function parseError(text: string, why: string): PSRemotingError {
+  return new PSRemotingError(`The argument '${text}' cannot be parsed: ${why}.`, {
+    errorId: 'ParserError',
+    category: 'ParserError',
+    targetObject: text,
+  });
+}
+
+const MULT: Record<string, bigint> = {
+  kb: 1024n,
+  mb: 1024n ** 2n,
+  gb: 1024n ** 3n,
+  tb: 1024n ** 4n,
+  pb: 1024n ** 5n,
+};
+
+/** A PowerShell number literal, or undefined when the text is not one. */
+export function parseNumber(text: string): ArgumentValue | undefined {
+  const m =
+    /^([+-]?)(0x[0-9a-f]+|\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)(l|d)?(kb|mb|gb|tb|pb)?$/i.exec(
+      text,
+    );
+  if (!m) return undefined;
+  const sign = m[1] === '-' ? -1n : 1n;
+  const body = (m[2] as string).toLowerCase();
+  const suffix = (m[3] ?? '').toLowerCase();
+  const mult = MULT[(m[4] ?? '').toLowerCase()] ?? 1n;
+  if (body.startsWith('0x')) {
+    let v = BigInt(body);
+    // PowerShell: a hex literal that fits 32 bits is an Int32 (0xFFFFFFFF is -1).
+    if (suffix !== 'l' && v <= 0xffffffffn && mult === 1n) v = v > 0x7fffffffn ? v - 0x100000000n : v;
+    return integer(sign * v * mult, text, suffix === 'l');
+  }
+  if (/[.e]/.test(body) || suffix === 'd') {
+    const v = Number(body) * Number(mult) * Number(sign);
+    if (mult !== 1n && Number.isInteger(v) && /^[^.e]*$/.test(body)) return integer(BigInt(v), text, false);
+    return { kind: 'double', value: v, text };
+  }
+  return integer(sign * BigInt(body) * mult, text, suffix === 'l');
+}
+
+function integer(v: bigint, text: string, forceLong: boolean): ArgumentValue {
+  if (!forceLong && v >= -2147483648n && v <= 2147483647n) return { kind: 'int', value: Number(v), text };
+  return { kind: 'long', value: v, text };
+}
+
+/** Splits at top-level occurrences of `sep`, outside quotes and brackets. */
+function splitTop(text: string, sep: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote = '';
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quote) {
+      if (c === quote) {
+        if (text[i + 1] === quote) i++;
+        else quote = '';
+      } else if (c === '`' && quote === '"') i++;
+      continue;
+    }
+    if (c === "'" || c === '"') quote = c;
+    else if (c === '`') i++;
+    else if (c === '{' || c === '(' || c === '[') depth++;
+    else if (c === '}' || c === ')' || c === ']') depth--;
+    else if (c === sep && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+function unquote(text: string): string | undefined {
+  if (text.length >= 2 && text.startsWith("'") && text.endsWith("'"))
+    return text.slice(1, -1).replace(/''/g, "'");
+  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) {
+    return text
+      .slice(1, -1)
+      .replace(/""/g, '"')
+      .replace(/`(.)/g, (_, ch: string) => ({ n: '\n', t: '\t', r: '\r', '0': '\0' })[ch] ?? ch);
+  }
+  return undefined;
+}
+
+/**
+ * One argument word as a value. `env` resolves `$env:NAME`; other variables do not exist here.
+ */
+export function parseValue(
+  text: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+  inExpression = false,
+): ArgumentValue {
+  const t = text.trim();
+  if (t === '') return { kind: 'string', value: '' };
+  const parts = splitTop(t, ',');
+  if (parts.length > 1) {
+    if (parts.some((p) => p.trim() === '')) throw parseError(text, 'an array element is missing');
+    return { kind: 'array', items: parts.map((p) => parseValue(p, env, inExpression)) };
+  }
+  const q = unquote(t);
+  if (q !== undefined) return { kind: 'string', value: q };
+  if (t.startsWith('@{') && t.endsWith('}')) {
+    const inner = t.slice(2, -1).trim();
+    const entries: Array<[string, ArgumentValue]> = [];
+    if (inner !== '') {
+      for (const stmt of splitTop(inner.replace(/\r?\n/g, ';'), ';')) {
+        if (stmt.trim() === '') continue;
+        const eq = splitTop(stmt, '=');
+        if (eq.length < 2) throw parseError(text, `'${stmt.trim()}' is not a key=value pair`);
+        const keyText = (eq[0] as string).trim();
+        const key = unquote(keyText) ?? keyText;
+        entries.push([key, parseValue(eq.slice(1).join('='), env, true)]);
+      }
+    }
+    return { kind: 'hashtable', entries };
+  }
+  if (t.startsWith('@(') && t.endsWith(')')) {
+    const inner = t.slice(2, -1).trim();
+    if (inner === '') return { kind: 'array', items: [] };
+    const v = parseValue(inner, env, true);
+    return v.kind === 'array' ? v : { kind: 'array', items: [v] };
+  }
+  if (t.startsWith('{') && t.endsWith('}')) return { kind: 'scriptblock', text: t.slice(1, -1) };
+  if (t.startsWith('(') && t.endsWith(')')) return parseValue(t.slice(1, -1), env, true);
+  const lower = t.toLowerCase();
+  if (lower === '$true') return { kind: 'bool', value: true };
+  if (lower === '$false') return { kind: 'bool', value: false };
+  if (lower === '$null') return { kind: 'null' };
+  const envVar = /^\$env:([A-Za-z_][A-Za-z0-9_]*)$/i.exec(t);
+  if (envVar) {
+    const v = env[envVar[1] as string];
+    return v === undefined ? { kind: 'null' } : { kind: 'string', value: v };
+  }
+  // Command mode: `-5` is not a number but a word (a parameter name cannot start with a digit).
+  if (!inExpression && /^-\d/.test(t)) return { kind: 'string', value: t };
+  if (t.startsWith('$'))
+    throw parseError(
+      text,
+      `the variable ${t} does not exist outside PowerShell (only $true, $false, $null and $env:NAME)`,
+    );
+  const n = parseNumber(t);
+  if (n) return n;
+  // A bare word: a string in command mode (inside an expression PowerShell would run it as a command;
+  // psremote takes it as text, since shells often strip the quotes).
+  void inExpression;
+  return { kind: 'string', value: t.replace(/`(.)/g, '$1') };
+}
+
+const PARAM = /^-([A-Za-z_?][A-Za-z0-9_?-]*)(:(.*))?$/s;
+
+/** psremote's argv words (after `enter`) as PowerShell arguments. */
+export function parseArguments(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): RawArgument[] {
+  const out: RawArgument[] = [];
+  for (const word of argv) {
+    const m = PARAM.exec(word);
+    if (m) {
+      const name = m[1] as string;
+      if (m[2] !== undefined)
+        out.push({ kind: 'parameter', name, value: parseValue(m[3] ?? '', env), text: word });
+      else out.push({ kind: 'parameter', name, text: word });
+      continue;
+    }
+    out.push({ kind: 'value', value: parseValue(word, env), text: word });
+  }
+  return out;
+}
+
+/** The text PowerShell shows for a value in messages ('5', 'True', 'System.Object[]'). */
+export function valueText(v: ArgumentValue): string {
+  switch (v.kind) {
+    case 'string':
+      return v.value;
+    // A number typed in command mode keeps its token text when it becomes a string (`5.0`, `2GB`, `10l`).
+    case 'int':
+      return v.text;
+    case 'long':
+      return v.text;
+    case 'double':
+      return v.text;
+    case 'bool':
+      return v.value ? 'True' : 'False';
+    case 'null':
+      return '';
+    case 'array':
+      return 'System.Object[]';
+    case 'hashtable':
+      return 'System.Collections.Hashtable';
+    case 'scriptblock':
+      return v.text;
+  }
+}
+
+export function formatDoubleText(d: number): string {
+  if (Number.isInteger(d) && Math.abs(d) < 1e15) return String(d);
+  return String(d).replace('e+', 'E+').replace('e-', 'E-');
+}
+
+/** .NET type name of a value, for conversion messages. */
+export function valueTypeName(v: ArgumentValue): string {
+  switch (v.kind) {
+    case 'string':
+      return 'System.String';
+    case 'int':
+      return 'System.Int32';
+    case 'long':
+      return 'System.Int64';
+    case 'double':
+      return 'System.Double';
+    case 'bool':
+      return 'System.Boolean';
+    case 'null':
+      return 'null';
+    case 'array':
+      return 'System.Object[]';
+    case 'hashtable':
+      return 'System.Collections.Hashtable';
+    case 'scriptblock':
+      return 'System.Management.Automation.ScriptBlock';
+  }
+}
