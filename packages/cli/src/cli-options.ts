@@ -30,7 +30,9 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a.startsWith('--') && a.length > 2) {
-      const [name, value] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+      const [name, value] = a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
       if (name === '--pwsh') {
         pwsh = value ?? argv[++i];
         continue;

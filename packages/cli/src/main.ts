@@ -1,0 +1,236 @@
+import { readFileSync } from 'node:fs';
+import {
+  type BoundParameters,
+  bindEnterPSSession,
+  type HostUi,
+  InteractiveSession,
+  isPSRemotingError,
+  openSession,
+  PSRemotingError,
+  parseArguments,
+  renderSyntax,
+  selectTransport,
+  type TransportPlugin,
+} from '@psremote/core';
+import { createProcessTransport } from '@psremote/transport-process';
+import { container as rootContainer } from 'tsyringe';
+import { type CliOptions, splitArguments } from './cli-options.ts';
+import { runInvoke } from './invoke-command.ts';
+import { runRepl } from './repl.ts';
+import { createTerminal, type Terminal } from './terminal-adapter.ts';
+import { registeredTransports, registerInstalledTransports } from './transports.ts';
+
+/** Exit statuses: 0 ok, 1 the session ended in error / the last command failed, 2 bad arguments. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, broken: 3 } as const;
+
+export interface MainIo {
+  readonly stdin: NodeJS.ReadStream;
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+const USAGE = `psremote: Enter-PSSession for Node.js
+
+Usage:
+  psremote enter [Enter-PSSession parameters] [--dry-run]
+  psremote invoke [Enter-PSSession target parameters] -Command '<script>' [--json]
+  psremote --help | --version
+
+With no target, 'psremote enter' opens a session on the local pwsh.
+Parameters are written as after Enter-PSSession at a pwsh prompt. Options of psremote start with --.
+`;
+
+export async function main(argv: readonly string[], io: MainIo): Promise<number> {
+  const { command, options, psArguments } = splitArguments(argv);
+  if (options.version) {
+    io.stdout.write(`psremote ${version()}\n`);
+    return EXIT.ok;
+  }
+  if (options.help || command === undefined || command === 'help') {
+    io.stdout.write(USAGE);
+    if (command === 'enter' || command === undefined || command === 'help') {
+      io.stdout.write(`\nSYNTAX (Enter-PSSession)\n${renderSyntax()}\n`);
+    }
+    return command === undefined && !options.help ? EXIT.usage : EXIT.ok;
+  }
+  if (options.unknown.length > 0) {
+    io.stderr.write(`psremote: unknown option ${options.unknown.join(', ')} (see psremote --help)\n`);
+    return EXIT.usage;
+  }
+  if (command !== 'enter' && command !== 'invoke') {
+    io.stderr.write(`psremote: unknown command '${command}' (see psremote --help)\n`);
+    return EXIT.usage;
+  }
+
+  const terminal = createTerminal(io, { noColor: options.noColor });
+  try {
+    return await run(command, psArguments, options, io, terminal);
+  } finally {
+    terminal.close();
+  }
+}
+
+async function run(
+  command: 'enter' | 'invoke',
+  psArguments: readonly string[],
+  options: CliOptions,
+  io: MainIo,
+  terminal: Terminal,
+): Promise<number> {
+  const container = rootContainer.createChildContainer();
+  await registerInstalledTransports(container, io.env);
+  const plugins = registeredTransports(container);
+
+  let script: string | undefined;
+  let bindArgs = psArguments;
+  if (command === 'invoke') {
+    const split = extractCommand(psArguments);
+    if (split.error) {
+      io.stderr.write(`${terminal.formatLocalError(split.error)}\n`);
+      return EXIT.usage;
+    }
+    script = split.script;
+    bindArgs = split.rest;
+  }
+
+  // Bind as PowerShell would. No arguments at all: the local session (Enter-PSSession's Example 1).
+  let bound: BoundParameters | undefined;
+  let plugin: TransportPlugin;
+  try {
+    if (bindArgs.length === 0) {
+      plugin = createProcessTransport(options.pwsh ? { pwshPath: options.pwsh } : {});
+    } else {
+      bound = await bindEnterPSSession(parseArguments(bindArgs, io.env), {
+        interactive: terminal.interactive && !options.dryRun,
+        hostUi: terminal.hostUi,
+      });
+      plugin = selectTransport(plugins, bound.parameterSet);
+    }
+  } catch (e) {
+    return reportStartError(e, options, io, terminal, EXIT.usage);
+  }
+
+  if (options.dryRun) {
+    const target = safeResolve(plugin, bound, io.env);
+    io.stdout.write(
+      `${JSON.stringify({
+        parameterSet: bound?.parameterSet ?? null,
+        bound: bound?.bound ?? {},
+        transport: plugin.name,
+        ...(target.ok ? { computerName: target.value.computerName } : { targetError: target.error }),
+      })}\n`,
+    );
+    return EXIT.ok;
+  }
+
+  const connectAbort = new AbortController();
+  const offInterrupt = terminal.onInterrupt(() => connectAbort.abort());
+  let session: Awaited<ReturnType<typeof openSession>>;
+  try {
+    session = await openSession({
+      transport: plugin,
+      ...(bound ? { bound } : {}),
+      hostUi: terminal.hostUi,
+      signal: connectAbort.signal,
+      env: io.env,
+    });
+  } catch (e) {
+    return reportStartError(e, options, io, terminal, EXIT.failed);
+  } finally {
+    offInterrupt();
+  }
+
+  try {
+    if (command === 'invoke')
+      return await runInvoke(session, script ?? '', { json: options.json }, io, terminal);
+    const shell = new InteractiveSession(session);
+    try {
+      await shell.enter();
+    } catch (e) {
+      return reportStartError(e, options, io, terminal, EXIT.failed);
+    }
+    return await runRepl(shell, terminal, io);
+  } finally {
+    await session.close();
+  }
+}
+
+function safeResolve(
+  plugin: TransportPlugin,
+  bound: BoundParameters | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+):
+  | { ok: true; value: { computerName: string } }
+  | { ok: false; error: { errorId: string; message: string } } {
+  try {
+    return {
+      ok: true,
+      value: plugin.resolveTarget(bound ?? { parameterSet: 'ComputerName', bound: {} }, env),
+    };
+  } catch (e) {
+    const err = e as PSRemotingError;
+    return { ok: false, error: { errorId: err.errorId ?? 'Unknown', message: err.message } };
+  }
+}
+
+function reportStartError(
+  e: unknown,
+  options: CliOptions,
+  io: MainIo,
+  terminal: Terminal,
+  status: number,
+): number {
+  if (!isPSRemotingError(e)) {
+    // A defect of ours: still no stack trace for the user, but enough to report it.
+    const err = e as Error;
+    io.stderr.write(`psremote: internal error: ${err?.message ?? String(e)}\n`);
+    if (io.env.PSREMOTE_DEBUG) io.stderr.write(`${err?.stack}\n`);
+    return EXIT.failed;
+  }
+  if (options.dryRun) {
+    io.stdout.write(`${JSON.stringify({ errorId: e.errorId, message: e.message })}\n`);
+    return status;
+  }
+  io.stderr.write(`${terminal.formatLocalError(e)}\n`);
+  return status;
+}
+
+/** `-Command '<script>'` (any unique prefix, as PowerShell matches parameter names) for `psremote invoke`. */
+function extractCommand(args: readonly string[]): {
+  script?: string;
+  rest: readonly string[];
+  error?: PSRemotingError;
+} {
+  const rest: string[] = [];
+  let script: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const m = /^-(com|comm|comma|comman|command|scriptblock)(?::(.*))?$/i.exec(a);
+    if (m) {
+      script = m[2] ?? args[++i];
+      continue;
+    }
+    rest.push(a);
+  }
+  if (script === undefined) {
+    return {
+      rest,
+      error: new PSRemotingError("psremote invoke needs -Command '<script>'.", {
+        errorId: 'MissingArgument',
+        category: 'InvalidArgument',
+        commandName: '',
+      }),
+    };
+  }
+  return { script, rest };
+}
+
+export type { HostUi };

@@ -1,0 +1,54 @@
+import { type TransportPlugin, TransportPluginToken } from '@psremote/core';
+import type { DependencyContainer } from 'tsyringe';
+
+/** Transport packages psremote knows; each is optional: install only the ones you need. */
+export const KNOWN_TRANSPORT_PACKAGES = [
+  '@psremote/transport-ssh',
+  '@psremote/transport-container',
+  '@psremote/transport-winrm',
+  '@psremote/transport-hyperv',
+] as const;
+
+interface TransportModule {
+  register?: (container: DependencyContainer) => void;
+}
+
+/**
+ * Registers every installed transport: the known packages plus any named in PSREMOTE_TRANSPORTS (a comma
+ * separated list of third-party packages exporting `register(container)`). A package that is not installed
+ * is skipped; the registry then names it when its parameter set is used.
+ */
+export async function registerInstalledTransports(
+  container: DependencyContainer,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<string[]> {
+  const names = [
+    ...KNOWN_TRANSPORT_PACKAGES,
+    ...(env.PSREMOTE_TRANSPORTS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
+  const loaded: string[] = [];
+  for (const name of names) {
+    let mod: TransportModule;
+    try {
+      mod = (await import(name)) as TransportModule;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') continue;
+      throw e;
+    }
+    if (typeof mod.register === 'function') {
+      mod.register(container);
+      loaded.push(name);
+    }
+  }
+  return loaded;
+}
+
+export function registeredTransports(container: DependencyContainer): TransportPlugin[] {
+  return container.isRegistered(TransportPluginToken, true)
+    ? container.resolveAll<TransportPlugin>(TransportPluginToken)
+    : [];
+}

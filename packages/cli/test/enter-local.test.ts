@@ -1,0 +1,101 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { findPwsh } from '@psremote/transport-process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PtySession } from './pty/harness.ts';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const env = { PATH: `${process.env.PATH}:${process.env.HOME}/.dotnet/tools`, NO_COLOR: '1' };
+
+function havePwsh(): boolean {
+  try {
+    findPwsh({ ...process.env, ...env });
+    return true;
+  } catch (e) {
+    if (process.env.PSREMOTE_REQUIRE_PEERS === '1') throw e;
+    console.warn(`[cli] real pwsh unavailable, end-to-end tests skip: ${(e as Error).message}`);
+    return false;
+  }
+}
+const live = havePwsh();
+
+let s: PtySession | undefined;
+afterEach(() => s?.kill());
+
+describe.skipIf(!live)('psremote enter with no target, in a pseudo-terminal, against real pwsh', () => {
+  it('shows the remote prompt, runs lines, follows cd, and exit returns 0', async () => {
+    s = new PtySession(process.execPath, [BIN, 'enter'], { env, cwd: '/' });
+    await s.waitFor(/\[localhost\]: PS \/\S*> $/m, 30_000);
+    s.type('1+1\r');
+    await s.waitFor(/^2$/m);
+    s.type('cd /tmp\r');
+    await s.waitFor(/\[localhost\]: PS \/tmp> $/m);
+    s.type('exit\r');
+    const end = await s.exited;
+    expect(end.exitCode).toBe(0);
+  });
+});
+
+describe.skipIf(!live)('psremote without a terminal', () => {
+  it('runs a script from stdin and reflects the last error in its exit status', () => {
+    const out = execFileSync(process.execPath, [BIN, 'enter'], {
+      input: "'first'\n1..3 | % { $_ * 2 }\n",
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    expect(out.split('\n').filter(Boolean)).toEqual(['first', '2', '4', '6']);
+    let status = 0;
+    try {
+      execFileSync(process.execPath, [BIN, 'enter'], {
+        input: "'ok'\nGet-Item /does/not/exist\n",
+        env: { ...process.env, ...env },
+        stdio: 'pipe',
+      });
+    } catch (e) {
+      status = (e as { status: number }).status;
+    }
+    expect(status).toBe(1);
+  });
+
+  it('--dry-run prints the binding as JSON, and binding errors exit 2 with errorId', () => {
+    const ok = execFileSync(
+      process.execPath,
+      [BIN, 'enter', '-ContainerId', 'web1', '-RunAsAdministrator', '--dry-run'],
+      { encoding: 'utf8' },
+    );
+    expect(JSON.parse(ok)).toMatchObject({
+      parameterSet: 'ContainerId',
+      bound: { ContainerId: 'web1', RunAsAdministrator: true },
+    });
+    let status = 0;
+    let stdout = '';
+    try {
+      execFileSync(process.execPath, [BIN, 'enter', '-Port', '70000', '-HostName', 'h', '--dry-run'], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+    } catch (e) {
+      status = (e as { status: number }).status;
+      stdout = String((e as { stdout: string }).stdout);
+    }
+    expect(status).toBe(2);
+    expect(JSON.parse(stdout)).toMatchObject({ errorId: 'ParameterArgumentValidationError' });
+  });
+
+  it('a binding error in a normal run prints the PowerShell error view and exits 2', () => {
+    let status = 0;
+    let stderr = '';
+    try {
+      execFileSync(process.execPath, [BIN, 'enter', '-Bogus', 'x'], { encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      status = (e as { status: number }).status;
+      stderr = String((e as { stderr: string }).stderr);
+    }
+    expect(status).toBe(2);
+    expect(stderr).toContain("A parameter cannot be found that matches parameter name 'Bogus'.");
+    expect(stderr).toContain(
+      'FullyQualifiedErrorId : NamedParameterNotFound,Microsoft.PowerShell.Commands.EnterPSSessionCommand',
+    );
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
