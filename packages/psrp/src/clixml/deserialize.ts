@@ -93,13 +93,34 @@ function isWs(c: number): boolean {
 class Reader {
   readonly s: string;
   i = 0;
+  // The last start tag read (fields, not an object: one allocation less per element).
+  tName = '';
+  tN: string | undefined = undefined;
+  tRef: string | undefined = undefined;
+  tSelf = false;
+  /** The N attribute of the last value read. */
+  lastName: string | undefined = undefined;
   private readonly maxDepth: number;
-  private readonly refs = new Map<string, PSObject>();
+  // RefIds are small sequential integers in practice: an array beats a string-keyed Map.
+  private readonly refs: PSObject[] = [];
+  private readonly refsByText = new Map<string, PSObject>();
   private readonly tns = new Map<string, string[]>();
 
   constructor(s: string, maxDepth: number) {
     this.s = s;
     this.maxDepth = maxDepth;
+  }
+
+  private setRef(id: string, o: PSObject): void {
+    const n = Number(id);
+    if (Number.isInteger(n) && n >= 0 && n < 1 << 26 && String(n) === id) this.refs[n] = o;
+    else this.refsByText.set(id, o);
+  }
+
+  private getRef(id: string): PSObject | undefined {
+    const n = Number(id);
+    if (Number.isInteger(n) && n >= 0 && n < 1 << 26 && String(n) === id) return this.refs[n];
+    return this.refsByText.get(id);
   }
 
   fail(id: string, message: string): never {
@@ -128,8 +149,8 @@ class Reader {
     }
   }
 
-  /** At '<': reads a start tag. */
-  startTag(): Tag {
+  /** At '<': reads a start tag into tName/tN/tRef/tSelf and returns its name. */
+  startTag(): string {
     const s = this.s;
     if (s.charCodeAt(this.i) !== 0x3c) this.fail('ClixmlMalformed', 'expected an element');
     let j = this.i + 1;
@@ -153,7 +174,11 @@ class Reader {
       const c = s.charCodeAt(j);
       if (c === 0x3e) {
         this.i = j + 1;
-        return { name, n, refId, selfClosing: false };
+        this.tName = name;
+        this.tN = n;
+        this.tRef = refId;
+        this.tSelf = false;
+        return name;
       }
       if (c === 0x2f) {
         if (s.charCodeAt(j + 1) !== 0x3e) {
@@ -161,7 +186,11 @@ class Reader {
           this.fail('ClixmlMalformed', 'bad self-closing tag');
         }
         this.i = j + 2;
-        return { name, n, refId, selfClosing: true };
+        this.tName = name;
+        this.tN = n;
+        this.tRef = refId;
+        this.tSelf = true;
+        return name;
       }
       const an = j;
       while (j < s.length && s.charCodeAt(j) !== 0x3d && !isWs(s.charCodeAt(j)) && s.charCodeAt(j) !== 0x3e)
@@ -233,27 +262,39 @@ class Reader {
     return this.s.charCodeAt(this.i) === 0x3c && this.s.charCodeAt(this.i + 1) === 0x2f;
   }
 
-  /** Reads one value element (the cursor is at its '<'); returns its N name and value. */
-  value(depth: number, tag?: Tag): [string | undefined, PSValue] {
+  /**
+   * Reads one value element (at its '<', or just after its start tag when `tagRead`); returns the value and
+   * leaves its N name in `lastName`.
+   */
+  value(depth: number, tagRead = false): PSValue {
     if (depth > this.maxDepth) this.fail('ClixmlDepthExceeded', `nesting deeper than ${this.maxDepth}`);
-    const t = tag ?? this.startTag();
-    if (PRIMITIVES.has(t.name)) {
-      if (t.name === 'Nil') {
-        if (!t.selfClosing) this.text('Nil');
-        return [t.n, null];
-      }
-      const text = t.selfClosing ? '' : this.text(t.name);
-      return [t.n, this.primitive(t.name, text)];
+    if (!tagRead) this.startTag();
+    const name = this.tName;
+    const n = this.tN;
+    const self = this.tSelf;
+    let v: PSValue;
+    if (name === 'S') {
+      v = self ? '' : decodeClixmlString(this.text('S'));
+    } else if (name === 'Obj') {
+      v = this.object({ name, n, refId: this.tRef, selfClosing: self }, depth);
+    } else if (PRIMITIVES.has(name)) {
+      if (name === 'Nil') {
+        if (!self) this.text('Nil');
+        v = null;
+      } else v = this.primitive(name, self ? '' : this.text(name));
+    } else if (name === 'Ref') {
+      const refId = this.tRef;
+      if (!self) this.endTag('Ref');
+      const o = refId === undefined ? undefined : this.getRef(refId);
+      if (!o) this.fail('ClixmlMalformed', `a Ref to unknown RefId ${refId}`);
+      v = o;
+    } else if (name === 'PR') {
+      v = this.progressRecord({ name, n, refId: this.tRef, selfClosing: self }, depth);
+    } else {
+      return this.fail('ClixmlMalformed', `unknown element <${name}>`);
     }
-    if (t.name === 'Obj') return [t.n, this.object(t, depth)];
-    if (t.name === 'Ref') {
-      if (!t.selfClosing) this.endTag('Ref');
-      const o = t.refId === undefined ? undefined : this.refs.get(t.refId);
-      if (!o) this.fail('ClixmlMalformed', `a Ref to unknown RefId ${t.refId}`);
-      return [t.n, o];
-    }
-    if (t.name === 'PR') return [t.n, this.progressRecord(t, depth)];
-    return this.fail('ClixmlMalformed', `unknown element <${t.name}>`);
+    this.lastName = n;
+    return v;
   }
 
   private primitive(name: string, raw: string): PSValue {
@@ -345,7 +386,7 @@ class Reader {
 
   private object(t: Tag, depth: number): PSObject {
     const o = new PSObject();
-    if (t.refId !== undefined) this.refs.set(t.refId, o);
+    if (t.refId !== undefined) this.setRef(t.refId, o);
     if (t.selfClosing) return o;
     for (;;) {
       if (this.atEndTag()) {
@@ -353,49 +394,50 @@ class Reader {
         return o;
       }
       if (this.i >= this.s.length) this.fail('ClixmlMalformed', 'unterminated <Obj>');
-      const c = this.startTag();
-      switch (c.name) {
+      const cname = this.startTag();
+      const cself = this.tSelf;
+      const cref = this.tRef;
+      switch (cname) {
         case 'TN': {
           const names: string[] = [];
-          if (!c.selfClosing) {
+          if (!cself) {
             while (!this.atEndTag()) {
-              const tt = this.startTag();
-              if (tt.name !== 'T') this.fail('ClixmlMalformed', `unexpected <${tt.name}> in <TN>`);
-              names.push(tt.selfClosing ? '' : decodeClixmlString(this.text('T')));
+              if (this.startTag() !== 'T') this.fail('ClixmlMalformed', `unexpected <${this.tName}> in <TN>`);
+              names.push(this.tSelf ? '' : decodeClixmlString(this.text('T')));
             }
             this.endTag('TN');
           }
-          if (c.refId !== undefined) this.tns.set(c.refId, names);
+          if (cref !== undefined) this.tns.set(cref, names);
           o.typeNames = names;
           break;
         }
         case 'TNRef': {
-          if (!c.selfClosing) this.endTag('TNRef');
-          const names = c.refId === undefined ? undefined : this.tns.get(c.refId);
-          if (!names) this.fail('ClixmlMalformed', `a TNRef to unknown RefId ${c.refId}`);
-          o.typeNames = [...names];
+          if (!cself) this.endTag('TNRef');
+          const names = cref === undefined ? undefined : this.tns.get(cref);
+          if (!names) this.fail('ClixmlMalformed', `a TNRef to unknown RefId ${cref}`);
+          o.typeNames = names;
           break;
         }
         case 'ToString':
-          o.toStringValue = c.selfClosing ? '' : decodeClixmlString(this.text('ToString'));
+          o.toStringValue = cself ? '' : decodeClixmlString(this.text('ToString'));
           break;
         case 'Props':
         case 'MS':
-          if (!c.selfClosing) this.members(c.name, c.name === 'Props' ? o.adapted : o.extended, depth + 1);
+          if (!cself) this.members(cname, cname === 'Props' ? o.adapted : o.extended, depth + 1);
           break;
         case 'DCT':
-          o.baseValue = this.dictionary(c, depth + 1);
+          o.baseValue = this.dictionary(cself, depth + 1);
           break;
         default:
-          if (COLLECTIONS.has(c.name)) {
+          if (COLLECTIONS.has(cname)) {
             const items: PSValue[] = [];
-            if (!c.selfClosing) {
-              while (!this.atEndTag()) items.push(this.value(depth + 1)[1]);
-              this.endTag(c.name);
+            if (!cself) {
+              while (!this.atEndTag()) items.push(this.value(depth + 1));
+              this.endTag(cname);
             }
-            o.baseValue = new PSList(c.name as CollectionKind, items);
+            o.baseValue = new PSList(cname as CollectionKind, items);
           } else {
-            o.baseValue = this.value(depth + 1, c)[1];
+            o.baseValue = this.value(depth + 1, true);
           }
       }
     }
@@ -404,33 +446,33 @@ class Reader {
   private members(name: string, into: Map<string, PSValue>, depth: number): void {
     while (!this.atEndTag()) {
       if (this.i >= this.s.length) this.fail('ClixmlMalformed', `unterminated <${name}>`);
-      const t = this.startTag();
-      if (t.name === 'MS' || t.name === 'Props') {
+      const tname = this.startTag();
+      if (tname === 'MS' || tname === 'Props') {
         // A nested property set: `<MS N="set">` becomes a PSObject holding its members.
         const nested = new PSObject();
-        if (!t.selfClosing) this.members(t.name, nested.extended, depth + 1);
-        into.set(t.n ?? '', nested);
+        const nn = this.tN;
+        if (!this.tSelf) this.members(tname, nested.extended, depth + 1);
+        into.set(nn ?? '', nested);
         continue;
       }
-      const [n, v] = this.value(depth, t);
-      into.set(n ?? '', v);
+      const v = this.value(depth, true);
+      into.set(this.lastName ?? '', v);
     }
     this.endTag(name);
   }
 
-  private dictionary(t: Tag, depth: number): PSDictionary {
+  private dictionary(selfClosing: boolean, depth: number): PSDictionary {
     const d = new PSDictionary();
-    if (t.selfClosing) return d;
+    if (selfClosing) return d;
     while (!this.atEndTag()) {
-      const en = this.startTag();
-      if (en.name !== 'En') this.fail('ClixmlMalformed', `unexpected <${en.name}> in <DCT>`);
+      if (this.startTag() !== 'En') this.fail('ClixmlMalformed', `unexpected <${this.tName}> in <DCT>`);
       let key: PSValue = null;
       let value: PSValue = null;
-      if (!en.selfClosing) {
+      if (!this.tSelf) {
         while (!this.atEndTag()) {
-          const [n, v] = this.value(depth + 1);
-          if (n === 'Key') key = v;
-          else if (n === 'Value') value = v;
+          const v = this.value(depth + 1);
+          if (this.lastName === 'Key') key = v;
+          else if (this.lastName === 'Value') value = v;
         }
         this.endTag('En');
       }
@@ -455,17 +497,17 @@ class Reader {
     const o = new PSObject({ typeNames: ['System.Management.Automation.ProgressRecord', 'System.Object'] });
     if (t.selfClosing) return o;
     while (!this.atEndTag()) {
-      const c = this.startTag();
-      const prop = names[c.name];
+      const cname = this.startTag();
+      const prop = names[cname];
       if (prop) {
-        const text = c.selfClosing ? '' : decodeClixmlString(this.text(c.name));
+        const text = this.tSelf ? '' : decodeClixmlString(this.text(cname));
         o.adapted.set(
           prop,
           /^-?\d+$/.test(text) && prop !== 'Activity' && prop !== 'StatusDescription' ? Number(text) : text,
         );
       } else {
-        const [n, v] = this.value(depth + 1, c);
-        if (n) o.adapted.set(n, v);
+        const v = this.value(depth + 1, true);
+        if (this.lastName) o.adapted.set(this.lastName, v);
       }
     }
     this.endTag('PR');
@@ -481,7 +523,7 @@ export function deserializeClixml(xml: string, options: DeserializeOptions = {})
   const r = new Reader(xml, options.maxDepth ?? 256);
   r.skipProlog();
   if (r.i >= xml.length) r.fail('ClixmlMalformed', 'no element');
-  const [, v] = r.value(0);
+  const v = r.value(0);
   r.skipWs();
   if (r.i < xml.length) r.fail('ClixmlMalformed', 'text after the root element');
   return v;
@@ -496,11 +538,11 @@ export function deserializeClixmlDocument(xml: string, options: DeserializeOptio
   const out: PSValue[] = [];
   r.skipProlog();
   const root = r.startTag();
-  if (root.name !== 'Objs') r.fail('ClixmlMalformed', `expected <Objs>, found <${root.name}>`);
-  if (root.selfClosing) return out;
+  if (root !== 'Objs') r.fail('ClixmlMalformed', `expected <Objs>, found <${root}>`);
+  if (r.tSelf) return out;
   while (!r.atEndTag()) {
     if (r.i >= xml.length) r.fail('ClixmlMalformed', 'unterminated <Objs>');
-    out.push(r.value(1)[1]);
+    out.push(r.value(1));
   }
   r.endTag('Objs');
   return out;

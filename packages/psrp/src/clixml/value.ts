@@ -118,10 +118,8 @@ export class PSObject {
   toStringValue: string | undefined;
   /** The base value: a primitive (extended primitive, enum), a list or a dictionary. */
   baseValue: PSValue | PSList | PSDictionary | undefined;
-  /** `<Props>`: adapted properties, in wire order. */
-  readonly adapted: Map<string, PSValue>;
-  /** `<MS>`: extended (note) properties, in wire order. */
-  readonly extended: Map<string, PSValue>;
+  private _adapted: Map<string, PSValue> | undefined;
+  private _extended: Map<string, PSValue> | undefined;
 
   constructor(
     init: {
@@ -135,17 +133,34 @@ export class PSObject {
     this.typeNames = init.typeNames ?? [];
     this.toStringValue = init.toStringValue;
     this.baseValue = init.baseValue;
-    this.adapted = new Map(init.adapted ?? []);
-    this.extended = new Map(init.extended ?? []);
+    if (init.adapted) this._adapted = new Map(init.adapted);
+    if (init.extended) this._extended = new Map(init.extended);
+  }
+
+  /** `<Props>`: adapted properties, in wire order (created on first use: most objects have only one kind). */
+  get adapted(): Map<string, PSValue> {
+    if (!this._adapted) this._adapted = new Map();
+    return this._adapted;
+  }
+
+  /** `<MS>`: extended (note) properties, in wire order. */
+  get extended(): Map<string, PSValue> {
+    if (!this._extended) this._extended = new Map();
+    return this._extended;
+  }
+
+  /** Number of adapted plus extended properties, without creating the maps. */
+  get propertyCount(): number {
+    return (this._adapted?.size ?? 0) + (this._extended?.size ?? 0);
   }
 
   /** A property by name (extended first, then adapted), case-insensitive; `undefined` when absent. */
   get(name: string): PSValue | undefined {
-    const direct = this.extended.get(name) ?? this.adapted.get(name);
+    const direct = this._extended?.get(name) ?? this._adapted?.get(name);
     if (direct !== undefined) return direct;
     const lower = name.toLowerCase();
-    for (const map of [this.extended, this.adapted]) {
-      for (const [k, v] of map) if (k.toLowerCase() === lower) return v;
+    for (const map of [this._extended, this._adapted]) {
+      if (map) for (const [k, v] of map) if (k.toLowerCase() === lower) return v;
     }
     return undefined;
   }
