@@ -27,7 +27,7 @@ export function psValueToJson(
     if (seen.has(value)) return { $ref: value.toString() };
     seen.add(value);
     try {
-      const hasProps = value.adapted.size > 0 || value.extended.size > 0;
+      const hasProps = value.hasAdapted || value.hasExtended;
       if (!hasProps) {
         if (value.baseValue !== undefined) return psValueToJson(value.baseValue, seen);
         return value.toString();

@@ -127,12 +127,12 @@ class Writer {
     } else if (base !== undefined) {
       this.value(base, undefined);
     }
-    if (o.propertyCount > 0 && o.adapted.size > 0) {
+    if (o.hasAdapted) {
       p.push('<Props>');
       for (const [k, v] of o.adapted) this.value(v, k);
       p.push('</Props>');
     }
-    if (o.propertyCount > 0 && o.extended.size > 0) {
+    if (o.hasExtended) {
       p.push('<MS>');
       for (const [k, v] of o.extended) this.value(v, k);
       p.push('</MS>');

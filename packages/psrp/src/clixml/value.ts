@@ -149,6 +149,16 @@ export class PSObject {
     return this._extended;
   }
 
+  /** True when there are adapted properties (without creating the map). */
+  get hasAdapted(): boolean {
+    return (this._adapted?.size ?? 0) > 0;
+  }
+
+  /** True when there are extended properties (without creating the map). */
+  get hasExtended(): boolean {
+    return (this._extended?.size ?? 0) > 0;
+  }
+
   /** Number of adapted plus extended properties, without creating the maps. */
   get propertyCount(): number {
     return (this._adapted?.size ?? 0) + (this._extended?.size ?? 0);
