@@ -78,7 +78,11 @@ describe('fragments (MS-PSRP 2.2.4)', () => {
   it('bounds memory: oversized messages and too many pending objects fail', () => {
     const d = new Defragmenter({ maxMessageSize: 1000 });
     const frags = fragmentMessage(6n, bytes(5000), 400);
-    expect(protocolError(() => frags.forEach((f) => d.push(f))).errorId).toBe('PsrpMessageTooLarge');
+    expect(
+      protocolError(() => {
+        for (const f of frags) d.push(f);
+      }).errorId,
+    ).toBe('PsrpMessageTooLarge');
     const huge = encodeFragment({
       objectId: 1n,
       fragmentId: 0n,

@@ -58,8 +58,8 @@ describe('ClientRunspacePool', () => {
     const first = pool.dataToSend();
     const second = pool.dataToSend();
     expect(pool.dataToSend()).toBeUndefined();
-    const m1 = decodeMessage((first?.data as Uint8Array).subarray(21));
-    const m2 = decodeMessage((second?.data as Uint8Array).subarray(21));
+    const m1 = decodeMessage((first as { data: Uint8Array }).data.subarray(21));
+    const m2 = decodeMessage((second as { data: Uint8Array }).data.subarray(21));
     expect(m1.messageType).toBe(MessageType.SESSION_CAPABILITY);
     expect(m2.messageType).toBe(MessageType.INIT_RUNSPACEPOOL);
     const cap = deserializeClixml(Buffer.from(m1.data).toString()) as PSObject;
@@ -94,17 +94,17 @@ describe('ClientRunspacePool', () => {
     const out = pool.dataToSend();
     expect(out?.createsPipeline).toBe(true);
     expect(out?.pipelineId).toBe(p.pipelineId);
-    const m = decodeMessage((out?.data as Uint8Array).subarray(21));
+    const m = decodeMessage((out as { data: Uint8Array }).data.subarray(21));
     expect(m.messageType).toBe(MessageType.CREATE_PIPELINE);
     const body = deserializeClixml(Buffer.from(m.data).toString()) as PSObject;
     const cmds = (
       ((body.get('PowerShell') as PSObject).get('Cmds') as PSObject).baseValue as { items: PSObject[] }
     ).items;
     expect(cmds.map((c) => c.get('Cmd'))).toEqual(['Get-Date', 'Out-Default']);
-    expect(String(cmds[0]?.get('MergeMyResult'))).toBe('Error');
-    expect((cmds[0]?.get('MergeToResult') as PSObject).baseValue).toBe(1);
-    expect((cmds[1]?.get('MergePreviousResults') as PSObject).baseValue).toBe(3);
-    expect(cmds[1]?.get('UseLocalScope')).toBe(true);
+    expect(String((cmds[0] as PSObject).get('MergeMyResult'))).toBe('Error');
+    expect(((cmds[0] as PSObject).get('MergeToResult') as PSObject).baseValue).toBe(1);
+    expect(((cmds[1] as PSObject).get('MergePreviousResults') as PSObject).baseValue).toBe(3);
+    expect((cmds[1] as PSObject).get('UseLocalScope')).toBe(true);
     expect((body.get('PowerShell') as PSObject).get('History')).toBe('Get-Date');
   });
 
