@@ -86,7 +86,7 @@ async function run(
   terminal: Terminal,
 ): Promise<number> {
   const container = rootContainer.createChildContainer();
-  await registerInstalledTransports(container, io.env);
+  await registerInstalledTransports(container, io.env, (m) => io.stderr.write(`${m}\n`));
   const plugins = registeredTransports(container);
 
   let script: string | undefined;
@@ -103,7 +103,8 @@ async function run(
 
   // Bind as PowerShell would. No arguments at all: the local session (Enter-PSSession's Example 1).
   let bound: BoundParameters | undefined;
-  let plugin: TransportPlugin;
+  let plugin: TransportPlugin | undefined;
+  let transportError: PSRemotingError | undefined;
   try {
     if (bindArgs.length === 0) {
       plugin = createProcessTransport(options.pwsh ? { pwshPath: options.pwsh } : {});
@@ -112,24 +113,37 @@ async function run(
         interactive: terminal.interactive && !options.dryRun,
         hostUi: terminal.hostUi,
       });
-      plugin = selectTransport(plugins, bound.parameterSet);
+      try {
+        plugin = selectTransport(plugins, bound.parameterSet);
+      } catch (e) {
+        if (!isPSRemotingError(e) || !options.dryRun) throw e;
+        transportError = e;
+      }
     }
   } catch (e) {
     return reportStartError(e, options, io, terminal, EXIT.usage);
   }
 
   if (options.dryRun) {
-    const target = safeResolve(plugin, bound, io.env);
+    const target = plugin ? safeResolve(plugin, bound, io.env) : undefined;
     io.stdout.write(
       `${JSON.stringify({
         parameterSet: bound?.parameterSet ?? null,
         bound: bound?.bound ?? {},
-        transport: plugin.name,
-        ...(target.ok ? { computerName: target.value.computerName } : { targetError: target.error }),
+        transport: plugin?.name ?? null,
+        ...(transportError
+          ? { transportError: { errorId: transportError.errorId, message: transportError.message } }
+          : {}),
+        ...(target === undefined
+          ? {}
+          : target.ok
+            ? { computerName: target.value.computerName }
+            : { targetError: target.error }),
       })}\n`,
     );
     return EXIT.ok;
   }
+  if (!plugin) return EXIT.usage;
 
   const connectAbort = new AbortController();
   const offInterrupt = terminal.onInterrupt(() => connectAbort.abort());

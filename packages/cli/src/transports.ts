@@ -21,6 +21,7 @@ interface TransportModule {
 export async function registerInstalledTransports(
   container: DependencyContainer,
   env: Readonly<Record<string, string | undefined>>,
+  warn: (message: string) => void = () => {},
 ): Promise<string[]> {
   const names = [
     ...KNOWN_TRANSPORT_PACKAGES,
@@ -37,11 +38,19 @@ export async function registerInstalledTransports(
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') continue;
-      throw e;
+      // A broken transport must not take the others down: say so and go on without it.
+      warn(
+        `psremote: the transport ${name} could not be loaded and is skipped: ${(e as Error).message.split('\n')[0]}`,
+      );
+      continue;
     }
     if (typeof mod.register === 'function') {
-      mod.register(container);
-      loaded.push(name);
+      try {
+        mod.register(container);
+        loaded.push(name);
+      } catch (e) {
+        warn(`psremote: the transport ${name} failed to register and is skipped: ${(e as Error).message}`);
+      }
     }
   }
   return loaded;
