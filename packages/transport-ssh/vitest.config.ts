@@ -1,4 +1,4 @@
 import { defineProject } from 'vitest/config';
 import { packageProject } from '../../vitest.shared.ts';
 
-export default defineProject(packageProject('transport-ssh'));
+export default defineProject(packageProject('transport-ssh', { globalSetup: ['./test/global-setup.ts'] }));
