@@ -1,0 +1,95 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isPSRemotingError, openSession, type PSSession } from '@psremote/core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createSshTransport } from '../src/ssh-transport.ts';
+import { FakeHostUi } from './fake-host-ui.ts';
+
+const peer = inject('sshPeer');
+const live = describe.skipIf(!peer);
+const transport = createSshTransport({ systemConfigPath: null });
+
+let home: string;
+let env: Record<string, string | undefined>;
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'psremote-ssh-session-'));
+  env = { HOME: home, USER: 'root', PATH: process.env.PATH };
+});
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+function open(hostUi = new FakeHostUi()): Promise<PSSession> {
+  if (!peer) throw new Error('no peer');
+  return openSession({
+    transport,
+    hostUi,
+    env,
+    bound: {
+      parameterSet: 'SSHHost',
+      bound: {
+        HostName: `pstest@127.0.0.1:${peer.port}`,
+        KeyFilePath: peer.keys.ed25519,
+        Options: { UserKnownHostsFile: peer.knownHostsPath },
+      },
+    },
+  });
+}
+
+function ppid(pid: number): number {
+  return Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+}
+
+live('a PSRP session over SSH with real pwsh -sshs', () => {
+  let session: PSSession;
+  beforeAll(async () => {
+    session = await open();
+  });
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('opens; whoami is the test user', async () => {
+    expect(session.state).toBe('Opened');
+    const r = await session.invoke('whoami').result();
+    expect(r.output).toEqual(['pstest']);
+  });
+
+  it('1..5 round-trips five Int32s in order', async () => {
+    const r = await session.invoke('1..5').result();
+    expect(r.state).toBe('Completed');
+    expect(r.output).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("the prompt is PowerShell's: [pstest@127.0.0.1]: PS /home/pstest> ", async () => {
+    const remote = (await session.invoke('prompt').result()).output[0];
+    const prefix = session.target.prompt.kind === 'prefix' ? session.target.prompt.text : '';
+    expect(`${prefix}${String(remote)}`).toBe('[pstest@127.0.0.1]: PS /home/pstest> ');
+  });
+});
+
+live('a server that dies mid-session', () => {
+  it.each([
+    ['the remote pwsh is killed', (pwsh: number) => [pwsh]],
+    // sshd's per-connection processes: the unprivileged child (pwsh's parent) and its privileged monitor.
+    ['the sshd serving the connection is killed', (pwsh: number) => [ppid(pwsh), ppid(ppid(pwsh))]],
+  ])('%s: Broken within 1 s, with a ConnectionError', async (_what, victims) => {
+    const session = await open();
+    const pid = (await session.invoke('$PID').result()).output[0] as number;
+    const pids = victims(pid);
+    const inv = session.invoke('while ($true) { Start-Sleep -Milliseconds 50 }');
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = performance.now();
+    execFileSync('kill', ['-9', ...pids.map(String)]);
+    const err = await inv.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await session.whenEnded;
+    const elapsed = performance.now() - t0;
+    expect(session.state).toBe('Broken');
+    expect(isPSRemotingError(err)).toBe(true);
+    expect(session.reason?.category).toBe('ConnectionError');
+    expect(elapsed).toBeLessThan(1000);
+  });
+});
