@@ -53,12 +53,21 @@ export function createAuthHandler(
   const queue: { method: AuthenticationType; attempt: Attempt }[] = [];
 
   if (target.pubkeyAuthentication) {
+    // ssh_config IdentityAgent: a socket path, `none`, or `SSH_AUTH_SOCK` / `$VAR` naming an environment variable.
+    const named = target.identityAgent;
     const agent =
-      target.identityAgent === undefined
+      named === undefined
         ? options.agentSocket
-        : target.identityAgent.toLowerCase() === 'none'
+        : named.toLowerCase() === 'none'
           ? undefined
-          : target.identityAgent;
+          : named.startsWith('$') || named === 'SSH_AUTH_SOCK'
+            ? ctx.env[named.replace(/^\$\{?|\}$/g, '')]
+            : named;
+    target.identityAgent === undefined
+      ? options.agentSocket
+      : target.identityAgent.toLowerCase() === 'none'
+        ? undefined
+        : target.identityAgent;
     if (agent && !target.identitiesOnly) {
       queue.push({
         method: 'publickey',

@@ -193,6 +193,29 @@ live('authentication against a real sshd', () => {
     });
   });
 
+  it("keyboard-interactive (PAM): the server's prompt is shown and answered through the HostUi", async () => {
+    const ui = new FakeHostUi([p().password]);
+    const t = target(
+      { HostName: `pstest@127.0.0.1:${p().kbdPort}` },
+      { UserKnownHostsFile: p().kbdKnownHostsPath },
+    );
+    const ch = await open(t, ui);
+    expect(ui.asked).toEqual(['ReadLineAsSecureString']);
+    expect(ui.written).toContain('Password: ');
+    expect(await pwshAnswers(ch)).toContain('CloseAck');
+  });
+
+  it('keyboard-interactive with a wrong answer fails with the methods named', async () => {
+    const ui = new FakeHostUi(['wrong']);
+    const t = target(
+      { HostName: `pstest@127.0.0.1:${p().kbdPort}` },
+      { UserKnownHostsFile: p().kbdKnownHostsPath, NumberOfPasswordPrompts: '0' },
+    );
+    const e = await failure(open(t, ui));
+    expect(e.errorId).toBe('SshAuthenticationFailed');
+    expect(e.message).toContain('keyboard-interactive');
+  });
+
   it('a wrong password: three tries, then SshAuthenticationFailed naming the methods', async () => {
     const ui = new FakeHostUi(['nope1', 'nope2', 'nope3']);
     const e = await failure(open(target({}, { PubkeyAuthentication: 'no' }), ui));

@@ -46,6 +46,9 @@ export interface SshPeer {
   /** Subsystems configured besides `powershell`: `broken` runs a program that does not exist. */
   readonly brokenSubsystem: 'broken';
   readonly sshdPid: number;
+  /** A second sshd with PAM keyboard-interactive as its only password method (PasswordAuthentication no). */
+  readonly kbdPort: number;
+  readonly kbdKnownHostsPath: string;
   /** The sshd log (-E). */
   readonly logPath: string;
   stop(): Promise<void>;
@@ -112,6 +115,21 @@ function keygen(path: string, args: string[]): void {
   run('ssh-keygen', ['-q', ...args, '-C', `psremote-test-${path.split('/').pop()}`, '-f', path]);
 }
 
+/** Starts sshd (it daemonizes) and returns the pid it writes. */
+async function startSshd(sshd: string, config: string, pidFile: string, logPath: string): Promise<number> {
+  run(sshd, ['-t', '-f', config]);
+  rmSync(pidFile, { force: true });
+  run(sshd, ['-f', config, '-E', logPath]);
+  for (let i = 0; i < 100; i++) {
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      if (pid) return pid;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sshd did not start; see ${logPath}`);
+}
+
 /** Starts a private sshd (installing what is missing). Throws with the reason when it cannot. */
 export async function startSshPeer(): Promise<SshPeer> {
   const peers = process.env.PSREMOTE_PEERS_DIR ?? '/opt/psremote-peers';
@@ -172,19 +190,43 @@ export async function startSshPeer(): Promise<SshPeer> {
       '',
     ].join('\n'),
   );
-  run(sshd, ['-t', '-f', config]);
-  rmSync(pidFile, { force: true });
-  run(sshd, ['-f', config, '-E', logPath]);
-  let pid = 0;
-  for (let i = 0; i < 100 && !pid; i++) {
-    if (existsSync(pidFile)) pid = Number(readFileSync(pidFile, 'utf8').trim());
-    else await new Promise((r) => setTimeout(r, 50));
+  const pid = await startSshd(sshd, config, pidFile, logPath);
+
+  const kbdPort = await freePort();
+  const kbdPidFile = k(`sshd-${kbdPort}.pid`);
+  const kbdConfig = k(`sshd_config-${kbdPort}`);
+  writeFileSync(
+    kbdConfig,
+    [
+      `Port ${kbdPort}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${k('host_ed25519')}`,
+      `PidFile ${kbdPidFile}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}/%u`,
+      'StrictModes no',
+      'UsePAM yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication yes',
+      'PubkeyAuthentication yes',
+      `AllowUsers ${PEER_USER}`,
+      'PrintMotd no',
+      `Subsystem powershell ${pwshPath} -sshs -NoLogo -NoProfile`,
+      '',
+    ].join('\n'),
+  );
+  let kbdPid = 0;
+  try {
+    kbdPid = await startSshd(sshd, kbdConfig, kbdPidFile, k(`sshd-${kbdPort}.log`));
+  } catch (e) {
+    process.kill(pid, 'SIGTERM');
+    throw e;
   }
-  if (!pid) throw new Error(`sshd did not start; see ${logPath}`);
 
   const hostPublicKey = readFileSync(k('host_ed25519.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
   const knownHostsPath = k(`known_hosts-${port}`);
   writeFileSync(knownHostsPath, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
+  const kbdKnownHostsPath = k(`known_hosts-${kbdPort}`);
+  writeFileSync(kbdKnownHostsPath, `[127.0.0.1]:${kbdPort} ${hostPublicKey}\n`);
 
   return {
     host: '127.0.0.1',
@@ -204,15 +246,18 @@ export async function startSshPeer(): Promise<SshPeer> {
     knownHostsPath,
     brokenSubsystem: 'broken',
     sshdPid: pid,
+    kbdPort,
+    kbdKnownHostsPath,
     logPath,
     async stop() {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
+      for (const p of [pid, kbdPid]) {
+        try {
+          process.kill(p, 'SIGTERM');
+        } catch {
+          // already gone
+        }
       }
-      rmSync(config, { force: true });
-      rmSync(knownHostsPath, { force: true });
+      for (const f of [config, knownHostsPath, kbdConfig, kbdKnownHostsPath]) rmSync(f, { force: true });
     },
   };
 }
