@@ -1,4 +1,6 @@
 import { defineProject } from 'vitest/config';
 import { packageProject } from '../../vitest.shared.ts';
 
-export default defineProject(packageProject('transport-container'));
+export default defineProject(
+  packageProject('transport-container', { globalSetup: ['./test/global-setup.ts'] }),
+);

@@ -26,6 +26,14 @@ export interface OutOfProcConnectionOptions {
   readonly connectingTimeoutError?: { readonly errorId: string; readonly message: string };
   /** Error id when the stream ends before the session was closed (SSH: SSHAbruptlyTerminated). */
   readonly abruptEndErrorId?: string;
+  /**
+   * Lets the transport name an early end precisely (no PowerShell in a container, a missing subsystem): given
+   * what the server wrote on its error stream, return the error to report, or undefined for the generic one.
+   */
+  readonly explainEnd?: (
+    stderrText: string,
+    sawPacket: boolean,
+  ) => Promise<PSRemotingError | undefined> | PSRemotingError | undefined;
   /** How long close() waits for the server's CloseAck before it disposes the stream anyway. */
   readonly closeTimeoutMs?: number;
   /** How long stop/pipeline-close wait for SignalAck/CloseAck (PowerShell: 60 s). */
@@ -232,21 +240,36 @@ class OutOfProcConnection implements TransportConnection {
   }
 
   private onEnd(): void {
-    if (this.closed) return;
+    if (this.closed || this.ending) return;
     if (this.closing) {
       this.finish();
       return;
     }
     const stderr = this.stderrText.join('').trim();
     const detail = stderr ? ` The server wrote: ${stderr.slice(-2000)}` : '';
-    this.fail(
-      new PSRemotingError(`The connection to ${this.stream.description} ended unexpectedly.${detail}`, {
+    const generic = new PSRemotingError(
+      `The connection to ${this.stream.description} ended unexpectedly.${detail}`,
+      {
         errorId: this.options.abruptEndErrorId ?? 'PSRemotingTransportAbruptlyTerminated',
         category: 'ConnectionError',
         targetObject: this.stream.description,
-      }),
+      },
     );
+    const explain = this.options.explainEnd;
+    if (!explain) {
+      this.fail(generic);
+      return;
+    }
+    this.ending = true;
+    // Give the error stream a moment to deliver its last words before asking the transport.
+    setTimeout(() => {
+      Promise.resolve(explain(this.stderrText.join(''), this.sawPacket))
+        .catch(() => undefined)
+        .then((specific) => this.fail(specific ?? generic));
+    }, 50);
   }
+
+  private ending = false;
 
   // ---- acks -------------------------------------------------------------------------------------------
 

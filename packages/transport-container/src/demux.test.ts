@@ -1,0 +1,74 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ExecDemuxer } from './demux.ts';
+import { resolveEndpoint } from './endpoint.ts';
+
+const frame = (type: number, text: string) => {
+  const p = Buffer.from(text);
+  const h = Buffer.alloc(8);
+  h[0] = type;
+  h.writeUInt32BE(p.length, 4);
+  return Buffer.concat([h, p]);
+};
+
+async function collect(s: PassThrough): Promise<string> {
+  let out = '';
+  for await (const c of s) out += String(c);
+  return out;
+}
+
+describe('ExecDemuxer (stdcopy frames)', () => {
+  it('splits stdout and stderr across arbitrary chunk boundaries, keeping bytes read with the headers', async () => {
+    const src = new PassThrough();
+    const all = Buffer.concat([
+      frame(1, 'hello '),
+      frame(2, 'oops'),
+      frame(1, 'world'),
+      frame(3, 'daemon says no'),
+    ]);
+    const d = new ExecDemuxer(src, all.subarray(0, 5));
+    const out = collect(d.stdout);
+    const err = collect(d.stderr);
+    for (let i = 5; i < all.length; i += 3) src.write(all.subarray(i, i + 3));
+    src.end();
+    expect(await out).toBe('hello world');
+    expect(await err).toBe('oopsdaemon says no');
+    expect(d.systemError).toBe('daemon says no');
+  });
+  it('refuses an oversized frame instead of buffering it', async () => {
+    const src = new PassThrough();
+    const d = new ExecDemuxer(src, Buffer.alloc(0), 1024);
+    const h = Buffer.alloc(8);
+    h[0] = 1;
+    h.writeUInt32BE(1 << 20, 4);
+    const failed = new Promise((resolve) => d.stdout.on('error', resolve));
+    src.write(h);
+    expect(String(await failed)).toMatch(/exceeds 1024/);
+  });
+});
+
+describe('resolveEndpoint', () => {
+  it('reads DOCKER_HOST as the docker CLI does', () => {
+    expect(resolveEndpoint({ DOCKER_HOST: 'unix:///run/podman/podman.sock' })).toMatchObject({
+      kind: 'unix',
+      path: '/run/podman/podman.sock',
+    });
+    expect(resolveEndpoint({ DOCKER_HOST: 'tcp://10.0.0.5:2375' })).toMatchObject({
+      kind: 'tcp',
+      host: '10.0.0.5',
+      port: 2375,
+      tls: undefined,
+    });
+    expect(resolveEndpoint({ DOCKER_HOST: 'tcp://h:2376', DOCKER_TLS_VERIFY: '1' })).toMatchObject({
+      kind: 'tcp',
+      tls: { verify: true },
+    });
+    expect(resolveEndpoint({ DOCKER_HOST: 'npipe:////./pipe/docker_engine' })).toMatchObject({
+      kind: 'npipe',
+    });
+    expect(() => resolveEndpoint({ DOCKER_HOST: 'ftp://x' })).toThrowError(/not a unix/);
+  });
+  it('falls back to a default socket', () => {
+    expect(resolveEndpoint({}).kind).toBe(process.platform === 'win32' ? 'npipe' : 'unix');
+  });
+});

@@ -1,0 +1,198 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { PSRemotingError } from '@psremote/core';
+import { Agent, type Dispatcher, request } from 'undici';
+import type { EngineEndpoint } from './endpoint.ts';
+
+/** The newest Docker Engine API version psremote speaks; older engines are met at theirs (moby client.go). */
+export const MAX_API_VERSION = '1.45';
+const MIN_API_VERSION = '1.24';
+
+function cmpVersion(a: string, b: string): number {
+  const [a1 = 0, a2 = 0] = a.split('.').map(Number);
+  const [b1 = 0, b2 = 0] = b.split('.').map(Number);
+  return a1 !== b1 ? a1 - b1 : a2 - b2;
+}
+
+function unreachable(endpoint: EngineEndpoint, cause: unknown): PSRemotingError {
+  const code = (cause as { code?: string })?.code ?? (cause as { cause?: { code?: string } })?.cause?.code;
+  return new PSRemotingError(
+    `The container engine at ${endpoint.display} cannot be reached (${code ?? (cause as Error)?.message}). Is Docker or the podman service running? Set DOCKER_HOST to the engine's socket (for podman: podman system service, then DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock).`,
+    {
+      errorId: 'ContainerEngineUnavailable',
+      category: 'ConnectionError',
+      targetObject: endpoint.display,
+      cause,
+    },
+  );
+}
+
+/** A small Docker Engine API client over undici, plus the raw hijacked exec stream. */
+export class EngineClient {
+  readonly endpoint: EngineEndpoint;
+  private readonly dispatcher: Dispatcher;
+  private readonly base: string;
+  version = MAX_API_VERSION;
+
+  constructor(endpoint: EngineEndpoint) {
+    this.endpoint = endpoint;
+    if (endpoint.kind === 'tcp') {
+      this.base = `${endpoint.tls ? 'https' : 'http'}://${endpoint.host}:${endpoint.port}`;
+      this.dispatcher = new Agent({
+        connect: endpoint.tls
+          ? {
+              ca: endpoint.tls.ca,
+              cert: endpoint.tls.cert,
+              key: endpoint.tls.key,
+              rejectUnauthorized: endpoint.tls.verify,
+            }
+          : {},
+      });
+    } else {
+      this.base = 'http://localhost';
+      this.dispatcher = new Agent({ connect: { socketPath: endpoint.path } });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  /** `/_ping` (Api-Version header), then min(ours, the engine's), refusing engines older than 1.24. */
+  async negotiate(signal: AbortSignal): Promise<string> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(`${this.base}/_ping`, { dispatcher: this.dispatcher, signal });
+    } catch (e) {
+      throw unreachable(this.endpoint, e);
+    }
+    await res.body.text();
+    const server = String(res.headers['api-version'] ?? '1.40');
+    if (cmpVersion(server, MIN_API_VERSION) < 0) {
+      throw new PSRemotingError(
+        `The container engine speaks API ${server}; psremote needs ${MIN_API_VERSION} or later.`,
+        {
+          errorId: 'ContainerEngineTooOld',
+          category: 'NotImplemented',
+        },
+      );
+    }
+    this.version = cmpVersion(server, MAX_API_VERSION) < 0 ? server : MAX_API_VERSION;
+    return this.version;
+  }
+
+  async json<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    signal: AbortSignal,
+    body?: unknown,
+  ): Promise<{ status: number; body: T; text: string }> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(`${this.base}/v${this.version}${path}`, {
+        method,
+        dispatcher: this.dispatcher,
+        signal,
+        ...(body === undefined
+          ? {}
+          : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      });
+    } catch (e) {
+      if ((e as Error)?.name === 'AbortError') throw e;
+      throw unreachable(this.endpoint, e);
+    }
+    const text = await res.body.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.statusCode, body: parsed as T, text };
+  }
+
+  /**
+   * POST /exec/{id}/start hijacked (moby client/hijack.go): `Connection: Upgrade`, `Upgrade: tcp`; 101 (or 200
+   * from older engines) and then the raw multiplexed stream on the same socket. Bytes after the headers are kept.
+   */
+  async startExec(execId: string, signal: AbortSignal): Promise<{ socket: Socket; head: Buffer }> {
+    const ep = this.endpoint;
+    const socket: Socket =
+      ep.kind === 'tcp'
+        ? ep.tls
+          ? tlsConnect({
+              host: ep.host,
+              port: ep.port,
+              ca: ep.tls.ca,
+              cert: ep.tls.cert,
+              key: ep.tls.key,
+              rejectUnauthorized: ep.tls.verify,
+            })
+          : netConnect({ host: ep.host, port: ep.port })
+        : netConnect({ path: ep.path });
+    const body = JSON.stringify({ Detach: false, Tty: false });
+    return new Promise((resolve, reject) => {
+      let buf = Buffer.alloc(0);
+      const onAbort = () =>
+        fail(
+          new PSRemotingError('Starting PowerShell in the container was cancelled.', {
+            errorId: 'OperationStopped',
+            category: 'OperationStopped',
+          }),
+        );
+      const cleanup = () => {
+        socket.off('data', onData);
+        socket.off('error', onError);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const fail = (e: unknown) => {
+        cleanup();
+        socket.destroy();
+        reject(e);
+      };
+      const onError = (e: Error) => fail(unreachable(ep, e));
+      const onData = (chunk: Buffer) => {
+        buf = Buffer.concat([buf, chunk]);
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) {
+          if (buf.length > 64 * 1024)
+            fail(
+              new PSRemotingError('The container engine sent an oversized HTTP header.', {
+                errorId: 'ContainerEngineProtocolError',
+                category: 'ProtocolError',
+              }),
+            );
+          return;
+        }
+        const head = buf.subarray(0, end).toString('latin1');
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
+        const rest = buf.subarray(end + 4);
+        if (status === 101 || status === 200) {
+          cleanup();
+          socket.setKeepAlive(true, 30_000);
+          resolve({ socket, head: Buffer.from(rest) });
+          return;
+        }
+        // An error answer: read its body (Content-Length) for the engine's message.
+        const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? -1);
+        if (len >= 0 && rest.length < len) return;
+        cleanup();
+        socket.destroy();
+        let message = rest.toString('utf8');
+        try {
+          message = (JSON.parse(message) as { message?: string }).message ?? message;
+        } catch {
+          // plain text
+        }
+        reject(Object.assign(new Error(message.trim() || `HTTP ${status}`), { status }));
+      };
+      socket.on('data', onData);
+      socket.on('error', onError);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      socket.write(
+        `POST /v${this.version}/exec/${encodeURIComponent(execId)}/start HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n${body}`,
+      );
+    });
+  }
+}
