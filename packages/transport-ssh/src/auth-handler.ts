@@ -1,7 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { TransportContext } from '@psremote/core';
 import type { AnyAuthMethod, AuthenticationType, AuthHandlerMiddleware, ParsedKey, Prompt } from 'ssh2';
-import { utils } from 'ssh2';
+// ssh2 is CommonJS: Node's ESM loader gives only its default export, so take members from it.
+import ssh2 from 'ssh2';
+
+const { utils } = ssh2;
+
 import type { Deadline } from './deadline.ts';
 import type { SshTarget } from './ssh-target.ts';
 
@@ -63,11 +67,6 @@ export function createAuthHandler(
           : named.startsWith('$') || named === 'SSH_AUTH_SOCK'
             ? ctx.env[named.replace(/^\$\{?|\}$/g, '')]
             : named;
-    target.identityAgent === undefined
-      ? options.agentSocket
-      : target.identityAgent.toLowerCase() === 'none'
-        ? undefined
-        : target.identityAgent;
     if (agent && !target.identitiesOnly) {
       queue.push({
         method: 'publickey',

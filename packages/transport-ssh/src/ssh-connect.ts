@@ -1,7 +1,12 @@
 import { type Socket, connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isPSRemotingError, type PSRemotingError, type TransportContext } from '@psremote/core';
-import { Client, type ClientChannel } from 'ssh2';
+// ssh2 is CommonJS: Node's ESM loader gives only its default export, so take members from it.
+import ssh2, { type ClientChannel, type Client as SshClient } from 'ssh2';
+
+const { Client } = ssh2;
+type Client = SshClient;
+
 import { createAuthHandler } from './auth-handler.ts';
 import { Deadline } from './deadline.ts';
 import { sshError } from './errors.ts';

@@ -186,6 +186,14 @@ live('authentication against a real sshd', () => {
       expect(await pwshAnswers(ch)).toContain('CloseAck');
     });
 
+    it('-Options IdentityAgent names the socket (a path, or $VAR from ctx.env)', async () => {
+      const ch = await open(target({}, { IdentityAgent: sock }), new FakeHostUi());
+      expect(await pwshAnswers(ch)).toContain('CloseAck');
+      const e2 = { ...env, MY_AGENT: sock };
+      const ch2 = await open(target({}, { IdentityAgent: '$MY_AGENT' }, e2), new FakeHostUi(), e2);
+      expect(await pwshAnswers(ch2)).toContain('CloseAck');
+    });
+
     it('IdentitiesOnly=yes leaves the agent out', async () => {
       const e2 = { ...env, SSH_AUTH_SOCK: sock };
       const e = await failure(open(target({}, { IdentitiesOnly: 'yes' }, e2), new FakeHostUi(), e2));
