@@ -97,7 +97,21 @@ function ensurePwsh(peers: string): string {
   const pwsh = join(toolDir, 'pwsh');
   if (!existsSync(pwsh)) {
     mkdirSync(peers, { recursive: true, mode: 0o755 });
-    run('dotnet', ['tool', 'install', 'PowerShell', '--version', PWSH_VERSION, '--tool-path', toolDir]);
+    const args = ['tool', 'install', 'PowerShell', '--version', PWSH_VERSION, '--tool-path', toolDir];
+    try {
+      run('dotnet', args);
+    } catch (e) {
+      // Offline: the package of an existing global install (scripts/setup.sh) is a local source.
+      const store = join(
+        process.env.HOME ?? '/root',
+        '.dotnet/tools/.store/powershell',
+        PWSH_VERSION,
+        'powershell',
+        PWSH_VERSION,
+      );
+      if (!existsSync(store)) throw e;
+      run('dotnet', [...args, '--add-source', store]);
+    }
   }
   // World-readable: sshd runs the subsystem as pstest.
   run('chmod', ['a+rx', peers]);
