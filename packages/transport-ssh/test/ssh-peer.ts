@@ -271,7 +271,10 @@ export async function startSshPeer(): Promise<SshPeer> {
           // already gone
         }
       }
-      for (const f of [config, knownHostsPath, kbdConfig, kbdKnownHostsPath]) rmSync(f, { force: true });
+      const files = [config, knownHostsPath, kbdConfig, kbdKnownHostsPath, pidFile, kbdPidFile];
+      // The logs stay only when asked for (PSREMOTE_KEEP_PEER_LOGS=1), so the cache folder does not grow.
+      if (process.env.PSREMOTE_KEEP_PEER_LOGS !== '1') files.push(logPath, k(`sshd-${kbdPort}.log`));
+      for (const f of files) rmSync(f, { force: true });
     },
   };
 }
