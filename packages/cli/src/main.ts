@@ -165,6 +165,7 @@ async function run(
   try {
     if (command === 'invoke')
       return await runInvoke(session, script ?? '', { json: options.json }, io, terminal);
+    terminal.useHistory(session.computerName);
     const shell = new InteractiveSession(session);
     try {
       await shell.enter();

@@ -1,8 +1,11 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { CompletionResult, HostUi, InvocationEvent, PSRemotingError } from '@psremote/core';
-import { RecordingHostUi } from '@psremote/core';
 import type { ErrorRecordInfo } from '@psremote/psrp';
 import type { MainIo } from './main.ts';
+import { TerminalHostUi } from './terminal-host-ui.ts';
 
 export type ReadResult = { kind: 'line'; text: string } | { kind: 'eof' } | { kind: 'interrupt' };
 
@@ -18,6 +21,8 @@ export interface Terminal {
   ): Promise<ReadResult>;
   /** Cancels a pending readCommand (the session broke). */
   interruptRead(): void;
+  /** Keeps the command history of this target (under the user's state directory). */
+  useHistory(target: string): void;
   /** Ctrl+C while a command runs or while connecting; returns the unsubscribe function. */
   onInterrupt(handler: () => void): () => void;
   render(event: InvocationEvent): void;
@@ -30,81 +35,145 @@ export function createTerminal(io: MainIo, options: { noColor: boolean }): Termi
   return new LineTerminal(io, options);
 }
 
-/** A plain line-based terminal (interim until the full terminal host lands). */
+/** $XDG_STATE_HOME/psremote, else ~/.local/state/psremote. */
+export function stateDirectory(env: Readonly<Record<string, string | undefined>>): string {
+  return env.XDG_STATE_HOME
+    ? join(env.XDG_STATE_HOME, 'psremote')
+    : join(env.HOME ?? homedir(), '.local', 'state', 'psremote');
+}
+
+/** The terminal of `psremote enter`: readline for editing, history and completion; TerminalHostUi for the rest. */
 class LineTerminal implements Terminal {
-  readonly hostUi: HostUi;
+  readonly hostUi: TerminalHostUi;
   readonly interactive: boolean;
-  private errors = 0;
   private rl: Interface | undefined;
   private readonly interruptHandlers = new Set<() => void>();
   private pendingRead: ((r: ReadResult) => void) | undefined;
   private readonly io: MainIo;
+  private readonly queued: string[] = [];
+  private inputClosed = false;
+  private historyFile: string | undefined;
+  private completer: ((line: string, cursor: number) => Promise<CompletionResult>) | undefined;
 
-  constructor(io: MainIo, _options: { noColor: boolean }) {
+  constructor(io: MainIo, options: { noColor: boolean }) {
     this.io = io;
     this.interactive = Boolean(io.stdin.isTTY);
-    const ui = new RecordingHostUi({ interactive: false });
-    const out = io.stdout;
-    const count = () => {
-      this.errors++;
-    };
-    ui.write = (t) => void out.write(t);
-    ui.writeLine = (t = '') => void out.write(`${t}\n`);
-    ui.writeErrorLine = (t) => {
-      count();
-      io.stderr.write(`${t}\n`);
-    };
-    ui.writeWarningLine = (t) => void io.stderr.write(`WARNING: ${t}\n`);
-    ui.writeVerboseLine = (t) => void io.stderr.write(`VERBOSE: ${t}\n`);
-    ui.writeDebugLine = (t) => void io.stderr.write(`DEBUG: ${t}\n`);
-    ui.writeInformation = (t) => void out.write(`${t}\n`);
-    ui.writeProgress = () => {};
-    this.hostUi = ui;
+    const colors = !options.noColor && !io.env.NO_COLOR && Boolean(io.stdout.isTTY) && io.env.TERM !== 'dumb';
+    this.hostUi = new TerminalHostUi(io, {
+      colors,
+      readline: () => this.lines(),
+      suspendReadline: () => this.suspend(),
+    });
     process.on('SIGINT', this.onSigint);
   }
 
   get errorCount(): number {
-    return this.errors;
+    return this.hostUi.errors;
+  }
+
+  /** Keeps history per target under the state directory. */
+  useHistory(target: string): void {
+    const safe = target.replace(/[^A-Za-z0-9@._-]/g, '_') || 'localhost';
+    this.historyFile = join(stateDirectory(this.io.env), 'history', `${safe}.txt`);
   }
 
   private readonly onSigint = (): void => {
     for (const h of this.interruptHandlers) h();
   };
 
-  private lines(): Interface {
-    if (!this.rl) {
-      this.rl = createInterface({
-        input: this.io.stdin,
-        output: this.interactive ? this.io.stdout : undefined,
-        terminal: this.interactive,
-      });
-      this.rl.on('SIGINT', this.onSigint);
-      const queue: string[] = [];
-      let closed = false;
-      this.rl.on('line', (l) => {
-        const r = this.pendingRead;
-        if (r) {
-          this.pendingRead = undefined;
-          r({ kind: 'line', text: l });
-        } else queue.push(l);
-      });
-      this.rl.on('close', () => {
-        closed = true;
-        const r = this.pendingRead;
-        this.pendingRead = undefined;
-        r?.({ kind: 'eof' });
-      });
-      (this.rl as Interface & { psQueue?: string[]; psClosed?: () => boolean }).psQueue = queue;
-      (this.rl as Interface & { psClosed?: () => boolean }).psClosed = () => closed;
-    }
-    return this.rl;
+  private suspending = false;
+  private savedHistory: string[] | undefined;
+
+  /** Closes readline for a while (masked input, ReadKey read the terminal themselves); lines() reopens it. */
+  private suspend(): void {
+    const rl = this.rl;
+    if (!rl) return;
+    this.savedHistory = [...((rl as Interface & { history?: string[] }).history ?? [])];
+    this.suspending = true;
+    rl.close();
+    this.suspending = false;
+    this.rl = undefined;
   }
 
-  readCommand(prompt: string): Promise<ReadResult> {
-    const rl = this.lines() as Interface & { psQueue: string[]; psClosed: () => boolean };
-    const queued = rl.psQueue.shift();
+  private lines(): Interface {
+    if (this.rl) return this.rl;
+    let history: string[] = this.savedHistory ?? [];
+    if (!this.savedHistory && this.interactive && this.historyFile && existsSync(this.historyFile)) {
+      history = readFileSync(this.historyFile, 'utf8').split('\n').filter(Boolean).reverse().slice(0, 1000);
+    }
+    const rl = createInterface({
+      input: this.io.stdin,
+      output: this.interactive ? this.io.stdout : undefined,
+      terminal: this.interactive,
+      history,
+      historySize: 1000,
+      removeHistoryDuplicates: true,
+      completer: this.interactive
+        ? (line: string, cb: (err: Error | null, result: [string[], string]) => void) => {
+            const complete = this.completer;
+            if (!complete) return cb(null, [[], line]);
+            complete(line, line.length).then(
+              (r) => {
+                const start = Math.min(r.replacementIndex, line.length);
+                cb(null, [r.matches.map((m) => m.completionText), line.slice(start)]);
+              },
+              () => cb(null, [[], line]),
+            );
+          }
+        : undefined,
+    });
+    rl.on('SIGINT', () => {
+      if (this.interruptHandlers.size > 0) {
+        this.onSigint();
+        return;
+      }
+      // Ctrl+C at the prompt clears the line, as the console host does.
+      if (this.pendingRead) {
+        this.io.stdout.write('^C\n');
+        rl.write(null, { ctrl: true, name: 'u' });
+        const r = this.pendingRead;
+        this.pendingRead = undefined;
+        r({ kind: 'interrupt' });
+      }
+    });
+    rl.on('line', (l) => {
+      const r = this.pendingRead;
+      if (r) {
+        this.pendingRead = undefined;
+        this.remember(l);
+        r({ kind: 'line', text: l });
+      } else this.queued.push(l);
+    });
+    rl.on('close', () => {
+      if (this.suspending) return;
+      this.inputClosed = true;
+      const r = this.pendingRead;
+      this.pendingRead = undefined;
+      r?.({ kind: 'eof' });
+    });
+    this.rl = rl;
+    return rl;
+  }
+
+  private remember(line: string): void {
+    if (!this.interactive || !this.historyFile || !line.trim()) return;
+    try {
+      mkdirSync(dirname(this.historyFile), { recursive: true });
+      appendFileSync(this.historyFile, `${line.replace(/\n/g, ' ')}\n`);
+    } catch {
+      // History is a convenience: a read-only home must not stop the session.
+    }
+  }
+
+  readCommand(
+    prompt: string,
+    complete: (line: string, cursor: number) => Promise<CompletionResult>,
+  ): Promise<ReadResult> {
+    this.completer = complete;
+    const rl = this.lines();
+    const queued = this.queued.shift();
     if (queued !== undefined) return Promise.resolve({ kind: 'line', text: queued });
-    if (rl.psClosed()) return Promise.resolve({ kind: 'eof' });
+    if (this.inputClosed) return Promise.resolve({ kind: 'eof' });
     if (this.interactive) {
       rl.setPrompt(prompt);
       rl.prompt();
@@ -131,7 +200,7 @@ class LineTerminal implements Terminal {
         this.hostUi.writeLine(String(ev.value ?? ''));
         break;
       case 'error':
-        this.errors++;
+        this.hostUi.errors++;
         this.io.stderr.write(`${this.formatErrorRecord(ev.record)}\n`);
         break;
       case 'warning':
@@ -144,15 +213,19 @@ class LineTerminal implements Terminal {
         this.hostUi.writeDebugLine(ev.message);
         break;
       case 'information':
-        this.hostUi.writeInformation(String(ev.record.messageData ?? ''));
+        // Write-Host text already came through the host's Write calls; its record is tagged PSHOST.
+        if (!ev.record.tags.includes('PSHOST')) this.hostUi.writeInformation(ev.record.text);
         break;
       case 'progress':
+        this.hostUi.writeProgress(0n, ev.record);
         break;
     }
   }
 
   formatErrorRecord(r: ErrorRecordInfo): string {
-    return `${r.message}\n    + CategoryInfo          : ${r.categoryInfo}\n    + FullyQualifiedErrorId : ${r.fullyQualifiedErrorId}`;
+    const text = `${r.message}\n    + CategoryInfo          : ${r.categoryInfo}\n    + FullyQualifiedErrorId : ${r.fullyQualifiedErrorId}`;
+    const colors = !this.io.env.NO_COLOR && Boolean(this.io.stderr.isTTY);
+    return colors ? `\x1b[91m${text}\x1b[0m` : text;
   }
 
   formatLocalError(e: PSRemotingError): string {

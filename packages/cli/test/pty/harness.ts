@@ -30,7 +30,11 @@ export class PtySession {
       cols,
       rows,
       cwd: options.cwd ?? process.cwd(),
-      env: { ...process.env, TERM: 'xterm-256color', ...options.env } as Record<string, string>,
+      env: Object.fromEntries(
+        Object.entries({ ...process.env, TERM: 'xterm-256color', ...options.env }).filter(
+          ([, v]) => v !== undefined,
+        ),
+      ) as Record<string, string>,
     });
     this.pty.onData((d) => {
       this.raw += d;

@@ -1,0 +1,386 @@
+import type { Interface } from 'node:readline';
+import {
+  type ChoiceDescription,
+  type Credential,
+  type FieldDescription,
+  type HostUi,
+  HostUiNotSupported,
+  type KeyInfo,
+  type ProgressRecord,
+  type PromptAnswer,
+  type RawUi,
+} from '@psremote/core';
+
+/** System.ConsoleColor to ANSI SGR (PowerShell's 16-colour console palette). */
+const FG = [30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97];
+const DEFAULT_FG = 7; // Gray
+const DEFAULT_BG = 0; // Black
+
+export interface TerminalStreams {
+  readonly stdin: NodeJS.ReadStream;
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+}
+
+/**
+ * The PowerShell host in a terminal: Write calls with ConsoleColor mapped to ANSI, the error/warning/verbose/
+ * debug lines as the console host writes them, a progress display on stderr, and every prompt PowerShell's
+ * console host answers (ReadLine, masked SecureString input, Prompt with typed fields, credentials,
+ * PromptForChoice with hot keys and `?` help). When stdin is not a terminal, prompts read the next input line,
+ * and fail at end of input instead of waiting.
+ */
+export class TerminalHostUi implements HostUi {
+  readonly interactive: boolean;
+  readonly rawUi: RawUi;
+  private readonly io: TerminalStreams;
+  private readonly colors: boolean;
+  private readonly rl: () => Interface;
+  private readonly suspendReadline: () => void;
+  private readonly progress = new Map<number, ProgressRecord>();
+  private progressLines = 0;
+  private lastProgressDraw = 0;
+  errors = 0;
+
+  constructor(
+    io: TerminalStreams,
+    options: { colors: boolean; readline: () => Interface; suspendReadline: () => void },
+  ) {
+    this.io = io;
+    this.colors = options.colors;
+    this.rl = options.readline;
+    this.suspendReadline = options.suspendReadline;
+    this.interactive = Boolean(io.stdin.isTTY);
+    const out = io.stdout;
+    let title = '';
+    this.rawUi = {
+      foregroundColor: DEFAULT_FG,
+      backgroundColor: DEFAULT_BG,
+      cursorPosition: { x: 0, y: 0 },
+      windowPosition: { x: 0, y: 0 },
+      cursorSize: 25,
+      get bufferSize() {
+        return { width: out.columns || 120, height: 9001 };
+      },
+      set bufferSize(_v) {},
+      get windowSize() {
+        return { width: out.columns || 120, height: out.rows || 50 };
+      },
+      set windowSize(_v) {},
+      get maxWindowSize() {
+        return { width: out.columns || 120, height: out.rows || 50 };
+      },
+      get maxPhysicalWindowSize() {
+        return { width: out.columns || 120, height: out.rows || 50 };
+      },
+      get windowTitle() {
+        return title;
+      },
+      set windowTitle(v: string) {
+        title = v;
+        if (out.isTTY) out.write(`\x1b]0;${v}\x07`);
+      },
+      get keyAvailable() {
+        return false;
+      },
+      readKey: (options: number) => this.readKey(options),
+      flushInputBuffer() {},
+    };
+  }
+
+  private sgr(text: string, fg?: number, bg?: number): string {
+    if (!this.colors) return text;
+    const codes: number[] = [];
+    if (fg !== undefined && fg >= 0 && fg < 16 && fg !== this.rawUi.foregroundColor)
+      codes.push(FG[fg] as number);
+    if (bg !== undefined && bg >= 0 && bg < 16 && bg !== this.rawUi.backgroundColor)
+      codes.push((FG[bg] as number) + 10);
+    return codes.length ? `\x1b[${codes.join(';')}m${text}\x1b[0m` : text;
+  }
+
+  private out(text: string): void {
+    this.clearProgress();
+    this.io.stdout.write(text);
+  }
+
+  write(text: string, foreground?: number, background?: number): void {
+    this.out(this.sgr(text, foreground, background));
+  }
+  writeLine(text = '', foreground?: number, background?: number): void {
+    this.out(`${this.sgr(text, foreground, background)}\n`);
+  }
+  writeErrorLine(text: string): void {
+    this.errors++;
+    this.clearProgress();
+    this.io.stderr.write(`${this.sgr(text, 12)}\n`);
+  }
+  writeWarningLine(text: string): void {
+    this.out(`${this.sgr(`WARNING: ${text}`, 14)}\n`);
+  }
+  writeVerboseLine(text: string): void {
+    this.out(`${this.sgr(`VERBOSE: ${text}`, 14)}\n`);
+  }
+  writeDebugLine(text: string): void {
+    this.out(`${this.sgr(`DEBUG: ${text}`, 14)}\n`);
+  }
+  writeInformation(text: string): void {
+    this.out(`${text}\n`);
+  }
+
+  /** A progress bar per activity on stderr, redrawn in place, cleared when the last one completes. */
+  writeProgress(_sourceId: bigint, record: ProgressRecord): void {
+    if (record.recordType === 'Completed') this.progress.delete(record.activityId);
+    else this.progress.set(record.activityId, record);
+    const err = this.io.stderr;
+    if (!err.isTTY) return;
+    const now = Date.now();
+    if (this.progress.size > 0 && now - this.lastProgressDraw < 50 && record.recordType !== 'Completed')
+      return;
+    this.lastProgressDraw = now;
+    this.clearProgress();
+    if (this.progress.size === 0) return;
+    const width = Math.max(40, (err.columns || 80) - 1);
+    const lines: string[] = [];
+    for (const r of this.progress.values()) {
+      const indent = r.parentActivityId >= 0 ? '  ' : '';
+      const pct = r.percentComplete >= 0 ? Math.min(100, r.percentComplete) : -1;
+      const barWidth = 30;
+      const filled = pct >= 0 ? Math.round((pct / 100) * barWidth) : 0;
+      const bar = pct >= 0 ? `[${'o'.repeat(filled)}${' '.repeat(barWidth - filled)}] ${pct}%` : '';
+      const line = `${indent}${r.activity} ${bar} ${r.statusDescription}`.slice(0, width);
+      lines.push(this.colors ? `\x1b[7m${line}\x1b[0m` : line);
+    }
+    err.write(`${lines.join('\n')}\n`);
+    this.progressLines = lines.length;
+  }
+
+  private clearProgress(): void {
+    if (this.progressLines === 0) return;
+    this.io.stderr.write(`\x1b[${this.progressLines}A\x1b[J`);
+    this.progressLines = 0;
+  }
+
+  // ---- input ------------------------------------------------------------------------------------------
+
+  private ask(query: string, signal?: AbortSignal): Promise<string> {
+    const rl = this.rl();
+    return new Promise((resolve, reject) => {
+      const onClose = () =>
+        reject(new HostUiNotSupported('input: the input ended (no one can answer the prompt)'));
+      rl.once('close', onClose);
+      rl.question(query, signal ? { signal } : {}, (answer) => {
+        rl.off('close', onClose);
+        resolve(answer);
+      });
+    });
+  }
+
+  /** Reads a line without echo, showing `*` per character (ConsoleHostUserInterfaceSecurity.cs). */
+  private askMasked(query: string): Promise<string> {
+    const input = this.io.stdin;
+    if (!input.isTTY) return this.ask(query);
+    // readline must not see these keys: it is closed meanwhile and reopened (with its history) afterwards.
+    this.suspendReadline();
+    const out = this.io.stdout;
+    return new Promise((resolve, reject) => {
+      out.write(query);
+      const wasRaw = input.isRaw;
+      input.setRawMode(true);
+      input.resume();
+      let value = '';
+      const finish = (err?: Error) => {
+        input.off('data', onData);
+        input.setRawMode(wasRaw);
+        input.pause();
+        out.write('\n');
+        if (err) reject(err);
+        else resolve(value);
+      };
+      const onData = (buf: Buffer) => {
+        for (const ch of buf.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') return finish();
+          if (ch === '\u0003') return finish(new HostUiNotSupported('input: cancelled with Ctrl+C'));
+          if (ch === '\u007f' || ch === '\b') {
+            if (value.length) {
+              value = value.slice(0, -1);
+              out.write('\b \b');
+            }
+            continue;
+          }
+          if (ch < ' ') continue;
+          value += ch;
+          out.write('*');
+        }
+      };
+      input.on('data', onData);
+    });
+  }
+
+  readLine(signal?: AbortSignal): Promise<string> {
+    return this.ask('', signal);
+  }
+
+  readLineAsSecureString(): Promise<string> {
+    return this.askMasked('');
+  }
+
+  async prompt(
+    caption: string,
+    message: string,
+    fields: readonly FieldDescription[],
+  ): Promise<Record<string, PromptAnswer>> {
+    if (caption) this.writeLine(caption);
+    if (message) this.writeLine(message);
+    const out: Record<string, PromptAnswer> = {};
+    for (const f of fields) {
+      const label = f.label || f.name;
+      const type = f.parameterTypeFullName || f.parameterTypeName;
+      for (;;) {
+        if (/PSCredential/i.test(type)) {
+          out[f.name] = await this.promptForCredential(
+            'PowerShell credential request',
+            'Enter your credentials.',
+            '',
+            '',
+          );
+          break;
+        }
+        if (/\[\]$/.test(type)) {
+          const items: string[] = [];
+          for (let i = 0; ; i++) {
+            const v = await this.ask(`${label}[${i}]: `);
+            if (v === '') break;
+            items.push(v);
+          }
+          out[f.name] = items;
+          break;
+        }
+        const v = /SecureString/i.test(type)
+          ? await this.askMasked(`${label}: `)
+          : await this.ask(`${label}: `);
+        if (v === '!?') {
+          this.writeLine(f.helpMessage || 'No help is available for this field.');
+          continue;
+        }
+        out[f.name] = /SecureString/i.test(type) ? { secureString: v } : v;
+        break;
+      }
+    }
+    return out;
+  }
+
+  async promptForCredential(
+    caption: string,
+    message: string,
+    userName: string,
+    _targetName: string,
+  ): Promise<Credential | null> {
+    this.writeLine(caption || 'PowerShell credential request');
+    if (message) this.writeLine(message);
+    const user = userName || (await this.ask('User: '));
+    const password = await this.askMasked(`Password for user ${user}: `);
+    return { userName: user, password };
+  }
+
+  private static hotKey(label: string): { key: string; text: string } {
+    const i = label.indexOf('&');
+    const text = label.replace('&', '');
+    const key =
+      i >= 0 && i + 1 < label.length ? (label[i + 1] as string).toUpperCase() : (text[0] ?? '').toUpperCase();
+    return { key, text };
+  }
+
+  private choiceLine(choices: readonly ChoiceDescription[], defaults: readonly number[]): string {
+    const parts = choices.map((c) => {
+      const { key, text } = TerminalHostUi.hotKey(c.label);
+      return `[${key}] ${text}`;
+    });
+    const dflt = defaults
+      .map((d) => choices[d])
+      .filter(Boolean)
+      .map((c) => TerminalHostUi.hotKey((c as ChoiceDescription).label).key);
+    return `${parts.join('  ')}  [?] Help${dflt.length ? ` (default is "${dflt.join(',')}")` : ''}: `;
+  }
+
+  private parseChoice(answer: string, choices: readonly ChoiceDescription[]): number {
+    const a = answer.trim().toUpperCase();
+    return choices.findIndex((c) => {
+      const { key, text } = TerminalHostUi.hotKey(c.label);
+      return a === key || a === text.toUpperCase();
+    });
+  }
+
+  private help(choices: readonly ChoiceDescription[]): void {
+    for (const c of choices) {
+      const { key } = TerminalHostUi.hotKey(c.label);
+      this.writeLine(`${key} - ${c.helpMessage}`);
+    }
+  }
+
+  async promptForChoice(
+    caption: string,
+    message: string,
+    choices: readonly ChoiceDescription[],
+    defaultChoice: number,
+  ): Promise<number> {
+    if (caption) this.writeLine(caption);
+    if (message) this.writeLine(message);
+    for (;;) {
+      const a = await this.ask(this.choiceLine(choices, defaultChoice >= 0 ? [defaultChoice] : []));
+      if (a.trim() === '' && defaultChoice >= 0) return defaultChoice;
+      if (a.trim() === '?') {
+        this.help(choices);
+        continue;
+      }
+      const i = this.parseChoice(a, choices);
+      if (i >= 0) return i;
+    }
+  }
+
+  async promptForChoiceMultiple(
+    caption: string,
+    message: string,
+    choices: readonly ChoiceDescription[],
+    defaultChoices: readonly number[],
+  ): Promise<number[]> {
+    if (caption) this.writeLine(caption);
+    if (message) this.writeLine(message);
+    const picked: number[] = [];
+    for (let n = 0; ; ) {
+      const a = await this.ask(`Choice[${n}]: `);
+      if (a.trim() === '') return picked.length ? picked : [...defaultChoices];
+      if (a.trim() === '?') {
+        this.writeLine(this.choiceLine(choices, defaultChoices));
+        this.help(choices);
+        continue;
+      }
+      const i = this.parseChoice(a, choices);
+      if (i >= 0) {
+        picked.push(i);
+        n++;
+      }
+    }
+  }
+
+  private readKey(_options: number): Promise<KeyInfo> {
+    const input = this.io.stdin;
+    if (!input.isTTY) return Promise.reject(new HostUiNotSupported('ReadKey (the input is not a terminal)'));
+    this.suspendReadline();
+    return new Promise((resolve) => {
+      const wasRaw = input.isRaw;
+      input.setRawMode(true);
+      input.resume();
+      input.once('data', (buf: Buffer) => {
+        input.setRawMode(wasRaw);
+        input.pause();
+        const ch = buf.toString('utf8')[0] ?? '';
+        const code = ch.toUpperCase().charCodeAt(0);
+        resolve({
+          virtualKeyCode: ch === '\r' ? 13 : code,
+          character: ch,
+          controlKeyState: 0,
+          keyDown: true,
+        });
+      });
+    });
+  }
+}

@@ -1,0 +1,127 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findPwsh } from '@psremote/transport-process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PtySession } from './pty/harness.ts';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const baseEnv = { PATH: `${process.env.PATH}:${process.env.HOME}/.dotnet/tools` };
+
+function havePwsh(): boolean {
+  try {
+    findPwsh({ ...process.env, ...baseEnv });
+    return true;
+  } catch (e) {
+    if (process.env.PSREMOTE_REQUIRE_PEERS === '1') throw e;
+    return false;
+  }
+}
+
+let s: PtySession | undefined;
+afterEach(() => s?.kill());
+
+const PROMPT = /\[localhost\]: PS \/\S*> $/m;
+
+function start(extraEnv: Record<string, string | undefined> = {}): PtySession {
+  const state = mkdtempSync(join(tmpdir(), 'psremote-state-'));
+  s = new PtySession(process.execPath, [BIN, 'enter'], {
+    env: { ...baseEnv, XDG_STATE_HOME: state, ...extraEnv },
+    cwd: '/',
+  });
+  (s as PtySession & { state?: string }).state = state;
+  return s;
+}
+
+describe.skipIf(!havePwsh())('the interactive host in a pseudo-terminal, against real pwsh', () => {
+  it('answers Read-Host, Get-Credential (masked) and PromptForChoice with ? help', async () => {
+    const t = start({ NO_COLOR: '1' });
+    await t.waitFor(PROMPT, 30_000);
+    t.type('$n = Read-Host \'Your name\'; "hello $n"\r');
+    await t.waitFor(/Your name: $/m);
+    t.type('Ada\r');
+    await t.waitFor(/^hello Ada$/m);
+    t.type(
+      "$c = Get-Credential -UserName bob -Message 'need creds'; $c.UserName + ':' + $c.GetNetworkCredential().Password\r",
+    );
+    await t.waitFor(/Password for user bob: $/m);
+    t.type('s3cret\r');
+    const screen = await t.waitFor(/^bob:s3cret$/m);
+    expect(screen).toContain('Password for user bob: ******');
+    t.type(
+      "$host.UI.PromptForChoice('Deploy', 'Go on?', [System.Management.Automation.Host.ChoiceDescription[]]@('&Yes','&No'), 0)\r",
+    );
+    await t.waitFor(/\[Y\] Yes {2}\[N\] No {2}\[\?\] Help \(default is "Y"\): $/m);
+    t.type('?\r');
+    await t.waitFor(/^N - $/m);
+    t.type('n\r');
+    await t.waitFor(/^1$/m);
+    t.type('exit\r');
+    expect((await t.exited).exitCode).toBe(0);
+  });
+
+  it('Ctrl+C stops while($true){} and the next command works', async () => {
+    const t = start({ NO_COLOR: '1' });
+    await t.waitFor(PROMPT, 30_000);
+    t.type('while ($true) { }\r');
+    await new Promise((r) => setTimeout(r, 700));
+    const before = Date.now();
+    t.type('\x03');
+    await t.waitFor(/PS \/\S*> $/m);
+    expect(Date.now() - before).toBeLessThan(3000);
+    t.type('40+2\r');
+    await t.waitFor(/^42$/m);
+    t.type('exit\r');
+    expect((await t.exited).exitCode).toBe(0);
+  });
+
+  it('Tab completes through the remote TabExpansion2; up-arrow recalls history, kept on disk', async () => {
+    const t = start({ NO_COLOR: '1' });
+    await t.waitFor(PROMPT, 30_000);
+    t.type('Get-ChildI\t');
+    await t.waitFor(/> Get-ChildItem$/m);
+    t.type('\x15'); // Ctrl+U clears the line
+    t.type("'remember me'\r");
+    await t.waitFor(/^remember me$/m);
+    t.type('\x1b[A');
+    await t.waitFor(/> 'remember me'$/m);
+    t.type('\r');
+    t.type('exit\r');
+    expect((await t.exited).exitCode).toBe(0);
+    const state = (t as PtySession & { state?: string }).state as string;
+    expect(readFileSync(join(state, 'psremote', 'history', 'localhost.txt'), 'utf8')).toContain(
+      "'remember me'",
+    );
+  });
+
+  it('colours Write-Host -ForegroundColor Red, and NO_COLOR turns colours off', async () => {
+    const t = start({ NO_COLOR: undefined, TERM: 'xterm-256color' });
+    await t.waitFor(PROMPT, 30_000);
+    t.type("Write-Host 'alarm' -ForegroundColor Red\r");
+    await t.waitFor(/^alarm$/m);
+    expect(t.output).toContain('\x1b[91malarm');
+    t.type('exit\r');
+    await t.exited;
+    const plain = start({ NO_COLOR: '1' });
+    await plain.waitFor(PROMPT, 30_000);
+    plain.type("Write-Host 'calm' -ForegroundColor Red\r");
+    await plain.waitFor(/^calm$/m);
+    expect(plain.output).not.toContain('\x1b[91m');
+    plain.type('exit\r');
+    await plain.exited;
+  });
+
+  it('shows a progress bar while a command reports progress, and clears it', async () => {
+    const t = start({ NO_COLOR: '1' });
+    await t.waitFor(PROMPT, 30_000);
+    t.type(
+      "1..5 | % { Write-Progress -Activity 'Copying' -Status \"$_ of 5\" -PercentComplete ($_*20); Start-Sleep -Milliseconds 300 }; 'done'\r",
+    );
+    await t.waitFor(/Copying \[o+ *\] \d+%/);
+    const after = await t.waitFor(/^done$/m);
+    expect(after).not.toMatch(/Copying \[/);
+    t.type('exit\r');
+    expect((await t.exited).exitCode).toBe(0);
+  });
+});
