@@ -1,4 +1,4 @@
 import { defineProject } from 'vitest/config';
 import { packageProject } from '../../vitest.shared.ts';
 
-export default defineProject(packageProject('cli'));
+export default defineProject(packageProject('cli', { globalSetup: ['./test/global-setup.ts'] }));
