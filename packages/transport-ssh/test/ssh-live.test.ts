@@ -122,6 +122,18 @@ live('authentication against a real sshd', () => {
     expect(await pwshAnswers(ch)).toContain('CloseAck');
   });
 
+  it('-ConnectingTimeout does not run while the user types: a slow password still gets in', async () => {
+    // The answer comes after 1.2 s; the timeout is 1 s of connection time.
+    const ui = new FakeHostUi([p().password]);
+    const slow = ui.readLineAsSecureString.bind(ui);
+    ui.readLineAsSecureString = async () => {
+      await new Promise((r) => setTimeout(r, 1200));
+      return slow();
+    };
+    const ch = await open(target({ ConnectingTimeout: 1000 }, { PubkeyAuthentication: 'no' }), ui);
+    expect(await pwshAnswers(ch)).toContain('CloseAck');
+  });
+
   it('an RSA key in PEM format', async () => {
     const ui = new FakeHostUi();
     const ch = await open(target({ KeyFilePath: p().keys.rsaPem }), ui);

@@ -19,7 +19,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-function open(hostUi = new FakeHostUi()): Promise<PSSession> {
+function open(hostUi = new FakeHostUi(), options: Record<string, string> = {}): Promise<PSSession> {
   if (!peer) throw new Error('no peer');
   return openSession({
     transport,
@@ -30,7 +30,7 @@ function open(hostUi = new FakeHostUi()): Promise<PSSession> {
       bound: {
         HostName: `pstest@127.0.0.1:${peer.port}`,
         KeyFilePath: peer.keys.ed25519,
-        Options: { UserKnownHostsFile: peer.knownHostsPath },
+        Options: { UserKnownHostsFile: peer.knownHostsPath, ...options },
       },
     },
   });
@@ -91,5 +91,25 @@ live('a server that dies mid-session', () => {
     expect(isPSRemotingError(err)).toBe(true);
     expect(session.reason?.category).toBe('ConnectionError');
     expect(elapsed).toBeLessThan(1000);
+  });
+});
+
+live('a server that stops answering', () => {
+  it('ServerAliveInterval=1, ServerAliveCountMax=1: Broken within about 2 s of silence', async () => {
+    const session = await open(new FakeHostUi(), { ServerAliveInterval: '1', ServerAliveCountMax: '1' });
+    const pid = (await session.invoke('$PID').result()).output[0] as number;
+    // Freeze sshd's processes for this connection: the TCP connection stays up, nothing answers.
+    const frozen = [pid, ppid(pid), ppid(ppid(pid))];
+    execFileSync('kill', ['-STOP', ...frozen.map(String)]);
+    const t0 = performance.now();
+    try {
+      await session.whenEnded;
+      expect(session.state).toBe('Broken');
+      expect(session.reason?.category).toBe('ConnectionError');
+      expect(performance.now() - t0).toBeLessThan(3500);
+    } finally {
+      execFileSync('kill', ['-KILL', ...frozen.map(String)]);
+      execFileSync('kill', ['-CONT', ...frozen.map(String)]);
+    }
   });
 });
