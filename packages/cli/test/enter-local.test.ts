@@ -57,6 +57,60 @@ describe.skipIf(!live)('psremote without a terminal', () => {
     expect(status).toBe(1);
   });
 
+  it('invoke --json prints one JSON object per output line, faithfully mapped', () => {
+    const out = execFileSync(
+      process.execPath,
+      [
+        BIN,
+        'invoke',
+        '-Command',
+        "1; 'two'; [pscustomobject]@{ Name = 'n'; Size = [long]5 }; @{ k = 'v' }",
+        '--json',
+      ],
+      { env: { ...process.env, ...env }, encoding: 'utf8' },
+    );
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toBe(1);
+    expect(lines[1]).toBe('two');
+    expect(lines[2]).toMatchObject({
+      Name: 'n',
+      Size: 5,
+      PSTypeNames: ['System.Management.Automation.PSCustomObject', 'System.Object'],
+    });
+    expect(lines[3]).toEqual({ k: 'v' });
+  });
+
+  it('invoke prints text as PowerShell formats it and fails with status 1 on an error', () => {
+    const out = execFileSync(
+      process.execPath,
+      [BIN, 'invoke', '-Command', 'Get-Item / | Select-Object -ExpandProperty FullName'],
+      {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      },
+    );
+    expect(out.trim()).toBe('/');
+    let status = 0;
+    let stderr = '';
+    try {
+      execFileSync(process.execPath, [BIN, 'invoke', '-Command', 'Get-Item /nope/nope'], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+    } catch (e) {
+      status = (e as { status: number }).status;
+      stderr = String((e as { stderr: string }).stderr);
+    }
+    expect(status).toBe(1);
+    expect(stderr).toContain(
+      'FullyQualifiedErrorId : PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand',
+    );
+  });
+
   it('--dry-run prints the binding as JSON, and binding errors exit 2 with errorId', () => {
     const ok = execFileSync(
       process.execPath,
