@@ -1,37 +1,6 @@
+import { ERROR_CATEGORY_NAMES } from '@psremote/psrp';
+
 /** PowerShell's `System.Management.Automation.ErrorCategory`, by name (the numeric value is the index). */
-export const ERROR_CATEGORIES = [
-  'NotSpecified',
-  'OpenError',
-  'CloseError',
-  'DeviceError',
-  'DeadlockDetected',
-  'InvalidArgument',
-  'InvalidData',
-  'InvalidOperation',
-  'InvalidResult',
-  'InvalidType',
-  'MetadataError',
-  'NotImplemented',
-  'NotInstalled',
-  'ObjectNotFound',
-  'OperationStopped',
-  'OperationTimeout',
-  'SyntaxError',
-  'ParserError',
-  'PermissionDenied',
-  'ResourceBusy',
-  'ResourceExists',
-  'ResourceUnavailable',
-  'ReadError',
-  'WriteError',
-  'FromStdErr',
-  'SecurityError',
-  'ProtocolError',
-  'ConnectionError',
-  'AuthenticationError',
-  'LimitsExceeded',
-  'QuotaExceeded',
-  'NotEnabled',
-] as const;
+export const ERROR_CATEGORIES = ERROR_CATEGORY_NAMES;
 
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];

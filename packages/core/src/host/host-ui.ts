@@ -1,3 +1,5 @@
+import type { ProgressRecordInfo } from '@psremote/psrp';
+
 /**
  * The host/prompt protocol: everything the remote side (through host calls) and the transports (passwords,
  * host keys, passphrases) may ask of the user. The CLI implements it over the terminal; a library user may
@@ -16,18 +18,8 @@ export interface Size {
   readonly height: number;
 }
 
-/** A System.Management.Automation.ProgressRecord as received. */
-export interface ProgressRecord {
-  readonly activity: string;
-  readonly activityId: number;
-  readonly statusDescription: string;
-  readonly currentOperation: string | null;
-  readonly parentActivityId: number;
-  readonly percentComplete: number;
-  readonly secondsRemaining: number;
-  /** 0 Processing, 1 Completed. */
-  readonly recordType: 'Processing' | 'Completed';
-}
+/** A System.Management.Automation.ProgressRecord as received (the engine's decoded form). */
+export type ProgressRecord = ProgressRecordInfo;
 
 /** System.Management.Automation.Host.FieldDescription, as the Prompt host call carries it. */
 export interface FieldDescription {

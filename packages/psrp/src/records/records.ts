@@ -1,8 +1,8 @@
 import { PSList, PSObject, type PSValue } from '../clixml/value.ts';
 import { asNumber, asString, enumValue } from '../message/codecs/enum.ts';
 
-/** PowerShell's ErrorCategory names by value. */
-const CATEGORIES = [
+/** PowerShell's System.Management.Automation.ErrorCategory names; the value is the index. */
+export const ERROR_CATEGORY_NAMES = [
   'NotSpecified',
   'OpenError',
   'CloseError',
@@ -35,7 +35,8 @@ const CATEGORIES = [
   'LimitsExceeded',
   'QuotaExceeded',
   'NotEnabled',
-];
+] as const;
+const CATEGORIES: readonly string[] = ERROR_CATEGORY_NAMES;
 
 export interface ErrorRecordInfo {
   readonly message: string;

@@ -33,10 +33,16 @@ import {
   messageTypeName,
 } from '../message/header.ts';
 import { ClientPipeline } from '../pipeline/client-pipeline.ts';
-import { isFinished, type PSInvocationState } from '../pipeline/transitions.ts';
+import { INVOCATION_STATES, isFinished } from '../pipeline/transitions.ts';
 import { CLIENT_PROTOCOL_VERSION, needsSessionKey, negotiate } from '../protocol-version.ts';
 import { decodeErrorRecord, decodeInformationRecord, decodeProgressRecord } from '../records/records.ts';
-import { canPoolTransition, type PoolAction, poolTransition, type RunspacePoolState } from './transitions.ts';
+import {
+  canPoolTransition,
+  type PoolAction,
+  poolTransition,
+  RUNSPACE_POOL_STATES,
+  type RunspacePoolState,
+} from './transitions.ts';
 
 export interface ClientRunspacePoolOptions {
   readonly runspacePoolId?: string;
@@ -70,27 +76,9 @@ interface PendingSecure {
   readonly result: HostCallResult;
 }
 
-const PIPELINE_STATES: readonly PSInvocationState[] = [
-  'NotStarted',
-  'Running',
-  'Stopping',
-  'Stopped',
-  'Completed',
-  'Failed',
-  'Disconnected',
-];
-const POOL_STATES: readonly RunspacePoolState[] = [
-  'BeforeOpen',
-  'Opening',
-  'Opened',
-  'Closed',
-  'Closing',
-  'Broken',
-  'NegotiationSent',
-  'NegotiationSucceeded',
-  'Connecting',
-  'Disconnected',
-];
+// MS-PSRP 2.2.3.4 / 2.2.3.5: the wire values are the indexes of these lists.
+const PIPELINE_STATES = INVOCATION_STATES;
+const POOL_STATES = RUNSPACE_POOL_STATES;
 
 /**
  * The client side of a runspace pool, sans-IO (h11's shape): `receiveData()` takes server bytes, `nextEvent()`
