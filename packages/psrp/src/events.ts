@@ -19,7 +19,8 @@ export type PsrpEvent =
       readonly state: RunspacePoolState;
       readonly reason?: ErrorRecordInfo;
     }
-  | { readonly type: 'RunspaceAvailability'; readonly value: PSValue }
+  | { readonly type: 'RunspaceAvailability'; readonly value: PSValue; readonly callId?: bigint }
+  | { readonly type: 'RunspacePoolInitData'; readonly minRunspaces: number; readonly maxRunspaces: number }
   | { readonly type: 'UserEvent'; readonly event: PSValue }
   | { readonly type: 'PipelineOutput'; readonly pipelineId: string; readonly value: PSValue }
   | { readonly type: 'ErrorRecord'; readonly pipelineId: string; readonly record: ErrorRecordInfo }

@@ -124,6 +124,17 @@ live('a session on a real local pwsh -s', () => {
     expect(session.availability).toBe('Available');
   });
 
+  it('pool messages: SET_MAX/MIN_RUNSPACES, GET_AVAILABLE_RUNSPACES, RESET_RUNSPACE_STATE', async () => {
+    expect(await session.setMaxRunspaces(3)).toBe(true);
+    expect(await session.setMinRunspaces(1)).toBe(true);
+    expect(await session.getAvailableRunspaces()).toBe(3);
+    // The server resets only a pool of one runspace (RemoteRunspacePoolInternal).
+    expect(await session.setMaxRunspaces(1)).toBe(true);
+    await session.invoke('$kept = 41').result();
+    expect(await session.resetRunspaceState()).toBe(true);
+    expect((await session.invoke('$null -eq $kept').result()).output).toEqual([true]);
+  });
+
   it('Read-Host is answered through the HostUi', async () => {
     hostUi.answer('typed answer');
     const r = await session.invoke("Read-Host -Prompt 'Name'").result();

@@ -4,6 +4,7 @@ import {
   type HostCall,
   type HostDefaultData,
   type PipelineSpec,
+  PSObject,
   type PSValue,
   type PsrpEvent,
   type RunspacePoolState,
@@ -98,6 +99,7 @@ export class PSSession {
   private readonly stateListeners = new Set<(s: SessionState, reason?: PSRemotingError) => void>();
   private exitListeners = new Set<(code: number) => void>();
   private readonly table: SessionTable;
+  private readonly poolCalls = new Map<bigint, ReturnType<typeof deferred<PSValue>>>();
 
   /** @internal use openSession */
   constructor(init: {
@@ -344,6 +346,13 @@ export class PSSession {
       case 'HostCall':
         this.onHostCall(ev.pipelineId, ev.call);
         break;
+      case 'RunspaceAvailability':
+        if (ev.callId !== undefined) {
+          const w = this.poolCalls.get(ev.callId);
+          this.poolCalls.delete(ev.callId);
+          w?.resolve(ev.value);
+        }
+        break;
       case 'ProtocolError':
         this.fail(
           new PSRemotingError(`The server broke the PowerShell remoting protocol: ${ev.error.message}`, {
@@ -420,6 +429,8 @@ export class PSSession {
   }
 
   private endInvocations(err: PSRemotingError): void {
+    for (const w of this.poolCalls.values()) w.reject(err);
+    this.poolCalls.clear();
     for (const inv of this.invocations.values()) inv.abort(err);
     this.invocations.clear();
     this.resumeReceiving();
@@ -496,6 +507,37 @@ export class PSSession {
       if (isPSRemotingError(e)) this.log.debug(`stop: ${e.message}`);
       else throw e;
     }
+  }
+
+  private poolCall(send: () => bigint): Promise<PSValue> {
+    this.assertOpen();
+    const d = deferred<PSValue>();
+    this.poolCalls.set(send(), d);
+    this.kickSend();
+    return d.promise;
+  }
+
+  /** SET_MAX_RUNSPACES: true when the server accepted the new maximum. */
+  async setMaxRunspaces(count: number): Promise<boolean> {
+    return (await this.poolCall(() => this.pool.setRunspaces('MaxRunspaces', count))) === true;
+  }
+
+  /** SET_MIN_RUNSPACES: true when the server accepted the new minimum. */
+  async setMinRunspaces(count: number): Promise<boolean> {
+    return (await this.poolCall(() => this.pool.setRunspaces('MinRunspaces', count))) === true;
+  }
+
+  /** GET_AVAILABLE_RUNSPACES: how many runspaces of the pool are free. */
+  async getAvailableRunspaces(): Promise<number> {
+    const v = await this.poolCall(() => this.pool.getAvailableRunspaces());
+    return Number(
+      v instanceof PSObject ? v.baseValue : typeof v === 'object' && v !== null && 'value' in v ? v.value : v,
+    );
+  }
+
+  /** RESET_RUNSPACE_STATE (protocol 2.3+): variables and state of the runspace back to new. */
+  async resetRunspaceState(): Promise<boolean> {
+    return (await this.poolCall(() => this.pool.resetRunspaceState())) === true;
   }
 
   /** Closes the session (idempotent). Running pipelines end with the session. */

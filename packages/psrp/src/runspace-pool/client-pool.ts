@@ -15,13 +15,16 @@ import {
 import { hostMethodName } from '../host/host-method.ts';
 import {
   createPipelineBody,
+  getAvailableRunspacesBody,
   getCommandMetadataBody,
   type HostDefaultData,
   hostResponseBody,
   initRunspacePoolBody,
   type PipelineSpec,
   publicKeyBody,
+  resetRunspaceStateBody,
   sessionCapabilityBody,
+  setRunspacesBody,
 } from '../message/codecs/client-messages.ts';
 import { asNumber, asString, enumValue } from '../message/codecs/enum.ts';
 import {
@@ -34,7 +37,7 @@ import {
 } from '../message/header.ts';
 import { ClientPipeline } from '../pipeline/client-pipeline.ts';
 import { INVOCATION_STATES, isFinished } from '../pipeline/transitions.ts';
-import { CLIENT_PROTOCOL_VERSION, needsSessionKey, negotiate } from '../protocol-version.ts';
+import { CLIENT_PROTOCOL_VERSION, compareVersions, needsSessionKey, negotiate } from '../protocol-version.ts';
 import { decodeErrorRecord, decodeInformationRecord, decodeProgressRecord } from '../records/records.ts';
 import {
   canPoolTransition,
@@ -243,6 +246,54 @@ export class ClientRunspacePool {
     return p;
   }
 
+  private nextCallId = 1n;
+
+  private requireOpened(action: string): void {
+    if (this._state !== 'Opened') {
+      throw new PsrpProtocolError(
+        'InvalidRunspacePoolState',
+        `cannot ${action}: the runspace pool is ${this._state}`,
+        { remote: false },
+      );
+    }
+  }
+
+  /** SET_MAX_RUNSPACES / SET_MIN_RUNSPACES; the reply is a RunspaceAvailability event with the same call id. */
+  setRunspaces(which: 'MaxRunspaces' | 'MinRunspaces', count: number): bigint {
+    this.requireOpened(`set ${which}`);
+    const ci = this.nextCallId++;
+    this.queue(
+      null,
+      which === 'MaxRunspaces' ? MessageType.SET_MAX_RUNSPACES : MessageType.SET_MIN_RUNSPACES,
+      setRunspacesBody(which, count, ci),
+      'Default',
+    );
+    return ci;
+  }
+
+  /** GET_AVAILABLE_RUNSPACES; the reply is a RunspaceAvailability event with the same call id. */
+  getAvailableRunspaces(): bigint {
+    this.requireOpened('ask for the available runspaces');
+    const ci = this.nextCallId++;
+    this.queue(null, MessageType.GET_AVAILABLE_RUNSPACES, getAvailableRunspacesBody(ci), 'Default');
+    return ci;
+  }
+
+  /** RESET_RUNSPACE_STATE (protocol 2.3+); the reply is a RunspaceAvailability event with the same call id. */
+  resetRunspaceState(): bigint {
+    this.requireOpened('reset the runspace state');
+    if (this._negotiated && compareVersions(this._negotiated, '2.3') < 0) {
+      throw new PsrpProtocolError(
+        'PsrpNotSupported',
+        `RESET_RUNSPACE_STATE needs protocol 2.3; the session speaks ${this._negotiated}`,
+        { remote: false },
+      );
+    }
+    const ci = this.nextCallId++;
+    this.queue(null, MessageType.RESET_RUNSPACE_STATE, resetRunspaceStateBody(ci), 'Default');
+    return ci;
+  }
+
   /** RUNSPACEPOOL_HOST_RESPONSE for a pool-level host call. */
   hostResponse(callId: bigint, methodId: number, result: HostCallResult): void {
     const secure = 'value' in result && resultNeedsKey(result.value);
@@ -413,13 +464,31 @@ export class ClientRunspacePool {
       case MessageType.PUBLIC_KEY_REQUEST:
         this.startKeyExchange();
         return;
-      case MessageType.RUNSPACE_AVAILABILITY:
-        this.events.push({ type: 'RunspaceAvailability', value: body });
+      case MessageType.RUNSPACE_AVAILABILITY: {
+        // MS-PSRP 2.2.2.9: SetMinMaxRunspacesResponse (a Boolean) or the available count (Int64), with the call id.
+        const ci = obj?.get('ci');
+        const callId =
+          typeof ci === 'object' && ci !== null && 'value' in ci && typeof ci.value === 'bigint'
+            ? ci.value
+            : undefined;
+        const value = obj?.get('SetMinMaxRunspacesResponse') ?? body;
+        this.events.push({
+          type: 'RunspaceAvailability',
+          value,
+          ...(callId !== undefined ? { callId } : {}),
+        });
         return;
+      }
       case MessageType.USER_EVENT:
         this.events.push({ type: 'UserEvent', event: body });
         return;
       case MessageType.RUNSPACEPOOL_INIT_DATA:
+        // MS-PSRP 2.2.2.30: the pool's min/max, the answer to CONNECT_RUNSPACEPOOL.
+        this.events.push({
+          type: 'RunspacePoolInitData',
+          minRunspaces: asNumber(obj?.get('MinRunspaces')) ?? 1,
+          maxRunspaces: asNumber(obj?.get('MaxRunspaces')) ?? 1,
+        });
         return;
       case MessageType.RUNSPACEPOOL_HOST_CALL:
         this.events.push({ type: 'HostCall', pipelineId: null, call: this.hostCall(obj) });

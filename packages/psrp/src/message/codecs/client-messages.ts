@@ -304,3 +304,37 @@ export function hostResponseBody(
   else props.push(['me', result.me]);
   return serializeClixml(new PSObject({ extended: props }));
 }
+
+/** SET_MAX_RUNSPACES / SET_MIN_RUNSPACES (MS-PSRP 2.2.2.6-7): the count and a call id for the reply. */
+export function setRunspacesBody(
+  which: 'MaxRunspaces' | 'MinRunspaces',
+  count: number,
+  callId: bigint,
+): string {
+  return serializeClixml(
+    new PSObject({
+      extended: [
+        [which, count],
+        ['ci', new PSPrimitive('I64', callId)],
+      ],
+    }),
+  );
+}
+
+/** GET_AVAILABLE_RUNSPACES (MS-PSRP 2.2.2.8). */
+export function getAvailableRunspacesBody(callId: bigint): string {
+  return serializeClixml(new PSObject({ extended: [['ci', new PSPrimitive('I64', callId)]] }));
+}
+
+/** RESET_RUNSPACE_STATE (MS-PSRP 2.2.2.31; protocol 2.3 and later). */
+export function resetRunspaceStateBody(callId: bigint): string {
+  return serializeClixml(new PSObject({ extended: [['ci', new PSPrimitive('I64', callId)]] }));
+}
+
+/** CONNECT_RUNSPACEPOOL (MS-PSRP 2.2.2.29): optional min/max, else an empty object. */
+export function connectRunspacePoolBody(minRunspaces?: number, maxRunspaces?: number): string {
+  const props: Array<[string, PSValue]> = [];
+  if (minRunspaces !== undefined) props.push(['MinRunspaces', minRunspaces]);
+  if (maxRunspaces !== undefined) props.push(['MaxRunspaces', maxRunspaces]);
+  return serializeClixml(new PSObject({ extended: props }));
+}
