@@ -86,6 +86,62 @@ function decodeEntities(s: string): string {
   });
 }
 
+const KNOWN_TAGS = [
+  'S',
+  'B',
+  'C',
+  'D',
+  'G',
+  'T',
+  'En',
+  'DT',
+  'TS',
+  'By',
+  'SB',
+  'Sg',
+  'Db',
+  'BA',
+  'MS',
+  'TN',
+  'PR',
+  'IE',
+  'I32',
+  'I16',
+  'I64',
+  'U16',
+  'U32',
+  'U64',
+  'URI',
+  'XD',
+  'SBK',
+  'SS',
+  'Nil',
+  'Obj',
+  'Ref',
+  'LST',
+  'STK',
+  'QUE',
+  'DCT',
+  'Objs',
+  'Props',
+  'TNRef',
+  'Version',
+  'ToString',
+  'SemanticVersion',
+];
+const TAGS_BY_LENGTH: string[][] = [];
+for (const t of KNOWN_TAGS) (TAGS_BY_LENGTH[t.length] ??= []).push(t);
+
+/** The element name at s[start, end): a shared constant for the known tags, so no string is made per element. */
+function internTag(s: string, start: number, end: number): string {
+  const candidates = TAGS_BY_LENGTH[end - start];
+  if (candidates) {
+    const c0 = s.charCodeAt(start);
+    for (const t of candidates) if (t.charCodeAt(0) === c0 && s.startsWith(t, start)) return t;
+  }
+  return s.slice(start, end);
+}
+
 function isWs(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
@@ -111,16 +167,28 @@ class Reader {
     this.maxDepth = maxDepth;
   }
 
+  /** A RefId as a small array index (decimal, no leading zero), or -1. */
+  private static refIndex(id: string): number {
+    const len = id.length;
+    if (len === 0 || len > 7 || (len > 1 && id.charCodeAt(0) === 0x30)) return -1;
+    let n = 0;
+    for (let i = 0; i < len; i++) {
+      const c = id.charCodeAt(i) - 0x30;
+      if (c < 0 || c > 9) return -1;
+      n = n * 10 + c;
+    }
+    return n;
+  }
+
   private setRef(id: string, o: PSObject): void {
-    const n = Number(id);
-    if (Number.isInteger(n) && n >= 0 && n < 1 << 26 && String(n) === id) this.refs[n] = o;
+    const n = Reader.refIndex(id);
+    if (n >= 0) this.refs[n] = o;
     else this.refsByText.set(id, o);
   }
 
   private getRef(id: string): PSObject | undefined {
-    const n = Number(id);
-    if (Number.isInteger(n) && n >= 0 && n < 1 << 26 && String(n) === id) return this.refs[n];
-    return this.refsByText.get(id);
+    const n = Reader.refIndex(id);
+    return n >= 0 ? this.refs[n] : this.refsByText.get(id);
   }
 
   fail(id: string, message: string): never {
@@ -160,7 +228,7 @@ class Reader {
       if (c === 0x3e || c === 0x2f || isWs(c)) break;
       j++;
     }
-    const name = s.slice(nameStart, j);
+    const name = internTag(s, nameStart, j);
     if (name.length === 0 || name.charCodeAt(0) === 0x2f)
       this.fail('ClixmlMalformed', 'expected a start tag');
     let n: string | undefined;
@@ -195,11 +263,14 @@ class Reader {
       const an = j;
       while (j < s.length && s.charCodeAt(j) !== 0x3d && !isWs(s.charCodeAt(j)) && s.charCodeAt(j) !== 0x3e)
         j++;
-      const attr = s.slice(an, j);
+      const attrLen = j - an;
+      // Only N and RefId matter; compare in place instead of slicing every attribute name.
+      const isN = attrLen === 1 && s.charCodeAt(an) === 0x4e;
+      const isRefId = attrLen === 5 && s.startsWith('RefId', an);
       while (j < s.length && isWs(s.charCodeAt(j))) j++;
       if (s.charCodeAt(j) !== 0x3d) {
         this.i = j;
-        this.fail('ClixmlMalformed', `attribute ${attr} has no value`);
+        this.fail('ClixmlMalformed', `attribute ${s.slice(an, an + attrLen)} has no value`);
       }
       j++;
       while (j < s.length && isWs(s.charCodeAt(j))) j++;
@@ -213,10 +284,9 @@ class Reader {
         this.i = j;
         this.fail('ClixmlMalformed', 'unterminated attribute value');
       }
-      const value = decodeEntities(s.slice(j + 1, end));
+      if (isN) n = decodeClixmlString(decodeEntities(s.slice(j + 1, end)));
+      else if (isRefId) refId = s.slice(j + 1, end);
       j = end + 1;
-      if (attr === 'N') n = decodeClixmlString(value);
-      else if (attr === 'RefId') refId = value;
     }
   }
 

@@ -33,9 +33,8 @@ function isHex(c: number): boolean {
 }
 
 export function decodeClixmlString(s: string): string {
-  let i = s.indexOf('_x');
-  if (i < 0) i = s.indexOf('_X') < 0 ? -1 : s.indexOf('_X');
-  if (i < 0) return s;
+  let i = s.indexOf('_');
+  if (i < 0 || i + 6 >= s.length) return s;
   let out = '';
   let last = 0;
   for (i = 0; i + 6 < s.length; ) {

@@ -103,6 +103,9 @@ export const ps = {
   secureString: (wire: string) => new PSPrimitive('SS', wire),
 } as const;
 
+/** Shared by objects without type names until they get their own (assign a new array to change them). */
+const NO_TYPE_NAMES: string[] = Object.freeze([]) as unknown as string[];
+
 /** Kinds of collection a `PSObject` can carry (MS-PSRP 2.2.5.2.6). */
 export type CollectionKind = 'LST' | 'IE' | 'STK' | 'QUE';
 
