@@ -130,7 +130,11 @@ const KNOWN_TAGS = [
   'SemanticVersion',
 ];
 const TAGS_BY_LENGTH: string[][] = [];
-for (const t of KNOWN_TAGS) (TAGS_BY_LENGTH[t.length] ??= []).push(t);
+for (const t of KNOWN_TAGS) {
+  const list = TAGS_BY_LENGTH[t.length] ?? [];
+  list.push(t);
+  TAGS_BY_LENGTH[t.length] = list;
+}
 
 /** The element name at s[start, end): a shared constant for the known tags, so no string is made per element. */
 function internTag(s: string, start: number, end: number): string {

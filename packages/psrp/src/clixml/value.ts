@@ -124,15 +124,20 @@ export class PSObject {
   private _adapted: Map<string, PSValue> | undefined;
   private _extended: Map<string, PSValue> | undefined;
 
-  constructor(
-    init: {
-      typeNames?: string[];
-      toStringValue?: string;
-      baseValue?: PSValue | PSList | PSDictionary;
-      adapted?: Iterable<[string, PSValue]>;
-      extended?: Iterable<[string, PSValue]>;
-    } = {},
-  ) {
+  constructor(init?: {
+    typeNames?: string[];
+    toStringValue?: string;
+    baseValue?: PSValue | PSList | PSDictionary;
+    adapted?: Iterable<[string, PSValue]>;
+    extended?: Iterable<[string, PSValue]>;
+  }) {
+    if (init === undefined) {
+      // The deserializer's hot path: no option object, no throw-away array (assign typeNames to change them).
+      this.typeNames = NO_TYPE_NAMES;
+      this.toStringValue = undefined;
+      this.baseValue = undefined;
+      return;
+    }
     this.typeNames = init.typeNames ?? [];
     this.toStringValue = init.toStringValue;
     this.baseValue = init.baseValue;
