@@ -55,7 +55,15 @@ export class SessionKeyExchange {
     }
     const cipher = Buffer.from(blob.subarray(12)).reverse();
     // Node 20 refuses PKCS#1 v1.5 decryption (CVE-2023-46809); decrypt raw and check the padding here.
-    const raw = privateDecrypt({ key: this.privateKey, padding: constants.RSA_NO_PADDING }, cipher);
+    let raw: Buffer;
+    try {
+      raw = privateDecrypt({ key: this.privateKey, padding: constants.RSA_NO_PADDING }, cipher);
+    } catch (cause) {
+      // A ciphertext not below our modulus (a peer's garbage) makes OpenSSL throw: that is bad input, not a crash.
+      throw new PsrpProtocolError('PsrpBadSessionKey', 'the encrypted session key does not decrypt', {
+        cause,
+      });
+    }
     if (raw[0] !== 0x00 || raw[1] !== 0x02)
       throw new PsrpProtocolError('PsrpBadSessionKey', 'bad session key padding');
     const sep = raw.indexOf(0x00, 2);
@@ -88,6 +96,17 @@ export function encryptSecureString(plain: string, key: Uint8Array | null): stri
 export function decryptSecureString(b64: string, key: Uint8Array | null): string {
   const bytes = Buffer.from(b64, 'base64');
   if (!key) return bytes.toString('utf16le');
-  const d = createDecipheriv('aes-256-cbc', key, ZERO_IV);
-  return Buffer.concat([d.update(bytes), d.final()]).toString('utf16le');
+  try {
+    const d = createDecipheriv('aes-256-cbc', key, ZERO_IV);
+    return Buffer.concat([d.update(bytes), d.final()]).toString('utf16le');
+  } catch (cause) {
+    // Bad padding or a length that is not a whole number of blocks: the peer's input, not our crash.
+    throw new PsrpProtocolError(
+      'PsrpBadSecureString',
+      'a SecureString does not decrypt with the session key',
+      {
+        cause,
+      },
+    );
+  }
 }
