@@ -102,3 +102,141 @@ describe('fragments (MS-PSRP 2.2.4)', () => {
     ).toBe('PsrpTooManyPendingObjects');
   });
 });
+
+describe('fragment edge cases', () => {
+  const reassemble = (chunks: Uint8Array[], d = new Defragmenter()) => chunks.flatMap((c) => d.push(c));
+
+  it('fills 32 KiB fragments exactly: 32747 bytes is one S|E fragment, 32748 two, empty one', () => {
+    const one = fragmentMessage(9n, bytes(32_747), 32_768);
+    expect(one).toHaveLength(1);
+    expect(one[0]?.length).toBe(32_768);
+    expect(one[0]?.[16]).toBe(0x03);
+    const two = fragmentMessage(9n, bytes(32_748), 32_768);
+    expect(two.map((f) => [f.length, f[16]])).toEqual([
+      [32_768, 0x01],
+      [22, 0x02],
+    ]);
+    expect(Buffer.from(two[1] as Uint8Array).readBigUInt64BE(8)).toBe(1n);
+    const empty = fragmentMessage(9n, new Uint8Array(0), 32_768);
+    expect(empty.map((f) => [f.length, f[16]])).toEqual([[21, 0x03]]);
+    expect(reassemble(empty)[0]?.length).toBe(0);
+    expect(protocolError(() => fragmentMessage(1n, bytes(5), 21)).remote).toBe(false);
+  });
+
+  it('reassembles at small fragment sizes (22..40 bytes) and many objects interleaved round-robin', () => {
+    for (let size = 22; size <= 40; size++) {
+      const msgs = [1, 2, 3, 4].map((i) => bytes(17 * i + size, i));
+      const frags = msgs.map((m, i) => fragmentMessage(BigInt(i + 1), m, size));
+      const order: Uint8Array[] = [];
+      for (let k = 0; order.length < frags.flat().length; k++)
+        for (const f of frags) if (f[k]) order.push(f[k] as Uint8Array);
+      const out = reassemble(order);
+      expect(out.map((m) => m.length).sort((a, b) => a - b)).toEqual(msgs.map((m) => m.length));
+      for (const m of out)
+        expect(msgs.some((x) => Buffer.compare(Buffer.from(x), Buffer.from(m)) === 0)).toBe(true);
+    }
+  });
+
+  it('takes two interleaved objects at every split point, and byte by byte', () => {
+    const a = fragmentMessage(1n, bytes(30, 1), 30);
+    const b = fragmentMessage(2n, bytes(20, 2), 30);
+    expect([a.length, b.length]).toEqual([4, 3]);
+    const all = cat([a[0], b[0], a[1], b[1], a[2], b[2], a[3]] as Uint8Array[]);
+    for (let cut = 0; cut <= all.length; cut++) {
+      const out = reassemble([all.subarray(0, cut), all.subarray(cut)]);
+      expect(out.map((m) => m.length)).toEqual([20, 30]);
+    }
+    const d = new Defragmenter();
+    const out = reassemble(
+      Array.from(all, (byte) => Uint8Array.of(byte)),
+      d,
+    );
+    expect(out.map((m) => m.length)).toEqual([20, 30]);
+    expect(d.bufferedBytes).toBe(0);
+    expect(d.pendingObjects).toBe(0);
+  });
+
+  it('copies what it keeps: the caller may reuse its buffer', () => {
+    const f = cat(fragmentMessage(3n, bytes(60), 40));
+    const scratch = Buffer.alloc(f.length);
+    const d = new Defragmenter();
+    f.copy(scratch, 0, 0, 50);
+    expect(d.push(scratch.subarray(0, 50))).toEqual([]);
+    scratch.fill(0xee);
+    f.copy(scratch, 0, 50);
+    const [m] = d.push(scratch.subarray(0, f.length - 50));
+    expect(Buffer.compare(Buffer.from(m as Uint8Array), Buffer.from(bytes(60)))).toBe(0);
+  });
+
+  it('reads a 16 MiB fragment arriving in 1 KiB chunks without quadratic copying', () => {
+    const msg = bytes(16 * 1024 * 1024);
+    const stream = cat(fragmentMessage(8n, msg, msg.length + FRAGMENT_HEADER_SIZE));
+    const d = new Defragmenter();
+    const t0 = performance.now();
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < stream.length; i += 1024) out.push(...d.push(stream.subarray(i, i + 1024)));
+    const ms = performance.now() - t0;
+    expect(out).toHaveLength(1);
+    expect(Buffer.compare(Buffer.from(out[0] as Uint8Array), Buffer.from(msg))).toBe(0);
+    // A generous bound, not a benchmark: re-concatenating the held bytes on each push would copy
+    // 16384 x 8 MiB on average (128 GiB) here; holding the chunks apart copies each byte about twice.
+    expect(ms).toBeLessThan(20_000);
+  });
+
+  it('tells a cut stream from a clean end: end() reports truncation', () => {
+    const f = fragmentMessage(4n, bytes(100), 60);
+    const header = new Defragmenter();
+    header.push((f[0] as Uint8Array).subarray(0, 10));
+    expect(protocolError(() => header.end()).errorId).toBe('PsrpFragmentTruncated');
+    const blob = new Defragmenter();
+    blob.push((f[0] as Uint8Array).subarray(0, 30));
+    expect(protocolError(() => blob.end()).errorId).toBe('PsrpFragmentTruncated');
+    const object = new Defragmenter();
+    object.push(f[0] as Uint8Array);
+    expect(object.pendingObjects).toBe(1);
+    expect(protocolError(() => object.end()).errorId).toBe('PsrpFragmentTruncated');
+    const clean = new Defragmenter();
+    reassemble(f, clean);
+    expect(() => clean.end()).not.toThrow();
+  });
+
+  it('fails on real inconsistencies at once, and stays failed', () => {
+    // A negative (sign bit set) or huge BlobLength cannot be "more bytes to come".
+    const neg = Buffer.from(
+      encodeFragment({ objectId: 1n, fragmentId: 0n, start: true, end: true, blob: bytes(4) }),
+    );
+    neg.writeUInt32BE(0xffffffff, 17);
+    const d = new Defragmenter();
+    const e = protocolError(() => d.push(neg.subarray(0, 21)));
+    expect(e.errorId).toBe('PsrpMessageTooLarge');
+    expect(e.remote).toBe(true);
+    expect(d.bufferedBytes).toBe(0);
+    // Later input, even valid, meets the same error: the stream's framing is lost.
+    expect(protocolError(() => d.push(fragmentMessage(2n, bytes(3), 100)[0] as Uint8Array))).toBe(e);
+    expect(protocolError(() => d.end())).toBe(e);
+    // A middle fragment whose object never started.
+    const [, mid] = fragmentMessage(6n, bytes(50), 40) as Uint8Array[];
+    expect(protocolError(() => new Defragmenter().push(mid as Uint8Array)).errorId).toBe(
+      'PsrpFragmentOutOfOrder',
+    );
+    // A repeated fragment id.
+    const [s0, s1] = fragmentMessage(7n, bytes(90), 40) as Uint8Array[];
+    expect(protocolError(() => new Defragmenter().push(cat([s0, s1, s1] as Uint8Array[]))).errorId).toBe(
+      'PsrpFragmentOutOfOrder',
+    );
+  });
+
+  it('bounds the bytes held over all unfinished objects and an incomplete fragment', () => {
+    const d = new Defragmenter({ maxMessageSize: 1000, maxBufferedBytes: 1200 });
+    const firsts = [1n, 2n, 3n, 4n].map((id) => fragmentMessage(id, bytes(900), 521)[0] as Uint8Array);
+    d.push(firsts[0] as Uint8Array);
+    d.push(firsts[1] as Uint8Array);
+    expect(d.pendingObjects).toBe(2);
+    expect(protocolError(() => d.push(firsts[2] as Uint8Array)).errorId).toBe('PsrpMessageTooLarge');
+    // An incomplete fragment counts too: 1000 bytes announced, arriving slowly.
+    const slow = new Defragmenter({ maxMessageSize: 1000, maxBufferedBytes: 600 });
+    const big = fragmentMessage(1n, bytes(999), 2000)[0] as Uint8Array;
+    expect(slow.push(big.subarray(0, 500))).toEqual([]);
+    expect(protocolError(() => slow.push(big.subarray(500, 700))).errorId).toBe('PsrpMessageTooLarge');
+  });
+});

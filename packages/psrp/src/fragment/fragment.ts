@@ -62,54 +62,144 @@ interface Pending {
   nextId: bigint;
 }
 
+export interface DefragmenterOptions {
+  /** Largest reassembled message, in bytes (default 256 MiB). */
+  readonly maxMessageSize?: number;
+  /** Most objects with a start fragment but no end fragment yet (default 1024). */
+  readonly maxPendingObjects?: number;
+  /** Most bytes held in total: unfinished objects plus an incomplete fragment (default 2 x maxMessageSize). */
+  readonly maxBufferedBytes?: number;
+}
+
 /**
  * Reassembles messages from fragments (MS-PSRP 2.2.4, 3.1.5.1.2): several fragments, of interleaved objects,
- * may come in one payload, and a payload may end mid-fragment. Bounded: a message above `maxMessageSize` or
- * more than `maxPendingObjects` unfinished objects is a protocol error, never unbounded memory.
+ * may come in one payload, and a payload may end mid-fragment (the rest comes with the next push). Bounded: a
+ * message above `maxMessageSize`, more than `maxPendingObjects` unfinished objects or more than
+ * `maxBufferedBytes` held is a protocol error, never unbounded memory. After an error the stream is broken and
+ * every later push throws the same error.
  */
 export class Defragmenter {
   private readonly maxMessageSize: number;
   private readonly maxPendingObjects: number;
+  private readonly maxBufferedBytes: number;
   private readonly pending = new Map<bigint, Pending>();
-  private carry: Buffer = Buffer.alloc(0);
+  private pendingSize = 0;
+  /** The chunks of an incomplete fragment, kept apart until `need` bytes are there (no quadratic copying). */
+  private carry: Buffer[] = [];
+  private carrySize = 0;
+  private need = FRAGMENT_HEADER_SIZE;
+  private failed: PsrpProtocolError | undefined;
 
-  constructor(options: { maxMessageSize?: number; maxPendingObjects?: number } = {}) {
+  constructor(options: DefragmenterOptions = {}) {
     this.maxMessageSize = options.maxMessageSize ?? 256 * 1024 * 1024;
     this.maxPendingObjects = options.maxPendingObjects ?? 1024;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 2 * this.maxMessageSize;
   }
 
   /** Bytes of an incomplete fragment waiting for the rest. */
   get bufferedBytes(): number {
-    return this.carry.length;
+    return this.carrySize;
+  }
+
+  /** Objects started but not finished. */
+  get pendingObjects(): number {
+    return this.pending.size;
   }
 
   push(bytes: Uint8Array): Uint8Array[] {
-    let buf = this.carry.length
-      ? Buffer.concat([this.carry, bytes])
-      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (this.failed) throw this.failed;
+    try {
+      return this.read(bytes);
+    } catch (e) {
+      if (e instanceof PsrpProtocolError) this.failed = e;
+      throw e;
+    }
+  }
+
+  /**
+   * Declares the end of the stream: an incomplete fragment or an unfinished object is then a truncation, a
+   * protocol error. Call it when the transport closes, to tell a clean end from a cut one.
+   */
+  end(): void {
+    if (this.failed) throw this.failed;
+    if (this.carrySize > 0) {
+      throw this.fail(
+        'PsrpFragmentTruncated',
+        `the stream ended inside a fragment (${this.carrySize} of ${this.need} bytes)`,
+      );
+    }
+    if (this.pending.size > 0) {
+      throw this.fail(
+        'PsrpFragmentTruncated',
+        `the stream ended with ${this.pending.size} unfinished object(s): ${[...this.pending.keys()].join(', ')}`,
+      );
+    }
+  }
+
+  private fail(errorId: string, message: string): PsrpProtocolError {
+    this.failed = new PsrpProtocolError(errorId, message);
+    return this.failed;
+  }
+
+  private read(bytes: Uint8Array): Uint8Array[] {
+    let buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (this.carrySize > 0) {
+      this.carry.push(buf);
+      this.carrySize += buf.length;
+      if (this.carrySize < this.need) {
+        this.checkBudget();
+        // Copy: the caller may reuse its buffer once push returns.
+        this.carry[this.carry.length - 1] = Buffer.from(buf);
+        return [];
+      }
+      buf = Buffer.concat(this.carry, this.carrySize);
+      this.carry = [];
+      this.carrySize = 0;
+    }
     const done: Uint8Array[] = [];
     let off = 0;
-    while (buf.length - off >= FRAGMENT_HEADER_SIZE) {
+    for (;;) {
+      const left = buf.length - off;
+      if (left < FRAGMENT_HEADER_SIZE) {
+        this.need = FRAGMENT_HEADER_SIZE;
+        break;
+      }
       const objectId = buf.readBigUInt64BE(off);
       const fragmentId = buf.readBigUInt64BE(off + 8);
       const flags = buf[off + 16] as number;
       const len = buf.readUInt32BE(off + 17);
+      // MS-PSRP 2.2.4: BlobLength is an int32; a negative one (sign bit set) is above any limit too.
       if (len > this.maxMessageSize) {
         throw new PsrpProtocolError(
           'PsrpMessageTooLarge',
           `a fragment of ${len} bytes exceeds the ${this.maxMessageSize}-byte limit`,
         );
       }
-      if (buf.length - off - FRAGMENT_HEADER_SIZE < len) break;
+      if (left < FRAGMENT_HEADER_SIZE + len) {
+        this.need = FRAGMENT_HEADER_SIZE + len;
+        break;
+      }
       const blob = buf.subarray(off + FRAGMENT_HEADER_SIZE, off + FRAGMENT_HEADER_SIZE + len);
       off += FRAGMENT_HEADER_SIZE + len;
       const msg = this.accept(objectId, fragmentId, (flags & START) !== 0, (flags & END) !== 0, blob);
       if (msg) done.push(msg);
     }
-    // Keep only the incomplete tail (copied, so the caller's buffer can be reused).
-    this.carry = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
-    buf = Buffer.alloc(0);
+    if (off < buf.length) {
+      // Keep only the incomplete tail, copied so the caller's buffer can be reused.
+      this.carry = [Buffer.from(buf.subarray(off))];
+      this.carrySize = buf.length - off;
+      this.checkBudget();
+    }
     return done;
+  }
+
+  private checkBudget(): void {
+    if (this.pendingSize + this.carrySize > this.maxBufferedBytes) {
+      throw new PsrpProtocolError(
+        'PsrpMessageTooLarge',
+        `more than ${this.maxBufferedBytes} bytes of unfinished messages are held`,
+      );
+    }
   }
 
   private accept(
@@ -137,6 +227,8 @@ export class Defragmenter {
         );
       }
       this.pending.set(objectId, { parts: [Buffer.from(blob)], size: blob.length, nextId: 1n });
+      this.pendingSize += blob.length;
+      this.checkBudget();
       return undefined;
     }
     const p = this.pending.get(objectId);
@@ -153,7 +245,6 @@ export class Defragmenter {
     }
     p.size += blob.length;
     if (p.size > this.maxMessageSize) {
-      this.pending.delete(objectId);
       throw new PsrpProtocolError(
         'PsrpMessageTooLarge',
         `object ${objectId} exceeds the ${this.maxMessageSize}-byte limit`,
@@ -161,8 +252,13 @@ export class Defragmenter {
     }
     p.parts.push(Buffer.from(blob));
     p.nextId++;
-    if (!end) return undefined;
+    this.pendingSize += blob.length;
+    if (!end) {
+      this.checkBudget();
+      return undefined;
+    }
     this.pending.delete(objectId);
+    this.pendingSize -= p.size;
     return Buffer.concat(p.parts, p.size);
   }
 }
