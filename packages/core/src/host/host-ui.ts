@@ -1,4 +1,4 @@
-import type { ProgressRecordInfo } from '@psremote/psrp';
+import type { ChoiceDescriptionInfo, FieldDescriptionInfo, ProgressRecordInfo } from '@psremote/psrp';
 
 /**
  * The host/prompt protocol: everything the remote side (through host calls) and the transports (passwords,
@@ -21,25 +21,11 @@ export interface Size {
 /** A System.Management.Automation.ProgressRecord as received (the engine's decoded form). */
 export type ProgressRecord = ProgressRecordInfo;
 
-/** System.Management.Automation.Host.FieldDescription, as the Prompt host call carries it. */
-export interface FieldDescription {
-  readonly name: string;
-  readonly label: string;
-  /** e.g. `String`, `PSCredential`, `SecureString`, `Int32`, `String[]`. */
-  readonly parameterTypeName: string;
-  readonly parameterTypeFullName: string;
-  readonly helpMessage: string;
-  readonly isMandatory: boolean;
-  /** The default value's text, when one was given. */
-  readonly defaultValue?: string;
-}
+/** System.Management.Automation.Host.FieldDescription, as the Prompt host call carries it (the engine's decoded form). */
+export type FieldDescription = FieldDescriptionInfo;
 
-/** System.Management.Automation.Host.ChoiceDescription. */
-export interface ChoiceDescription {
-  /** The label; `&` marks the hot key (`&Yes`). */
-  readonly label: string;
-  readonly helpMessage: string;
-}
+/** System.Management.Automation.Host.ChoiceDescription; `&` in the label marks the hot key (`&Yes`). */
+export type ChoiceDescription = ChoiceDescriptionInfo;
 
 /** A user name and password. The password stays a JS string in memory; the engine encodes it for the wire. */
 export interface Credential {

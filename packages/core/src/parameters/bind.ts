@@ -222,14 +222,8 @@ function convert(p: ParameterMetadata, v: ArgumentValue, coerce: boolean): Conve
       if (v.kind === 'null') return { ok: true, value: false };
       return { ok: true, value: valueText(v) !== '' };
     case 'System.Collections.Hashtable':
-      if (v.kind === 'null') return { ok: true, value: null };
-      if (v.kind === 'hashtable') {
-        const h: Record<string, string> = {};
-        for (const [k, x] of v.entries) h[k] = valueText(x);
-        return { ok: true, value: h };
-      }
-      return { ok: false, error: cannotConvertType(p, v) };
     case 'System.Management.Automation.Remoting.PSSessionOption':
+      // A PSSessionOption takes its property values from a hashtable, as PowerShell's conversion does.
       if (v.kind === 'null') return { ok: true, value: null };
       if (v.kind === 'hashtable') {
         const h: Record<string, string> = {};
