@@ -26,4 +26,24 @@ describe('CLIXML string escaping (MS-PSRP 2.2.5.3.2, serialization.cs)', () => {
   ])('decodes %j as %j (psrpcore vectors)', (wire, plain) => {
     expect(decodeClixmlString(wire)).toBe(plain);
   });
+  // Each observed from pwsh 7.6.9's [PSSerializer]::Deserialize (XmlConvert.DecodeName).
+  it.each([
+    ['_X0041_', 'A'],
+    ['_x0001F3B5_', '🎵'],
+    ['_x0001f3b5_', '🎵'],
+    ['_x0000004A_', 'J'],
+    ['_x0000FFFF_', '\uffff'],
+    ['_x00110000_', '_x00110000_'],
+    ['_x00410042_', '_x00410042_'],
+    ['_x0041_x0042_', 'Ax0042_'],
+    ['__x0041_', '_A'],
+    ['_x004_', '_x004_'],
+    ['_xD800__x0041_', '\ud800A'],
+    ['_x0041__x0042_', 'AB'],
+  ])('decodes %j as %j as pwsh does', (wire, plain) => {
+    expect(decodeClixmlString(wire)).toBe(plain);
+  });
+  it('escapes U+FFFE and U+FFFF, which are not XML characters', () => {
+    expect(encodeClixmlString('a\ufffe\uffffb')).toBe('a_xFFFE__xFFFF_b');
+  });
 });

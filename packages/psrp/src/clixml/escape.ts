@@ -4,7 +4,8 @@
  * `_xHHHH_` (uppercase hex of the UTF-16 code unit). Decoding takes only well-formed escapes (either hex case).
  */
 function needsEscape(c: number): boolean {
-  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xdfff);
+  // U+FFFE/U+FFFF are not XML characters either: pwsh's own writer throws on them, its reader takes the escape.
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xdfff) || c >= 0xfffe;
 }
 
 const hex4 = (c: number) => c.toString(16).toUpperCase().padStart(4, '0');
@@ -28,29 +29,58 @@ export function encodeClixmlString(s: string): string {
   return last === 0 ? s : out + s.slice(last);
 }
 
-function isHex(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+/** The value of a hex digit, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  return l >= 0x61 && l <= 0x66 ? l - 0x57 : -1;
 }
 
+/** The value of `n` hex digits at s[at], or -1. */
+function hexAt(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let k = 0; k < n; k++) {
+    const d = hexDigit(s.charCodeAt(at + k));
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/**
+ * PowerShell reads strings with XmlConvert.DecodeName: `_xHHHH_` (one UTF-16 unit) and `_xHHHHHHHH_` (a code
+ * point up to U+10FFFF, verified against pwsh 7.6), `x` or `X`, hex in either case; anything else stays as is.
+ */
 export function decodeClixmlString(s: string): string {
   let i = s.indexOf('_');
   if (i < 0 || i + 6 >= s.length) return s;
   let out = '';
   let last = 0;
-  for (i = 0; i + 6 < s.length; ) {
-    if (
-      s.charCodeAt(i) === 0x5f &&
-      (s.charCodeAt(i + 1) === 0x78 || s.charCodeAt(i + 1) === 0x58) &&
-      isHex(s.charCodeAt(i + 2)) &&
-      isHex(s.charCodeAt(i + 3)) &&
-      isHex(s.charCodeAt(i + 4)) &&
-      isHex(s.charCodeAt(i + 5)) &&
-      s.charCodeAt(i + 6) === 0x5f
-    ) {
-      out += s.slice(last, i) + String.fromCharCode(Number.parseInt(s.slice(i + 2, i + 6), 16));
-      i += 7;
-      last = i;
-    } else i++;
+  const len = s.length;
+  while (i >= 0 && i + 6 < len) {
+    const x = s.charCodeAt(i + 1);
+    if (x === 0x78 || x === 0x58) {
+      if (s.charCodeAt(i + 6) === 0x5f) {
+        const u = hexAt(s, i + 2, 4);
+        if (u >= 0) {
+          out += s.slice(last, i) + String.fromCharCode(u);
+          i += 7;
+          last = i;
+          i = s.indexOf('_', i);
+          continue;
+        }
+      } else if (i + 10 < len && s.charCodeAt(i + 10) === 0x5f) {
+        const u = hexAt(s, i + 2, 8);
+        if (u >= 0 && u <= 0x10ffff) {
+          out += s.slice(last, i) + String.fromCodePoint(u);
+          i += 11;
+          last = i;
+          i = s.indexOf('_', i);
+          continue;
+        }
+      }
+    }
+    i = s.indexOf('_', i + 1);
   }
   return last === 0 ? s : out + s.slice(last);
 }
