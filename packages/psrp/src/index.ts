@@ -27,6 +27,7 @@ export {
   type PipelineSpec,
 } from './message/codecs/client-messages.ts';
 export { enumValue, type PipelineResultType, PipelineResultTypes, psEnum } from './message/codecs/enum.ts';
+export * from './message/codecs/server-messages.ts';
 export * from './message/header.ts';
 export * from './outofproc/packet.ts';
 export { ClientPipeline } from './pipeline/client-pipeline.ts';
@@ -39,3 +40,4 @@ export {
   type OutgoingPayload,
 } from './runspace-pool/client-pool.ts';
 export * from './runspace-pool/transitions.ts';
+export * as testing from './testing/index.ts';

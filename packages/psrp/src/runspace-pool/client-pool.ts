@@ -102,6 +102,8 @@ export class ClientRunspacePool {
   private readonly pipelines = new Map<string, ClientPipeline>();
   private _negotiated: string | undefined;
   private _appData: PSValue | undefined;
+  /** Recently finished pipeline ids (bounded): late messages for them are dropped, not errors. */
+  private readonly finished = new Set<string>();
   private keyExchange: SessionKeyExchange | undefined;
   private readonly pendingSecure: PendingSecure[] = [];
 
@@ -369,8 +371,19 @@ export class ClientRunspacePool {
       if (!isFinished(p.state) && p.tryTransition('fail')) {
         this.events.push({ type: 'PipelineStateChanged', pipelineId: p.pipelineId, state: p.state });
       }
+      this.forget(p.pipelineId);
     }
     this.pipelines.clear();
+  }
+
+  /** Drops a finished pipeline, remembering its id for a while so that late messages for it are harmless. */
+  private forget(id: string): void {
+    this.pipelines.delete(id);
+    this.finished.add(id);
+    if (this.finished.size > 1024) {
+      const oldest = this.finished.values().next().value;
+      if (oldest !== undefined) this.finished.delete(oldest);
+    }
   }
 
   // ---- incoming ---------------------------------------------------------------------------------------
@@ -419,6 +432,12 @@ export class ClientRunspacePool {
     const obj = body instanceof PSObject ? body : undefined;
     switch (m.messageType) {
       case MessageType.SESSION_CAPABILITY: {
+        // MS-PSRP 3.1.5.4.1: exactly one, in answer to ours; another one later is out of order.
+        if (this._state !== 'NegotiationSent')
+          throw new PsrpProtocolError(
+            'PsrpUnexpectedMessage',
+            `SESSION_CAPABILITY while the runspace pool is ${this._state}`,
+          );
         const server = asString(obj?.get('protocolversion')) ?? '2.0';
         this._negotiated = negotiate(CLIENT_PROTOCOL_VERSION, server);
         this.events.push({
@@ -446,7 +465,8 @@ export class ClientRunspacePool {
         const reason = ex ? decodeErrorRecord(ex) : undefined;
         if (state === 'Opened') {
           if (this._state === 'NegotiationSent') this.move('negotiated');
-          if (this._state !== 'Opened') this.move('serverOpened');
+          // A second Opened is out of order: the transition table rejects it (a ProtocolError).
+          this.move('serverOpened');
         } else if (state === 'Broken') this.move('serverBroken', reason);
         else if (state === 'Closed') this.move('serverClosed', reason);
         if (state === 'Broken' || state === 'Closed') this.failPipelines();
@@ -500,7 +520,12 @@ export class ClientRunspacePool {
     const p = this.pipelines.get(pid);
     if (!p) {
       // A late message for a pipeline we already finished (e.g. after a stop): harmless, drop it.
-      return;
+      if (this.finished.has(pid)) return;
+      // MS-PSRP 3.1.5.4: pipeline messages only ever concern pipelines this client created.
+      throw new PsrpProtocolError(
+        'PsrpUnknownPipeline',
+        `a ${messageTypeName(m.messageType)} for pipeline ${pid}, which this client never created`,
+      );
     }
     switch (m.messageType) {
       case MessageType.PIPELINE_OUTPUT:
@@ -554,7 +579,7 @@ export class ClientRunspacePool {
                   ? 'serverRunning'
                   : undefined;
         if (action && p.tryTransition(action)) {
-          if (isFinished(p.state)) this.pipelines.delete(pid);
+          if (isFinished(p.state)) this.forget(pid);
           this.events.push({
             type: 'PipelineStateChanged',
             pipelineId: pid,

@@ -251,6 +251,25 @@ export function createPipelineBody(spec: PipelineSpec): string {
   );
 }
 
+// System.Management.Automation.CommandTypes flags, in the order .NET prints a [Flags] enum.
+const COMMAND_TYPES: ReadonlyArray<readonly [string, number]> = [
+  ['Alias', 1],
+  ['Function', 2],
+  ['Filter', 4],
+  ['Cmdlet', 8],
+  ['ExternalScript', 16],
+  ['Application', 32],
+  ['Script', 64],
+  ['Configuration', 256],
+];
+
+/** The ToString of a CommandTypes value: `All` for 383, else the set flags joined by ", " (.NET Enum.ToString). */
+export function commandTypesName(v: number): string {
+  if ((v & 383) === 383) return 'All'; // PS 7: every type but the removed Workflow (128)
+  const names = COMMAND_TYPES.filter(([, bit]) => (v & bit) !== 0).map(([n]) => n);
+  return names.length > 0 ? names.join(', ') : String(v);
+}
+
 /** GET_COMMAND_METADATA (MS-PSRP 2.2.2.14). */
 export function getCommandMetadataBody(names: readonly string[], commandType: number): string {
   return serializeClixml(
@@ -265,11 +284,7 @@ export function getCommandMetadataBody(names: readonly string[], commandType: nu
         ],
         [
           'CommandType',
-          psEnum(
-            'System.Management.Automation.CommandTypes',
-            'Alias, Function, Filter, Cmdlet, Configuration',
-            commandType,
-          ),
+          psEnum('System.Management.Automation.CommandTypes', commandTypesName(commandType), commandType),
         ],
         ['Namespace', null],
         ['ArgumentList', null],
