@@ -43,8 +43,9 @@ const MULT: Record<string, bigint> = {
 
 /** A PowerShell number literal, or undefined when the text is not one. */
 export function parseNumber(text: string): ArgumentValue | undefined {
+  // about_Numeric_Literals: decimal, 0x hex, 0b binary; type suffixes y uy s us u ul l n d; multipliers kb..pb.
   const m =
-    /^([+-]?)(0x[0-9a-f]+|\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)(l|d)?(kb|mb|gb|tb|pb)?$/i.exec(
+    /^([+-]?)(0x[0-9a-f]+|0b[01]+|\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?)(uy|us|ul|u|y|s|l|n|d)?(kb|mb|gb|tb|pb)?$/i.exec(
       text,
     );
   if (!m) return undefined;
@@ -52,10 +53,10 @@ export function parseNumber(text: string): ArgumentValue | undefined {
   const body = (m[2] as string).toLowerCase();
   const suffix = (m[3] ?? '').toLowerCase();
   const mult = MULT[(m[4] ?? '').toLowerCase()] ?? 1n;
-  if (body.startsWith('0x')) {
+  if (body.startsWith('0x') || body.startsWith('0b')) {
     let v = BigInt(body);
-    // PowerShell: a hex literal that fits 32 bits is an Int32 (0xFFFFFFFF is -1).
-    if (suffix !== 'l' && v <= 0xffffffffn && mult === 1n) v = v > 0x7fffffffn ? v - 0x100000000n : v;
+    // PowerShell: a hex or binary literal that fits 32 bits is an Int32 (0xFFFFFFFF is -1).
+    if (suffix === '' && v <= 0xffffffffn && mult === 1n) v = v > 0x7fffffffn ? v - 0x100000000n : v;
     return integer(sign * v * mult, text, suffix === 'l');
   }
   if (/[.e]/.test(body) || suffix === 'd') {
@@ -99,6 +100,24 @@ function splitTop(text: string, sep: string): string[] {
   return parts;
 }
 
+// about_Special_Characters: the escapes of double-quoted strings and bare words.
+const ESCAPES: Record<string, string> = {
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  e: '\x1b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+};
+
+function unescapeChar(ch: string): string {
+  if (ch.length > 1) return String.fromCodePoint(Number.parseInt(ch.slice(2, -1), 16));
+  return ESCAPES[ch] ?? ch;
+}
+
 function unquote(text: string): string | undefined {
   if (text.length >= 2 && text.startsWith("'") && text.endsWith("'"))
     return text.slice(1, -1).replace(/''/g, "'");
@@ -106,7 +125,7 @@ function unquote(text: string): string | undefined {
     return text
       .slice(1, -1)
       .replace(/""/g, '"')
-      .replace(/`(.)/g, (_, ch: string) => ({ n: '\n', t: '\t', r: '\r', '0': '\0' })[ch] ?? ch);
+      .replace(/`(u\{[0-9a-fA-F]{1,6}\}|.)/g, (_, ch: string) => unescapeChar(ch));
   }
   return undefined;
 }
@@ -172,10 +191,14 @@ export function parseValue(
   // A bare word: a string in command mode (inside an expression PowerShell would run it as a command;
   // psremote takes it as text, since shells often strip the quotes).
   void inExpression;
-  return { kind: 'string', value: t.replace(/`(.)/g, '$1') };
+  return {
+    kind: 'string',
+    value: t.replace(/`(u\{[0-9a-fA-F]{1,6}\}|.)/g, (_, ch: string) => unescapeChar(ch)),
+  };
 }
 
-const PARAM = /^-([A-Za-z_?][A-Za-z0-9_?-]*)(:(.*))?$/s;
+// The tokenizer takes an en dash, em dash or horizontal bar for the hyphen that starts a parameter.
+const PARAM = /^[-\u2013\u2014\u2015]([A-Za-z_?][A-Za-z0-9_?-]*)(:(.*))?$/s;
 
 /** psremote's argv words (after `enter`) as PowerShell arguments. */
 export function parseArguments(
@@ -183,11 +206,24 @@ export function parseArguments(
   env: Readonly<Record<string, string | undefined>> = {},
 ): RawArgument[] {
   const out: RawArgument[] = [];
-  for (const word of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
     const m = PARAM.exec(word);
     if (m) {
       const name = m[1] as string;
-      if (m[2] !== undefined)
+      if (m[2] === ':') {
+        // `-Name: value`: a parameter ending in a colon takes the next word, whatever it looks like.
+        const next = argv[i + 1];
+        if (next === undefined) {
+          throw new PSRemotingError(`Parameter -${name}: requires an argument.`, {
+            errorId: 'ParameterRequiresArgument',
+            category: 'ParserError',
+            targetObject: word,
+          });
+        }
+        out.push({ kind: 'parameter', name, value: parseValue(next, env), text: `${word} ${next}` });
+        i++;
+      } else if (m[2] !== undefined)
         out.push({ kind: 'parameter', name, value: parseValue(m[3] ?? '', env), text: word });
       else out.push({ kind: 'parameter', name, text: word });
       continue;

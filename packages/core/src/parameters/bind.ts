@@ -1,7 +1,14 @@
 import type { ErrorCategory } from '../errors/error-category.ts';
 import { PSRemotingError } from '../errors/ps-remoting-error.ts';
 import type { FieldDescription, HostUi } from '../host/host-ui.ts';
-import { type ArgumentValue, parseNumber, type RawArgument, valueText, valueTypeName } from './arguments.ts';
+import {
+  type ArgumentValue,
+  formatDoubleText,
+  parseNumber,
+  type RawArgument,
+  valueText,
+  valueTypeName,
+} from './arguments.ts';
 import { ENTER_PSSESSION_METADATA } from './enter-pssession-metadata.ts';
 import { ALL_SETS, type CommandMetadata, type ParameterMetadata } from './metadata-types.ts';
 import type { BoundParameters, BoundValue, ParameterSetName } from './types.ts';
@@ -117,10 +124,20 @@ function toInt32(p: ParameterMetadata, v: ArgumentValue): Converted {
     case 'bool':
       return { ok: true, value: v.value ? 1 : 0 };
     case 'null':
-      return { ok: true, value: 0 };
+      // The compiled cmdlet's Int32 property setter refuses a null.
+      return {
+        ok: false,
+        error: bindError(
+          'ParameterBindingFailed',
+          `Cannot bind parameter '${p.name}' to the target. Exception setting "${p.name}": "Cannot convert null to type "System.Int32"."`,
+          'WriteError',
+        ),
+      };
     case 'string': {
       const t = v.value.trim();
-      const n = t === '' ? undefined : parseNumber(t);
+      // LanguagePrimitives: an empty or blank string converts to 0.
+      if (t === '') return { ok: true, value: 0 };
+      const n = parseNumber(t);
       if (n && (n.kind === 'int' || n.kind === 'long' || n.kind === 'double')) return toInt32(p, n);
       return {
         ok: false,
@@ -168,12 +185,57 @@ function toGuid(p: ParameterMetadata, v: ArgumentValue): Converted {
   return { ok: false, error: cannotConvertValue(p, v, 'Unrecognized Guid format.') };
 }
 
+function enumValuesNotValid(p: ParameterMetadata, shown: string, names: readonly string[]): string {
+  return `Cannot convert value "${shown}" to type "${p.type}" due to enumeration values that are not valid. Specify one of the following enumeration values and try again. The possible enumeration values are "${names.join(',')}".`;
+}
+
+/** LanguagePrimitives' enum conversion: a defined number, an exact name, else a unique name prefix. */
 function toEnum(p: ParameterMetadata, v: ArgumentValue, names: readonly string[]): Converted {
-  if (v.kind === 'int' && v.value >= 0 && v.value < names.length)
-    return { ok: true, value: names[v.value] as string };
+  const invalid = (shown: string): Converted => ({
+    ok: false,
+    error: bindError(
+      'CannotConvertArgumentNoMessage',
+      `Cannot bind parameter '${p.name}'. ${enumValuesNotValid(p, shown, names)}`,
+    ),
+  });
+  if (v.kind === 'null') {
+    // The null reaches the property setter, which refuses it (ParameterBindingFailed, WriteError).
+    const why = enumValuesNotValid(p, 'null', names).replace('value "null"', 'null');
+    return {
+      ok: false,
+      error: bindError(
+        'ParameterBindingFailed',
+        `Cannot bind parameter '${p.name}' to the target. Exception setting "${p.name}": "${why}"`,
+        'WriteError',
+      ),
+    };
+  }
+  if (v.kind === 'int' || v.kind === 'long' || v.kind === 'double') {
+    const n = Number(v.value);
+    if (Number.isInteger(n) && n >= 0 && n < names.length) return { ok: true, value: names[n] as string };
+    return invalid(valueText(v));
+  }
+  // An array is joined with commas and read as a list of flags; these enums are not [Flags].
+  if (v.kind === 'array') return invalid(v.items.map(valueText).join(','));
   const t = valueText(v).trim();
-  const hit = names.find((n) => n.toLowerCase() === t.toLowerCase());
-  if (hit) return { ok: true, value: hit };
+  // A number in a string is taken as the number; a comma list as flags.
+  if (/^[+-]?\d+$/.test(t) && !(Number(t) >= 0 && Number(t) < names.length)) return invalid(valueText(v));
+  if (/^[+-]?\d+$/.test(t)) return { ok: true, value: names[Number(t)] as string };
+  if (t.includes(',')) return invalid(valueText(v));
+  const exact = names.find((n) => n.toLowerCase() === t.toLowerCase());
+  if (exact) return { ok: true, value: exact };
+  const prefixed = names.filter((n) => n.toLowerCase().startsWith(t.toLowerCase()));
+  if (prefixed.length === 1) return { ok: true, value: prefixed[0] as string };
+  if (prefixed.length > 1) {
+    return {
+      ok: false,
+      error: cannotConvertValue(
+        p,
+        v,
+        `The identifier name ${t} cannot be processed because it is either too similar or identical to the following enumerator names: ${prefixed.join(', ')}. Use a more specific identifier name.`,
+      ),
+    };
+  }
   return {
     ok: false,
     error: cannotConvertValue(
@@ -182,6 +244,20 @@ function toEnum(p: ParameterMetadata, v: ArgumentValue, names: readonly string[]
       `Unable to match the identifier name ${t} to a valid enumerator name. Specify one of the following enumerator names and try again:\n${names.join(', ')}`,
     ),
   };
+}
+
+// The settable properties of PSSessionOption, as LanguagePrimitives lists them when a hashtable names another.
+const SESSION_OPTION_PROPERTIES =
+  '[MaximumConnectionRedirectionCount <System.Int32>], [NoCompression <System.Boolean>], [NoMachineProfile <System.Boolean>], [ProxyAccessType <System.Management.Automation.Remoting.ProxyAccessType>], [ProxyAuthentication <System.Management.Automation.Runspaces.AuthenticationMechanism>], [ProxyCredential <System.Management.Automation.PSCredential>], [SkipCACheck <System.Boolean>], [SkipCNCheck <System.Boolean>], [SkipRevocationCheck <System.Boolean>], [OperationTimeout <System.TimeSpan>], [NoEncryption <System.Boolean>], [UseUTF16 <System.Boolean>], [IncludePortInSPN <System.Boolean>], [OutputBufferingMode <System.Management.Automation.Runspaces.OutputBufferingMode>], [MaxConnectionRetryCount <System.Int32>], [Culture <System.Globalization.CultureInfo>], [UICulture <System.Globalization.CultureInfo>], [MaximumReceivedDataSizePerCommand <System.Nullable`1[[System.Int32, System.Private.CoreLib, Version=10.0.0.0, Culture=neutral, PublicKeyToken=7cec85d7bea7798e]]>], [MaximumReceivedObjectSize <System.Nullable`1[[System.Int32, System.Private.CoreLib, Version=10.0.0.0, Culture=neutral, PublicKeyToken=7cec85d7bea7798e]]>], [ApplicationArguments <System.Management.Automation.PSPrimitiveDictionary>], [OpenTimeout <System.TimeSpan>], [CancelTimeout <System.TimeSpan>], [IdleTimeout <System.TimeSpan>]';
+const SESSION_OPTION_NAMES = [...SESSION_OPTION_PROPERTIES.matchAll(/\[(\w+) </g)].map((m) =>
+  (m[1] as string).toLowerCase(),
+);
+
+/** A hashtable value as .NET's ToString() gives it (the text `-o key=value` carries). */
+function dotnetText(v: ArgumentValue): string {
+  if (v.kind === 'double') return formatDoubleText(v.value);
+  if (v.kind === 'int' || v.kind === 'long') return String(v.value);
+  return valueText(v);
 }
 
 /** Argument conversion (LanguagePrimitives) for the types Enter-PSSession's parameters have. */
@@ -205,6 +281,8 @@ function convert(p: ParameterMetadata, v: ArgumentValue, coerce: boolean): Conve
       (v.kind === 'null' && !['System.String', 'System.Int32', 'System.Guid'].includes(p.type));
     if (!same) return NO;
   }
+  if (v.kind === 'array' && p.type !== 'System.Management.Automation.SwitchParameter' && !ENUMS[p.type])
+    return { ok: false, error: cannotConvertArray(p) };
   switch (p.type) {
     case 'System.String':
       return toStringValue(p, v);
@@ -214,20 +292,44 @@ function convert(p: ParameterMetadata, v: ArgumentValue, coerce: boolean): Conve
       return toGuid(p, v);
     case 'System.Uri':
       if (v.kind === 'null') return { ok: true, value: null };
-      if (v.kind === 'array') return { ok: false, error: cannotConvertArray(p) };
+      if (v.kind === 'bool' || v.kind === 'hashtable') {
+        return {
+          ok: false,
+          error: cannotConvertValue(p, v, `Invalid cast from '${valueTypeName(v)}' to 'System.Uri'.`),
+        };
+      }
       return { ok: true, value: valueText(v) };
     case 'System.Management.Automation.SwitchParameter':
       if (v.kind === 'bool') return { ok: true, value: v.value };
       if (v.kind === 'int' || v.kind === 'double') return { ok: true, value: v.value !== 0 };
       if (v.kind === 'null') return { ok: true, value: false };
-      return { ok: true, value: valueText(v) !== '' };
+      // A string or an array is not taken as a switch value (ParameterBinderBase: CannotConvertArgument).
+      return {
+        ok: false,
+        error: bindError(
+          'CannotConvertArgument',
+          `Cannot convert '${valueTypeName(v)}' to the type '${p.type}' required by parameter '${p.name}'. `,
+        ),
+      };
     case 'System.Collections.Hashtable':
     case 'System.Management.Automation.Remoting.PSSessionOption':
       // A PSSessionOption takes its property values from a hashtable, as PowerShell's conversion does.
       if (v.kind === 'null') return { ok: true, value: null };
       if (v.kind === 'hashtable') {
         const h: Record<string, string> = {};
-        for (const [k, x] of v.entries) h[k] = valueText(x);
+        for (const [k, x] of v.entries) {
+          // LanguagePrimitives builds a PSSessionOption from a hashtable: every key must be a settable property.
+          if (p.type !== 'System.Collections.Hashtable' && !SESSION_OPTION_NAMES.includes(k.toLowerCase())) {
+            return {
+              ok: false,
+              error: bindError(
+                'CannotConvertArgumentNoMessage',
+                `Cannot bind parameter '${p.name}'. Cannot create object of type "${p.type}". The property '${k}' was not found for the '${p.type}' object. The settable properties are: ${SESSION_OPTION_PROPERTIES}.`,
+              ),
+            };
+          }
+          h[k] = dotnetText(x);
+        }
         return { ok: true, value: h };
       }
       return { ok: false, error: cannotConvertType(p, v) };
@@ -241,6 +343,14 @@ function convert(p: ParameterMetadata, v: ArgumentValue, coerce: boolean): Conve
     }
   }
 }
+
+const VARIABLE_PARAMETERS = [
+  'ErrorVariable',
+  'WarningVariable',
+  'InformationVariable',
+  'OutVariable',
+  'PipelineVariable',
+];
 
 function validate(p: ParameterMetadata, value: BoundValue, original: ArgumentValue): void {
   for (const rule of p.validation) {
@@ -275,6 +385,14 @@ function validate(p: ParameterMetadata, value: BoundValue, original: ArgumentVal
         }
         break;
       case 'range':
+        if (value === null) {
+          throw bindError(
+            'ParameterArgumentValidationError',
+            `${head} The argument is null, empty, or an element of the argument collection contains a null value. Supply a collection that does not contain any null values and then try the command again.`,
+            'InvalidData',
+            original,
+          );
+        }
         if (typeof value === 'number' && value < rule.min) {
           throw bindError(
             'ParameterArgumentValidationError',
@@ -311,6 +429,15 @@ function validate(p: ParameterMetadata, value: BoundValue, original: ArgumentVal
         break;
     }
   }
+  // [ValidateVariableName] on the common *Variable parameters (CommonParameters.cs): an empty name is refused.
+  if (VARIABLE_PARAMETERS.includes(p.name) && value === '') {
+    throw bindError(
+      'ParameterArgumentValidationError',
+      `Cannot validate argument on parameter '${p.name}'. Cannot process argument because the value of argument "path" is not valid. Change the value of the "path" argument and run the operation again.`,
+      'InvalidData',
+      original,
+    );
+  }
   if (p.type === 'System.Management.Automation.ActionPreference' && value === 'Suspend') {
     throw bindError(
       'ParameterBindingFailed',
@@ -318,6 +445,30 @@ function validate(p: ParameterMetadata, value: BoundValue, original: ArgumentVal
       'WriteError',
     );
   }
+}
+
+/**
+ * The setters of Credential, CertificateThumbprint and Authentication run PSRemotingBaseCmdlet's
+ * ValidateSpecifiedAuthentication as each is bound; its InvalidOperationException becomes ParameterBindingFailed.
+ */
+function checkAuthentication(p: ParameterMetadata, bound: ReadonlyMap<string, BoundValue>): void {
+  if (!['Credential', 'CertificateThumbprint', 'Authentication'].includes(p.name)) return;
+  const credential = bound.get('Credential') ?? null;
+  const thumbprint = bound.get('CertificateThumbprint') ?? null;
+  const authentication = (bound.get('Authentication') as string | undefined) ?? 'Default';
+  let why: string | undefined;
+  if (credential !== null && thumbprint !== null)
+    why = 'A CertificateThumbPrint cannot be specified when Credential is specified.';
+  else if (authentication !== 'Default' && thumbprint !== null)
+    why = `A CertificateThumbPrint cannot be specified when ${authentication} is specified.`;
+  else if (authentication === 'NegotiateWithImplicitCredential' && credential !== null)
+    why = 'A Credential cannot be specified when NegotiateWithImplicitCredential is specified.';
+  if (why === undefined) return;
+  throw bindError(
+    'ParameterBindingFailed',
+    `Cannot bind parameter '${p.name}' to the target. Exception setting "${p.name}": "${why}"`,
+    'WriteError',
+  );
 }
 
 class Binder {
@@ -376,10 +527,12 @@ class Binder {
     if (p.validation.some((r) => r.kind === 'credential')) {
       const cred = await this.credential(p, v);
       this.bound.set(p.name, cred);
+      checkAuthentication(p, this.bound);
       return true;
     }
-    // Validation of a null argument comes before its conversion (a null Guid fails ValidateNotNull, not [Guid]).
-    if (v.kind === 'null' && coerce && p.type !== 'System.Int32') validate(p, null, v);
+    // Validation of a null argument comes before its conversion (a null Guid fails ValidateNotNull, not [Guid];
+    // a null Port fails ValidateRange).
+    if (v.kind === 'null' && coerce) validate(p, null, v);
     const c = convert(p, v, coerce);
     if (!c.ok) {
       if (c.error) throw c.error;
@@ -387,12 +540,21 @@ class Binder {
     }
     validate(p, c.value, v);
     this.bound.set(p.name, c.value);
+    checkAuthentication(p, this.bound);
     return true;
   }
 
   /** [Credential()]: a user name (or nothing) becomes a credential prompt (CredentialAttribute.cs). */
   async credential(p: ParameterMetadata, v: ArgumentValue): Promise<BoundValue> {
-    const userName = v.kind === 'null' ? '' : valueText(v);
+    if (v.kind !== 'null' && v.kind !== 'string') {
+      // CredentialAttribute: only a string (a user name) or nothing becomes a prompt; anything else is refused.
+      throw bindError(
+        'ParameterArgumentTransformationError',
+        `Cannot process argument transformation on parameter '${p.name}'. userName`,
+        'InvalidData',
+      );
+    }
+    const userName = v.kind === 'null' ? '' : v.value;
     const ui = this.options.hostUi;
     if (!this.options.interactive || !ui) {
       throw bindError(
@@ -420,7 +582,7 @@ class Binder {
 
   async bind(args: readonly RawArgument[]): Promise<BoundParameters> {
     // 1. Reparse: parameter names and their arguments, before anything binds.
-    const named: Array<{ p: ParameterMetadata; v: ArgumentValue; typed: string }> = [];
+    const named: Array<{ p: ParameterMetadata; v: ArgumentValue; typed: string; separate?: boolean }> = [];
     const positional: ArgumentValue[] = [];
     const positionalText: string[] = [];
     for (let i = 0; i < args.length; i++) {
@@ -440,15 +602,16 @@ class Binder {
         if (!next || next.kind === 'parameter') {
           throw bindError('MissingArgument', MSG.missingArgument(p.name, p.type), 'InvalidArgument', p.name);
         }
-        named.push({ p, v: next.value, typed: a.name });
+        named.push({ p, v: next.value, typed: a.name, separate: true });
         i++;
       }
     }
     // 2. Named parameters, in order.
-    for (const { p, v, typed } of named) {
+    for (const { p, v, typed, separate } of named) {
       if (this.bound.has(p.name)) {
-        // PowerShell names a common parameter as typed, a cmdlet parameter by its name.
-        const shown = p.isCommon ? typed : p.name;
+        // A parameter whose argument was the next word is re-made under its full name (ReparseUnboundArguments);
+        // one given alone or as -Name:value keeps the name as typed.
+        const shown = separate ? p.name : typed;
         throw bindError('ParameterAlreadyBound', MSG.alreadyBound(shown), 'InvalidArgument', p.name);
       }
       // The argument is transformed and validated before the parameter set is checked.

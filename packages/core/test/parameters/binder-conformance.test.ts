@@ -10,6 +10,8 @@ interface Case {
   bound?: Record<string, unknown>;
   errorId?: string;
   message?: string;
+  /** The compiled cmdlet bound what the script proxy refused (no parameter set to compare). */
+  realCmdletBound?: boolean;
 }
 
 const fixture = JSON.parse(
@@ -65,15 +67,21 @@ describe(`binder conformance with real PowerShell (${fixture.generatedBy}, ${fix
     '%s',
     async (_name, c) => {
       const r = await ours(c);
-      if (c.errorId) {
+      if (c.realCmdletBound) {
+        expect(r.errorId).toBeUndefined();
+      } else if (c.errorId) {
         expect({ errorId: r.errorId, message: r.message }).toEqual({
           errorId: c.errorId,
           message: c.message,
         });
       } else {
+        // The oracle can only show a bound PSSessionOption as its type name; ours is its property table.
+        const expected = { ...c.bound };
+        if (expected.SessionOption === 'System.Management.Automation.Remoting.PSSessionOption')
+          expected.SessionOption = expect.any(Object);
         expect({ parameterSet: r.parameterSet, bound: r.bound }).toEqual({
           parameterSet: c.parameterSet,
-          bound: c.bound,
+          bound: expected,
         });
       }
     },
