@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PsrpProtocolError } from '../errors.ts';
 import { decodePacket, encodePacket, PacketLineSplitter } from './packet.ts';
 
 const G = '00000000-0000-0000-0000-000000000000';
@@ -40,5 +41,123 @@ describe('OutOfProc packets (OutOfProcTransportManager.cs)', () => {
     expect(s.push(Buffer.from('c\r\nde\nf'))).toEqual(['abc', 'de']);
     expect(s.pendingBytes).toBe(1);
     expect(() => s.push(Buffer.from('x'.repeat(20)))).toThrowError(/exceeds/);
+  });
+});
+
+describe('OutOfProc packets: every kind, every variant PowerShell reads', () => {
+  const KINDS = ['DataAck', 'Command', 'CommandAck', 'Close', 'CloseAck', 'Signal', 'SignalAck'] as const;
+
+  it('writes each simple packet as CreatePSGuidPacket does: "<{0} PSGuid=\'{1}\' />"', () => {
+    for (const kind of KINDS) {
+      expect(encodePacket({ kind, psGuid: P })).toBe(`<${kind} PSGuid='${P}' />`);
+      expect(decodePacket(encodePacket({ kind, psGuid: P }))).toEqual({ kind, psGuid: P });
+    }
+    // Guid.ToString() is lowercase; a GUID given in capitals is written as PowerShell would write it.
+    expect(encodePacket({ kind: 'Signal', psGuid: P.toUpperCase() })).toBe(`<Signal PSGuid='${P}' />`);
+    expect(() => encodePacket({ kind: 'Close', psGuid: 'nope' })).toThrowError(/not a GUID/);
+  });
+
+  it('writes Data as CreateDataPacket does, and reads back every byte value', () => {
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    for (const stream of ['Default', 'PromptResponse'] as const) {
+      const line = encodePacket({ kind: 'Data', stream, psGuid: P, data: all });
+      expect(line).toBe(
+        `<Data Stream='${stream}' PSGuid='${P}'>${Buffer.from(all).toString('base64')}</Data>`,
+      );
+      const back = decodePacket(line);
+      expect(back.kind === 'Data' && Buffer.from(back.data).equals(Buffer.from(all))).toBe(true);
+    }
+  });
+
+  it.each([
+    [`<CloseAck PSGuid = "${G}" />`, 'spaces around = and double quotes'],
+    [`\ufeff<CloseAck PSGuid='${G}' />`, 'a byte order mark'],
+    [`  <CloseAck PSGuid='${G}'/>  \r`, 'surrounding whitespace and CR'],
+    [`<CloseAck\tPSGuid='${G}'\t/>`, 'tabs'],
+    [`<CloseAck PSGuid='${G}'></CloseAck >`, 'an empty element written long'],
+    [`<CloseAck PSGuid='{${G}}' />`.replace(`'{${G}}'`, `'${G.toUpperCase()}'`), 'capitals'],
+  ])('reads %j (%s)', (line) => {
+    expect(decodePacket(line)).toEqual({ kind: 'CloseAck', psGuid: G });
+  });
+
+  it('reads Data with attributes in either order and whitespace inside the base64 text', () => {
+    expect(decodePacket(`<Data PSGuid="${P}" Stream="Default">AQ ID</Data>`)).toEqual({
+      kind: 'Data',
+      stream: 'Default',
+      psGuid: P,
+      data: Buffer.from([1, 2, 3]),
+    });
+    expect(decodePacket(`<Data Stream='Default' PSGuid='${G}'>AQ==</Data>`)).toMatchObject({
+      data: Buffer.from([1]),
+    });
+  });
+
+  it.each([
+    [`<CloseAck psguid='${G}' />`, 'attribute names are case-sensitive'],
+    [`<CloseAck PSGuid='${G}' PSGuid='${G}' />`, 'a repeated attribute'],
+    [`<CloseAck PSGuid='${G}' Extra='1' />`, 'IPCWrongAttributeCountForElement'],
+    [`<CloseAck junk PSGuid='${G}' />`, 'not XML'],
+    [`<CloseAck PSGuid='${G}'>text</CloseAck>`, 'content in a simple packet'],
+    [`<CloseAck PSGuid='${G}'></DataAck>`, 'mismatched end tag'],
+    [`<CloseAck PSGuid='${G}' /><CloseAck PSGuid='${G}' />`, 'two packets on one line'],
+    [`<CloseAck PSGuid='${G}'`, 'an unclosed tag'],
+    [`<Data Stream='Default' PSGuid='${G}' />`, 'Data without text (IPCInsufficientDataforElement)'],
+    [`<Data Stream='Default' PSGuid='${G}'></Data>`, 'Data with empty text'],
+    [`<Data PSGuid='${G}'>AQID</Data>`, 'Data without Stream (IPCWrongAttributeCountForDataElement)'],
+    [`<Data Stream='Default' PSGuid='${G}' X='1'>AQID</Data>`, 'Data with a third attribute'],
+    [`<Data Stream='Default' PSGuid='${G}'>AQI</Data>`, 'base64 without its padding'],
+    [`<Data Stream='Default' PSGuid='${G}'>A=QI</Data>`, 'padding in the middle'],
+    [`<Data Stream='Default' PSGuid='${G}'>AQID</Data>x`, 'text after the element'],
+    [`<Data Stream='Default' PSGuid='${G}'><x/></Data>`, 'an element inside Data'],
+    [`<CloseAck PSGuid='${G.slice(1)}' />`, 'a short GUID'],
+    ['', 'an empty line'],
+    ['__NamedPipeError__: boom', 'an error line'],
+  ])('refuses %j (%s) with PsrpMalformedPacket', (line) => {
+    let id: string | undefined;
+    try {
+      decodePacket(line);
+    } catch (e) {
+      id = (e as PsrpProtocolError).errorId;
+    }
+    expect(id).toBe('PsrpMalformedPacket');
+  });
+});
+
+describe('PacketLineSplitter', () => {
+  const enc = (s: string) => Buffer.from(s, 'utf8');
+
+  it('keeps a UTF-8 character split across chunks whole', () => {
+    const bytes = enc('é🎵x\n');
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const s = new PacketLineSplitter();
+      expect([...s.push(bytes.subarray(0, cut)), ...s.push(bytes.subarray(cut))]).toEqual(['é🎵x']);
+      expect(s.pendingBytes).toBe(0);
+    }
+  });
+
+  it('handles CRLF split between chunks, empty lines, many lines per chunk and a lone CR inside a line', () => {
+    const s = new PacketLineSplitter();
+    expect(s.push(enc('a\r'))).toEqual([]);
+    expect(s.push(enc('\n\n\r\nb\nc\rd\n'))).toEqual(['a', '', '', 'b', 'c\rd']);
+    expect(s.pendingBytes).toBe(0);
+  });
+
+  it('bounds a line at maxLineLength bytes, whether it comes in one chunk or many', () => {
+    const ok = new PacketLineSplitter({ maxLineLength: 8 });
+    expect(ok.push(enc('12345678\n'))).toEqual(['12345678']);
+    expect(ok.push(enc('1234'))).toEqual([]);
+    expect(ok.push(enc('5678\r\n'))).toEqual(['12345678']);
+    const one = new PacketLineSplitter({ maxLineLength: 8 });
+    expect(() => one.push(enc('123456789\n'))).toThrowError(PsrpProtocolError);
+    const many = new PacketLineSplitter({ maxLineLength: 8 });
+    let err: unknown;
+    try {
+      for (let i = 0; i < 100; i++) many.push(enc('12'));
+    } catch (e) {
+      err = e;
+    }
+    expect((err as PsrpProtocolError).errorId).toBe('PsrpMalformedPacket');
+    expect(many.pendingBytes).toBe(0);
+    expect(() => many.push(enc('\n'))).toThrowError(/exceeds/);
   });
 });

@@ -14,17 +14,23 @@ export type OutOfProcPacket =
     };
 
 const SIMPLE = new Set(['DataAck', 'Command', 'CommandAck', 'Close', 'CloseAck', 'Signal', 'SignalAck']);
-
-/** The text PowerShell writes: single quotes, a space before `/>`, no newline (the writer adds it). */
-export function encodePacket(p: OutOfProcPacket): string {
-  if (p.kind === 'Data') {
-    return `<Data Stream='${p.stream}' PSGuid='${p.psGuid}'>${Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).toString('base64')}</Data>`;
-  }
-  return `<${p.kind} PSGuid='${p.psGuid}' />`;
-}
-
-const ATTR = /([A-Za-z]+)\s*=\s*(?:'([^']*)'|"([^"]*)")/g;
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/**
+ * The text PowerShell writes (OutOfProcTransportManager.cs OutOfProcessUtils.CreateDataPacket and
+ * CreatePSGuidPacket): single quotes, `Guid.ToString()` (lowercase), a space before `/>`, no newline (the
+ * writer's WriteLine adds it).
+ */
+export function encodePacket(p: OutOfProcPacket): string {
+  if (!GUID.test(p.psGuid)) {
+    throw new PsrpProtocolError('PsrpInvalidGuid', `not a GUID: ${p.psGuid}`, { remote: false });
+  }
+  const guid = p.psGuid.toLowerCase();
+  if (p.kind === 'Data') {
+    return `<Data Stream='${p.stream}' PSGuid='${guid}'>${Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).toString('base64')}</Data>`;
+  }
+  return `<${p.kind} PSGuid='${guid}' />`;
+}
 
 function malformed(line: string, why: string): PsrpProtocolError {
   return new PsrpProtocolError(
@@ -33,36 +39,54 @@ function malformed(line: string, why: string): PsrpProtocolError {
   );
 }
 
-/** Parses one packet line, tolerant as an XmlReader in fragment mode (quotes, attribute order, spaces). */
+// XML 1.0 names as PowerShell's packets use them (ASCII letters; no namespaces).
+const OPEN_TAG = /^<([A-Za-z][\w.-]*)((?:\s+[A-Za-z][\w.-]*\s*=\s*(?:'[^'<]*'|"[^"<]*"))*)\s*(\/?)>/;
+const ATTR = /([A-Za-z][\w.-]*)\s*=\s*(?:'([^'<]*)'|"([^"<]*)")/g;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Parses one packet line the way PowerShell's OutOfProcessUtils.ProcessData does: an XmlReader in fragment
+ * mode (either quote style, any attribute order, whitespace, `\r`, `<X></X>` for `<X/>`), then its checks:
+ * `<Data>` has exactly the Stream and PSGuid attributes and base64 text; every other packet has exactly one
+ * PSGuid attribute and no content. Anything else is a PsrpProtocolError('PsrpMalformedPacket').
+ */
 export function decodePacket(line: string): OutOfProcPacket {
+  // String.prototype.trim also drops a U+FEFF byte order mark.
   const text = line.trim();
-  const open = /^<([A-Za-z]+)(\s[^>]*?)?\s*(\/?)>/.exec(text);
+  const open = OPEN_TAG.exec(text);
   if (!open) throw malformed(text, 'not an element');
   const name = open[1] as string;
   const attrs = new Map<string, string>();
-  for (const m of (open[2] ?? '').matchAll(ATTR))
-    attrs.set((m[1] as string).toLowerCase(), (m[2] ?? m[3]) as string);
-  const psGuid = attrs.get('psguid');
-  if (!psGuid || !GUID.test(psGuid)) throw malformed(text, 'missing or bad PSGuid');
+  for (const m of (open[2] as string).matchAll(ATTR)) {
+    const key = m[1] as string;
+    if (attrs.has(key)) throw malformed(text, `attribute ${key} twice`);
+    attrs.set(key, (m[2] ?? m[3]) as string);
+  }
+  // Attribute names are case-sensitive in XML; PowerShell asks for exactly "PSGuid" and "Stream".
+  const psGuid = attrs.get('PSGuid');
+  if (psGuid === undefined || !GUID.test(psGuid)) throw malformed(text, 'missing or bad PSGuid');
   const guid = psGuid.toLowerCase();
   const selfClosing = open[3] === '/';
+  const rest = text.slice(open[0].length);
   if (name === 'Data') {
-    const stream = attrs.get('stream') ?? 'Default';
+    const stream = attrs.get('Stream');
+    if (attrs.size !== 2 || stream === undefined)
+      throw malformed(text, '<Data> needs exactly Stream and PSGuid');
     if (stream !== 'Default' && stream !== 'PromptResponse')
       throw malformed(text, `unknown stream ${stream}`);
-    let body = '';
-    if (!selfClosing) {
-      const rest = text.slice(open[0].length);
-      const close = rest.lastIndexOf('</Data>');
-      if (close < 0) throw malformed(text, 'no </Data>');
-      body = rest.slice(0, close).trim();
-      if (rest.slice(close + 7).trim() !== '') throw malformed(text, 'text after </Data>');
-      if (!/^[A-Za-z0-9+/=\s]*$/.test(body)) throw malformed(text, 'data is not base64');
-    }
+    // ProcessElement: the element must hold text (IPCInsufficientDataforElement / IPCOnlyTextExpectedInDataElement).
+    if (selfClosing) throw malformed(text, '<Data> without data');
+    if (!rest.endsWith('</Data>')) throw malformed(text, 'no </Data> at the end');
+    const body = rest.slice(0, -'</Data>'.length).replace(/[ \t\r\n]+/g, '');
+    if (body === '') throw malformed(text, '<Data> without data');
+    // Convert.FromBase64String: whole 4-character groups, padding only at the end.
+    if (!BASE64.test(body)) throw malformed(text, 'data is not base64');
     return { kind: 'Data', stream, psGuid: guid, data: Buffer.from(body, 'base64') };
   }
   if (!SIMPLE.has(name)) throw malformed(text, `unknown packet ${name}`);
-  if (!selfClosing && !new RegExp(`^<${name}[^>]*>\\s*</${name}>$`).test(text))
+  if (attrs.size !== 1) throw malformed(text, `<${name}> needs exactly one PSGuid attribute`);
+  const content = selfClosing ? rest : /^\s*<\/([A-Za-z][\w.-]*)\s*>(.*)$/.exec(rest);
+  if (typeof content === 'string' ? content !== '' : !content || content[1] !== name || content[2] !== '')
     throw malformed(text, 'unexpected content');
   return { kind: name as 'DataAck', psGuid: guid };
 }
@@ -74,6 +98,7 @@ export function decodePacket(line: string): OutOfProcPacket {
 export class PacketLineSplitter {
   private parts: Buffer[] = [];
   private size = 0;
+  private failed: PsrpProtocolError | undefined;
   private readonly maxLineLength: number;
 
   constructor(options: { maxLineLength?: number } = {}) {
@@ -85,6 +110,8 @@ export class PacketLineSplitter {
   }
 
   push(chunk: Uint8Array): string[] {
+    // After a too-long line the framing is lost: every later push fails the same way.
+    if (this.failed) throw this.failed;
     const lines: string[] = [];
     let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     for (;;) {
@@ -96,23 +123,27 @@ export class PacketLineSplitter {
         this.parts = [];
         this.size = 0;
       }
-      if (piece.length > this.maxLineLength) throw this.tooLong();
       const end = piece.length > 0 && piece[piece.length - 1] === 0x0d ? piece.length - 1 : piece.length;
+      if (end > this.maxLineLength) throw this.tooLong();
       lines.push(piece.toString('utf8', 0, end));
       buf = buf.subarray(nl + 1);
     }
     if (buf.length) {
       this.size += buf.length;
-      if (this.size > this.maxLineLength) throw this.tooLong();
+      // One byte more may be the CR of a CRLF still to come.
+      if (this.size > this.maxLineLength + 1) throw this.tooLong();
       this.parts.push(Buffer.from(buf));
     }
     return lines;
   }
 
   private tooLong(): PsrpProtocolError {
-    return new PsrpProtocolError(
+    this.parts = [];
+    this.size = 0;
+    this.failed = new PsrpProtocolError(
       'PsrpMalformedPacket',
       `an OutOfProc line exceeds ${this.maxLineLength} bytes`,
     );
+    return this.failed;
   }
 }
