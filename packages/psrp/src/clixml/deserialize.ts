@@ -581,7 +581,9 @@ class Reader {
         );
       } else {
         const v = this.value(depth + 1, true);
+        // serialization.cs WriteProgressRecord: CurrentOperation is the one unnamed <S> (or <Nil />) after <AI>.
         if (this.lastName) o.adapted.set(this.lastName, v);
+        else if (cname === 'S' || cname === 'Nil') o.adapted.set('CurrentOperation', v);
       }
     }
     this.endTag('PR');
