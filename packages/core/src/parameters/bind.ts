@@ -718,13 +718,11 @@ class Binder {
           : a && typeof a === 'object' && 'secureString' in a
             ? a.secureString
             : undefined;
-      if (text === undefined || text === '') {
-        throw bindError(
-          'ParameterArgumentValidationError',
-          `Cannot bind argument to parameter '${p.name}' because it is an empty string.`,
-          'InvalidData',
-        );
+      if (text === undefined) {
+        throw bindError('MissingMandatoryParameter', MSG.missingMandatory(` ${p.name}`), 'InvalidArgument');
       }
+      // An answer binds like a typed string: pwsh 7.6.9 answers an empty HostName with ValidateNotNullOrEmpty's
+      // ParameterArgumentValidationError ("The argument is null or empty...").
       await this.bindValue(p, { kind: 'string', value: text }, true);
     }
   }
