@@ -518,6 +518,8 @@ class Reader {
   }
 
   private members(name: string, into: Map<string, PSValue>, depth: number): void {
+    // Nested <MS N=...> sets recurse here without passing through value(): bound them too.
+    if (depth > this.maxDepth) this.fail('ClixmlDepthExceeded', `nesting deeper than ${this.maxDepth}`);
     while (!this.atEndTag()) {
       if (this.i >= this.s.length) this.fail('ClixmlMalformed', `unterminated <${name}>`);
       const tname = this.startTag();
