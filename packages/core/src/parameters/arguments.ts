@@ -26,7 +26,8 @@ export type RawArgument =
   | { readonly kind: 'value'; readonly value: ArgumentValue; readonly text: string };
 
 function parseError(text: string, why: string): PSRemotingError {
-  return new PSRemotingError(`The argument '${text}' cannot be parsed: ${why}.`, {
+  const shown = text.length > 200 ? `${text.slice(0, 200)}...` : text;
+  return new PSRemotingError(`The argument '${shown}' cannot be parsed: ${why}.`, {
     errorId: 'ParserError',
     category: 'ParserError',
     targetObject: text,
@@ -114,7 +115,12 @@ const ESCAPES: Record<string, string> = {
 };
 
 function unescapeChar(ch: string): string {
-  if (ch.length > 1) return String.fromCodePoint(Number.parseInt(ch.slice(2, -1), 16));
+  if (ch.length > 1) {
+    const code = Number.parseInt(ch.slice(2, -1), 16);
+    // The tokenizer refuses a `u{} beyond the last Unicode code point.
+    if (code > 0x10ffff) throw parseError(`\`${ch}`, 'the Unicode escape sequence value is out of range');
+    return String.fromCodePoint(code);
+  }
   return ESCAPES[ch] ?? ch;
 }
 
@@ -137,6 +143,24 @@ export function parseValue(
   text: string,
   env: Readonly<Record<string, string | undefined>> = {},
   inExpression = false,
+): ArgumentValue {
+  // Nesting is bounded so that hostile input gives a ParserError, never a stack overflow.
+  if (nesting >= MAX_NESTING) throw parseError(text, `it nests more than ${MAX_NESTING} levels deep`);
+  nesting++;
+  try {
+    return parseValueText(text, env, inExpression);
+  } finally {
+    nesting--;
+  }
+}
+
+const MAX_NESTING = 64;
+let nesting = 0;
+
+function parseValueText(
+  text: string,
+  env: Readonly<Record<string, string | undefined>>,
+  inExpression: boolean,
 ): ArgumentValue {
   const t = text.trim();
   if (t === '') return { kind: 'string', value: '' };
