@@ -161,3 +161,13 @@ describe('PacketLineSplitter', () => {
     expect(() => many.push(enc('\n'))).toThrowError(/exceeds/);
   });
 });
+
+describe('large Data packets', () => {
+  it('decodes a 48 MiB Data line (a regular expression over it would overflow the stack)', () => {
+    const data = Buffer.alloc(48 * 1024 * 1024, 0x5a);
+    const p = decodePacket(encodePacket({ kind: 'Data', stream: 'Default', psGuid: G, data }));
+    expect(p.kind === 'Data' && p.data.length).toBe(data.length);
+    const bad = `<Data Stream='Default' PSGuid='${G}'>${'A'.repeat(48 * 1024 * 1024 - 1)}-</Data>`;
+    expect(() => decodePacket(bad)).toThrowError(/not base64/);
+  });
+});

@@ -42,7 +42,19 @@ function malformed(line: string, why: string): PsrpProtocolError {
 // XML 1.0 names as PowerShell's packets use them (ASCII letters; no namespaces).
 const OPEN_TAG = /^<([A-Za-z][\w.-]*)((?:\s+[A-Za-z][\w.-]*\s*=\s*(?:'[^'<]*'|"[^"<]*"))*)\s*(\/?)>/;
 const ATTR = /([A-Za-z][\w.-]*)\s*=\s*(?:'([^'<]*)'|"([^"<]*)")/g;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Decodes base64 as strictly as Convert.FromBase64String (whole 4-character groups, `=` only at the end), or
+ * returns undefined. Node's decoder skips characters it does not know and reads `-`/`_` (base64url), so a
+ * string is valid exactly when it has neither and decodes to the length its size and padding promise. (No
+ * regular expression over the text: a repeated group over a 64 MiB line overflows the regex engine's stack.)
+ */
+function strictBase64(s: string): Buffer | undefined {
+  if (s.length % 4 !== 0 || s.includes('-') || s.includes('_')) return undefined;
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  const bytes = Buffer.from(s, 'base64');
+  return bytes.length === (s.length / 4) * 3 - pad ? bytes : undefined;
+}
 
 /**
  * Parses one packet line the way PowerShell's OutOfProcessUtils.ProcessData does: an XmlReader in fragment
@@ -77,11 +89,12 @@ export function decodePacket(line: string): OutOfProcPacket {
     // ProcessElement: the element must hold text (IPCInsufficientDataforElement / IPCOnlyTextExpectedInDataElement).
     if (selfClosing) throw malformed(text, '<Data> without data');
     if (!rest.endsWith('</Data>')) throw malformed(text, 'no </Data> at the end');
-    const body = rest.slice(0, -'</Data>'.length).replace(/[ \t\r\n]+/g, '');
+    const raw = rest.slice(0, -'</Data>'.length);
+    const body = /[ \t\r\n]/.test(raw) ? raw.replace(/[ \t\r\n]+/g, '') : raw;
     if (body === '') throw malformed(text, '<Data> without data');
-    // Convert.FromBase64String: whole 4-character groups, padding only at the end.
-    if (!BASE64.test(body)) throw malformed(text, 'data is not base64');
-    return { kind: 'Data', stream, psGuid: guid, data: Buffer.from(body, 'base64') };
+    const data = strictBase64(body);
+    if (!data) throw malformed(text, 'data is not base64');
+    return { kind: 'Data', stream, psGuid: guid, data };
   }
   if (!SIMPLE.has(name)) throw malformed(text, `unknown packet ${name}`);
   if (attrs.size !== 1) throw malformed(text, `<${name}> needs exactly one PSGuid attribute`);
