@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deserializeClixml } from '../../src/clixml/deserialize.ts';
 import { PSDictionary, PSList, PSObject, PSPrimitive, type PSValue } from '../../src/clixml/value.ts';
+import { SessionKeyExchange } from '../../src/crypto/session-key.ts';
 import {
   type CommandSpec,
   createPipelineBody,
@@ -219,6 +220,17 @@ describe.skipIf(files.length === 0)('our client codecs say what real clients sai
         '0602000000a400005253413100080000',
       );
       expect(obj(deserializeClixml(publicKeyBody(key))).get('PublicKey')).toBe(key);
+    }
+    // A real server's SIMPLEBLOB has the layout we accept (MS-PSRP 2.2.2.4): the exchange gets past the layout
+    // checks and fails only at RSA, as it must without the recorded client's private key.
+    expect(messages('ENCRYPTED_SESSION_KEY').length).toBeGreaterThan(0);
+    for (const m of messages('ENCRYPTED_SESSION_KEY')) {
+      const blob = obj(body(m)).get('EncryptedSessionKey') as string;
+      expect(Buffer.from(blob, 'base64').subarray(0, 12).toString('hex')).toBe('010200001066000000a40000');
+      expect(Buffer.from(blob, 'base64')).toHaveLength(268);
+      expect(() => new SessionKeyExchange().acceptEncryptedSessionKey(blob)).toThrowError(
+        /padding|does not decrypt/,
+      );
     }
     const responses = [...messages('PIPELINE_HOST_RESPONSE'), ...messages('RUNSPACEPOOL_HOST_RESPONSE')];
     expect(responses.length).toBeGreaterThan(0);
