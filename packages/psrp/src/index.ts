@@ -1,3 +1,4 @@
+export * from './clixml/builders.ts';
 export {
   ClixmlError,
   type DeserializeOptions,
