@@ -571,11 +571,16 @@ class Binder {
       this.options.signal,
     );
     if (!c) {
-      throw bindError(
-        'ParameterArgumentTransformationError',
-        `Cannot process argument transformation on parameter '${p.name}'. No credential was given.`,
-        'InvalidData',
-      );
+      // No credential (the prompt was dismissed): CredentialAttribute gives null, and a parameter mandatory in a
+      // set still possible cannot be null (ParameterBinderBase.BindParameter, ValidateNullOrEmptyArgument).
+      if (p.sets.some((s) => s.mandatory && this.valid.has(s.name))) {
+        throw bindError(
+          'ParameterArgumentValidationErrorNullNotAllowed',
+          `Cannot bind argument to parameter '${p.name}' because it is null.`,
+          'InvalidData',
+        );
+      }
+      return null;
     }
     return { userName: c.userName, password: c.password };
   }
