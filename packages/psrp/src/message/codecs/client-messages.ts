@@ -137,8 +137,8 @@ export function initRunspacePoolBody(o: InitRunspacePoolOptions): string {
         ['MaxRunspaces', o.maxRunspaces],
         ['PSThreadOptions', psEnum('System.Management.Automation.Runspaces.PSThreadOptions', 'Default', 0)],
         ['ApartmentState', APARTMENT_UNKNOWN()],
-        ['HostInfo', hostInfo(o.host, false, o.hasUi ?? true)],
         ['ApplicationArguments', o.applicationArguments ?? null],
+        ['HostInfo', hostInfo(o.host, false, o.hasUi ?? true)],
       ],
     }),
   );
@@ -210,12 +210,8 @@ const cmdList = (cmds: readonly CommandSpec[]) =>
 
 /** CREATE_PIPELINE (MS-PSRP 2.2.2.10; EncodeAndDecode.cs, PowerShell.cs ToPSObjectForRemoting). */
 export function createPipelineBody(spec: PipelineSpec): string {
-  const psProps: Array<[string, PSValue]> = [
-    ['Cmds', cmdList(spec.commands)],
-    ['IsNested', spec.isNested ?? false],
-    ['History', spec.history ?? null],
-    ['RedirectShellErrorOutputPipe', true],
-  ];
+  // PowerShell.ToPSObjectForRemoting: ExtraCmds (when batching) comes first, then Cmds, IsNested, History, ...
+  const psProps: Array<[string, PSValue]> = [];
   if (spec.extraStatements && spec.extraStatements.length > 0) {
     psProps.push([
       'ExtraCmds',
@@ -228,10 +224,19 @@ export function createPipelineBody(spec: PipelineSpec): string {
       }),
     ]);
   }
+  psProps.push(
+    ['Cmds', cmdList(spec.commands)],
+    ['IsNested', spec.isNested ?? false],
+    ['History', spec.history ?? null],
+    ['RedirectShellErrorOutputPipe', true],
+  );
   const rso = spec.remoteStreamOptions ?? 0;
   return serializeClixml(
     new PSObject({
+      // EncodeAndDecode.cs GenerateCreatePowerShell order: PowerShell, NoInput, ApartmentState,
+      // RemoteStreamOptions, AddToHistory, HostInfo, IsNested.
       extended: [
+        ['PowerShell', new PSObject({ extended: psProps })],
         ['NoInput', spec.noInput ?? true],
         ['ApartmentState', APARTMENT_UNKNOWN()],
         [
@@ -244,7 +249,6 @@ export function createPipelineBody(spec: PipelineSpec): string {
         ],
         ['AddToHistory', spec.addToHistory ?? false],
         ['HostInfo', hostInfo(undefined, spec.useRunspaceHost ?? true, false)],
-        ['PowerShell', new PSObject({ extended: psProps })],
         ['IsNested', spec.isNested ?? false],
       ],
     }),
@@ -287,6 +291,7 @@ export function getCommandMetadataBody(names: readonly string[], commandType: nu
           psEnum('System.Management.Automation.CommandTypes', commandTypesName(commandType), commandType),
         ],
         ['Namespace', null],
+        ['FullyQualifiedModule', null],
         ['ArgumentList', null],
       ],
     }),
