@@ -32,6 +32,15 @@ export function guidToBytes(guid: string): Uint8Array {
 }
 
 export function guidFromBytes(bytes: Uint8Array, offset = 0): string {
+  if (!Number.isInteger(offset) || offset < 0 || offset + 16 > bytes.length) {
+    throw new PsrpProtocolError(
+      'PsrpInvalidGuid',
+      `no 16 GUID bytes at offset ${offset} of ${bytes.length}`,
+      {
+        remote: false,
+      },
+    );
+  }
   const b = bytes;
   const o = offset;
   const hex = (i: number) => (b[o + i] as number).toString(16).padStart(2, '0');

@@ -165,6 +165,8 @@ describe('GUIDs', () => {
     padded.set(b, 3);
     expect(guidFromBytes(padded, 3)).toBe(g.toLowerCase());
     expect(guidFromBytes(guidToBytes(EMPTY_GUID))).toBe(EMPTY_GUID);
+    expect(() => guidFromBytes(padded, 5)).toThrowError(/no 16 GUID bytes/);
+    expect(() => guidFromBytes(new Uint8Array(15))).toThrowError(PsrpProtocolError);
   });
   it('refuse a malformed GUID as the caller error it is', () => {
     for (const bad of [
