@@ -112,75 +112,90 @@ describe.skipIf(!pwsh)('byte layers against real pwsh', () => {
     ).toThrowError(PsrpProtocolError); // encrypted for kx's key, not for `again`'s
   });
 
-  it('pwsh -s answers our OutOfProc packets: SESSION_CAPABILITY is acked and answered, Close gets CloseAck', async () => {
-    const child = spawn(pwsh as string, ['-s', '-NoLogo', '-NoProfile'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const splitter = new PacketLineSplitter();
-    const lines: string[] = [];
-    let wake: (() => void) | undefined;
-    child.stdout.on('data', (c: Buffer) => {
-      lines.push(...splitter.push(c));
-      wake?.();
-    });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const next = async (): Promise<string> => {
-      const deadline = Date.now() + 30_000;
-      while (lines.length === 0) {
-        if (Date.now() > deadline) throw new Error(`pwsh -s sent nothing within 30 s; stderr: ${stderr}`);
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, 500);
-        });
-      }
-      return lines.shift() as string;
-    };
-    try {
-      const rpid = newGuid();
-      const msg = encodeMessage({
-        destination: Destination.Server,
-        messageType: MessageType.SESSION_CAPABILITY,
-        runspacePoolId: rpid,
-        pipelineId: EMPTY_GUID,
-        data: Buffer.from(sessionCapabilityBody()),
+  it.each([32_768, 100, 22])(
+    'pwsh -s reassembles our SESSION_CAPABILITY in %d-byte fragments, acks each Data, answers, and acks Close',
+    async (fragmentSize) => {
+      const child = spawn(pwsh as string, ['-s', '-NoLogo', '-NoProfile'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
       });
-      const [frag] = fragmentMessage(1n, msg, 32_768);
-      child.stdin.write(
-        `${encodePacket({ kind: 'Data', stream: 'Default', psGuid: EMPTY_GUID, data: frag as Uint8Array })}\n`,
-      );
-      const seen: string[] = [];
-      const defrag = new Defragmenter();
-      let capability: ReturnType<typeof decodeMessage> | undefined;
-      while (!capability || !seen.includes('DataAck')) {
-        const line = await next();
-        const p = decodePacket(line);
-        seen.push(p.kind);
-        if (p.kind === 'DataAck') {
-          // PowerShell writes exactly what we write for the same packet (OutOfProcTransportManager.cs).
-          expect(line).toBe(encodePacket({ kind: 'DataAck', psGuid: EMPTY_GUID }));
-        } else if (p.kind === 'Data') {
-          expect(p.psGuid).toBe(EMPTY_GUID);
-          expect(line).toBe(encodePacket(p));
-          for (const m of defrag.push(p.data)) capability = decodeMessage(m);
+      const splitter = new PacketLineSplitter();
+      const lines: string[] = [];
+      let wake: (() => void) | undefined;
+      child.stdout.on('data', (c: Buffer) => {
+        lines.push(...splitter.push(c));
+        wake?.();
+      });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      const next = async (): Promise<string> => {
+        const deadline = Date.now() + 30_000;
+        while (lines.length === 0) {
+          if (Date.now() > deadline) throw new Error(`pwsh -s sent nothing within 30 s; stderr: ${stderr}`);
+          await new Promise<void>((r) => {
+            wake = r;
+            setTimeout(r, 500);
+          });
         }
-      }
-      expect(capability.destination).toBe(Destination.Client);
-      expect(capability.messageType).toBe(MessageType.SESSION_CAPABILITY);
-      expect(Buffer.from(capability.data).toString()).toMatch(
-        /<Version N="protocolversion">2\.\d+<\/Version>/,
-      );
+        return lines.shift() as string;
+      };
+      try {
+        const rpid = newGuid();
+        const msg = encodeMessage({
+          destination: Destination.Server,
+          messageType: MessageType.SESSION_CAPABILITY,
+          runspacePoolId: rpid,
+          pipelineId: EMPTY_GUID,
+          data: Buffer.from(sessionCapabilityBody()),
+        });
+        const frags = fragmentMessage(1n, msg, fragmentSize);
+        expect(frags.length).toBe(Math.ceil(msg.length / (fragmentSize - 21)));
+        const defrag = new Defragmenter();
+        let capability: ReturnType<typeof decodeMessage> | undefined;
+        let acks = 0;
+        // protocols.md 3.2: one Data at a time, each acked before the next.
+        for (const frag of frags) {
+          child.stdin.write(
+            `${encodePacket({ kind: 'Data', stream: 'Default', psGuid: EMPTY_GUID, data: frag })}\n`,
+          );
+          for (let acked = false; !acked; ) {
+            const line = await next();
+            const p = decodePacket(line);
+            if (p.kind === 'DataAck') {
+              // PowerShell writes exactly what we write for the same packet (OutOfProcTransportManager.cs).
+              expect(line).toBe(encodePacket({ kind: 'DataAck', psGuid: EMPTY_GUID }));
+              acked = true;
+              acks++;
+            } else if (p.kind === 'Data') {
+              expect(line).toBe(encodePacket(p));
+              for (const m of defrag.push(p.data)) capability = decodeMessage(m);
+            }
+          }
+        }
+        expect(acks).toBe(frags.length);
+        while (!capability) {
+          const p = decodePacket(await next());
+          if (p.kind === 'Data') for (const m of defrag.push(p.data)) capability = decodeMessage(m);
+        }
+        expect(capability.destination).toBe(Destination.Client);
+        expect(capability.messageType).toBe(MessageType.SESSION_CAPABILITY);
+        expect(Buffer.from(capability.data).toString()).toMatch(
+          /<Version N="protocolversion">2\.\d+<\/Version>/,
+        );
 
-      child.stdin.write(`${encodePacket({ kind: 'Close', psGuid: EMPTY_GUID })}\n`);
-      let ack: string | undefined;
-      while (ack === undefined) {
-        const line = await next();
-        if (decodePacket(line).kind === 'CloseAck') ack = line;
+        child.stdin.write(`${encodePacket({ kind: 'Close', psGuid: EMPTY_GUID })}\n`);
+        let ack: string | undefined;
+        while (ack === undefined) {
+          const line = await next();
+          if (decodePacket(line).kind === 'CloseAck') ack = line;
+        }
+        expect(ack).toBe(`<CloseAck PSGuid='${EMPTY_GUID}' />`);
+        expect(decodePacket(ack)).toEqual({ kind: 'CloseAck', psGuid: EMPTY_GUID });
+      } finally {
+        if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid);
       }
-      expect(ack).toBe(`<CloseAck PSGuid='${EMPTY_GUID}' />`);
-      expect(decodePacket(ack)).toEqual({ kind: 'CloseAck', psGuid: EMPTY_GUID });
-    } finally {
-      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid);
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });
