@@ -19,6 +19,7 @@ export { InvalidStateError, PsrpProtocolError } from './errors.ts';
 export type { PsrpEvent } from './events.ts';
 export * from './fragment/fragment.ts';
 export { EMPTY_GUID, guidFromBytes, guidToBytes, newGuid } from './guid.ts';
+export * from './host/decode-host-call.ts';
 export * from './host/host-call.ts';
 export * from './host/host-method.ts';
 export {

@@ -282,6 +282,7 @@ describe.skipIf(!pwsh)('ClientRunspacePool against real pwsh -s (OutOfProc)', ()
     const calls = ev.flatMap((e) => (e.type === 'HostCall' ? [e.call] : []));
     const written = calls.map((c) => c.args.map(String).join('|')).join('\n');
     expect(calls.some((c) => c.methodName === 'WriteLine2' && c.args[0] === 'hello')).toBe(true);
+    expect(calls.map((c) => c.decoded)).toContainEqual({ method: 'WriteLine2', text: 'hello' });
     expect(calls.some((c) => c.methodName === 'WriteErrorLine' || /oops/.test(written))).toBe(true);
     expect(outputs(ev)).toEqual([]);
     expect(ev.some((e) => e.type === 'ErrorRecord')).toBe(false);
@@ -322,6 +323,16 @@ describe.skipIf(!pwsh)('ClientRunspacePool against real pwsh -s (OutOfProc)', ()
     );
     const call = ev.find((e) => e.type === 'HostCall');
     expect(call?.type === 'HostCall' && call.call.args.slice(0, 3)).toEqual(['Title', 'Message', 'bob']);
+    // The 4-argument overload reaches the client as PromptForCredential2 with Generic|Domain and Default.
+    expect(call?.type === 'HostCall' && call.call.decoded).toEqual({
+      method: 'PromptForCredential2',
+      caption: 'Title',
+      message: 'Message',
+      userName: 'bob',
+      targetName: '',
+      allowedCredentialTypes: 3,
+      options: 1,
+    });
     expect(outputs(ev)).toEqual(['alice', 'SecureString', 'P@ss wörd 🎵']);
   });
 

@@ -1,6 +1,7 @@
 import { PSDictionary, PSList, PSObject, PSPrimitive, type PSValue } from '../clixml/value.ts';
 import { consoleColor, coordinatesObject, sizeObject } from '../message/codecs/client-messages.ts';
 import { asNumber, asString, enumValue, psEnum } from '../message/codecs/enum.ts';
+import type { DecodedHostCall } from './decode-host-call.ts';
 
 /** A host call from the server (MS-PSRP 2.2.2.15/2.2.2.27). */
 export interface HostCall {
@@ -10,6 +11,8 @@ export interface HostCall {
   readonly methodName: string;
   /** The `mp` arguments as sent. */
   readonly args: readonly PSValue[];
+  /** The same arguments, typed by method (decodeHostCall). */
+  readonly decoded: DecodedHostCall;
 }
 
 export interface FieldDescriptionInfo {

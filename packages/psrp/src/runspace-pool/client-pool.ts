@@ -5,6 +5,7 @@ import { PsrpProtocolError } from '../errors.ts';
 import type { PsrpEvent } from '../events.ts';
 import { Defragmenter, fragmentMessage } from '../fragment/fragment.ts';
 import { EMPTY_GUID, newGuid } from '../guid.ts';
+import { decodeHostCall } from '../host/decode-host-call.ts';
 import {
   encodeHostReturn,
   type HostCall,
@@ -612,6 +613,12 @@ export class ClientRunspacePool {
       mp instanceof PSObject && mp.baseValue && typeof mp.baseValue === 'object' && 'items' in mp.baseValue
         ? [...mp.baseValue.items]
         : [];
-    return { callId, methodId, methodName: hostMethodName(methodId), args };
+    return {
+      callId,
+      methodId,
+      methodName: hostMethodName(methodId),
+      args,
+      decoded: decodeHostCall(methodId, args),
+    };
   }
 }

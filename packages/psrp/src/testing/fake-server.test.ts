@@ -172,6 +172,10 @@ describe('a full client session against the in-memory fake server', () => {
       [pipe.pipelineId, 'WriteLine2', -100n],
       [pipe.pipelineId, 'ReadLine', 1n],
     ]);
+    expect(calls[0]?.type === 'HostCall' && calls[0].call.decoded).toEqual({
+      method: 'WriteLine2',
+      text: 'hello',
+    });
     const read = calls[1];
     if (read?.type !== 'HostCall') throw new Error('no ReadLine');
     pipe.hostResponse(read.call.callId, read.call.methodId, {
