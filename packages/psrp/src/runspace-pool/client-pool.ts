@@ -1,6 +1,6 @@
 import { deserializeClixml } from '../clixml/deserialize.ts';
 import { PSObject, type PSValue } from '../clixml/value.ts';
-import { encryptSecureString, SessionKeyExchange } from '../crypto/session-key.ts';
+import { decryptSecureString, encryptSecureString, SessionKeyExchange } from '../crypto/session-key.ts';
 import { PsrpProtocolError } from '../errors.ts';
 import type { PsrpEvent } from '../events.ts';
 import { Defragmenter, fragmentMessage } from '../fragment/fragment.ts';
@@ -349,6 +349,28 @@ export class ClientRunspacePool {
   /** Encodes a SecureString for this session (call after the key exchange when below 2.4). */
   encodeSecureString(plain: string): string {
     return encryptSecureString(plain, this.sessionKey());
+  }
+
+  /** True when SecureStrings can be encoded and decoded now (2.4+, or the session key has arrived). */
+  get secureStringsReady(): boolean {
+    return (
+      this._negotiated !== undefined &&
+      (!needsSessionKey(this._negotiated) || !!this.keyExchange?.hasSessionKey)
+    );
+  }
+
+  /**
+   * Starts the session-key exchange ahead of need (MS-PSRP 3.1.4.4), e.g. before sending a SecureString as
+   * pipeline input; `secureStringsReady` turns true once ENCRYPTED_SESSION_KEY is in. A no-op at 2.4+.
+   */
+  requestSessionKey(): void {
+    this.requireOpened('exchange the session key');
+    if (this._negotiated && needsSessionKey(this._negotiated)) this.startKeyExchange();
+  }
+
+  /** Decodes the text of a `<SS>` the server sent (session key below 2.4, plain UTF-16LE at 2.4+). */
+  decodeSecureString(wire: string): string {
+    return decryptSecureString(wire, this.sessionKey());
   }
 
   close(): void {

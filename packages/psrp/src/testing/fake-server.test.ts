@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PSObject, PSPrimitive, type PSValue } from '../clixml/value.ts';
+import * as cryptoModule from '../crypto/session-key.ts';
 import type { PsrpEvent } from '../events.ts';
 import { encodeFragment, fragmentMessage } from '../fragment/fragment.ts';
 import { EMPTY_GUID, newGuid } from '../guid.ts';
@@ -255,6 +256,29 @@ describe('a full client session against the in-memory fake server', () => {
     const wire = pool.encodeSecureString('abc');
     expect(server.readSecureString(wire)).toBe('abc');
     expect(pool.state).toBe('Opened');
+  });
+
+  it('requestSessionKey runs the exchange ahead of need; the server can then send SecureStrings the client reads', () => {
+    let fp: FakePipeline | undefined;
+    const { server, pool } = session('2.3', (p) => {
+      fp = p;
+    });
+    expect(pool.secureStringsReady).toBe(false);
+    pool.requestSessionKey();
+    pump(pool, server);
+    expect(pool.secureStringsReady).toBe(true);
+    const pipe = pool.createPipeline({
+      commands: [{ command: 'Read-Host -AsSecureString', isScript: true }],
+    });
+    pump(pool, server);
+    const { encryptSecureString } = cryptoModule;
+    fp?.output(new PSPrimitive('SS', encryptSecureString('from server', server.sessionKey ?? null))).finish();
+    pump(pool, server);
+    const out = drain(pool).find((e) => e.type === 'PipelineOutput');
+    const ss = out?.type === 'PipelineOutput' ? (out.value as PSPrimitive<'SS'>) : undefined;
+    expect(ss?.tag).toBe('SS');
+    expect(pool.decodeSecureString(ss?.value ?? '')).toBe('from server');
+    expect(pipe.state).toBe('Completed');
   });
 
   it('a pool-level host call is answered with RUNSPACEPOOL_HOST_RESPONSE', () => {
@@ -528,6 +552,54 @@ describe('bad peer input: a ProtocolError event, the pool Broken, pipelines Fail
     expect(pool.state).toBe('Broken');
     expect(fed).toBeLessThan(80 * 1024);
     expect(pipe.state).toBe('Failed');
+  });
+
+  it('fuzz: a valid server stream with random corruption never throws and never hangs on to memory', () => {
+    let seed = 12345;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    for (let round = 0; round < 200; round++) {
+      const server = new FakePsrpServer({
+        maxFragmentSize: 64 + (round % 5) * 50,
+        onPipeline: (p) => {
+          p.output(
+            new PSObject({
+              extended: [
+                ['a', 1],
+                ['b', 'two'],
+              ],
+            }),
+          ).warning('w');
+          p.progress({ activity: 'x' });
+          p.hostCall(hostMethodId('ReadLine'), []);
+          p.finish();
+        },
+      });
+      const pool = new ClientRunspacePool({ maxMessageSize: 16 * 1024 });
+      pool.open();
+      // Corrupt the server's bytes from the first pipeline on.
+      pump(pool, server);
+      pool.createPipeline({ commands: [{ command: 'x', isScript: true }] });
+      for (let p = pool.dataToSend(); p; p = pool.dataToSend()) server.receive(p.data);
+      const bytes = Buffer.concat(server.takeOutput());
+      const flips = 1 + (rand() % 4);
+      for (let i = 0; i < flips; i++) {
+        const at = rand() % bytes.length;
+        bytes[at] = rand() & 0xff;
+      }
+      const cut = rand() % 3 === 0 ? bytes.subarray(0, rand() % bytes.length) : bytes;
+      let off = 0;
+      while (off < cut.length) {
+        const n = 1 + (rand() % 300);
+        expect(() => pool.receiveData(null, cut.subarray(off, off + n))).not.toThrow();
+        off += n;
+      }
+      const events = drain(pool);
+      expect(['Opened', 'Broken']).toContain(pool.state);
+      if (pool.state === 'Broken') expect(events.some((e) => e.type === 'ProtocolError')).toBe(true);
+    }
   });
 
   it('late messages for a finished pipeline are dropped quietly (not an error)', () => {
