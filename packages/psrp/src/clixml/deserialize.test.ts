@@ -36,6 +36,28 @@ describe('deserializeClixml: XML syntax', () => {
     expect(deserializeClixml(xml)).toBe(want);
   });
 
+  it('integers: sign, surrounding whitespace, exact 64-bit values beyond 2^53', () => {
+    expect(deserializeClixml('<I32>+5</I32>')).toBe(5);
+    expect(deserializeClixml('<I32>\n-0012\t</I32>')).toBe(-12);
+    expect(deserializeClixml('<I64> 9007199254740993 </I64>')).toEqual(
+      new PSPrimitive('I64', 9007199254740993n),
+    );
+    expect(deserializeClixml('<I64>-9223372036854775808</I64>')).toEqual(
+      new PSPrimitive('I64', -(2n ** 63n)),
+    );
+    expect(deserializeClixml('<U64>18446744073709551615</U64>')).toEqual(
+      new PSPrimitive('U64', 2n ** 64n - 1n),
+    );
+    for (const bad of [
+      '<I32>-</I32>',
+      '<I32>1 2</I32>',
+      '<I32>\u0663</I32>',
+      '<I64>1e3</I64>',
+      '<U32>4294967296</U32>',
+    ])
+      expect(errorOf(() => deserializeClixml(bad)).errorId, bad).toBe('ClixmlMalformed');
+  });
+
   it('attributes in either quote style, any order, with whitespace around =', () => {
     const v = deserializeClixml(
       `<Obj RefId = '0' ><MS>\n\t<S N='a&amp;b'>1</S>\n<I32 Foo="x" N = "c" >2</I32></MS></Obj>`,

@@ -146,6 +146,35 @@ function internTag(s: string, start: number, end: number): string {
   return s.slice(start, end);
 }
 
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+const U64_MAX = 2n ** 64n - 1n;
+
+/**
+ * `[+-]?digits` with optional XML whitespace around it, as a number (exact up to 2^53; larger values are
+ * approximate and callers that need them exact check Number.isSafeInteger); undefined when it is not one.
+ */
+function parseDecimalInt(raw: string): number | undefined {
+  let i = 0;
+  let end = raw.length;
+  while (i < end && isWs(raw.charCodeAt(i))) i++;
+  while (end > i && isWs(raw.charCodeAt(end - 1))) end--;
+  let neg = false;
+  const c0 = raw.charCodeAt(i);
+  if (c0 === 0x2d || c0 === 0x2b) {
+    neg = c0 === 0x2d;
+    i++;
+  }
+  if (i >= end) return undefined;
+  let v = 0;
+  for (; i < end; i++) {
+    const d = raw.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    v = v * 10 + d;
+  }
+  return neg ? -v : v;
+}
+
 function isWs(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
@@ -396,9 +425,9 @@ class Reader {
       case 'U32':
         return new PSPrimitive('U32', this.int(raw, 0, 4294967295));
       case 'I64':
-        return new PSPrimitive('I64', this.bigint(raw, -(2n ** 63n), 2n ** 63n - 1n));
+        return new PSPrimitive('I64', this.bigint(raw, I64_MIN, I64_MAX));
       case 'U64':
-        return new PSPrimitive('U64', this.bigint(raw, 0n, 2n ** 64n - 1n));
+        return new PSPrimitive('U64', this.bigint(raw, 0n, U64_MAX));
       case 'Db':
       case 'Sg':
         return new PSPrimitive(name, this.float(raw));
@@ -423,18 +452,23 @@ class Reader {
   }
 
   private int(raw: string, min: number, max: number): number {
-    const t = raw.trim();
-    if (!/^[+-]?\d+$/.test(t)) this.fail('ClixmlMalformed', `bad integer ${raw.slice(0, 40)}`);
-    const v = Number(t);
-    if (v < min || v > max) this.fail('ClixmlMalformed', `integer ${t} out of range`);
+    // Hand-parsed (no trim, no regex): integers are most of the primitives in real output.
+    const v = parseDecimalInt(raw);
+    if (v === undefined) this.fail('ClixmlMalformed', `bad integer ${raw.slice(0, 40)}`);
+    if (v < min || v > max) this.fail('ClixmlMalformed', `integer ${raw.trim()} out of range`);
     return v;
   }
 
   private bigint(raw: string, min: bigint, max: bigint): bigint {
-    const t = raw.trim();
-    if (!/^[+-]?\d+$/.test(t)) this.fail('ClixmlMalformed', `bad integer ${raw.slice(0, 40)}`);
-    const v = BigInt(t);
-    if (v < min || v > max) this.fail('ClixmlMalformed', `integer ${t} out of range`);
+    const small = parseDecimalInt(raw);
+    let v: bigint;
+    if (small !== undefined && Number.isSafeInteger(small)) v = BigInt(small);
+    else {
+      const t = raw.trim();
+      if (!/^[+-]?\d+$/.test(t)) this.fail('ClixmlMalformed', `bad integer ${raw.slice(0, 40)}`);
+      v = BigInt(t);
+    }
+    if (v < min || v > max) this.fail('ClixmlMalformed', `integer ${raw.trim()} out of range`);
     return v;
   }
 
