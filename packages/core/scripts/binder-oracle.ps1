@@ -1,6 +1,11 @@
-# The binder oracle: real pwsh binds each argument list against Enter-PSSession's own parameter metadata
-# (a proxy function built from its CommandMetadata) and reports the parameter set and the bound parameters, or
-# the binding error. Input: a JSON array of argv arrays on stdin. Output: JSON lines on stdout.
+# The binder oracle. Two binders of real pwsh see each argument list:
+# - the compiled one: a cmdlet derived from EnterPSSessionCommand (same parameters, same attributes, same
+#   property setters) whose BeginProcessing reports $ParameterSetName and the bound parameters and which
+#   never connects. Its answer is the truth recorded in the fixture.
+# - a proxy function built from Enter-PSSession's own CommandMetadata (ProxyCommand). A script function binds
+#   some values differently (type conversion errors, $null for Int32 and switch parameters): where it disagrees
+#   the fixture says so (proxyAgrees: false), for the record.
+# Input: a JSON array of argv arrays on stdin. Output: JSON lines on stdout.
 $ErrorActionPreference = 'Stop'
 $md = [System.Management.Automation.CommandMetadata]::new((Get-Command Enter-PSSession))
 $binding = [System.Management.Automation.ProxyCommand]::GetCmdletBindingAttribute($md)
@@ -29,61 +34,56 @@ function Convert-Bound($v) {
   return "$v"
 }
 
-# The real cmdlet, in a runspace without a host and with no ssh on PATH, so that a successful binding ends
-# quickly in a connection error. Returns the binding error record, or $null when binding succeeded.
-$emptyDir = Join-Path ([System.IO.Path]::GetTempPath()) "psremote-oracle-$PID"
-$null = New-Item -ItemType Directory -Force -Path $emptyDir
-function Get-RealBindingError([string] $line) {
-  $savedPath = $env:PATH
-  $env:PATH = $emptyDir
-  $ps = [powershell]::Create()
+$compiledSource = @'
+using System.Management.Automation;
+using Microsoft.PowerShell.Commands;
+
+[Cmdlet("Enter", "PSSessionCompiledOracle", DefaultParameterSetName = "ComputerName")]
+public sealed class EnterPSSessionCompiledOracle : EnterPSSessionCommand
+{
+    protected override void BeginProcessing()
+    {
+        WriteObject(ParameterSetName);
+        WriteObject(MyInvocation.BoundParameters);
+    }
+    protected override void ProcessRecord() { }
+    protected override void EndProcessing() { }
+    protected override void StopProcessing() { }
+}
+'@
+$compiledType = Add-Type -TypeDefinition $compiledSource -PassThru
+Import-Module -Assembly $compiledType[0].Assembly
+# The derived cmdlet must have exactly Enter-PSSession's parameters, sets and default set.
+$shape = { param($c) ($c.Parameters.Values | Sort-Object Name | ForEach-Object {
+      "$($_.Name):$($_.ParameterType):$(($_.ParameterSets.Keys | Sort-Object) -join '/'):$($_.Aliases -join '/')" }) -join ';'
+  $c.DefaultParameterSet; ($c.ParameterSets.Name -join ',') }
+if (((& $shape (Get-Command Enter-PSSession)) -join '|') -cne ((& $shape (Get-Command Enter-PSSessionCompiledOracle)) -join '|')) {
+  throw 'The derived cmdlet does not have the parameters of Enter-PSSession'
+}
+
+function Invoke-Binder([string] $command, [string] $line) {
+  $r = [ordered]@{}
   try {
-    $null = $ps.AddScript("Enter-PSSession $line")
-    $err = $null
-    try { $null = $ps.Invoke(); $err = $ps.Streams.Error | Select-Object -First 1 }
-    catch { $err = $_.Exception.InnerException.ErrorRecord; if (-not $err) { $err = $_ } }
-    if ($err -and $err.Exception -is [System.Management.Automation.ParameterBindingException]) { return $err }
-    return $null
-  } finally {
-    $ps.Dispose()
-    $env:PATH = $savedPath
+    $out = Invoke-Expression "$command $line"
+    $r.parameterSet = $out[0]
+    $bound = [ordered]@{}
+    foreach ($k in $out[1].Keys) { $bound[$k] = Convert-Bound $out[1][$k] }
+    $r.bound = $bound
+  } catch {
+    $r.errorId = ($_.FullyQualifiedErrorId -split ',')[0]
+    $r.category = $_.CategoryInfo.Category.ToString()
+    $r.message = $_.Exception.Message
   }
+  return $r
 }
 
 $cases = [Console]::In.ReadToEnd() | ConvertFrom-Json -NoEnumerate
 foreach ($words in $cases) {
   $line = ($words | ForEach-Object { $_ }) -join ' '
   $result = [ordered]@{ args = @($words) }
-  # The proxy: binds with the same metadata and reports the parameter set and the bound values.
-  $proxyError = $null
-  try {
-    $out = Invoke-Expression "Enter-PSSessionOracle $line"
-  } catch { $proxyError = $_ }
-  # The compiled cmdlet binds some values differently from a script function (argument type conversion, null
-  # for Int32 parameters, switch values): its binding error, when it has one, is the truth.
-  $real = Get-RealBindingError $line
-  $e = $null
-  if ($real) {
-    # Without a host the cmdlet cannot prompt; the proxy ran in the NonInteractive console, as users will.
-    $hostless = $real.Exception.Message -like '*does not support user interaction*'
-    $e = if ($hostless -and $proxyError) { $proxyError } else { $real }
-  } elseif ($proxyError -and $proxyError.Exception -isnot [System.Management.Automation.ParameterBindingException]) {
-    $e = $proxyError # a parse or runtime error before binding
-  } elseif ($proxyError) {
-    # The compiled cmdlet bound what the script proxy refused: no parameter set to report.
-    $result.realCmdletBound = $true
-    $result.proxyErrorId = ($proxyError.FullyQualifiedErrorId -split ',')[0]
-  }
-  if ($e) {
-    $result.errorId = ($e.FullyQualifiedErrorId -split ',')[0]
-    $result.category = $e.CategoryInfo.Category.ToString()
-    $result.message = $e.Exception.Message
-  } elseif (-not $proxyError) {
-    $result.parameterSet = $out[0]
-    $bound = [ordered]@{}
-    foreach ($k in $out[1].Keys) { $bound[$k] = Convert-Bound $out[1][$k] }
-    $result.bound = $bound
-  }
+  $compiled = Invoke-Binder 'Enter-PSSessionCompiledOracle' $line
+  $proxy = Invoke-Binder 'Enter-PSSessionOracle' $line
+  foreach ($k in $compiled.Keys) { $result[$k] = $compiled[$k] }
+  $result.proxyAgrees = ($compiled | ConvertTo-Json -Compress -Depth 5) -ceq ($proxy | ConvertTo-Json -Compress -Depth 5)
   [Console]::Out.WriteLine(($result | ConvertTo-Json -Compress -Depth 5))
 }
-Remove-Item -Force -Path $emptyDir

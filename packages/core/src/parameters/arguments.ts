@@ -283,8 +283,18 @@ export function valueText(v: ArgumentValue): string {
 }
 
 export function formatDoubleText(d: number): string {
-  if (Number.isInteger(d) && Math.abs(d) < 1e15) return String(d);
-  return String(d).replace('e+', 'E+').replace('e-', 'E-');
+  // .NET's shortest round-trip text: exponent form from 1E+15 up and below 1E-04, the exponent at least 2
+  // digits when negative (1E-05).
+  const abs = Math.abs(d);
+  if (abs !== 0 && Number.isFinite(d) && (abs >= 1e15 || abs < 1e-4)) {
+    const [mantissa, exponent] = d.toExponential().split('e') as [string, string];
+    const sign = exponent.startsWith('-') ? '-' : '+';
+    const digits = exponent.replace(/^[+-]/, '');
+    return `${mantissa}E${sign}${sign === '-' ? digits.padStart(2, '0') : digits}`;
+  }
+  if (Number.isNaN(d)) return 'NaN';
+  if (!Number.isFinite(d)) return d > 0 ? '∞' : '-∞';
+  return String(d);
 }
 
 /** .NET type name of a value, for conversion messages. */

@@ -112,7 +112,8 @@ function toInt32(p: ParameterMetadata, v: ArgumentValue): Converted {
         ),
       };
     }
-    return { ok: true, value: Number(n) };
+    // `|| 0`: rounding -0.5 gives -0, which an Int32 does not have.
+    return { ok: true, value: Number(n) || 0 };
   };
   switch (v.kind) {
     case 'int':
@@ -120,7 +121,8 @@ function toInt32(p: ParameterMetadata, v: ArgumentValue): Converted {
     case 'long':
       return range(v.value, v.text);
     case 'double':
-      return range(roundHalfEven(v.value), v.text);
+      // The message shows the Double as .NET prints it (1.5e10 is 15000000000).
+      return range(roundHalfEven(v.value), formatDoubleText(v.value));
     case 'bool':
       return { ok: true, value: v.value ? 1 : 0 };
     case 'null':
@@ -138,11 +140,16 @@ function toInt32(p: ParameterMetadata, v: ArgumentValue): Converted {
       // LanguagePrimitives: an empty or blank string converts to 0.
       if (t === '') return { ok: true, value: 0 };
       const n = parseNumber(t);
+      const formatError = cannotConvertValue(
+        p,
+        v,
+        `The input string '${v.value}' was not in a correct format.`,
+      );
+      // A string holding a Double too large for an Int32 reports the failed Int32 parse, not the overflow.
+      if (n?.kind === 'double' && Math.abs(roundHalfEven(n.value)) > 2147483647)
+        return { ok: false, error: formatError };
       if (n && (n.kind === 'int' || n.kind === 'long' || n.kind === 'double')) return toInt32(p, n);
-      return {
-        ok: false,
-        error: cannotConvertValue(p, v, `The input string '${v.value}' was not in a correct format.`),
-      };
+      return { ok: false, error: formatError };
     }
     case 'array':
       return { ok: false, error: cannotConvertArray(p) };
@@ -151,11 +158,37 @@ function toInt32(p: ParameterMetadata, v: ArgumentValue): Converted {
   }
 }
 
+/** A Boolean is IConvertible: its conversion to a reference type fails as an invalid cast. */
+function invalidCast(p: ParameterMetadata, v: ArgumentValue): PSRemotingError {
+  return cannotConvertValue(p, v, `Invalid cast from '${valueTypeName(v)}' to '${p.type}'.`);
+}
+
+/**
+ * System.Uri from text: a relative reference is accepted (the cmdlet checks it later); an absolute one needs a
+ * host and a port in range, with .NET's UriFormatException texts.
+ */
+function toUri(p: ParameterMetadata, v: ArgumentValue): Converted {
+  const text = valueText(v);
+  // The schemes remoting uses need a host (file:/// has none and is a valid Uri).
+  const m = /^https?:\/\/([^/?#]*)/i.exec(text.trim());
+  if (m) {
+    const authority = (m[1] as string).replace(/^[^@]*@/, '');
+    const hostEnd = authority.startsWith('[') ? authority.indexOf(']') + 1 : authority.lastIndexOf(':');
+    const host = hostEnd >= 0 ? authority.slice(0, hostEnd) : authority;
+    const port = hostEnd >= 0 && authority[hostEnd] === ':' ? authority.slice(hostEnd + 1) : '';
+    if (host === '' || /[\s<>"{}|\\^`]/.test(host))
+      return { ok: false, error: cannotConvertValue(p, v, 'Invalid URI: The hostname could not be parsed.') };
+    if (port !== '' && (!/^\d+$/.test(port) || Number(port) > 65535))
+      return { ok: false, error: cannotConvertValue(p, v, 'Invalid URI: Invalid port specified.') };
+  }
+  return { ok: true, value: text };
+}
+
 function toStringValue(p: ParameterMetadata, v: ArgumentValue): Converted {
   switch (v.kind) {
     case 'null':
-      // LanguagePrimitives: null converts to the empty string.
-      return { ok: true, value: '' };
+      // A compiled cmdlet keeps a null for a string parameter (ParameterBinderBase.HandleNullParameterForSpecialTypes).
+      return { ok: true, value: null };
     case 'array':
       return { ok: false, error: cannotConvertArray(p) };
     default:
@@ -176,6 +209,10 @@ function toGuid(p: ParameterMetadata, v: ArgumentValue): Converted {
     };
   }
   if (v.kind === 'array') return { ok: false, error: cannotConvertArray(p) };
+  if (v.kind === 'bool') return { ok: false, error: invalidCast(p, v) };
+  // LanguagePrimitives builds a Guid from a hashtable through its (absent) settable properties: @{} is Guid.Empty.
+  if (v.kind === 'hashtable' && v.entries.length === 0)
+    return { ok: true, value: '00000000-0000-0000-0000-000000000000' };
   const t = valueText(v).trim();
   let s = t;
   if (/^\{.*\}$|^\(.*\)$/.test(s)) s = s.slice(1, -1);
@@ -215,13 +252,39 @@ function toEnum(p: ParameterMetadata, v: ArgumentValue, names: readonly string[]
     if (Number.isInteger(n) && n >= 0 && n < names.length) return { ok: true, value: names[n] as string };
     return invalid(valueText(v));
   }
-  // An array is joined with commas and read as a list of flags; these enums are not [Flags].
-  if (v.kind === 'array') return invalid(v.items.map(valueText).join(','));
+  // A list (an array, or names with commas) is read as flags: the values are ORed, and the result must be a
+  // defined value of these non-[Flags] enums (so -ErrorAction Continue,Stop is Inquire).
+  const list =
+    v.kind === 'array'
+      ? v.items.map(valueText)
+      : valueText(v).includes(',')
+        ? valueText(v).split(',')
+        : undefined;
+  if (list) {
+    const shown = v.kind === 'array' ? list.join(',') : valueText(v);
+    let combined = 0;
+    for (const item of list.map((x) => x.trim())) {
+      const i = /^\d+$/.test(item)
+        ? Number(item)
+        : names.findIndex((n) => n.toLowerCase() === item.toLowerCase());
+      if (i < 0) {
+        return {
+          ok: false,
+          error: cannotConvertValue(
+            p,
+            { kind: 'string', value: shown },
+            `Unable to match the identifier name ${shown} to a valid enumerator name. Specify one of the following enumerator names and try again:\n${names.join(', ')}`,
+          ),
+        };
+      }
+      combined |= i;
+    }
+    return combined < names.length ? { ok: true, value: names[combined] as string } : invalid(shown);
+  }
   const t = valueText(v).trim();
-  // A number in a string is taken as the number; a comma list as flags.
+  // A number in a string is taken as the number.
   if (/^[+-]?\d+$/.test(t) && !(Number(t) >= 0 && Number(t) < names.length)) return invalid(valueText(v));
   if (/^[+-]?\d+$/.test(t)) return { ok: true, value: names[Number(t)] as string };
-  if (t.includes(',')) return invalid(valueText(v));
   const exact = names.find((n) => n.toLowerCase() === t.toLowerCase());
   if (exact) return { ok: true, value: exact };
   const prefixed = names.filter((n) => n.toLowerCase().startsWith(t.toLowerCase()));
@@ -292,17 +355,14 @@ function convert(p: ParameterMetadata, v: ArgumentValue, coerce: boolean): Conve
       return toGuid(p, v);
     case 'System.Uri':
       if (v.kind === 'null') return { ok: true, value: null };
-      if (v.kind === 'bool' || v.kind === 'hashtable') {
-        return {
-          ok: false,
-          error: cannotConvertValue(p, v, `Invalid cast from '${valueTypeName(v)}' to 'System.Uri'.`),
-        };
-      }
-      return { ok: true, value: valueText(v) };
+      if (v.kind === 'bool') return { ok: false, error: invalidCast(p, v) };
+      if (v.kind === 'hashtable') return { ok: false, error: cannotConvertType(p, v) };
+      return toUri(p, v);
     case 'System.Management.Automation.SwitchParameter':
       if (v.kind === 'bool') return { ok: true, value: v.value };
       if (v.kind === 'int' || v.kind === 'double') return { ok: true, value: v.value !== 0 };
-      if (v.kind === 'null') return { ok: true, value: false };
+      // A compiled cmdlet takes a null switch argument as present (HandleNullParameterForSpecialTypes).
+      if (v.kind === 'null') return { ok: true, value: true };
       // A string or an array is not taken as a switch value (ParameterBinderBase: CannotConvertArgument).
       return {
         ok: false,
@@ -315,6 +375,7 @@ function convert(p: ParameterMetadata, v: ArgumentValue, coerce: boolean): Conve
     case 'System.Management.Automation.Remoting.PSSessionOption':
       // A PSSessionOption takes its property values from a hashtable, as PowerShell's conversion does.
       if (v.kind === 'null') return { ok: true, value: null };
+      if (v.kind === 'bool') return { ok: false, error: invalidCast(p, v) };
       if (v.kind === 'hashtable') {
         const h: Record<string, string> = {};
         for (const [k, x] of v.entries) {
@@ -335,6 +396,7 @@ function convert(p: ParameterMetadata, v: ArgumentValue, coerce: boolean): Conve
       return { ok: false, error: cannotConvertType(p, v) };
     case 'System.Management.Automation.Runspaces.PSSession':
       if (v.kind === 'null') return { ok: true, value: null };
+      if (v.kind === 'bool') return { ok: false, error: invalidCast(p, v) };
       return { ok: false, error: cannotConvertType(p, v) };
     default: {
       const names = ENUMS[p.type];
@@ -643,10 +705,27 @@ class Binder {
       const inDefault = candidates.filter((p) => at(p, dflt));
       const others = candidates.filter((p) => !inDefault.includes(p));
       let done = false;
+      // A candidate that cannot convert the argument lets the next one try; when none takes
+      // it, the last refusal is the error (CmdletParameterBinderController.BindPositionalParametersInSet).
+      let lastError: PSRemotingError | undefined;
+      const tryBind = async (p: ParameterMetadata, coerce: boolean): Promise<boolean> => {
+        try {
+          return await this.bindValue(p, v, coerce);
+        } catch (e) {
+          // Validation and transformation failures end binding at once; a failed conversion lets others try.
+          if (
+            !(e instanceof PSRemotingError) ||
+            /^ParameterArgument(Validation|Transformation)/.test(e.errorId)
+          )
+            throw e;
+          lastError = e;
+          return false;
+        }
+      };
       for (const coerce of [false, true]) {
         for (const group of [inDefault, others]) {
           for (const p of group) {
-            if (await this.bindValue(p, v, coerce)) {
+            if (await tryBind(p, coerce)) {
               const sets = new Set(p.sets.filter((s) => s.position === pos).map((s) => s.name));
               this.valid = new Set([...this.valid].filter((s) => sets.has(s)));
               done = true;
@@ -658,6 +737,7 @@ class Binder {
         if (done) break;
       }
       if (done) argIdx++;
+      else if (lastError) throw lastError;
     }
     if (argIdx < positional.length) {
       const text = positionalText[argIdx] as string;
