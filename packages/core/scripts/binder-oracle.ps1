@@ -34,23 +34,7 @@ function Convert-Bound($v) {
   return "$v"
 }
 
-$compiledSource = @'
-using System.Management.Automation;
-using Microsoft.PowerShell.Commands;
-
-[Cmdlet("Enter", "PSSessionCompiledOracle", DefaultParameterSetName = "ComputerName")]
-public sealed class EnterPSSessionCompiledOracle : EnterPSSessionCommand
-{
-    protected override void BeginProcessing()
-    {
-        WriteObject(ParameterSetName);
-        WriteObject(MyInvocation.BoundParameters);
-    }
-    protected override void ProcessRecord() { }
-    protected override void EndProcessing() { }
-    protected override void StopProcessing() { }
-}
-'@
+$compiledSource = Get-Content -Raw -Path (Join-Path $PSScriptRoot 'compiled-oracle.cs')
 $compiledType = Add-Type -TypeDefinition $compiledSource -PassThru
 Import-Module -Assembly $compiledType[0].Assembly
 # The derived cmdlet must have exactly Enter-PSSession's parameters, sets and default set.

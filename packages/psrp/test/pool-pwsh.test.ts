@@ -349,6 +349,18 @@ describe.skipIf(!pwsh)('ClientRunspacePool against real pwsh -s (OutOfProc)', ()
     expect(outputs(ev)).toEqual(['hunter2']);
   });
 
+  it('large objects both ways: a 100 KB script in several fragments, a 300 KB string and 20000 objects back', async () => {
+    const filler = `# ${'f'.repeat(100_000)}\n`;
+    const ev = await d.run(
+      d.pool.createPipeline(script(`${filler}'y' * 300000; 1..20000 | ForEach-Object { $_ }`)),
+    );
+    const out = outputs(ev);
+    expect(out.length).toBe(20_001);
+    expect(out[0]).toBe('y'.repeat(300_000));
+    expect(out[20_000]).toBe(20_000);
+    expect(finalState(ev)).toBe('Completed');
+  });
+
   it('sends input objects to a pipeline', async () => {
     const p = d.pool.createPipeline({ ...script('$input | ForEach-Object { $_ * 2 }'), noInput: false });
     p.sendInput(20);

@@ -63,11 +63,32 @@ interface Tag {
   selfClosing: boolean;
 }
 
-const ENTITY = /&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);/g;
-function decodeEntities(s: string): string {
+const ENTITY = /&(?:(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|lt|gt|amp|quot|apos);)?/g;
+
+/** An XML Char (XML 1.0 section 2.2): what a character reference may name. */
+function isXmlChar(cp: number): boolean {
+  return (
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff)
+  );
+}
+
+/**
+ * Resolves the predefined entities and character references; a bare `&`, an unknown entity or a reference to a
+ * non-XML character is malformed, as for the XmlReader PowerShell reads with. Returns undefined then.
+ */
+function decodeEntities(s: string): string | undefined {
   if (s.indexOf('&') < 0) return s;
-  return s.replace(ENTITY, (m, e: string) => {
+  let bad = false;
+  const out = s.replace(ENTITY, (_m, e: string | undefined) => {
     switch (e) {
+      case undefined:
+        bad = true;
+        return '';
       case 'lt':
         return '<';
       case 'gt':
@@ -80,10 +101,15 @@ function decodeEntities(s: string): string {
         return "'";
       default: {
         const cp = e[1] === 'x' ? Number.parseInt(e.slice(2), 16) : Number.parseInt(e.slice(1), 10);
-        return cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+        if (!isXmlChar(cp)) {
+          bad = true;
+          return '';
+        }
+        return String.fromCodePoint(cp);
       }
     }
   });
+  return bad ? undefined : out;
 }
 
 const KNOWN_TAGS = [
@@ -228,6 +254,13 @@ class Reader {
     throw new ClixmlError(id, message, this.i);
   }
 
+  /** XML entities resolved, or a ClixmlMalformed error. */
+  private entities(raw: string): string {
+    const v = decodeEntities(raw);
+    if (v === undefined) this.fail('ClixmlMalformed', 'a bad entity or character reference');
+    return v;
+  }
+
   skipWs(): void {
     const s = this.s;
     while (this.i < s.length && isWs(s.charCodeAt(this.i))) this.i++;
@@ -317,7 +350,7 @@ class Reader {
         this.i = j;
         this.fail('ClixmlMalformed', 'unterminated attribute value');
       }
-      if (isN) n = decodeClixmlString(decodeEntities(s.slice(j + 1, end)));
+      if (isN) n = decodeClixmlString(this.entities(s.slice(j + 1, end)));
       else if (isRefId) refId = s.slice(j + 1, end);
       j = end + 1;
     }
@@ -333,12 +366,12 @@ class Reader {
     if (s.startsWith('<![CDATA[', lt)) {
       const e = s.indexOf(']]>', lt);
       if (e < 0) this.fail('ClixmlMalformed', 'unterminated CDATA');
-      raw = decodeEntities(raw) + s.slice(lt + 9, e);
+      raw = this.entities(raw) + s.slice(lt + 9, e);
       this.i = e + 3;
       return raw + this.text(name);
     }
     this.endTag(name);
-    return decodeEntities(raw);
+    return this.entities(raw);
   }
 
   endTag(name: string): void {
