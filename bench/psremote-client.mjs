@@ -1,8 +1,16 @@
 // psremote's side of the bench: one JSON line per measurement (same names as pwsh-client.ps1).
-import { openSession, RecordingHostUi } from '../packages/core/dist/index.js';
+// Target: a local `pwsh -s` child, or with BENCH_SSH='{"port":..,"user":..,"key":..,"knownHosts":..}' the
+// SSHHost set on 127.0.0.1 (bench/run.mjs starts the private sshd of transport-ssh's tests).
+import { openSession, RecordingHostUi, silentLogger } from '../packages/core/dist/index.js';
 import { processTransport } from '../packages/transport-process/dist/index.js';
+import {
+  createSshTransport,
+  openSshChannel,
+  resolveSshTarget,
+} from '../packages/transport-ssh/dist/index.js';
 
 const [repeat = 5, bulk = 1_000_000, rich = 100_000] = process.argv.slice(2).map(Number);
+const ssh = process.env.BENCH_SSH ? JSON.parse(process.env.BENCH_SSH) : undefined;
 const hostUi = new RecordingHostUi();
 const env = { ...process.env, PATH: `${process.env.PATH}:${process.env.HOME}/.dotnet/tools` };
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
@@ -14,17 +22,53 @@ const peakRssMB = () => process.resourceUsage().maxRSS / 1024;
 const emit = (o) =>
   process.stdout.write(`${JSON.stringify({ ...o, peakRssMB: Math.round(peakRssMB() * 10) / 10 })}\n`);
 
+const sshTransport = ssh ? createSshTransport({ systemConfigPath: null }) : undefined;
+const sshBound = ssh && {
+  parameterSet: 'SSHHost',
+  bound: {
+    HostName: `${ssh.user}@127.0.0.1:${ssh.port}`,
+    KeyFilePath: ssh.key,
+    Options: { UserKnownHostsFile: ssh.knownHosts, StrictHostKeyChecking: 'yes' },
+  },
+};
+const open = () =>
+  ssh
+    ? openSession({ transport: sshTransport, bound: sshBound, hostUi, env })
+    : openSession({ transport: processTransport, hostUi, env });
+
 // warm-up
 {
-  const s = await openSession({ transport: processTransport, hostUi, env });
+  const s = await open();
   await s.invoke('1').result();
   await s.close();
 }
+
+if (ssh) {
+  // The floor: TCP, key exchange, host key check and public-key authentication (ssh2 'ready'), then the
+  // subsystem channel (sshd has started pwsh -sshs, which has not answered yet).
+  const ready = [];
+  const channel = [];
+  for (let i = 0; i < repeat; i++) {
+    const target = resolveSshTarget(sshBound, env, { systemConfigPath: null });
+    const ctx = { hostUi, env, log: silentLogger, signal: new AbortController().signal };
+    const c = await openSshChannel(target, ctx, () => {
+      throw new Error('no ProxyJump in the bench');
+    });
+    c.deadline.clear();
+    ready.push(c.timings.readyMs);
+    channel.push(c.timings.channelMs);
+    c.channel.destroy();
+    for (const cl of c.clients) cl.end();
+  }
+  emit({ name: 'handshake', ms: median(ready), cpuMs: 0, samples: ready.length });
+  emit({ name: 'channel', ms: median(channel), cpuMs: 0, samples: channel.length });
+}
+
 const opens = [];
 const rts = [];
 for (let i = 0; i < repeat; i++) {
   let t = performance.now();
-  const s = await openSession({ transport: processTransport, hostUi, env });
+  const s = await open();
   opens.push(performance.now() - t);
   for (let j = 0; j < 5; j++) {
     t = performance.now();
@@ -36,14 +80,14 @@ for (let i = 0; i < repeat; i++) {
 emit({ name: 'open', ms: median(opens), cpuMs: 0, samples: opens.length });
 emit({ name: 'roundtrip', ms: median(rts), cpuMs: 0, samples: rts.length });
 
-const s = await openSession({ transport: processTransport, hostUi, env });
-for (const [name, script] of [
-  ['bulk', `1..${bulk}`],
-  [
+const s = await open();
+const cases = [['bulk', `1..${bulk}`]];
+if (rich > 0)
+  cases.push([
     'rich',
     `1..${rich} | ForEach-Object { [pscustomobject]@{ Name = "file$_.txt"; Length = [long]$_ * 17; LastWriteTime = [datetime]'2026-01-01'; Mode = '-a---'; FullName = "/tmp/dir/file$_.txt"; Attributes = [IO.FileAttributes]::Archive } }`,
-  ],
-]) {
+  ]);
+for (const [name, script] of cases) {
   const rss = [];
   const c0 = cpuMs();
   const t = performance.now();

@@ -1,78 +1,156 @@
 #!/usr/bin/env node
-// pnpm bench: psremote against pwsh's own client on the same transport (a local `pwsh -s` child), in one run.
-// Prints figures and ratios; never a pass/fail test. Sizes: BENCH_BULK (default 1000000), BENCH_RICH (100000),
-// BENCH_REPEAT (5).
-import { spawnSync } from 'node:child_process';
+// pnpm bench: psremote against pwsh's own client on the same transport, in one run: a local `pwsh -s` child,
+// then PowerShell over SSH on a private sshd (transport-ssh's test peer). Prints figures and ratios; never a
+// pass/fail test. Sizes: BENCH_BULK (default 1000000), BENCH_RICH (100000), BENCH_REPEAT (5); BENCH_SSH=0
+// leaves the SSH part out, BENCH_LOCAL=0 the local one.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
 const env = { ...process.env, PATH: `${process.env.PATH}:${process.env.HOME}/.dotnet/tools` };
 const bulk = Number(process.env.BENCH_BULK ?? 1_000_000);
 const rich = Number(process.env.BENCH_RICH ?? 100_000);
 const repeat = Number(process.env.BENCH_REPEAT ?? 5);
 
-function runJsonLines(cmd, args) {
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+function runJsonLines(cmd, args, extraEnv = {}) {
+  const r = spawnSync(cmd, args, { env: { ...env, ...extraEnv }, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) {
     process.stderr.write(r.stderr);
+    process.stderr.write(r.stdout);
     throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
   }
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
+  return Object.fromEntries(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .map((o) => [o.name, o]),
+  );
 }
 
-const byName = (rows) => Object.fromEntries(rows.map((r) => [r.name, r]));
+const fmt = (n, unit = 'ms') => (n === undefined ? '-' : `${n.toFixed(1)} ${unit}`);
+const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? '-' : `${(a / b).toFixed(2)}x`);
 
-console.log(`psremote bench: bulk=${bulk} rich=${rich} repeat=${repeat} (node ${process.version})`);
-const ours = byName(
-  runJsonLines(process.execPath, [
-    join(here, 'psremote-client.mjs'),
-    String(repeat),
-    String(bulk),
-    String(rich),
-  ]),
-);
-const theirs = byName(
+function table(ours, theirs, rows) {
+  console.log('\n| measure | psremote | pwsh client | ratio | target |\n|---|---|---|---|---|');
+  for (const [label, key, field, target] of rows) {
+    const a = ours[key]?.[field];
+    const b = theirs[key]?.[field];
+    console.log(`| ${label} | ${fmt(a)} | ${fmt(b)} | ${ratio(a, b)} | ${target} |`);
+  }
+  const last = rows[rows.length - 1][1];
+  console.log(
+    `| peak RSS (whole client process) | ${fmt(ours[last]?.peakRssMB, 'MB')} | ${fmt(theirs[last]?.peakRssMB, 'MB')} | ${ratio(ours[last]?.peakRssMB, theirs[last]?.peakRssMB)} | flat while streaming |`,
+  );
+  if (ours.bulk?.rssSamplesMB)
+    console.log(
+      `\npsremote RSS while streaming 1..${bulk} (MB, sampled): ${ours.bulk.rssSamplesMB.join(' ')}`,
+    );
+}
+
+const client = (args, extraEnv) =>
+  runJsonLines(process.execPath, [join(here, 'psremote-client.mjs'), ...args.map(String)], extraEnv);
+const pwshClient = (args) =>
   runJsonLines('pwsh', [
     '-NoProfile',
     '-NonInteractive',
     '-File',
     join(here, 'pwsh-client.ps1'),
-    '-Repeat',
-    String(repeat),
-    '-Bulk',
-    String(bulk),
-    '-Rich',
-    String(rich),
-  ]),
-);
-const clixml = byName(runJsonLines(process.execPath, [join(here, 'clixml-throughput.mjs')]));
+    ...args.map(String),
+  ]);
 
-const fmt = (n, unit = 'ms') => (n === undefined ? '-' : `${n.toFixed(1)} ${unit}`);
-const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? '-' : `${(a / b).toFixed(2)}x`);
-const rows = [
-  ['session open (median)', 'open', 'ms', '<= 1.0x'],
-  ['round trip of 1 (median)', 'roundtrip', 'ms', '<= 1.0x'],
-  [`1..${bulk} received: wall`, 'bulk', 'ms', '<= 0.7x'],
-  [`1..${bulk} received: client CPU`, 'bulk', 'cpuMs', '<= 0.5x'],
-  [`${rich} rich objects: wall`, 'rich', 'ms', '<= 0.7x'],
-  [`${rich} rich objects: client CPU`, 'rich', 'cpuMs', '<= 0.5x'],
-];
-console.log('\n| measure | psremote | pwsh client | ratio | target |\n|---|---|---|---|---|');
-for (const [label, key, field, target] of rows) {
-  const a = ours[key]?.[field];
-  const b = theirs[key]?.[field];
-  console.log(`| ${label} | ${fmt(a)} | ${fmt(b)} | ${ratio(a, b)} | ${target} |`);
+console.log(`psremote bench: bulk=${bulk} rich=${rich} repeat=${repeat} (node ${process.version})`);
+if (process.env.BENCH_LOCAL !== '0') localSection();
+if (process.env.BENCH_SSH !== '0') await sshSection();
+
+function localSection() {
+  console.log('\n## Local session (pwsh -s child)');
+  table(client([repeat, bulk, rich]), pwshClient(['-Repeat', repeat, '-Bulk', bulk, '-Rich', rich]), [
+    ['session open (median)', 'open', 'ms', '<= 1.0x'],
+    ['round trip of 1 (median)', 'roundtrip', 'ms', '<= 1.0x'],
+    [`1..${bulk} received: wall`, 'bulk', 'ms', '<= 0.7x'],
+    [`1..${bulk} received: client CPU`, 'bulk', 'cpuMs', '<= 0.5x'],
+    [`${rich} rich objects: wall`, 'rich', 'ms', '<= 0.7x'],
+    [`${rich} rich objects: client CPU`, 'rich', 'cpuMs', '<= 0.5x'],
+  ]);
+  const clixml = runJsonLines(process.execPath, [join(here, 'clixml-throughput.mjs')]);
+  if (clixml.deserialize)
+    console.log(
+      `CLIXML deserialization: ${clixml.deserialize.mbPerSec.toFixed(1)} MB/s over ${clixml.deserialize.mb.toFixed(1)} MB (target >= 100 MB/s)`,
+    );
 }
-console.log(
-  `| peak RSS (whole client process) | ${fmt(ours.rich?.peakRssMB, 'MB')} | ${fmt(theirs.rich?.peakRssMB, 'MB')} | ${ratio(ours.rich?.peakRssMB, theirs.rich?.peakRssMB)} | flat while streaming |`,
-);
-if (ours.bulk?.rssSamplesMB)
-  console.log(`\npsremote RSS while streaming 1..${bulk} (MB, sampled): ${ours.bulk.rssSamplesMB.join(' ')}`);
-if (clixml.deserialize)
-  console.log(
-    `CLIXML deserialization: ${clixml.deserialize.mbPerSec.toFixed(1)} MB/s over ${clixml.deserialize.mb.toFixed(1)} MB (target >= 100 MB/s)`,
+
+async function sshSection() {
+  console.log('\n## PowerShell over SSH (private sshd on 127.0.0.1, ed25519 key)');
+  // The peer is transport-ssh's test peer (TypeScript): compile that one file for Node.
+  const out = join(here, '.build');
+  mkdirSync(out, { recursive: true });
+  execFileSync(
+    join(root, 'node_modules/.bin/tsc'),
+    [
+      join(root, 'packages/transport-ssh/test/ssh-peer.ts'),
+      '--outDir',
+      out,
+      '--module',
+      'nodenext',
+      '--target',
+      'es2023',
+      '--types',
+      'node',
+      '--skipLibCheck',
+      '--ignoreConfig',
+    ],
+    { stdio: 'inherit' },
   );
+  const { startSshPeer } = await import(pathToFileURL(join(out, 'ssh-peer.js')).href);
+  const peer = await startSshPeer();
+  try {
+    const ours = client([repeat, bulk, 0], {
+      BENCH_SSH: JSON.stringify({
+        port: peer.port,
+        user: peer.user,
+        key: peer.keys.ed25519,
+        knownHosts: peer.knownHostsPath,
+      }),
+    });
+    const theirs = pwshClient([
+      '-Repeat',
+      repeat,
+      '-Bulk',
+      bulk,
+      '-Rich',
+      0,
+      '-HostName',
+      peer.host,
+      '-Port',
+      peer.port,
+      '-UserName',
+      peer.user,
+      '-KeyFilePath',
+      peer.keys.ed25519,
+      '-KnownHosts',
+      peer.knownHostsPath,
+    ]);
+    table(ours, theirs, [
+      ['session open (median)', 'open', 'ms', '<= 0.8x'],
+      ['round trip of 1 (median)', 'roundtrip', 'ms', '<= 1.0x'],
+      [`1..${bulk} received: wall`, 'bulk', 'ms', '<= 0.7x'],
+      [`1..${bulk} received: client CPU (pwsh: with its ssh child)`, 'bulk', 'cpuMs', '-'],
+    ]);
+    const starts = [];
+    for (let i = 0; i < repeat; i++) {
+      const t = performance.now();
+      execFileSync(peer.pwshPath, ['-NoLogo', '-NoProfile', '-NonInteractive', '-c', 'exit'], { env });
+      starts.push(performance.now() - t);
+    }
+    const median = (a) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
+    console.log(
+      `\nFloor: ssh2 handshake+auth ${fmt(ours.handshake?.ms)}, + subsystem channel open ${fmt(ours.channel?.ms)}; server pwsh start-up alone (\`pwsh -NoProfile -c exit\`, median) ${fmt(median(starts))}`,
+    );
+  } finally {
+    await peer.stop();
+  }
+}
