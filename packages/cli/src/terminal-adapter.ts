@@ -5,7 +5,15 @@ import { createInterface, type Interface } from 'node:readline';
 import type { CompletionResult, HostUi, InvocationEvent, PSRemotingError } from '@psremote/core';
 import type { ErrorRecordInfo } from '@psremote/psrp';
 import type { MainIo } from './main.ts';
+import { type EditState, TabCycle } from './tab-cycle.ts';
 import { TerminalHostUi } from './terminal-host-ui.ts';
+
+interface KeyInfo {
+  readonly name?: string;
+  readonly ctrl?: boolean;
+  readonly meta?: boolean;
+  readonly shift?: boolean;
+}
 
 export type ReadResult = { kind: 'line'; text: string } | { kind: 'eof' } | { kind: 'interrupt' };
 
@@ -54,6 +62,7 @@ class LineTerminal implements Terminal {
   private inputClosed = false;
   private historyFile: string | undefined;
   private completer: ((line: string, cursor: number) => Promise<CompletionResult>) | undefined;
+  private readonly tabs = new TabCycle();
 
   constructor(io: MainIo, options: { noColor: boolean }) {
     this.io = io;
@@ -108,20 +117,18 @@ class LineTerminal implements Terminal {
       history,
       historySize: 1000,
       removeHistoryDuplicates: true,
+      // Tab is ours (onKey): readline's completer can only append, and PowerShell replaces a range and cycles.
       completer: this.interactive
-        ? (line: string, cb: (err: Error | null, result: [string[], string]) => void) => {
-            const complete = this.completer;
-            if (!complete) return cb(null, [[], line]);
-            complete(line, line.length).then(
-              (r) => {
-                const start = Math.min(r.replacementIndex, line.length);
-                cb(null, [r.matches.map((m) => m.completionText), line.slice(start)]);
-              },
-              () => cb(null, [[], line]),
-            );
-          }
+        ? (line: string, cb: (err: Error | null, result: [string[], string]) => void) => cb(null, [[], line])
         : undefined,
     });
+    if (this.interactive) {
+      const onKey = (_s: string | undefined, key: KeyInfo | undefined): void => {
+        if (key?.name === 'tab' && !key.ctrl && !key.meta) void this.tab(rl, Boolean(key.shift));
+      };
+      this.io.stdin.on('keypress', onKey);
+      rl.on('close', () => this.io.stdin.off('keypress', onKey));
+    }
     rl.on('SIGINT', () => {
       if (this.interruptHandlers.size > 0) {
         this.onSigint();
@@ -153,6 +160,31 @@ class LineTerminal implements Terminal {
     });
     this.rl = rl;
     return rl;
+  }
+
+  /** Tab / Shift+Tab: the next or previous completion from the remote TabExpansion2 (TabCycle). */
+  private async tab(rl: Interface, backwards: boolean): Promise<void> {
+    const state: EditState = { line: rl.line, cursor: rl.cursor };
+    let next: EditState | undefined;
+    if (this.tabs.continues(state)) next = this.tabs.step(backwards);
+    else {
+      const complete = this.completer;
+      if (!complete) return;
+      let result: CompletionResult;
+      try {
+        result = await complete(state.line, state.cursor);
+      } catch {
+        return; // completion is a convenience: a failed TabExpansion2 leaves the line as it is
+      }
+      // Typed on meanwhile, submitted, or readline was closed: the answer is stale.
+      if (this.rl !== rl || rl.line !== state.line || rl.cursor !== state.cursor) return;
+      next = this.tabs.begin(state, result, backwards);
+    }
+    if (!next) return;
+    rl.write(null, { ctrl: true, name: 'e' });
+    rl.write(null, { ctrl: true, name: 'u' });
+    rl.write(next.line);
+    for (let i = next.line.length; i > next.cursor; i--) rl.write(null, { name: 'left' });
   }
 
   private remember(line: string): void {

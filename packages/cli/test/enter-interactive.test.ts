@@ -76,12 +76,27 @@ describe.skipIf(!havePwsh())('the interactive host in a pseudo-terminal, against
     expect((await t.exited).exitCode).toBe(0);
   });
 
-  it('Tab completes through the remote TabExpansion2; up-arrow recalls history, kept on disk', async () => {
+  it('Tab completes through the remote TabExpansion2 and cycles through the matches; up-arrow recalls history, kept on disk', async () => {
     const t = start({ NO_COLOR: '1' });
     await t.waitFor(PROMPT, 30_000);
     t.type('Get-ChildI\t');
     await t.waitFor(/> Get-ChildItem$/m);
     t.type('\x15'); // Ctrl+U clears the line
+    // Tab cycles through the matches in place, wrapping round; Shift+Tab goes back; text after the cursor stays.
+    t.type('$tabAlpha1 = 1; $tabAlpha2 = 2\r');
+    await t.waitFor(PROMPT);
+    t.type('$tabal + 1');
+    t.type('\x1b[D\x1b[D\x1b[D\x1b[D'); // cursor back to just after `$tabal`
+    t.type('\t');
+    await t.waitFor(/> \$tabAlpha1 \+ 1$/m);
+    t.type('\t');
+    await t.waitFor(/> \$tabAlpha2 \+ 1$/m);
+    t.type('\t');
+    await t.waitFor(/> \$tabAlpha1 \+ 1$/m);
+    t.type('\x1b[Z'); // Shift+Tab
+    await t.waitFor(/> \$tabAlpha2 \+ 1$/m);
+    t.type('\r');
+    await t.waitFor(/^3$/m);
     t.type("'remember me'\r");
     await t.waitFor(/^remember me$/m);
     t.type('\x1b[A');
