@@ -75,6 +75,28 @@ describe('fragments (MS-PSRP 2.2.4)', () => {
     d2.push(f0 as Uint8Array);
     expect(protocolError(() => d2.push(f0 as Uint8Array)).errorId).toBe('PsrpFragmentOutOfOrder');
   });
+  it('messages(): what a payload completes before a bad fragment reaches the reader before the error', () => {
+    const good = fragmentMessage(7n, bytes(40), 1000)[0] as Uint8Array;
+    const [, orphan] = fragmentMessage(8n, bytes(100), 50) as Uint8Array[];
+    const d = new Defragmenter();
+    const got: Uint8Array[] = [];
+    const err = protocolError(() => {
+      for (const m of d.messages(cat([good, orphan as Uint8Array]))) got.push(m);
+    });
+    expect(err.errorId).toBe('PsrpFragmentOutOfOrder');
+    expect(got.map((m) => Buffer.from(m).toString('hex'))).toEqual([Buffer.from(bytes(40)).toString('hex')]);
+    // The stream is broken from then on.
+    expect(protocolError(() => d.push(good)).errorId).toBe('PsrpFragmentOutOfOrder');
+  });
+  it('messages(): a reader that stops half-way breaks the stream instead of losing the rest silently', () => {
+    const two = cat([
+      fragmentMessage(1n, bytes(5), 100)[0] as Uint8Array,
+      fragmentMessage(2n, bytes(6), 100)[0] as Uint8Array,
+    ]);
+    const d = new Defragmenter();
+    for (const _m of d.messages(two)) break;
+    expect(protocolError(() => d.push(two)).errorId).toBe('PsrpFragmentAbandoned');
+  });
   it('bounds memory: oversized messages and too many pending objects fail', () => {
     const d = new Defragmenter({ maxMessageSize: 1000 });
     const frags = fragmentMessage(6n, bytes(5000), 400);

@@ -106,13 +106,28 @@ export class Defragmenter {
     return this.pending.size;
   }
 
+  /** The messages these bytes complete, in order; a bad fragment throws (and breaks the stream). */
   push(bytes: Uint8Array): Uint8Array[] {
+    return [...this.messages(bytes)];
+  }
+
+  /**
+   * Like push, but yields each message as soon as its last fragment is read: the messages a payload completes
+   * before a bad fragment reach the caller before the error does (no data lost to a later fault).
+   */
+  *messages(bytes: Uint8Array): Generator<Uint8Array, void, undefined> {
     if (this.failed) throw this.failed;
+    let finished = false;
     try {
-      return this.read(bytes);
+      yield* this.read(bytes);
+      finished = true;
     } catch (e) {
       if (e instanceof PsrpProtocolError) this.failed = e;
       throw e;
+    } finally {
+      // A reader that stops half-way leaves the rest of the payload unread: the stream cannot go on.
+      if (!finished)
+        this.failed ??= new PsrpProtocolError('PsrpFragmentAbandoned', 'a payload was not read to its end');
     }
   }
 
@@ -141,7 +156,7 @@ export class Defragmenter {
     return this.failed;
   }
 
-  private read(bytes: Uint8Array): Uint8Array[] {
+  private *read(bytes: Uint8Array): Generator<Uint8Array, void, undefined> {
     let buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (this.carrySize > 0) {
       this.carry.push(buf);
@@ -150,13 +165,12 @@ export class Defragmenter {
         this.checkBudget();
         // Copy: the caller may reuse its buffer once push returns.
         this.carry[this.carry.length - 1] = Buffer.from(buf);
-        return [];
+        return;
       }
       buf = Buffer.concat(this.carry, this.carrySize);
       this.carry = [];
       this.carrySize = 0;
     }
-    const done: Uint8Array[] = [];
     let off = 0;
     for (;;) {
       const left = buf.length - off;
@@ -182,7 +196,7 @@ export class Defragmenter {
       const blob = buf.subarray(off + FRAGMENT_HEADER_SIZE, off + FRAGMENT_HEADER_SIZE + len);
       off += FRAGMENT_HEADER_SIZE + len;
       const msg = this.accept(objectId, fragmentId, (flags & START) !== 0, (flags & END) !== 0, blob);
-      if (msg) done.push(msg);
+      if (msg) yield msg;
     }
     if (off < buf.length) {
       // Keep only the incomplete tail, copied so the caller's buffer can be reused.
@@ -190,7 +204,6 @@ export class Defragmenter {
       this.carrySize = buf.length - off;
       this.checkBudget();
     }
-    return done;
   }
 
   private checkBudget(): void {

@@ -194,6 +194,19 @@ describe('ClientRunspacePool', () => {
     expect(p.state).toBe('Completed');
   });
 
+  it('output completed in the same payload before a bad fragment is delivered, then the ProtocolError', () => {
+    const pool = opened();
+    const p = pool.createPipeline({ commands: [{ command: '1..2', isScript: true }] });
+    drain(pool);
+    const out = serverMessage(pool, MessageType.PIPELINE_OUTPUT, '<I32>7</I32>', p.pipelineId);
+    const orphan = fragmentMessage(100n, Buffer.alloc(100), 50)[1] as Uint8Array; // no start fragment
+    pool.receiveData(p.pipelineId, Buffer.concat([out, orphan]));
+    const events = drain(pool);
+    expect(events[0]).toEqual({ type: 'PipelineOutput', pipelineId: p.pipelineId, value: 7 });
+    expect(events.map((e) => e.type)).toContain('ProtocolError');
+    expect(pool.state).toBe('Broken');
+  });
+
   it('only the transition table changes states: a pipeline cannot be created before Opened', () => {
     const pool = new ClientRunspacePool();
     expect(() => pool.createPipeline({ commands: [{ command: '1' }] })).toThrowError(/BeforeOpen/);

@@ -415,7 +415,7 @@ export class ClientRunspacePool {
   receiveData(_pipelineId: string | null, data: Uint8Array): void {
     if (this._state === 'Broken' || this._state === 'Closed') return;
     try {
-      for (const msg of this.defrag.push(data)) this.onMessage(msg);
+      for (const msg of this.defrag.messages(data)) this.onMessage(msg);
     } catch (e) {
       const err =
         e instanceof PsrpProtocolError && e.remote
