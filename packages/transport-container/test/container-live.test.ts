@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { isPSRemotingError, openSession, type PSSession, RecordingHostUi } from '@psremote/core';
+import { transportConformanceChecks } from '@psremote/core/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { containerTransport } from '../src/container-transport.ts';
-import { STOPPED, WITH_PWSH, WITHOUT_PWSH } from './container-peer.ts';
+import { podmanEnv, STOPPED, WITH_PWSH, WITHOUT_PWSH } from './container-peer.ts';
 
 const socket = inject('containerSocket');
 const fullId = inject('containerWithPwshId');
@@ -61,18 +63,6 @@ describe.skipIf(!socket)('ContainerId sessions through a real podman engine', ()
     }
   });
 
-  it('carries output over 1 MB', async () => {
-    const r = await session.invoke("'y' * 1200000").result();
-    expect((r.output[0] as string).length).toBe(1_200_000);
-  });
-
-  it('stops a running pipeline and stays usable', async () => {
-    const inv = session.invoke('while ($true) { }');
-    setTimeout(() => void inv.stop(), 300);
-    expect((await inv.result()).state).toBe('Stopped');
-    expect((await session.invoke('6*7').result()).output).toEqual([42]);
-  });
-
   it('a stopped container: InvalidContainerId saying it is not running', async () => {
     const e = await openError({ ContainerId: STOPPED });
     expect(e.errorId).toBe('InvalidContainerId');
@@ -98,4 +88,17 @@ describe.skipIf(!socket)('ContainerId sessions through a real podman engine', ()
     expect(e.errorId).toBe('ContainerEngineUnavailable');
     expect(e.message).toMatch(/DOCKER_HOST/);
   });
+});
+
+describe.skipIf(!socket)('the transport conformance kit (@psremote/core/testing) in a real container', () => {
+  const checks = transportConformanceChecks({
+    open: () => open({ ContainerId: WITH_PWSH }),
+    kills: {
+      // The exec's pwsh, from inside the container (its $PID is in the container's PID namespace).
+      'the pwsh of the exec is killed': (_s, pid) => {
+        execFileSync('podman', ['exec', WITH_PWSH, '/bin/sh', '-c', `kill -9 ${pid}`], { env: podmanEnv() });
+      },
+    },
+  });
+  for (const c of checks) it(c.name, c.run, 60_000);
 });

@@ -1,0 +1,189 @@
+import { isPSRemotingError } from '../errors/ps-remoting-error.ts';
+import type { PSSession } from '../session/session.ts';
+
+/**
+ * The transport conformance kit: what every transport must do once its connection carries PSRP, checked on a live
+ * session against a real server. Runner-neutral (no test framework imported): each check is a name and an async
+ * function that throws an Error saying what went wrong. With vitest:
+ *
+ *   for (const c of transportConformanceChecks({ open, kills })) it(c.name, c.run, 30_000);
+ */
+export interface ConformanceOptions {
+  /** Opens a new session through the transport under test (each check that needs its own session calls it). */
+  open(): Promise<PSSession>;
+  /**
+   * Ways to kill the server side of a session abruptly, by what they kill (`pid` is the remote pwsh's $PID):
+   * `{ 'the remote pwsh is killed': (s, pid) => ..., 'the sshd is killed': ... }`, one check each. Without them
+   * the checks of a dying server are left out.
+   */
+  kills?: Readonly<Record<string, (session: PSSession, pid: number) => Promise<void> | void>>;
+  /** How soon a stopped pipeline or a dead server must be noticed (default 1000 ms, issue 5's bound). */
+  withinMs?: number;
+}
+
+export interface ConformanceCheck {
+  readonly name: string;
+  run(): Promise<void>;
+}
+
+class ConformanceError extends Error {
+  override readonly name = 'ConformanceError';
+}
+
+function check(ok: boolean, what: string, got?: unknown): void {
+  if (!ok) throw new ConformanceError(got === undefined ? what : `${what} (got ${describe(got)})`);
+}
+
+function describe(v: unknown): string {
+  try {
+    const s = JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x));
+    return s === undefined ? String(v) : s.length > 200 ? `${s.slice(0, 200)}...` : s;
+  } catch {
+    return String(v);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `body` on a session of its own, closing it afterwards whatever happens. */
+async function withSession(o: ConformanceOptions, body: (s: PSSession) => Promise<void>): Promise<void> {
+  const s = await o.open();
+  try {
+    await body(s);
+  } finally {
+    await s.close().catch(() => undefined);
+  }
+}
+
+export function transportConformanceChecks(o: ConformanceOptions): ConformanceCheck[] {
+  const within = o.withinMs ?? 1000;
+  const checks: ConformanceCheck[] = [
+    {
+      name: 'opens: Opened and Available, protocol negotiated',
+      run: () =>
+        withSession(o, async (s) => {
+          check(s.state === 'Opened', 'the session is Opened', s.state);
+          check(s.availability === 'Available', 'the session is Available', s.availability);
+          check(
+            /^2\.\d+$/.test(s.protocolVersion ?? ''),
+            'a protocol version was negotiated',
+            s.protocolVersion,
+          );
+        }),
+    },
+    {
+      name: 'round trip: 1..5 as five Int32s in order; input objects reach the pipeline',
+      run: () =>
+        withSession(o, async (s) => {
+          const r = await s.invoke('1..5').result();
+          check(r.state === 'Completed', '1..5 completes', r.state);
+          check(describe(r.output) === '[1,2,3,4,5]', '1..5 gives 1,2,3,4,5', r.output);
+          const i = await s.invoke('$input | ForEach-Object { $_ * 2 }', { input: [1, 2, 3] }).result();
+          check(describe(i.output) === '[2,4,6]', 'input 1,2,3 doubled gives 2,4,6', i.output);
+        }),
+    },
+    {
+      name: 'large data both ways: a 200 KB script in, a 1.5 MB string and 50000 ordered objects out',
+      run: () =>
+        withSession(o, async (s) => {
+          const script = `# ${'p'.repeat(200_000)}\n'x' * 1500000; 1..50000`;
+          let n = 0;
+          let inOrder = true;
+          let big: unknown;
+          for await (const v of s.invoke(script).output()) {
+            if (n === 0) big = v;
+            else if (v !== n) inOrder = false;
+            n++;
+          }
+          check(typeof big === 'string' && big.length === 1_500_000, 'the 1.5 MB string arrives whole');
+          check(n === 50_001, '50000 numbers follow it', n - 1);
+          check(inOrder, 'the numbers arrive in order');
+        }),
+    },
+    {
+      name: 'streams: an error record with its FullyQualifiedErrorId, a warning, a terminating error',
+      run: () =>
+        withSession(o, async (s) => {
+          const r = await s
+            .invoke("Write-Error 'kit-err' -ErrorId KitId; Write-Warning 'kit-warn'; 'after'")
+            .result();
+          check(r.errors.length === 1, 'one error record', r.errors.length);
+          check(
+            (r.errors[0]?.fullyQualifiedErrorId ?? '').startsWith('KitId'),
+            'its FullyQualifiedErrorId',
+            r.errors[0]?.fullyQualifiedErrorId,
+          );
+          check(describe(r.warnings) === '["kit-warn"]', 'the warning', r.warnings);
+          check(describe(r.output) === '["after"]', 'output after a non-terminating error', r.output);
+          const t = await s.invoke("throw 'kit-throw'").result();
+          check(t.state === 'Failed', 'a terminating error fails the pipeline', t.state);
+          check((t.reason?.message ?? '').includes('kit-throw'), 'with its message as the reason', t.reason);
+        }),
+    },
+    {
+      name: `stop: a running pipeline is Stopped within ${within} ms and the session stays usable`,
+      run: () =>
+        withSession(o, async (s) => {
+          const inv = s.invoke('while ($true) { }');
+          await sleep(300);
+          const t0 = performance.now();
+          await inv.stop();
+          const r = await inv.result();
+          const ms = performance.now() - t0;
+          check(r.state === 'Stopped', 'the pipeline is Stopped', r.state);
+          check(ms < within, `stopped within ${within} ms`, Math.round(ms));
+          check(describe((await s.invoke('6*7').result()).output) === '[42]', 'the next command works');
+          check(s.availability === 'Available', 'the session is Available again', s.availability);
+        }),
+    },
+    {
+      name: 'close: Closed, idempotent, and a new command is refused',
+      run: async () => {
+        const s = await o.open();
+        await s.close();
+        check(s.state === 'Closed', 'the session is Closed', s.state);
+        await s.close();
+        let refused = false;
+        try {
+          s.invoke('1');
+        } catch {
+          refused = true;
+        }
+        check(refused, 'invoke on a closed session throws');
+      },
+    },
+  ];
+  for (const [what, kill] of Object.entries(o.kills ?? {})) {
+    checks.push({
+      name: `${what} mid-command: Broken within ${within} ms, with a ConnectionError`,
+      run: async () => {
+        const s = await o.open();
+        try {
+          const pid = (await s.invoke('$PID').result()).output[0];
+          check(typeof pid === 'number', 'the remote $PID', pid);
+          const inv = s.invoke('while ($true) { Start-Sleep -Milliseconds 50 }');
+          await sleep(200);
+          const t0 = performance.now();
+          await kill(s, pid as number);
+          const err = await inv.result().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          await s.whenEnded;
+          const ms = performance.now() - t0;
+          check(s.state === 'Broken', 'the session is Broken', s.state);
+          check(isPSRemotingError(err), 'the running command fails with a PSRemotingError', err);
+          check(
+            s.reason?.category === 'ConnectionError',
+            'the reason is a ConnectionError',
+            s.reason?.category,
+          );
+          check(ms < within, `noticed within ${within} ms`, Math.round(ms));
+        } finally {
+          await s.close().catch(() => undefined);
+        }
+      },
+    });
+  }
+  return checks;
+}

@@ -1,0 +1,5 @@
+export {
+  type ConformanceCheck,
+  type ConformanceOptions,
+  transportConformanceChecks,
+} from './conformance.ts';

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import type { PSSession } from '../../src/session/session.ts';
+import { transportConformanceChecks } from '../../src/testing/conformance.ts';
+
+/** A stand-in session whose invocations answer from a table: enough to show that the kit catches a bad one. */
+function stubSession(
+  answers: Record<string, unknown[]>,
+  extra: Partial<Record<string, unknown>> = {},
+): PSSession {
+  let state = 'Opened';
+  const s = {
+    get state() {
+      return state;
+    },
+    availability: 'Available',
+    protocolVersion: '2.3',
+    invoke(script: string) {
+      if (state === 'Closed') throw new Error('closed');
+      const key = Object.keys(answers).find((k) => script.startsWith(k));
+      const output = key ? (answers[key] as unknown[]) : [];
+      return {
+        result: async () => ({ state: 'Completed', output, errors: [], warnings: [], reason: undefined }),
+        async *output() {
+          yield* output;
+        },
+      };
+    },
+    async close() {
+      state = 'Closed';
+    },
+    ...extra,
+  };
+  return s as unknown as PSSession;
+}
+
+const run = async (session: PSSession, name: RegExp) => {
+  const c = transportConformanceChecks({ open: async () => session }).find((x) => name.test(x.name));
+  if (!c) throw new Error(`no check ${name}`);
+  return c.run().then(
+    () => undefined,
+    (e: Error) => e,
+  );
+};
+
+describe('transportConformanceChecks', () => {
+  it('passes a session that answers as PowerShell does', async () => {
+    const s = stubSession({ '1..5': [1, 2, 3, 4, 5], $input: [2, 4, 6] });
+    expect(await run(s, /^round trip/)).toBeUndefined();
+  });
+
+  it('fails, saying what and what it got, when output comes back out of order', async () => {
+    const e = await run(stubSession({ '1..5': [1, 2, 3, 5, 4], $input: [2, 4, 6] }), /^round trip/);
+    expect(e?.name).toBe('ConformanceError');
+    expect(e?.message).toBe('1..5 gives 1,2,3,4,5 (got [1,2,3,5,4])');
+  });
+
+  it('fails when large output is cut short', async () => {
+    const e = await run(stubSession({ '#': ['x'.repeat(1_499_999)] }), /^large data/);
+    expect(e?.message).toBe('the 1.5 MB string arrives whole');
+  });
+
+  it('fails when a session does not negotiate a protocol version', async () => {
+    const e = await run(stubSession({}, { protocolVersion: undefined }), /^opens/);
+    expect(e?.message).toMatch(/^a protocol version was negotiated/);
+  });
+
+  it('has one dying-server check per kill given, none without', () => {
+    const open = async () => stubSession({});
+    expect(transportConformanceChecks({ open }).some((c) => /mid-command/.test(c.name))).toBe(false);
+    const names = transportConformanceChecks({ open, kills: { 'a killed': () => {}, 'b killed': () => {} } })
+      .map((c) => c.name)
+      .filter((n) => n.includes('mid-command'));
+    expect(names).toEqual([
+      'a killed mid-command: Broken within 1000 ms, with a ConnectionError',
+      'b killed mid-command: Broken within 1000 ms, with a ConnectionError',
+    ]);
+  });
+});
