@@ -1,4 +1,12 @@
-import type { ChoiceDescriptionInfo, FieldDescriptionInfo, ProgressRecordInfo } from '@psremote/psrp';
+import type {
+  ChoiceDescriptionInfo,
+  Coordinates,
+  FieldDescriptionInfo,
+  ProgressRecordInfo,
+  Size,
+} from '@psremote/psrp';
+
+export type { Coordinates, Size };
 
 /**
  * The host/prompt protocol: everything the remote side (through host calls) and the transports (passwords,
@@ -8,15 +16,6 @@ import type { ChoiceDescriptionInfo, FieldDescriptionInfo, ProgressRecordInfo } 
 
 /** System.ConsoleColor, by value. */
 export type ConsoleColor = number;
-
-export interface Coordinates {
-  readonly x: number;
-  readonly y: number;
-}
-export interface Size {
-  readonly width: number;
-  readonly height: number;
-}
 
 /** A System.Management.Automation.ProgressRecord as received (the engine's decoded form). */
 export type ProgressRecord = ProgressRecordInfo;
