@@ -110,6 +110,23 @@ describe.skipIf(!havePwsh())('the interactive host in a pseudo-terminal, against
     );
   });
 
+  it('$Host.UI.RawUI has the terminal size, and a resize shows at the next command', async () => {
+    const t = start({ NO_COLOR: '1' });
+    await t.waitFor(PROMPT, 30_000);
+    t.type(
+      '"size $($Host.UI.RawUI.WindowSize.Width)x$($Host.UI.RawUI.WindowSize.Height) buffer $($Host.UI.RawUI.BufferSize.Width)"\r',
+    );
+    await t.waitFor(/^size 120x30 buffer 120$/m);
+    t.resize(150, 40);
+    await new Promise((r) => setTimeout(r, 200));
+    t.type(
+      '"now $($Host.UI.RawUI.WindowSize.Width)x$($Host.UI.RawUI.WindowSize.Height) buffer $($Host.UI.RawUI.BufferSize.Width)"\r',
+    );
+    await t.waitFor(/^now 150x40 buffer 150$/m);
+    t.type('exit\r');
+    expect((await t.exited).exitCode).toBe(0);
+  });
+
   it('colours Write-Host -ForegroundColor Red, and NO_COLOR turns colours off', async () => {
     const t = start({ NO_COLOR: undefined, TERM: 'xterm-256color' });
     await t.waitFor(PROMPT, 30_000);

@@ -43,6 +43,12 @@ export class PtySession {
     this.exited = new Promise((resolve) => this.pty.onExit((e) => resolve(e)));
   }
 
+  /** Resizes the terminal (the program gets SIGWINCH) and the rendered screen. */
+  resize(cols: number, rows: number): void {
+    this.pty.resize(cols, rows);
+    this.term.resize(cols, rows);
+  }
+
   /** Everything the program wrote, escape sequences included. */
   get output(): string {
     return this.raw;

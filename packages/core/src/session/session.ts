@@ -459,10 +459,13 @@ export class PSSession {
    */
   invoke(script: string | PipelineSpec, options: InvokeOptions = {}): Invocation {
     this.assertOpen();
-    const spec: PipelineSpec =
+    const base: PipelineSpec =
       typeof script === 'string'
         ? { commands: [{ command: script, isScript: true }], noInput: options.input === undefined }
         : { ...script, noInput: options.input === undefined && (script.noInput ?? true) };
+    // The host's RawUI as it is now (window and buffer size after a resize), for the server's $Host.UI.RawUI.
+    const host = base.host ?? hostDefaultDataFrom(options.hostUi ?? this.hostUi) ?? undefined;
+    const spec: PipelineSpec = host ? { ...base, host } : base;
     const pipeline = this.pool.createPipeline(spec);
     return this.track(pipeline, options);
   }

@@ -170,6 +170,13 @@ export interface PipelineSpec {
   /** RemoteStreamOptions; 0 None, 15 AddInvocationInfo. */
   readonly remoteStreamOptions?: number;
   readonly useRunspaceHost?: boolean;
+  /**
+   * The host's RawUI values now: sent as this pipeline's own HostInfo (`_useRunspaceHost` false), so the server's
+   * `$Host.UI.RawUI` getters answer with them instead of the values cached when the pool opened (a resized
+   * terminal shows at the next command). Without it the pipeline uses the pool's host, as PowerShell's
+   * Enter-PSSession does.
+   */
+  readonly host?: HostDefaultData;
 }
 
 const PSOBJECT_LIST = [
@@ -248,7 +255,12 @@ export function createPipelineBody(spec: PipelineSpec): string {
           ),
         ],
         ['AddToHistory', spec.addToHistory ?? false],
-        ['HostInfo', hostInfo(undefined, spec.useRunspaceHost ?? true, false)],
+        [
+          'HostInfo',
+          spec.host
+            ? hostInfo(spec.host, false, true)
+            : hostInfo(undefined, spec.useRunspaceHost ?? true, false),
+        ],
         ['IsNested', spec.isNested ?? false],
       ],
     }),

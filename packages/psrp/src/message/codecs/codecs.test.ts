@@ -132,6 +132,23 @@ describe('client -> server messages: the layout PowerShell writes (protocols.md 
     history: 'Get-ChildItem /tmp | Select -First 2',
   };
 
+  it("CREATE_PIPELINE with the host's current RawUI: its own HostInfo, not the pool's", () => {
+    const xml = createPipelineBody({
+      commands: [{ command: '1', isScript: true }],
+      host: { ...HOST, windowSize: { width: 150, height: 40 } },
+    });
+    const { hostInfo } = decodeCreatePipeline(xml);
+    expect(hostInfo).toMatchObject({
+      isHostNull: false,
+      isHostUINull: false,
+      isHostRawUINull: false,
+      useRunspaceHost: false,
+    });
+    expect(hostInfo.defaultData.get(6)?.[0]).toBe('System.Management.Automation.Host.Size');
+    const size = hostInfo.defaultData.get(6)?.[1] as PSObject;
+    expect([size.get('width'), size.get('height')]).toEqual([150, 40]);
+  });
+
   it('CREATE_PIPELINE for an interactive line: order, merge enums (3 prints as Warning), HostInfo of a pipeline', () => {
     const xml = createPipelineBody(interactive);
     expect(keys(xml)).toEqual([
