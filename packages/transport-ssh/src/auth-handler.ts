@@ -4,7 +4,7 @@ import type { AnyAuthMethod, AuthenticationType, AuthHandlerMiddleware, ParsedKe
 // ssh2 is CommonJS: Node's ESM loader gives only its default export, so take members from it.
 import ssh2 from 'ssh2';
 
-const { utils } = ssh2;
+const { utils, BaseAgent } = ssh2;
 
 import type { Deadline } from './deadline.ts';
 import type { SshTarget } from './ssh-target.ts';
@@ -28,6 +28,81 @@ type Attempt = () => Promise<AnyAuthMethod | null>;
 
 function isEncryptedKeyError(e: Error): boolean {
   return /passphrase|encrypted/i.test(e.message);
+}
+
+/** A failure of an encrypted key file at signing time (its passphrase was not given); already in the report. */
+export class KeyFileError extends Error {
+  override readonly name = 'KeyFileError';
+}
+
+/**
+ * The public half of an OpenSSH-format private key (openssh-key-v1 keeps it unencrypted), as an
+ * authorized_keys line; undefined for other formats or a damaged file.
+ */
+export function openSshPublicKey(data: Buffer): string | undefined {
+  const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(
+    data.toString('latin1'),
+  );
+  if (!m) return undefined;
+  const raw = Buffer.from((m[1] as string).replace(/\s+/g, ''), 'base64');
+  const magic = 'openssh-key-v1\0';
+  if (raw.subarray(0, magic.length).toString('latin1') !== magic) return undefined;
+  let off = magic.length;
+  const next = (): Buffer | undefined => {
+    if (off + 4 > raw.length) return undefined;
+    const n = raw.readUInt32BE(off);
+    if (off + 4 + n > raw.length) return undefined;
+    const b = raw.subarray(off + 4, off + 4 + n);
+    off += 4 + n;
+    return b;
+  };
+  // ciphername, kdfname, kdfoptions, then the number of keys and the first public key blob.
+  if (!next() || !next() || !next() || off + 4 > raw.length || raw.readUInt32BE(off) < 1) return undefined;
+  off += 4;
+  const blob = next();
+  if (!blob || blob.length < 4) return undefined;
+  const typeLength = blob.readUInt32BE(0);
+  if (4 + typeLength > blob.length) return undefined;
+  return `${blob.subarray(4, 4 + typeLength).toString('latin1')} ${blob.toString('base64')}`;
+}
+
+/**
+ * An encrypted identity file offered by its public key, as ssh(1) does: the passphrase is asked only once the
+ * server said it would accept that key (USERAUTH_PK_OK), then the key is decrypted and signs. ssh2 calls this
+ * through its agent interface (one identity; sign on demand).
+ */
+class EncryptedKeyAgent extends BaseAgent {
+  private readonly publicKey: ParsedKey;
+  private readonly unlock: () => Promise<ParsedKey | undefined>;
+
+  constructor(publicKey: ParsedKey, unlock: () => Promise<ParsedKey | undefined>) {
+    super();
+    this.publicKey = publicKey;
+    this.unlock = unlock;
+  }
+
+  override getIdentities(cb: (err: Error | undefined, keys?: ParsedKey[]) => void): void {
+    cb(undefined, [this.publicKey]);
+  }
+
+  override sign(
+    _pubKey: ParsedKey,
+    data: Buffer,
+    options: { hash?: string } | ((err: Error | undefined, signature?: Buffer) => void),
+    cb?: (err: Error | undefined, signature?: Buffer) => void,
+  ): void {
+    const done = typeof options === 'function' ? options : cb;
+    const hash = typeof options === 'function' ? undefined : options.hash;
+    this.unlock().then(
+      (key) => {
+        if (!key) return done?.(new KeyFileError('no valid passphrase was given'));
+        const signature = key.sign(data, hash);
+        if (signature instanceof Error) return done?.(signature);
+        done?.(undefined, signature);
+      },
+      (e: Error) => done?.(new KeyFileError(e.message)),
+    );
+  }
 }
 
 /**
@@ -99,16 +174,33 @@ export function createAuthHandler(
               return null;
             }
             // ssh(1) asks up to three times for a passphrase.
-            for (let i = 0; i < 3 && key instanceof Error; i++) {
-              const passphrase = await ask(`Enter passphrase for key '${file.path}': `, true);
-              if (passphrase === '') break;
-              key = utils.parseKey(data, passphrase);
-              if (key instanceof Error) ui.writeWarningLine(`Bad passphrase for ${file.path}, try again.`);
+            const encrypted = data;
+            const unlock = async (): Promise<ParsedKey | undefined> => {
+              let k: ReturnType<typeof utils.parseKey> = new Error('no passphrase');
+              for (let i = 0; i < 3 && k instanceof Error; i++) {
+                const passphrase = await ask(`Enter passphrase for key '${file.path}': `, true);
+                if (passphrase === '') break;
+                k = utils.parseKey(encrypted, passphrase);
+                if (k instanceof Error) ui.writeWarningLine(`Bad passphrase for ${file.path}, try again.`);
+              }
+              if (k instanceof Error) {
+                report.notes.push(`no valid passphrase was given for ${file.path}`);
+                return undefined;
+              }
+              return Array.isArray(k) ? (k[0] as ParsedKey) : k;
+            };
+            // Offer the public half first (from the key file itself, or the .pub beside it), as ssh(1) does.
+            const publicLine =
+              openSshPublicKey(data) ?? (await readFile(`${file.path}.pub`, 'utf8').catch(() => ''));
+            const pub = publicLine ? utils.parseKey(publicLine) : undefined;
+            if (pub && !(pub instanceof Error)) {
+              const parsedPub = Array.isArray(pub) ? (pub[0] as ParsedKey) : pub;
+              report.notes.push(`offered the encrypted ${parsedPub.type} key ${file.path}`);
+              return { type: 'agent', username: user, agent: new EncryptedKeyAgent(parsedPub, unlock) };
             }
-            if (key instanceof Error) {
-              report.notes.push(`no valid passphrase was given for ${file.path}`);
-              return null;
-            }
+            const unlocked = await unlock();
+            if (!unlocked) return null;
+            key = unlocked;
           }
           if (key instanceof Error) {
             report.notes.push(`the key file ${file.path} is not a private key ssh2 can use: ${key.message}`);

@@ -7,7 +7,7 @@ import ssh2, { type ClientChannel, type Client as SshClient } from 'ssh2';
 const { Client } = ssh2;
 type Client = SshClient;
 
-import { createAuthHandler } from './auth-handler.ts';
+import { createAuthHandler, KeyFileError } from './auth-handler.ts';
 import { Deadline } from './deadline.ts';
 import { sshError } from './errors.ts';
 import { hostKeyNames, verifyHostKey } from './host-key-verifier.ts';
@@ -210,8 +210,9 @@ async function openClient(
         return;
       }
       if (e.level === 'agent') {
-        // An unusable agent is not fatal: ssh2 goes on with the next method.
-        auth.report.notes.push(`the ssh-agent could not be used: ${e.message}`);
+        // An unusable agent (or an encrypted key left locked) is not fatal: ssh2 goes on with the next method.
+        if (!(e instanceof KeyFileError))
+          auth.report.notes.push(`the ssh-agent could not be used: ${e.message}`);
         return;
       }
       if (hostKeyError) return finish(hostKeyError);

@@ -153,6 +153,27 @@ live('authentication against a real sshd', () => {
     expect(await pwshAnswers(ch)).toContain('CloseAck');
   });
 
+  it('an encrypted key the server would not accept: its passphrase is never asked (the public half is offered first)', async () => {
+    const ui = new FakeHostUi([ENCRYPTED_KEY_PASSPHRASE]);
+    const e = await failure(
+      open(target({ KeyFilePath: p().keys.encryptedUnauthorized }, { PasswordAuthentication: 'no' }), ui),
+    );
+    expect(e.errorId).toBe('SshAuthenticationFailed');
+    expect(e.message).toContain(`offered the encrypted ssh-ed25519 key ${p().keys.encryptedUnauthorized}`);
+    expect(ui.asked).toEqual([]);
+  });
+
+  it('an encrypted key whose passphrase is not given: no other prompt, a clear failure', async () => {
+    const ui = new FakeHostUi(['']);
+    const e = await failure(
+      open(target({ KeyFilePath: p().keys.encrypted }, { PasswordAuthentication: 'no' }), ui),
+    );
+    expect(e.errorId).toBe('SshAuthenticationFailed');
+    expect(e.message).toContain(`no valid passphrase was given for ${p().keys.encrypted}`);
+    expect(e.message).not.toContain('ssh-agent');
+    expect(ui.asked).toEqual(['ReadLineAsSecureString']);
+  });
+
   it('an encrypted key without an interactive host fails fast and says why', async () => {
     const ui = new FakeHostUi();
     const e = await failure(open(target({ KeyFilePath: p().keys.encrypted }), ui));

@@ -38,6 +38,8 @@ export interface SshPeer {
     readonly agentOnly: string;
     /** Not in authorized_keys. */
     readonly unauthorized: string;
+    /** Encrypted with ENCRYPTED_KEY_PASSPHRASE and not in authorized_keys. */
+    readonly encryptedUnauthorized: string;
   };
   /** The server's ed25519 host key (public, `ssh-ed25519 AAAA...`). */
   readonly hostPublicKey: string;
@@ -160,6 +162,7 @@ export async function startSshPeer(): Promise<SshPeer> {
   keygen(k('client_encrypted'), ['-t', 'ed25519', '-N', ENCRYPTED_KEY_PASSPHRASE]);
   keygen(k('client_agent'), ['-t', 'ed25519', '-N', '']);
   keygen(k('client_unauthorized'), ['-t', 'ed25519', '-N', '']);
+  keygen(k('client_encrypted_unauthorized'), ['-t', 'ed25519', '-N', ENCRYPTED_KEY_PASSPHRASE]);
   for (const n of [
     'host_ed25519',
     'client_ed25519',
@@ -167,6 +170,7 @@ export async function startSshPeer(): Promise<SshPeer> {
     'client_encrypted',
     'client_agent',
     'client_unauthorized',
+    'client_encrypted_unauthorized',
   ])
     chmodSync(k(n), 0o600);
   writeFileSync(
@@ -255,6 +259,7 @@ export async function startSshPeer(): Promise<SshPeer> {
       encrypted: k('client_encrypted'),
       agentOnly: k('client_agent'),
       unauthorized: k('client_unauthorized'),
+      encryptedUnauthorized: k('client_encrypted_unauthorized'),
     },
     hostPublicKey,
     knownHostsPath,
