@@ -26,3 +26,18 @@ describe('GUIDs in .NET byte order and the message header (MS-PSRP 2.2.1)', () =
     expect(() => decodeMessage(new Uint8Array(10))).toThrowError(/40 header bytes/);
   });
 });
+
+describe('guidFromBytes reuses recent strings only for the same bytes', () => {
+  it('gives the right text after the bytes at an offset change, and past the cache size', () => {
+    const b = Buffer.from('00112233445566778899aabbccddeeff'.repeat(2), 'hex');
+    expect(guidFromBytes(b, 16)).toBe('33221100-5544-7766-8899-aabbccddeeff');
+    b[16] = 0xff;
+    expect(guidFromBytes(b, 16)).toBe('332211ff-5544-7766-8899-aabbccddeeff');
+    for (let i = 0; i < 10; i++) {
+      const h = i.toString(16).padStart(2, '0');
+      expect(guidFromBytes(Buffer.alloc(16, i))).toBe(
+        `${h.repeat(4)}-${h.repeat(2)}-${h.repeat(2)}-${h.repeat(2)}-${h.repeat(6)}`,
+      );
+    }
+  });
+});

@@ -41,10 +41,12 @@ export function guidFromBytes(bytes: Uint8Array, offset = 0): string {
       },
     );
   }
+  // Two GUIDs in every message header, nearly always the same few: reuse the last strings made.
+  for (const c of recent) if (c.bytes !== undefined && sameBytes(c.bytes, bytes, offset)) return c.text;
   const b = bytes;
   const o = offset;
-  const hex = (i: number) => (b[o + i] as number).toString(16).padStart(2, '0');
-  return (
+  const hex = (i: number) => BYTE_HEX[b[o + i] as number] as string;
+  const text =
     hex(3) +
     hex(2) +
     hex(1) +
@@ -64,6 +66,22 @@ export function guidFromBytes(bytes: Uint8Array, offset = 0): string {
     hex(12) +
     hex(13) +
     hex(14) +
-    hex(15)
-  );
+    hex(15);
+  const slot = recent[nextSlot] as { bytes: Uint8Array | undefined; text: string };
+  slot.bytes = Uint8Array.from(bytes.subarray(offset, offset + 16));
+  slot.text = text;
+  nextSlot = (nextSlot + 1) % recent.length;
+  return text;
+}
+
+const BYTE_HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const recent: { bytes: Uint8Array | undefined; text: string }[] = Array.from({ length: 4 }, () => ({
+  bytes: undefined,
+  text: '',
+}));
+let nextSlot = 0;
+
+function sameBytes(a: Uint8Array, b: Uint8Array, offset: number): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[offset + i]) return false;
+  return true;
 }

@@ -171,3 +171,31 @@ describe('large Data packets', () => {
     expect(() => decodePacket(bad)).toThrowError(/not base64/);
   });
 });
+
+describe('the fast path for Data packets as PowerShell writes them agrees with the full parse', () => {
+  const g = '0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9';
+  const b64 = Buffer.from('hello, fragments').toString('base64');
+  it.each([
+    [`<Data Stream='Default' PSGuid='${g}'>${b64}</Data>`, 'the usual form'],
+    [`<Data Stream='Default' PSGuid='${g}'>${b64}</Data>\r`, 'a CRLF line'],
+    [`<Data Stream='Default' PSGuid='${g.toUpperCase()}'>${b64}</Data>`, 'an uppercase GUID (full parse)'],
+    [
+      `<Data Stream='Default' PSGuid='${g}'>${b64.slice(0, 4)} ${b64.slice(4)}</Data>`,
+      'whitespace in the data (full parse)',
+    ],
+    [`<Data  Stream='Default' PSGuid='${g}'>${b64}</Data>`, 'two spaces (full parse)'],
+  ])('%s: %s', (line) => {
+    const p = decodePacket(line);
+    expect(p.kind).toBe('Data');
+    expect(p.psGuid).toBe(g);
+    expect(Buffer.from((p as { data: Uint8Array }).data).toString()).toBe('hello, fragments');
+  });
+  it.each([
+    [`<Data Stream='Default' PSGuid='${g}'>${b64}=</Data>`, 'bad base64'],
+    [`<Data Stream='Default' PSGuid='${g}'></Data>`, 'no data'],
+    [`<Data Stream='Default' PSGuid='${g.slice(0, 35)}x'>${b64}</Data>`, 'a bad GUID'],
+    [`<Data Stream='Default' PSGuid='${g}'>${b64}</Data>x`, 'text after the element'],
+  ])('%s: %s is still refused', (line) => {
+    expect(() => decodePacket(line)).toThrowError(PsrpProtocolError);
+  });
+});

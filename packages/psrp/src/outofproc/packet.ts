@@ -63,6 +63,46 @@ function strictBase64(s: string): Buffer | undefined {
  * PSGuid attribute and no content. Anything else is a PsrpProtocolError('PsrpMalformedPacket').
  */
 export function decodePacket(line: string): OutOfProcPacket {
+  return fastDataPacket(line) ?? parsePacket(line);
+}
+
+const FAST_PREFIX = "<Data Stream='Default' PSGuid='";
+const FAST_GUID_END = FAST_PREFIX.length + 36;
+
+/**
+ * The Data packet exactly as PowerShell writes it (encodePacket's form, lowercase GUID), read without regular
+ * expressions: nearly every line of a large output. Anything else (or anything odd) returns undefined and gets
+ * the full parse.
+ */
+function fastDataPacket(line: string): OutOfProcPacket | undefined {
+  const end = line.endsWith('\r') ? line.length - 1 : line.length;
+  if (
+    !line.startsWith(FAST_PREFIX) ||
+    line.charCodeAt(FAST_GUID_END) !== 0x27 ||
+    line.charCodeAt(FAST_GUID_END + 1) !== 0x3e ||
+    !line.endsWith('</Data>', end)
+  )
+    return undefined;
+  const guid = line.slice(FAST_PREFIX.length, FAST_GUID_END);
+  if (!isLowerGuid(guid)) return undefined;
+  const body = line.slice(FAST_GUID_END + 2, end - 7);
+  const data = body === '' ? undefined : strictBase64(body);
+  return data ? { kind: 'Data', stream: 'Default', psGuid: guid, data } : undefined;
+}
+
+/** 8-4-4-4-12 lowercase hex digits. */
+function isLowerGuid(g: string): boolean {
+  if (g.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = g.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 0x2d) return false;
+    } else if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
+
+function parsePacket(line: string): OutOfProcPacket {
   // String.prototype.trim also drops a U+FEFF byte order mark.
   const text = line.trim();
   const open = OPEN_TAG.exec(text);
