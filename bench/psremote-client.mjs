@@ -1,7 +1,9 @@
 // psremote's side of the bench: one JSON line per measurement (same names as pwsh-client.ps1).
 // Target: a local `pwsh -s` child, or with BENCH_SSH='{"port":..,"user":..,"key":..,"knownHosts":..}' the
-// SSHHost set on 127.0.0.1 (bench/run.mjs starts the private sshd of transport-ssh's tests).
+// SSHHost set on 127.0.0.1 (bench/run.mjs starts the private sshd of transport-ssh's tests); with
+// BENCH_CONTAINER='{"socket":..,"name":..}' the ContainerId set through that engine socket.
 import { openSession, RecordingHostUi, silentLogger } from '../packages/core/dist/index.js';
+import { containerTransport } from '../packages/transport-container/dist/index.js';
 import { processTransport } from '../packages/transport-process/dist/index.js';
 import {
   createSshTransport,
@@ -11,6 +13,7 @@ import {
 
 const [repeat = 5, bulk = 1_000_000, rich = 100_000] = process.argv.slice(2).map(Number);
 const ssh = process.env.BENCH_SSH ? JSON.parse(process.env.BENCH_SSH) : undefined;
+const ct = process.env.BENCH_CONTAINER ? JSON.parse(process.env.BENCH_CONTAINER) : undefined;
 const hostUi = new RecordingHostUi();
 const env = { ...process.env, PATH: `${process.env.PATH}:${process.env.HOME}/.dotnet/tools` };
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
@@ -34,7 +37,14 @@ const sshBound = ssh && {
 const open = () =>
   ssh
     ? openSession({ transport: sshTransport, bound: sshBound, hostUi, env })
-    : openSession({ transport: processTransport, hostUi, env });
+    : ct
+      ? openSession({
+          transport: containerTransport,
+          bound: { parameterSet: 'ContainerId', bound: { ContainerId: ct.name } },
+          hostUi,
+          env: { ...env, DOCKER_HOST: `unix://${ct.socket}` },
+        })
+      : openSession({ transport: processTransport, hostUi, env });
 
 // warm-up
 {

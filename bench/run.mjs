@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // pnpm bench: psremote against pwsh's own client on the same transport, in one run: a local `pwsh -s` child,
 // then PowerShell over SSH on a private sshd (transport-ssh's test peer). Prints figures and ratios; never a
-// pass/fail test. Sizes: BENCH_BULK (default 1000000), BENCH_RICH (100000), BENCH_REPEAT (5); BENCH_SSH=0
-// leaves the SSH part out, BENCH_LOCAL=0 the local one.
+// pass/fail test. Then a container session through podman's Docker API beside `podman exec` (pwsh has no client
+// for containers off Windows). Sizes: BENCH_BULK (default 1000000), BENCH_RICH (100000), BENCH_REPEAT (5);
+// BENCH_LOCAL=0, BENCH_SSH=0 and BENCH_CONTAINER=0 leave a part out.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -65,6 +66,7 @@ const pwshClient = (args) =>
 console.log(`psremote bench: bulk=${bulk} rich=${rich} repeat=${repeat} (node ${process.version})`);
 if (process.env.BENCH_LOCAL !== '0') localSection();
 if (process.env.BENCH_SSH !== '0') await sshSection();
+if (process.env.BENCH_CONTAINER !== '0') await containerSection();
 
 function localSection() {
   console.log('\n## Local session (pwsh -s child)');
@@ -85,27 +87,7 @@ function localSection() {
 
 async function sshSection() {
   console.log('\n## PowerShell over SSH (private sshd on 127.0.0.1, ed25519 key)');
-  // The peer is transport-ssh's test peer (TypeScript): compile that one file for Node.
-  const out = join(here, '.build');
-  mkdirSync(out, { recursive: true });
-  execFileSync(
-    join(root, 'node_modules/.bin/tsc'),
-    [
-      join(root, 'packages/transport-ssh/test/ssh-peer.ts'),
-      '--outDir',
-      out,
-      '--module',
-      'nodenext',
-      '--target',
-      'es2023',
-      '--types',
-      'node',
-      '--skipLibCheck',
-      '--ignoreConfig',
-    ],
-    { stdio: 'inherit' },
-  );
-  const { startSshPeer } = await import(pathToFileURL(join(out, 'ssh-peer.js')).href);
+  const { startSshPeer } = await importPeer('packages/transport-ssh/test/ssh-peer.ts');
   const peer = await startSshPeer();
   try {
     const ours = client([repeat, bulk, 0], {
@@ -152,5 +134,74 @@ async function sshSection() {
     );
   } finally {
     await peer.stop();
+  }
+}
+
+/** Imports a test peer (TypeScript using node builtins only), compiled for Node into bench/.build. */
+async function importPeer(path) {
+  const out = join(here, '.build');
+  mkdirSync(out, { recursive: true });
+  execFileSync(
+    join(root, 'node_modules/.bin/tsc'),
+    [
+      join(root, path),
+      '--outDir',
+      out,
+      '--module',
+      'nodenext',
+      '--target',
+      'es2023',
+      '--types',
+      'node',
+      '--skipLibCheck',
+      '--ignoreConfig',
+    ],
+    { stdio: 'inherit' },
+  );
+  const name = path.split('/').pop().replace(/\.ts$/, '.js');
+  return import(pathToFileURL(join(out, name)).href);
+}
+
+async function containerSection() {
+  console.log('\n## Container session (podman Docker API, pwsh bind-mounted into a Debian container)');
+  const peerModule = await importPeer('packages/transport-container/test/container-peer.ts');
+  const { startContainerPeer, stopContainerPeer, WITH_PWSH, PEERS, podmanEnv } = peerModule;
+  const peer = await startContainerPeer();
+  const small = Math.min(bulk, 100_000);
+  try {
+    const ours = client([repeat, small, 0], {
+      BENCH_CONTAINER: JSON.stringify({ socket: peer.socket, name: WITH_PWSH }),
+    });
+    // What `docker exec` costs for the same pwsh: an exec that starts pwsh and exits.
+    const execs = [];
+    for (let i = 0; i < repeat; i++) {
+      const t = performance.now();
+      execFileSync(
+        'podman',
+        [
+          'exec',
+          WITH_PWSH,
+          join(PEERS, 'pwsh', 'pwsh'),
+          '-NoLogo',
+          '-NoProfile',
+          '-NonInteractive',
+          '-c',
+          'exit',
+        ],
+        { env: podmanEnv() },
+      );
+      execs.push(performance.now() - t);
+    }
+    const median = (a) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
+    const exec = median(execs);
+    console.log('\n| measure | psremote | `podman exec … pwsh -c exit` | ratio |\n|---|---|---|---|');
+    console.log(
+      `| session open (median) | ${fmt(ours.open?.ms)} | ${fmt(exec)} | ${ratio(ours.open?.ms, exec)} |`,
+    );
+    console.log(`| round trip of 1 (median) | ${fmt(ours.roundtrip?.ms)} | - | - |`);
+    console.log(`| 1..${small} received: wall | ${fmt(ours.bulk?.ms)} | - | - |`);
+    console.log(`| 1..${small} received: client CPU | ${fmt(ours.bulk?.cpuMs)} | - | - |`);
+  } finally {
+    stopContainerPeer(peer);
   }
 }
