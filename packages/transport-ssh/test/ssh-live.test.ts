@@ -397,6 +397,43 @@ live('host keys against known_hosts', () => {
     },
   );
 
+  it('GlobalKnownHostsFile: a key recorded there matches, and nothing is written to the user file', async () => {
+    const user = kh('kh-global-user', '');
+    const global = kh('kh-global', `[127.0.0.1]:${p().port} ${p().hostPublicKey}\n`);
+    const ui = new FakeHostUi();
+    const ch = await open(
+      target({ KeyFilePath: p().keys.ed25519 }, { UserKnownHostsFile: user, GlobalKnownHostsFile: global }),
+      ui,
+    );
+    expect(ui.asked).toEqual([]);
+    expect(readFileSync(user, 'utf8')).toBe('');
+    await pwshAnswers(ch);
+  });
+
+  it('HostKeyAlias: the key is looked up, and recorded, under the alias instead of [host]:port', async () => {
+    const known = kh('kh-alias', `psremote-alias ${p().hostPublicKey}\n`);
+    const ui = new FakeHostUi();
+    const ch = await open(
+      target(
+        { KeyFilePath: p().keys.ed25519 },
+        { UserKnownHostsFile: known, HostKeyAlias: 'psremote-alias' },
+      ),
+      ui,
+    );
+    expect(ui.asked).toEqual([]);
+    await pwshAnswers(ch);
+    // The same key under [127.0.0.1]:port only: unknown for the alias, so it is asked about and appended under it.
+    const plain = kh('kh-alias-plain', `[127.0.0.1]:${p().port} ${p().hostPublicKey}\n`);
+    const ui2 = new FakeHostUi([0]);
+    const ch2 = await open(
+      target({ KeyFilePath: p().keys.ed25519 }, { UserKnownHostsFile: plain, HostKeyAlias: 'other-alias' }),
+      ui2,
+    );
+    expect(ui2.asked).toEqual(['PromptForChoice']);
+    expect(readFileSync(plain, 'utf8')).toContain(`\nother-alias ${p().hostPublicKey}\n`);
+    await pwshAnswers(ch2);
+  });
+
   it('a hashed entry (ssh-keygen -H) matches', async () => {
     const file = kh('kh-hashed', `[127.0.0.1]:${p().port} ${p().hostPublicKey}\n`);
     execFileSync('ssh-keygen', ['-H', '-f', file], { stdio: 'ignore' });
