@@ -10,6 +10,7 @@ import {
   type PromptAnswer,
   type RawUi,
 } from '@psremote/core';
+import { decodeKey } from './key-decode.ts';
 
 /** System.ConsoleColor to ANSI SGR (PowerShell's 16-colour console palette). */
 const FG = [30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97];
@@ -361,7 +362,8 @@ export class TerminalHostUi implements HostUi {
     }
   }
 
-  private readKey(_options: number): Promise<KeyInfo> {
+  /** ReadKey: one key from the terminal in raw mode; echoed unless ReadKeyOptions.NoEcho (2), as the console host. */
+  private readKey(options: number): Promise<KeyInfo> {
     const input = this.io.stdin;
     if (!input.isTTY) return Promise.reject(new HostUiNotSupported('ReadKey (the input is not a terminal)'));
     this.suspendReadline();
@@ -372,14 +374,10 @@ export class TerminalHostUi implements HostUi {
       input.once('data', (buf: Buffer) => {
         input.setRawMode(wasRaw);
         input.pause();
-        const ch = buf.toString('utf8')[0] ?? '';
-        const code = ch.toUpperCase().charCodeAt(0);
-        resolve({
-          virtualKeyCode: ch === '\r' ? 13 : code,
-          character: ch,
-          controlKeyState: 0,
-          keyDown: true,
-        });
+        const key = decodeKey(buf.toString('utf8'));
+        if ((options & 2) === 0 && key.character >= ' ' && key.character !== '\x7f')
+          this.write(key.character);
+        resolve(key);
       });
     });
   }

@@ -110,6 +110,29 @@ describe.skipIf(!havePwsh())('the interactive host in a pseudo-terminal, against
     );
   });
 
+  it('$Host.UI.RawUI.ReadKey reads one key (echoed unless NoEcho), arrows included; the prompt works after', async () => {
+    const t = start({ NO_COLOR: '1' });
+    await t.waitFor(PROMPT, 30_000);
+    t.type(
+      '$k = $Host.UI.RawUI.ReadKey("NoEcho,IncludeKeyDown"); "got [$($k.Character)] vk $($k.VirtualKeyCode)"\r',
+    );
+    await new Promise((r) => setTimeout(r, 700));
+    t.type('q');
+    await t.waitFor(/^got \[q\] vk 81$/m);
+    t.type('$k = $Host.UI.RawUI.ReadKey("IncludeKeyDown"); "vk $($k.VirtualKeyCode)"\r');
+    await new Promise((r) => setTimeout(r, 700));
+    t.type('\x1b[A');
+    await t.waitFor(/^vk 38$/m);
+    t.type('$k = $Host.UI.RawUI.ReadKey("IncludeKeyDown"); " <- echoed"\r');
+    await new Promise((r) => setTimeout(r, 700));
+    t.type('z');
+    await t.waitFor(/^z <- echoed$/m);
+    t.type('6*7\r');
+    await t.waitFor(/^42$/m);
+    t.type('exit\r');
+    expect((await t.exited).exitCode).toBe(0);
+  });
+
   it('$Host.UI.RawUI has the terminal size, and a resize shows at the next command', async () => {
     const t = start({ NO_COLOR: '1' });
     await t.waitFor(PROMPT, 30_000);

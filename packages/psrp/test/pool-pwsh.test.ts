@@ -349,6 +349,46 @@ describe.skipIf(!pwsh)('ClientRunspacePool against real pwsh -s (OutOfProc)', ()
     expect(outputs(ev)).toEqual(['hunter2']);
   });
 
+  it('ReadKey: the KeyInfo reply (its enum field as an Int32) reaches the script', async () => {
+    const ev = await d.run(
+      d.pool.createPipeline(
+        script(
+          '$k = $Host.UI.RawUI.ReadKey("NoEcho,IncludeKeyDown"); "$($k.Character) $($k.VirtualKeyCode) $($k.ControlKeyState) $($k.KeyDown)"',
+        ),
+      ),
+      (call) =>
+        call.methodName === 'ReadKey'
+          ? {
+              value: {
+                kind: 'keyInfo',
+                virtualKeyCode: 81,
+                character: 'Q',
+                controlKeyState: 0x18,
+                keyDown: true,
+              },
+            }
+          : undefined,
+    );
+    expect(outputs(ev)).toEqual(['Q 81 LeftCtrlPressed, ShiftPressed True']);
+    expect(finalState(ev)).toBe('Completed');
+  });
+
+  it('PromptForChoice with several defaults (PromptForChoiceMultipleSelection): the Collection<int> reply reaches the script', async () => {
+    const ev = await d.run(
+      d.pool.createPipeline(
+        script(
+          "$c = [System.Management.Automation.Host.ChoiceDescription[]]@('&Apple', '&Banana', '&Cherry'); ($Host.UI.PromptForChoice('Fruit', 'Pick some', $c, [int[]]@(0)) | ForEach-Object { $_ }) -join ','",
+        ),
+      ),
+      (call) =>
+        call.methodName === 'PromptForChoiceMultipleSelection'
+          ? { value: { kind: 'int32Collection', values: [2, 0] } }
+          : undefined,
+    );
+    expect(outputs(ev)).toEqual(['2,0']);
+    expect(finalState(ev)).toBe('Completed');
+  });
+
   it('large objects both ways: a 100 KB script in several fragments, a 300 KB string and 20000 objects back', async () => {
     const filler = `# ${'f'.repeat(100_000)}\n`;
     const ev = await d.run(

@@ -1,6 +1,6 @@
 import { PSDictionary, PSList, PSObject, PSPrimitive, type PSValue } from '../clixml/value.ts';
-import { consoleColor, coordinatesObject, sizeObject } from '../message/codecs/client-messages.ts';
-import { asNumber, asString, enumValue, psEnum } from '../message/codecs/enum.ts';
+import { coordinatesObject, sizeObject } from '../message/codecs/client-messages.ts';
+import { asNumber, asString, enumValue } from '../message/codecs/enum.ts';
 import type { DecodedHostCall } from './decode-host-call.ts';
 
 /** A host call from the server (MS-PSRP 2.2.2.15/2.2.2.27). */
@@ -144,7 +144,8 @@ export function encodeHostReturn(r: HostReturn | null, encryptSecure: (plain: st
     case 'boolean':
       return r.value;
     case 'color':
-      return consoleColor(r.value);
+      // RemoteHostEncoder.EncodeObject sends an enum as its Int32 (and DecodeObject only takes an int for one).
+      return r.value;
     case 'size':
       return sizeObject(r);
     case 'coordinates':
@@ -154,14 +155,8 @@ export function encodeHostReturn(r: HostReturn | null, encryptSecure: (plain: st
         extended: [
           ['virtualKeyCode', r.virtualKeyCode],
           ['character', new PSPrimitive('C', r.character || '\0')],
-          [
-            'controlKeyState',
-            psEnum(
-              'System.Management.Automation.Host.ControlKeyStates',
-              String(r.controlKeyState),
-              r.controlKeyState,
-            ),
-          ],
+          // An enum field goes as its Int32: the server decodes nothing else (RemoteHostEncoder.DecodeObject).
+          ['controlKeyState', r.controlKeyState],
           ['keyDown', r.keyDown],
         ],
       });
