@@ -38,6 +38,7 @@ export async function runRepl(shell: InteractiveSession, terminal: Terminal, io:
         throw e;
       } finally {
         offInterrupt();
+        terminal.endCommand();
       }
       if (shell.exitRequested !== undefined)
         return terminal.interactive ? shell.exitRequested : lastFailed ? 1 : 0;

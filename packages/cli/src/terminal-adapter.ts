@@ -33,6 +33,8 @@ export interface Terminal {
   useHistory(target: string): void;
   /** Ctrl+C while a command runs or while connecting; returns the unsubscribe function. */
   onInterrupt(handler: () => void): () => void;
+  /** A command ended (whatever its state): clears what it left on the terminal (progress bars). */
+  endCommand(): void;
   render(event: InvocationEvent): void;
   formatErrorRecord(record: ErrorRecordInfo): string;
   formatLocalError(error: PSRemotingError): string;
@@ -72,6 +74,11 @@ class LineTerminal implements Terminal {
       colors,
       readline: () => this.lines(),
       suspendReadline: () => this.suspend(),
+      interrupt: () => {
+        if (this.interruptHandlers.size === 0) return false;
+        this.onSigint();
+        return true;
+      },
     });
     process.on('SIGINT', this.onSigint);
   }
@@ -224,6 +231,10 @@ class LineTerminal implements Terminal {
   onInterrupt(handler: () => void): () => void {
     this.interruptHandlers.add(handler);
     return () => this.interruptHandlers.delete(handler);
+  }
+
+  endCommand(): void {
+    this.hostUi.endCommand();
   }
 
   render(ev: InvocationEvent): void {

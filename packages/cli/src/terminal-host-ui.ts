@@ -37,6 +37,7 @@ export class TerminalHostUi implements HostUi {
   private readonly colors: boolean;
   private readonly rl: () => Interface;
   private readonly suspendReadline: () => void;
+  private readonly interrupt: () => boolean;
   private readonly progress = new Map<number, ProgressRecord>();
   private progressLines = 0;
   private lastProgressDraw = 0;
@@ -44,12 +45,19 @@ export class TerminalHostUi implements HostUi {
 
   constructor(
     io: TerminalStreams,
-    options: { colors: boolean; readline: () => Interface; suspendReadline: () => void },
+    options: {
+      colors: boolean;
+      readline: () => Interface;
+      suspendReadline: () => void;
+      /** Ctrl+C typed into raw-mode input (masked text, ReadKey): stops the command; false if none runs. */
+      interrupt?: () => boolean;
+    },
   ) {
     this.io = io;
     this.colors = options.colors;
     this.rl = options.readline;
     this.suspendReadline = options.suspendReadline;
+    this.interrupt = options.interrupt ?? (() => false);
     this.interactive = Boolean(io.stdin.isTTY);
     const out = io.stdout;
     let title = '';
@@ -83,7 +91,7 @@ export class TerminalHostUi implements HostUi {
       get keyAvailable() {
         return false;
       },
-      readKey: (options: number) => this.readKey(options),
+      readKey: (options: number, signal?: AbortSignal) => this.readKey(options, signal),
       flushInputBuffer() {},
     };
   }
@@ -163,22 +171,30 @@ export class TerminalHostUi implements HostUi {
   // ---- input ------------------------------------------------------------------------------------------
 
   private ask(query: string, signal?: AbortSignal): Promise<string> {
+    if (signal?.aborted) return Promise.reject(withdrawn());
     const rl = this.rl();
     return new Promise((resolve, reject) => {
       const onClose = () =>
-        reject(new HostUiNotSupported('input: the input ended (no one can answer the prompt)'));
-      rl.once('close', onClose);
-      rl.question(query, signal ? { signal } : {}, (answer) => {
+        settle(new HostUiNotSupported('input: the input ended (no one can answer the prompt)'));
+      // The command this prompt belongs to ended (Ctrl+C stopped it): the question is withdrawn.
+      const onAbort = () => settle(withdrawn());
+      const settle = (err?: Error, answer?: string) => {
         rl.off('close', onClose);
-        resolve(answer);
-      });
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(answer as string);
+      };
+      rl.once('close', onClose);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      rl.question(query, signal ? { signal } : {}, (answer) => settle(undefined, answer));
     });
   }
 
   /** Reads a line without echo, showing `*` per character (ConsoleHostUserInterfaceSecurity.cs). */
-  private askMasked(query: string): Promise<string> {
+  private askMasked(query: string, signal?: AbortSignal): Promise<string> {
     const input = this.io.stdin;
-    if (!input.isTTY) return this.ask(query);
+    if (!input.isTTY) return this.ask(query, signal);
+    if (signal?.aborted) return Promise.reject(withdrawn());
     // readline must not see these keys: it is closed meanwhile and reopened (with its history) afterwards.
     this.suspendReadline();
     const out = this.io.stdout;
@@ -188,18 +204,25 @@ export class TerminalHostUi implements HostUi {
       input.setRawMode(true);
       input.resume();
       let value = '';
+      const onAbort = () => finish(withdrawn());
       const finish = (err?: Error) => {
         input.off('data', onData);
+        signal?.removeEventListener('abort', onAbort);
         input.setRawMode(wasRaw);
         input.pause();
         out.write('\n');
         if (err) reject(err);
         else resolve(value);
       };
+      signal?.addEventListener('abort', onAbort, { once: true });
       const onData = (buf: Buffer) => {
         for (const ch of buf.toString('utf8')) {
           if (ch === '\r' || ch === '\n') return finish();
-          if (ch === '\u0003') return finish(new HostUiNotSupported('input: cancelled with Ctrl+C'));
+          // Ctrl+C stops the command, as in the console host; the prompt goes when it has stopped (onAbort).
+          if (ch === '\u0003') {
+            if (signal && this.interrupt()) return;
+            return finish(new HostUiNotSupported('input: cancelled with Ctrl+C'));
+          }
           if (ch === '\u007f' || ch === '\b') {
             if (value.length) {
               value = value.slice(0, -1);
@@ -220,14 +243,15 @@ export class TerminalHostUi implements HostUi {
     return this.ask('', signal);
   }
 
-  readLineAsSecureString(): Promise<string> {
-    return this.askMasked('');
+  readLineAsSecureString(signal?: AbortSignal): Promise<string> {
+    return this.askMasked('', signal);
   }
 
   async prompt(
     caption: string,
     message: string,
     fields: readonly FieldDescription[],
+    signal?: AbortSignal,
   ): Promise<Record<string, PromptAnswer>> {
     if (caption) this.writeLine(caption);
     if (message) this.writeLine(message);
@@ -242,13 +266,14 @@ export class TerminalHostUi implements HostUi {
             'Enter your credentials.',
             '',
             '',
+            signal,
           );
           break;
         }
         if (/\[\]$/.test(type)) {
           const items: string[] = [];
           for (let i = 0; ; i++) {
-            const v = await this.ask(`${label}[${i}]: `);
+            const v = await this.ask(`${label}[${i}]: `, signal);
             if (v === '') break;
             items.push(v);
           }
@@ -256,8 +281,8 @@ export class TerminalHostUi implements HostUi {
           break;
         }
         const v = /SecureString/i.test(type)
-          ? await this.askMasked(`${label}: `)
-          : await this.ask(`${label}: `);
+          ? await this.askMasked(`${label}: `, signal)
+          : await this.ask(`${label}: `, signal);
         if (v === '!?') {
           this.writeLine(f.helpMessage || 'No help is available for this field.');
           continue;
@@ -274,11 +299,12 @@ export class TerminalHostUi implements HostUi {
     message: string,
     userName: string,
     _targetName: string,
+    signal?: AbortSignal,
   ): Promise<Credential | null> {
     this.writeLine(caption || 'PowerShell credential request');
     if (message) this.writeLine(message);
-    const user = userName || (await this.ask('User: '));
-    const password = await this.askMasked(`Password for user ${user}: `);
+    const user = userName || (await this.ask('User: ', signal));
+    const password = await this.askMasked(`Password for user ${user}: `, signal);
     return { userName: user, password };
   }
 
@@ -322,11 +348,12 @@ export class TerminalHostUi implements HostUi {
     message: string,
     choices: readonly ChoiceDescription[],
     defaultChoice: number,
+    signal?: AbortSignal,
   ): Promise<number> {
     if (caption) this.writeLine(caption);
     if (message) this.writeLine(message);
     for (;;) {
-      const a = await this.ask(this.choiceLine(choices, defaultChoice >= 0 ? [defaultChoice] : []));
+      const a = await this.ask(this.choiceLine(choices, defaultChoice >= 0 ? [defaultChoice] : []), signal);
       if (a.trim() === '' && defaultChoice >= 0) return defaultChoice;
       if (a.trim() === '?') {
         this.help(choices);
@@ -342,12 +369,13 @@ export class TerminalHostUi implements HostUi {
     message: string,
     choices: readonly ChoiceDescription[],
     defaultChoices: readonly number[],
+    signal?: AbortSignal,
   ): Promise<number[]> {
     if (caption) this.writeLine(caption);
     if (message) this.writeLine(message);
     const picked: number[] = [];
     for (let n = 0; ; ) {
-      const a = await this.ask(`Choice[${n}]: `);
+      const a = await this.ask(`Choice[${n}]: `, signal);
       if (a.trim() === '') return picked.length ? picked : [...defaultChoices];
       if (a.trim() === '?') {
         this.writeLine(this.choiceLine(choices, defaultChoices));
@@ -363,22 +391,47 @@ export class TerminalHostUi implements HostUi {
   }
 
   /** ReadKey: one key from the terminal in raw mode; echoed unless ReadKeyOptions.NoEcho (2), as the console host. */
-  private readKey(options: number): Promise<KeyInfo> {
+  private readKey(options: number, signal?: AbortSignal): Promise<KeyInfo> {
     const input = this.io.stdin;
     if (!input.isTTY) return Promise.reject(new HostUiNotSupported('ReadKey (the input is not a terminal)'));
+    if (signal?.aborted) return Promise.reject(withdrawn());
     this.suspendReadline();
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const wasRaw = input.isRaw;
       input.setRawMode(true);
       input.resume();
-      input.once('data', (buf: Buffer) => {
+      const done = () => {
+        input.off('data', onData);
+        signal?.removeEventListener('abort', onAbort);
         input.setRawMode(wasRaw);
         input.pause();
+      };
+      const onAbort = () => {
+        done();
+        reject(withdrawn());
+      };
+      const onData = (buf: Buffer) => {
         const key = decodeKey(buf.toString('utf8'));
+        // Ctrl+C stops the command unless ReadKeyOptions.AllowCtrlC (1) asks for it as a key.
+        if (key.character === '\x03' && (options & 1) === 0 && signal && this.interrupt()) return;
+        done();
         if ((options & 2) === 0 && key.character >= ' ' && key.character !== '\x7f')
           this.write(key.character);
         resolve(key);
-      });
+      };
+      input.on('data', onData);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
+
+  /** A command ended: progress bars it left (stopped before reporting Completed) are cleared. */
+  endCommand(): void {
+    this.progress.clear();
+    this.clearProgress();
+  }
+}
+
+/** The prompt's command ended before it was answered (stopped with Ctrl+C, or the session closed). */
+function withdrawn(): HostUiNotSupported {
+  return new HostUiNotSupported('input: the command ended before the prompt was answered');
 }

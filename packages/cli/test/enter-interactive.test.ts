@@ -76,6 +76,35 @@ describe.skipIf(!havePwsh())('the interactive host in a pseudo-terminal, against
     expect((await t.exited).exitCode).toBe(0);
   });
 
+  it('Ctrl+C at Read-Host, at a masked credential prompt and during progress stops the command; the next line runs', async () => {
+    const t = start({ NO_COLOR: '1' });
+    await t.waitFor(PROMPT, 30_000);
+    t.type('$x = Read-Host -Prompt "Name"\r');
+    await t.waitFor(/^Name: $/m);
+    t.type('\x03');
+    await t.waitFor(PROMPT);
+    t.type('"after read-host"\r');
+    await t.waitFor(/^after read-host$/m);
+    t.type('$c = Get-Credential -UserName bob\r');
+    await t.waitFor(/^Password for user bob: $/m);
+    t.type('\x03');
+    await t.waitFor(PROMPT);
+    t.type('"after credential"\r');
+    const afterCredential = await t.waitFor(/^after credential$/m);
+    expect(afterCredential).not.toMatch(/Get-Credential:/);
+    t.type(
+      '1..100 | % { Write-Progress -Activity Busy -PercentComplete $_; Start-Sleep -Milliseconds 50 }\r',
+    );
+    await t.waitFor(/Busy \[o*\s*\] \d+%/);
+    t.type('\x03');
+    await t.waitFor(PROMPT);
+    t.type('"after progress"\r');
+    const after = await t.waitFor(/^after progress$/m);
+    expect(after).not.toMatch(/Busy \[/);
+    t.type('exit\r');
+    expect((await t.exited).exitCode).toBe(0);
+  });
+
   it('Tab completes through the remote TabExpansion2 and cycles through the matches; up-arrow recalls history, kept on disk', async () => {
     const t = start({ NO_COLOR: '1' });
     await t.waitFor(PROMPT, 30_000);

@@ -126,6 +126,35 @@ live('a session on a real local pwsh -s', () => {
   });
 });
 
+live('host prompts and the end of their command', () => {
+  it('a Read-Host still open when its command is stopped gets its signal aborted (the prompt is withdrawn)', async () => {
+    let seen: AbortSignal | undefined;
+    class WaitingHostUi extends RecordingHostUi {
+      override readLine(signal?: AbortSignal): Promise<string> {
+        seen = signal;
+        return new Promise((_, reject) =>
+          signal?.addEventListener('abort', () => reject(new Error('withdrawn'))),
+        );
+      }
+    }
+    const session = await openSession({
+      transport: createProcessTransport({ pwshPath }),
+      hostUi: new WaitingHostUi({ interactive: true }),
+    });
+    try {
+      const inv = session.invoke('Read-Host');
+      for (let i = 0; i < 100 && !seen; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(seen?.aborted).toBe(false);
+      await inv.stop();
+      expect((await inv.result()).state).toBe('Stopped');
+      expect(seen?.aborted).toBe(true);
+      expect((await session.invoke('6*7').result()).output).toEqual([42]);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
 live('the transport conformance kit (@psremote/core/testing) on a real pwsh -s', () => {
   const checks = transportConformanceChecks({
     open: () =>

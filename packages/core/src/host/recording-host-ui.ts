@@ -111,7 +111,13 @@ export class RecordingHostUi implements HostUi {
     }
     return a as Record<string, PromptAnswer>;
   }
-  async promptForCredential(caption: string, message: string): Promise<Credential | null> {
+  async promptForCredential(
+    caption: string,
+    message: string,
+    _userName?: string,
+    _targetName?: string,
+    _signal?: AbortSignal,
+  ): Promise<Credential | null> {
     return this.next('PromptForCredential', caption, message) as Credential | null;
   }
   async promptForChoice(

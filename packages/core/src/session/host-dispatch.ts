@@ -58,7 +58,11 @@ function promptAnswerReturn(a: PromptAnswer | undefined, typeName: string): Host
  * Answers one host call with the HostUi (protocols.md 1.6): output methods write, prompts ask, RawUI members
  * read or set. A member the HostUi cannot honour gets PowerShell's error reply, never silence.
  */
-export async function dispatchHostCall(call: HostCall, ui: HostUi): Promise<HostCallOutcome> {
+export async function dispatchHostCall(
+  call: HostCall,
+  ui: HostUi,
+  signal?: AbortSignal,
+): Promise<HostCallOutcome> {
   const a = call.args;
   try {
     switch (call.methodName) {
@@ -99,12 +103,12 @@ export async function dispatchHostCall(call: HostCall, ui: HostUi): Promise<Host
         return none;
       }
       case 'ReadLine':
-        return ok({ kind: 'string', value: await ui.readLine() });
+        return ok({ kind: 'string', value: await ui.readLine(signal) });
       case 'ReadLineAsSecureString':
-        return ok({ kind: 'secureString', value: await ui.readLineAsSecureString() });
+        return ok({ kind: 'secureString', value: await ui.readLineAsSecureString(signal) });
       case 'Prompt': {
         const fields = decodeFieldDescriptions(a[2]);
-        const answers = await ui.prompt(str(a[0]), str(a[1]), fields);
+        const answers = await ui.prompt(str(a[0]), str(a[1]), fields, signal);
         return ok({
           kind: 'promptResult',
           entries: fields.map(
@@ -114,7 +118,9 @@ export async function dispatchHostCall(call: HostCall, ui: HostUi): Promise<Host
       }
       case 'PromptForCredential1':
       case 'PromptForCredential2':
-        return ok(credentialReturn(await ui.promptForCredential(str(a[0]), str(a[1]), str(a[2]), str(a[3]))));
+        return ok(
+          credentialReturn(await ui.promptForCredential(str(a[0]), str(a[1]), str(a[2]), str(a[3]), signal)),
+        );
       case 'PromptForChoice':
         return ok({
           kind: 'int32',
@@ -123,6 +129,7 @@ export async function dispatchHostCall(call: HostCall, ui: HostUi): Promise<Host
             str(a[1]),
             decodeChoiceDescriptions(a[2]),
             Number(a[3] ?? -1),
+            signal,
           ),
         });
       case 'PromptForChoiceMultipleSelection':
@@ -133,6 +140,7 @@ export async function dispatchHostCall(call: HostCall, ui: HostUi): Promise<Host
             str(a[1]),
             decodeChoiceDescriptions(a[2]),
             decodeIntCollection(a[3]),
+            signal,
           ),
         });
       case 'SetShouldExit':
@@ -148,14 +156,14 @@ export async function dispatchHostCall(call: HostCall, ui: HostUi): Promise<Host
       case 'GetIsRunspacePushed':
         return ok({ kind: 'boolean', value: true });
       default:
-        return rawUi(call, ui);
+        return rawUi(call, ui, signal);
     }
   } catch (e) {
     return notSupported(call, (e as Error).message);
   }
 }
 
-async function rawUi(call: HostCall, ui: HostUi): Promise<HostCallOutcome> {
+async function rawUi(call: HostCall, ui: HostUi, signal?: AbortSignal): Promise<HostCallOutcome> {
   const raw = ui.rawUi;
   if (!raw) return call.callId === -100n ? none : notSupported(call);
   const a = call.args;
@@ -208,7 +216,7 @@ async function rawUi(call: HostCall, ui: HostUi): Promise<HostCallOutcome> {
       return ok({ kind: 'boolean', value: raw.keyAvailable });
     case 'ReadKey': {
       const opt = a[0] instanceof PSObject ? Number(a[0].baseValue ?? 4) : Number(a[0] ?? 4);
-      const k = await raw.readKey(opt);
+      const k = await raw.readKey(opt, signal);
       return ok({ kind: 'keyInfo', ...k });
     }
     case 'FlushInputBuffer':

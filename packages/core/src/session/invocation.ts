@@ -50,6 +50,7 @@ export class Invocation implements AsyncIterable<InvocationEvent> {
   private iterated = false;
   private finalState: PSInvocationState | undefined;
   private pressured = false;
+  private readonly ended = new AbortController();
 
   readonly pipeline: ClientPipeline;
   private readonly driver: InvocationDriver;
@@ -74,6 +75,14 @@ export class Invocation implements AsyncIterable<InvocationEvent> {
     return this.finalState ?? this.pipeline.state;
   }
 
+  /**
+   * Aborted when the pipeline ends (Completed, Stopped, Failed, or the session broke): a host prompt still open
+   * for it (Read-Host after Ctrl+C stopped the command) is withdrawn.
+   */
+  get signal(): AbortSignal {
+    return this.ended.signal;
+  }
+
   /** Resolves when the pipeline reached Completed, Stopped or Failed (or the session broke). */
   get finished(): Promise<{ state: PSInvocationState; reason: ErrorRecordInfo | undefined }> {
     return this.done.promise;
@@ -90,6 +99,7 @@ export class Invocation implements AsyncIterable<InvocationEvent> {
     this.finalState = state;
     this.queue.end();
     this.done.resolve({ state, reason });
+    this.ended.abort();
   }
 
   /** @internal the session broke under this pipeline */
@@ -98,6 +108,7 @@ export class Invocation implements AsyncIterable<InvocationEvent> {
     this.finalState = 'Failed';
     this.queue.fail(error);
     this.done.reject(error);
+    this.ended.abort(error);
   }
 
   /** Stops the pipeline (Ctrl+C): the server answers with the Stopped state. */

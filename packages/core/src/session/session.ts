@@ -100,6 +100,7 @@ export class PSSession {
   private exitListeners = new Set<(code: number) => void>();
   private readonly table: SessionTable;
   private readonly poolCalls = new Map<bigint, ReturnType<typeof deferred<PSValue>>>();
+  private readonly endedSignal = new AbortController();
 
   /** @internal use openSession */
   constructor(init: {
@@ -187,7 +188,10 @@ export class PSSession {
     this._state = s;
     if (s === 'Broken') this.brokenReason = reason;
     for (const l of this.stateListeners) l(s, reason);
-    if (s === 'Broken' || s === 'Closed') this.ended.resolve();
+    if (s === 'Broken' || s === 'Closed') {
+      this.ended.resolve();
+      this.endedSignal.abort(reason);
+    }
   }
 
   // ---- opening ----------------------------------------------------------------------------------------
@@ -404,7 +408,9 @@ export class PSSession {
   private onHostCall(pipelineId: string | null, call: HostCall): void {
     const inv = pipelineId ? this.invocations.get(pipelineId) : undefined;
     const hostUi = inv?.hostUi ?? this.hostUi;
-    void dispatchHostCall(call, hostUi).then((outcome: HostCallOutcome) => {
+    // A prompt for a pipeline is withdrawn when the pipeline ends; one for the pool when the session ends.
+    const signal = pipelineId ? inv?.signal : this.endedSignal.signal;
+    void dispatchHostCall(call, hostUi, signal).then((outcome: HostCallOutcome) => {
       if (outcome.kind === 'exit') {
         for (const l of this.exitListeners) l(outcome.exitCode);
         return;
