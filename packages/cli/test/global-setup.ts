@@ -13,7 +13,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     peer = await startSshPeer();
     project.provide(
       'sshPeer',
-      JSON.stringify({ port: peer.port, key: peer.keys.ed25519, knownHosts: peer.knownHostsPath }),
+      JSON.stringify({
+        port: peer.port,
+        key: peer.keys.ed25519,
+        knownHosts: peer.knownHostsPath,
+        password: peer.password,
+      }),
     );
   } catch (e) {
     if (process.env.PSREMOTE_REQUIRE_PEERS === '1')
