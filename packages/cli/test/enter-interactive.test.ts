@@ -105,6 +105,23 @@ describe.skipIf(!havePwsh())('the interactive host in a pseudo-terminal, against
     expect((await t.exited).exitCode).toBe(0);
   });
 
+  it('Ctrl+D at an empty prompt and Exit-PSSession end the session with 0; a server that dies ends it with 3', async () => {
+    const a = start({ NO_COLOR: '1' });
+    await a.waitFor(PROMPT, 30_000);
+    a.type('\x04');
+    expect((await a.exited).exitCode).toBe(0);
+    const b = start({ NO_COLOR: '1' });
+    await b.waitFor(PROMPT, 30_000);
+    b.type('Exit-PSSession\r');
+    expect((await b.exited).exitCode).toBe(0);
+    const c = start({ NO_COLOR: '1' });
+    await c.waitFor(PROMPT, 30_000);
+    c.type('Stop-Process -Id $PID -Force\r');
+    const end = await c.exited;
+    expect(end.exitCode).toBe(3);
+    expect(await c.screen()).toMatch(/FullyQualifiedErrorId : \w+/);
+  });
+
   it('Tab completes through the remote TabExpansion2 and cycles through the matches; up-arrow recalls history, kept on disk', async () => {
     const t = start({ NO_COLOR: '1' });
     await t.waitFor(PROMPT, 30_000);
