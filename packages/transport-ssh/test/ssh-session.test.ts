@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPSRemotingError, openSession, type PSSession } from '@psremote/core';
+import { openSession, type PSSession } from '@psremote/core';
 import { transportConformanceChecks } from '@psremote/core/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSshTransport } from '../src/ssh-transport.ts';
