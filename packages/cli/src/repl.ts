@@ -3,46 +3,91 @@ import { isPSRemotingError } from '@psremote/core';
 import type { MainIo } from './main.ts';
 import type { Terminal } from './terminal-adapter.ts';
 
+/** What running one piece of input came to. */
+type Ran = { kind: 'done'; failed: boolean } | { kind: 'incomplete' } | { kind: 'exit'; code: number };
+
 /**
  * The interactive loop of `psremote enter`: prompt, read a line, run it as Enter-PSSession does, render what
  * comes back, until `exit`, Exit-PSSession (PopRunspace), SetShouldExit, Ctrl+D, or the session breaks.
- * Returns the process exit status.
+ * Input the server finds incomplete (`if ($x) {`, a trailing `+`: an IncompleteParseException) switches to
+ * block mode, as PowerShell's console host does: the `>> ` prompt gathers lines until an empty one, then the
+ * whole block runs. Returns the process exit status.
  */
 export async function runRepl(shell: InteractiveSession, terminal: Terminal, io: MainIo): Promise<number> {
   const session = shell.session;
   let lastFailed = false;
+  let block: string | undefined;
   const offState = session.onStateChange((state, reason) => {
     if (state === 'Broken') terminal.interruptRead();
     if (state === 'Broken' && reason) io.stderr.write(`\n${terminal.formatLocalError(reason)}\n`);
   });
+
+  const run = async (text: string, endOfBlock: boolean): Promise<Ran> => {
+    const errorsBefore = terminal.errorCount;
+    const inv = shell.run(text);
+    const offInterrupt = terminal.onInterrupt(() => void inv.stop().catch(() => {}));
+    try {
+      for await (const ev of inv) terminal.render(ev);
+      const end = await inv.finished;
+      // ConsoleHost: a remote IncompleteParseException (CategoryInfo.Reason) means "more input", not an error.
+      if (!endOfBlock && end.state === 'Failed' && end.reason?.reason === 'IncompleteParseException')
+        return { kind: 'incomplete' };
+      if (end.state === 'Failed' && end.reason) terminal.hostUi.writeErrorLine(end.reason.message);
+      if (shell.exitRequested !== undefined) return { kind: 'exit', code: shell.exitRequested };
+      return { kind: 'done', failed: end.state !== 'Completed' || terminal.errorCount > errorsBefore };
+    } finally {
+      offInterrupt();
+      terminal.endCommand();
+    }
+  };
+
   try {
     for (;;) {
       if (session.state !== 'Opened') return 3;
-      const prompt = terminal.interactive ? await shell.prompt() : '';
+      const prompt = terminal.interactive ? (block !== undefined ? '>> ' : await shell.prompt()) : '';
       const read = await terminal.readCommand(prompt, (line, cursor) => shell.complete(line, cursor));
-      if (read.kind === 'eof') break;
-      if (read.kind === 'interrupt') continue;
+      if (read.kind === 'interrupt') {
+        block = undefined; // Ctrl+C drops a block being typed
+        continue;
+      }
+      let text: string;
+      let endOfBlock = false;
+      if (read.kind === 'eof') {
+        if (block === undefined) break;
+        // The input ended inside a block (a script on stdin): run what was gathered.
+        text = block;
+        endOfBlock = true;
+        block = undefined;
+      } else if (block !== undefined) {
+        if (read.text.trim() !== '') {
+          block += `\n${read.text}`;
+          continue;
+        }
+        text = block;
+        endOfBlock = true;
+        block = undefined;
+      } else {
+        if (read.text.trim() === '') continue;
+        text = read.text;
+      }
       if (session.state !== 'Opened') return 3;
-      if (read.text.trim() === '') continue;
-
-      const errorsBefore = terminal.errorCount;
-      const inv = shell.run(read.text);
-      const offInterrupt = terminal.onInterrupt(() => void inv.stop().catch(() => {}));
+      let ran: Ran;
       try {
-        for await (const ev of inv) terminal.render(ev);
-        const end = await inv.finished;
-        if (end.state === 'Failed' && end.reason) terminal.hostUi.writeErrorLine(end.reason.message);
-        lastFailed = end.state !== 'Completed' || terminal.errorCount > errorsBefore;
+        ran = await run(text, endOfBlock);
       } catch (e) {
         if (isPSRemotingError(e) && (session.state as string) === 'Broken') return 3;
         throw e;
-      } finally {
-        offInterrupt();
-        terminal.endCommand();
       }
-      if (shell.exitRequested !== undefined)
-        return terminal.interactive ? shell.exitRequested : lastFailed ? 1 : 0;
+      if (ran.kind === 'incomplete') {
+        block = text;
+        continue;
+      }
+      // exit / Exit-PSSession / SetShouldExit: the code asked for (0 for a plain exit).
+      if (ran.kind === 'exit') return ran.code;
+      lastFailed = ran.failed;
+      if (read.kind === 'eof') break;
     }
+    // Interactive: 0 at Ctrl+D; a script on stdin: 1 when its last command failed or wrote an error.
     return terminal.interactive ? 0 : lastFailed ? 1 : 0;
   } finally {
     offState();

@@ -122,6 +122,34 @@ describe.skipIf(!havePwsh())('the interactive host in a pseudo-terminal, against
     expect(await c.screen()).toMatch(/FullyQualifiedErrorId : \w+/);
   });
 
+  it('incomplete input switches to the >> prompt until an empty line, as the console host; Ctrl+C drops the block', async () => {
+    const t = start({ NO_COLOR: '1' });
+    await t.waitFor(PROMPT, 30_000);
+    // The screen's last line is the block prompt (a regex without the m flag: $ is the end of the screen).
+    const blockPrompt = /\n>> $/;
+    t.type('if ($true) {\r');
+    await t.waitFor(blockPrompt);
+    t.type("'in the block'\r");
+    await t.waitFor(blockPrompt);
+    t.type('}\r');
+    await t.waitFor(blockPrompt);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await t.screen()).not.toMatch(/^in the block$/m);
+    t.type('\r');
+    await t.waitFor(/^in the block$/m);
+    await t.waitFor(PROMPT);
+    t.type("'a' +\r");
+    await t.waitFor(blockPrompt);
+    t.type('\x03');
+    await t.waitFor(PROMPT);
+    t.type("'fresh'\r");
+    const screen = await t.waitFor(/^fresh$/m);
+    expect(screen).not.toMatch(/^afresh$/m);
+    expect(screen).not.toMatch(/You must provide a value expression/);
+    t.type('exit\r');
+    expect((await t.exited).exitCode).toBe(0);
+  });
+
   it('Tab completes through the remote TabExpansion2 and cycles through the matches; up-arrow recalls history, kept on disk', async () => {
     const t = start({ NO_COLOR: '1' });
     await t.waitFor(PROMPT, 30_000);

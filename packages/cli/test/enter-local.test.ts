@@ -57,6 +57,47 @@ describe.skipIf(!live)('psremote without a terminal', () => {
     expect(status).toBe(1);
   });
 
+  it('a script on stdin with multi-line blocks runs as PowerShell reads it (block mode), and exit 7 gives 7', () => {
+    const script = [
+      'function Double($a) {',
+      '  $a * 2',
+      '}',
+      '',
+      'Double 21',
+      'if ($true) {',
+      "  'inside'",
+      '} else {',
+      "  'never'",
+      '}',
+      '',
+      '$list = @(',
+      '  1,',
+      '  2',
+      ')',
+      '"count $($list.Count)"',
+      '',
+      "'a' +",
+      "  'b'",
+    ].join('\n');
+    const out = execFileSync(process.execPath, [BIN, 'enter'], {
+      input: `${script}\n`,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    expect(out.split('\n').filter(Boolean)).toEqual(['42', 'inside', 'count 2', 'ab']);
+    let status = 0;
+    try {
+      execFileSync(process.execPath, [BIN, 'enter'], {
+        input: "'x'\nexit 7\n'not reached'\n",
+        env: { ...process.env, ...env },
+        stdio: 'pipe',
+      });
+    } catch (e) {
+      status = (e as { status: number }).status;
+    }
+    expect(status).toBe(7);
+  });
+
   it('invoke --json prints one JSON object per output line, faithfully mapped', () => {
     const out = execFileSync(
       process.execPath,
