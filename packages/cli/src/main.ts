@@ -70,7 +70,11 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     return EXIT.usage;
   }
 
-  const terminal = createTerminal(io, { noColor: options.noColor });
+  // invoke keeps stdout for the command's output (text or JSON lines): the host's own text (warnings, verbose,
+  // progress, prompts, an SSH banner) goes to stderr. enter writes as pwsh's console host does.
+  const terminal = createTerminal(command === 'invoke' ? { ...io, stdout: io.stderr } : io, {
+    noColor: options.noColor,
+  });
   try {
     return await run(command, psArguments, options, io, terminal);
   } finally {

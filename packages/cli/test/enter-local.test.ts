@@ -105,11 +105,12 @@ describe.skipIf(!live)('psremote without a terminal', () => {
         BIN,
         'invoke',
         '-Command',
-        "1; 'two'; [pscustomobject]@{ Name = 'n'; Size = [long]5 }; @{ k = 'v' }",
+        "1; Write-Warning 'careful'; 'two'; Write-Host 'hello host'; Write-Verbose 'loud' -Verbose; [pscustomobject]@{ Name = 'n'; Size = [long]5 }; @{ k = 'v' }",
         '--json',
       ],
-      { env: { ...process.env, ...env }, encoding: 'utf8' },
+      { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    // Only the output objects on stdout; the host's text (warning, Write-Host, verbose) is not mixed in.
     const lines = out
       .trim()
       .split('\n')
