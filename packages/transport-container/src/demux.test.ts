@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ExecDemuxer } from './demux.ts';
@@ -67,6 +70,22 @@ describe('resolveEndpoint', () => {
       kind: 'npipe',
     });
     expect(() => resolveEndpoint({ DOCKER_HOST: 'ftp://x' })).toThrowError(/not a unix/);
+  });
+  it('DOCKER_TLS_VERIFY without DOCKER_CERT_PATH reads ~/.docker, as the docker CLI', () => {
+    const home = mkdtempSync(join(tmpdir(), 'psremote-docker-home-'));
+    try {
+      mkdirSync(join(home, '.docker'));
+      writeFileSync(join(home, '.docker', 'ca.pem'), 'CA');
+      writeFileSync(join(home, '.docker', 'cert.pem'), 'CERT');
+      writeFileSync(join(home, '.docker', 'key.pem'), 'KEY');
+      const ep = resolveEndpoint({ DOCKER_HOST: 'tcp://h:2376', DOCKER_TLS_VERIFY: '1', HOME: home });
+      expect(ep.kind === 'tcp' && ep.tls && String(ep.tls.cert)).toBe('CERT');
+      expect(ep.kind === 'tcp' && ep.tls && String(ep.tls.ca)).toBe('CA');
+      // Without DOCKER_TLS_VERIFY (and no DOCKER_CERT_PATH) it is plain TCP, as for docker.
+      expect(resolveEndpoint({ DOCKER_HOST: 'tcp://h:2375', HOME: home })).toMatchObject({ tls: undefined });
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
   it('falls back to a default socket', () => {
     expect(resolveEndpoint({}).kind).toBe(process.platform === 'win32' ? 'npipe' : 'unix');

@@ -39,9 +39,10 @@ export function resolveEndpoint(env: Readonly<Record<string, string | undefined>
     const u = new URL(host.replace(/^tcp:/, 'http:'));
     const verify =
       env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== '' && env.DOCKER_TLS_VERIFY !== '0';
-    const certPath = env.DOCKER_CERT_PATH;
+    // As the docker CLI: with DOCKER_TLS_VERIFY and no DOCKER_CERT_PATH, the certificates are in ~/.docker.
+    const certPath = env.DOCKER_CERT_PATH || (verify && env.HOME ? join(env.HOME, '.docker') : undefined);
     const tls =
-      verify || certPath || host.startsWith('https://')
+      verify || env.DOCKER_CERT_PATH || host.startsWith('https://')
         ? {
             verify,
             ...(certPath && existsSync(join(certPath, 'ca.pem'))

@@ -14,8 +14,41 @@ function cmpVersion(a: string, b: string): number {
   return a1 !== b1 ? a1 - b1 : a2 - b2;
 }
 
+/** OpenSSL / Node codes of a TLS failure (certificate, handshake, a client certificate the engine wanted). */
+function isTlsFailure(code: string | undefined): boolean {
+  return (
+    code !== undefined &&
+    /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)/.test(
+      code,
+    )
+  );
+}
+
 function unreachable(endpoint: EngineEndpoint, cause: unknown): PSRemotingError {
   const code = (cause as { code?: string })?.code ?? (cause as { cause?: { code?: string } })?.cause?.code;
+  // TLS 1.3: an engine that wants a client certificate (dockerd --tlsverify) accepts the handshake and then
+  // closes the connection when none comes, so a close on a TLS endpoint without one means exactly that.
+  const noClientCert =
+    endpoint.kind === 'tcp' &&
+    endpoint.tls !== undefined &&
+    !endpoint.tls.cert &&
+    (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE');
+  if (endpoint.kind === 'tcp' && endpoint.tls && (isTlsFailure(code) || noClientCert)) {
+    const detail = noClientCert
+      ? 'the engine closed the connection; it wants a client certificate and DOCKER_CERT_PATH has no cert.pem and key.pem'
+      : ((cause as { cause?: Error })?.cause?.message ?? (cause as Error)?.message ?? '');
+    return new PSRemotingError(
+      `The TLS connection to the container engine at ${endpoint.display} failed (${code}${detail ? `: ${detail}` : ''}).`,
+      {
+        errorId: 'ContainerEngineTlsFailed',
+        category: 'SecurityError',
+        targetObject: endpoint.display,
+        recommendedAction:
+          'Check DOCKER_CERT_PATH (ca.pem for the engine, cert.pem and key.pem for this client) and DOCKER_TLS_VERIFY, as for the docker CLI.',
+        cause,
+      },
+    );
+  }
   return new PSRemotingError(
     `The container engine at ${endpoint.display} cannot be reached (${code ?? (cause as Error)?.message}). Is Docker or the podman service running? Set DOCKER_HOST to the engine's socket (for podman: podman system service, then DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock).`,
     {

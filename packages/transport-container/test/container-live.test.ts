@@ -1,4 +1,9 @@
 import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { isPSRemotingError, openSession, type PSSession, RecordingHostUi } from '@psremote/core';
 import { transportConformanceChecks } from '@psremote/core/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -102,3 +107,152 @@ describe.skipIf(!socket)('the transport conformance kit (@psremote/core/testing)
   });
   for (const c of checks) it(c.name, c.run, 60_000);
 });
+
+/**
+ * DOCKER_HOST=tcp:// with TLS, as a remote engine is reached: a TLS server that asks for a client certificate
+ * (as dockerd --tlsverify does) in front of podman's socket, with a CA, server and client certificates made by
+ * openssl for the test.
+ */
+describe.skipIf(!socket)(
+  'a TLS engine endpoint (DOCKER_HOST=tcp://, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)',
+  () => {
+    let dir: string;
+    let server: TlsServer;
+    let port: number;
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'psremote-docker-tls-'));
+      ssl(
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'ca-key.pem',
+        '-out',
+        'ca.pem',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=psremote test CA',
+      );
+      const issue = (name: string, ext: string) => {
+        ssl(
+          'req',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          `${name}-key.pem`,
+          '-out',
+          `${name}.csr`,
+          '-subj',
+          `/CN=${name}`,
+        );
+        writeFileSync(join(dir, `${name}.ext`), ext);
+        ssl(
+          'x509',
+          '-req',
+          '-in',
+          `${name}.csr`,
+          '-CA',
+          'ca.pem',
+          '-CAkey',
+          'ca-key.pem',
+          '-CAcreateserial',
+          '-out',
+          `${name}.pem`,
+          '-days',
+          '2',
+          '-extfile',
+          `${name}.ext`,
+        );
+      };
+      issue('server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+      issue('client', 'extendedKeyUsage=clientAuth\n');
+      // DOCKER_CERT_PATH layouts: the good one, and one without the client certificate.
+      for (const [sub, files] of [
+        ['good', { 'ca.pem': 'ca.pem', 'cert.pem': 'client.pem', 'key.pem': 'client-key.pem' }],
+        ['nocert', { 'ca.pem': 'ca.pem' }],
+      ] as const) {
+        mkdirSync(join(dir, sub));
+        for (const [to, from] of Object.entries(files)) copyFileSync(join(dir, from), join(dir, sub, to));
+      }
+      server = createTlsServer(
+        {
+          key: readFileSync(join(dir, 'server-key.pem')),
+          cert: readFileSync(join(dir, 'server.pem')),
+          ca: readFileSync(join(dir, 'ca.pem')),
+          requestCert: true,
+          rejectUnauthorized: true,
+        },
+        (tls) => {
+          const engine = netConnect(socket);
+          tls.pipe(engine).pipe(tls);
+          tls.on('error', () => engine.destroy());
+          engine.on('error', () => tls.destroy());
+        },
+      );
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      port = (server.address() as AddressInfo).port;
+    });
+    afterAll(() => {
+      server?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const tlsEnv = (certs: string) => ({
+      ...process.env,
+      DOCKER_HOST: `tcp://127.0.0.1:${port}`,
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_CERT_PATH: join(dir, certs),
+    });
+
+    it('enters the container over TLS with the client certificate; output over 1 MB crosses it', async () => {
+      const s = await open({ ContainerId: WITH_PWSH }, tlsEnv('good'));
+      try {
+        expect((await s.invoke('whoami').result()).output).toEqual(['ctuser']);
+        const r = await s.invoke("'z' * 1100000").result();
+        expect((r.output[0] as string).length).toBe(1_100_000);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('without the client certificate the engine refuses: ContainerEngineTlsFailed, naming DOCKER_CERT_PATH', async () => {
+      const e = await openError({ ContainerId: WITH_PWSH }, tlsEnv('nocert'));
+      expect(e.errorId).toBe('ContainerEngineTlsFailed');
+      expect(e.category).toBe('SecurityError');
+      expect(e.recommendedAction).toContain('DOCKER_CERT_PATH');
+    });
+
+    it('an engine certificate from another CA is refused when verifying', async () => {
+      const other = join(dir, 'otherca');
+      mkdirSync(other);
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          join(other, 'k.pem'),
+          '-out',
+          join(other, 'ca.pem'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=other',
+        ],
+        { stdio: 'pipe' },
+      );
+      copyFileSync(join(dir, 'good', 'cert.pem'), join(other, 'cert.pem'));
+      copyFileSync(join(dir, 'good', 'key.pem'), join(other, 'key.pem'));
+      const e = await openError({ ContainerId: WITH_PWSH }, tlsEnv('otherca'));
+      expect(e.errorId).toBe('ContainerEngineTlsFailed');
+      expect(e.message).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/);
+    });
+  },
+);
