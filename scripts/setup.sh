@@ -18,7 +18,7 @@ SUDO=""
 
 if [ "$want_peers" = 1 ]; then
   need=()
-  for p in openssh-server podman runc debootstrap; do
+  for p in openssh-server podman runc debootstrap openssl; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ "${#need[@]}" -gt 0 ]; then
