@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { findPwsh } from '@psremote/transport-process';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -36,25 +36,22 @@ describe.skipIf(!live)('psremote enter with no target, in a pseudo-terminal, aga
   });
 });
 
+/** `psremote enter` with a script on stdin: what it printed and its exit status. */
+function enterWithStdin(input: string): { stdout: string; status: number | null } {
+  const r = spawnSync(process.execPath, [BIN, 'enter'], {
+    input,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  return { stdout: r.stdout, status: r.status };
+}
+
 describe.skipIf(!live)('psremote without a terminal', () => {
   it('runs a script from stdin and reflects the last error in its exit status', () => {
-    const out = execFileSync(process.execPath, [BIN, 'enter'], {
-      input: "'first'\n1..3 | % { $_ * 2 }\n",
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-    });
-    expect(out.split('\n').filter(Boolean)).toEqual(['first', '2', '4', '6']);
-    let status = 0;
-    try {
-      execFileSync(process.execPath, [BIN, 'enter'], {
-        input: "'ok'\nGet-Item /does/not/exist\n",
-        env: { ...process.env, ...env },
-        stdio: 'pipe',
-      });
-    } catch (e) {
-      status = (e as { status: number }).status;
-    }
-    expect(status).toBe(1);
+    const ok = enterWithStdin("'first'\n1..3 | % { $_ * 2 }\n");
+    expect(ok.stdout.split('\n').filter(Boolean)).toEqual(['first', '2', '4', '6']);
+    expect(ok.status).toBe(0);
+    expect(enterWithStdin("'ok'\nGet-Item /does/not/exist\n").status).toBe(1);
   });
 
   it('a script on stdin with multi-line blocks runs as PowerShell reads it (block mode), and exit 7 gives 7', () => {
@@ -79,23 +76,9 @@ describe.skipIf(!live)('psremote without a terminal', () => {
       "'a' +",
       "  'b'",
     ].join('\n');
-    const out = execFileSync(process.execPath, [BIN, 'enter'], {
-      input: `${script}\n`,
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-    });
-    expect(out.split('\n').filter(Boolean)).toEqual(['42', 'inside', 'count 2', 'ab']);
-    let status = 0;
-    try {
-      execFileSync(process.execPath, [BIN, 'enter'], {
-        input: "'x'\nexit 7\n'not reached'\n",
-        env: { ...process.env, ...env },
-        stdio: 'pipe',
-      });
-    } catch (e) {
-      status = (e as { status: number }).status;
-    }
-    expect(status).toBe(7);
+    const out = enterWithStdin(`${script}\n`);
+    expect(out.stdout.split('\n').filter(Boolean)).toEqual(['42', 'inside', 'count 2', 'ab']);
+    expect(enterWithStdin("'x'\nexit 7\n'not reached'\n").status).toBe(7);
   });
 
   it('invoke --json prints one JSON object per output line, faithfully mapped', () => {

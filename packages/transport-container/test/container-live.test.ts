@@ -108,6 +108,29 @@ describe.skipIf(!socket)('the transport conformance kit (@psremote/core/testing)
   for (const c of checks) it(c.name, c.run, 60_000);
 });
 
+/** A self-signed CA certificate and its key (openssl), for the TLS endpoint tests. */
+function selfSignedCa(keyPath: string, certPath: string, name: string): void {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+    ],
+    { stdio: 'pipe' },
+  );
+}
+
 /**
  * DOCKER_HOST=tcp:// with TLS, as a remote engine is reached: a TLS server that asks for a client certificate
  * (as dockerd --tlsverify does) in front of podman's socket, with a CA, server and client certificates made by
@@ -122,21 +145,7 @@ describe.skipIf(!socket)(
     const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'psremote-docker-tls-'));
-      ssl(
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        'ca-key.pem',
-        '-out',
-        'ca.pem',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=psremote test CA',
-      );
+      selfSignedCa(join(dir, 'ca-key.pem'), join(dir, 'ca.pem'), 'psremote test CA');
       const issue = (name: string, ext: string) => {
         ssl(
           'req',
@@ -229,25 +238,7 @@ describe.skipIf(!socket)(
     it('an engine certificate from another CA is refused when verifying', async () => {
       const other = join(dir, 'otherca');
       mkdirSync(other);
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-keyout',
-          join(other, 'k.pem'),
-          '-out',
-          join(other, 'ca.pem'),
-          '-days',
-          '1',
-          '-subj',
-          '/CN=other',
-        ],
-        { stdio: 'pipe' },
-      );
+      selfSignedCa(join(other, 'k.pem'), join(other, 'ca.pem'), 'other');
       copyFileSync(join(dir, 'good', 'cert.pem'), join(other, 'cert.pem'));
       copyFileSync(join(dir, 'good', 'key.pem'), join(other, 'key.pem'));
       const e = await openError({ ContainerId: WITH_PWSH }, tlsEnv('otherca'));
