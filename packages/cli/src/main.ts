@@ -90,7 +90,7 @@ async function run(
   terminal: Terminal,
 ): Promise<number> {
   const container = rootContainer.createChildContainer();
-  await registerInstalledTransports(container, io.env, (m) => io.stderr.write(`${m}\n`));
+  const installed = await registerInstalledTransports(container, io.env, (m) => io.stderr.write(`${m}\n`));
   const plugins = registeredTransports(container);
 
   let script: string | undefined;
@@ -118,7 +118,7 @@ async function run(
         hostUi: terminal.hostUi,
       });
       try {
-        plugin = selectTransport(plugins, bound.parameterSet);
+        plugin = selectTransport(plugins, bound.parameterSet, { placeholders: installed.placeholders });
       } catch (e) {
         if (!isPSRemotingError(e) || !options.dryRun) throw e;
         transportError = e;

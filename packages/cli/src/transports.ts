@@ -11,6 +11,14 @@ export const KNOWN_TRANSPORT_PACKAGES = [
 
 interface TransportModule {
   register?: (container: DependencyContainer) => void;
+  /** A package that ships but implements nothing yet says so with `implemented: false`. */
+  implemented?: boolean;
+}
+
+/** What was found: the packages that registered a transport, and installed placeholders. */
+export interface InstalledTransports {
+  readonly loaded: string[];
+  readonly placeholders: Set<string>;
 }
 
 /**
@@ -22,7 +30,7 @@ export async function registerInstalledTransports(
   container: DependencyContainer,
   env: Readonly<Record<string, string | undefined>>,
   warn: (message: string) => void = () => {},
-): Promise<string[]> {
+): Promise<InstalledTransports> {
   const names = [
     ...KNOWN_TRANSPORT_PACKAGES,
     ...(env.PSREMOTE_TRANSPORTS ?? '')
@@ -31,6 +39,7 @@ export async function registerInstalledTransports(
       .filter(Boolean),
   ];
   const loaded: string[] = [];
+  const placeholders = new Set<string>();
   for (const name of names) {
     let mod: TransportModule;
     try {
@@ -44,6 +53,10 @@ export async function registerInstalledTransports(
       );
       continue;
     }
+    if (mod.implemented === false) {
+      placeholders.add(name);
+      continue;
+    }
     if (typeof mod.register === 'function') {
       try {
         mod.register(container);
@@ -53,7 +66,7 @@ export async function registerInstalledTransports(
       }
     }
   }
-  return loaded;
+  return { loaded, placeholders };
 }
 
 export function registeredTransports(container: DependencyContainer): TransportPlugin[] {

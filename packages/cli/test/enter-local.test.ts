@@ -177,4 +177,18 @@ describe.skipIf(!live)('psremote without a terminal', () => {
     );
     expect(stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('a parameter set whose transport is missing or a placeholder says which package, and exits 2', () => {
+    // In this workspace @psremote/transport-winrm is installed (an optional peer) but implements nothing yet.
+    const winrm = spawnSync(process.execPath, [BIN, 'enter', '-ComputerName', 'srv01'], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      input: '',
+    });
+    expect(winrm.status).toBe(2);
+    expect(winrm.stderr).toContain(
+      'needs @psremote/transport-winrm, which is installed but does not implement it yet',
+    );
+    expect(winrm.stderr).toContain('FullyQualifiedErrorId : TransportNotImplemented,');
+  });
 });

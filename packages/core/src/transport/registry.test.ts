@@ -82,6 +82,25 @@ describe('selectTransport', () => {
   it('explains the sets that enter an existing PSSession', () => {
     const e = errorOf(() => selectTransport([], 'Id'));
     expect(e.errorId).toBe('TransportNotRegistered');
+  });
+
+  it('a placeholder package that is installed is named as not implemented yet, not as missing', () => {
+    const e = errorOf(() =>
+      selectTransport([], 'ComputerName', { placeholders: new Set(['@psremote/transport-winrm']) }),
+    );
+    expect(e.errorId).toBe('TransportNotImplemented');
+    expect(e.category).toBe('NotImplemented');
+    expect(e.message).toContain(
+      '@psremote/transport-winrm, which is installed but does not implement it yet',
+    );
+    expect(
+      errorOf(() => selectTransport([], 'VMName', { placeholders: new Set(['@psremote/transport-winrm']) }))
+        .errorId,
+    ).toBe('TransportNotRegistered');
+  });
+
+  it('the Id set: entering an earlier PSSession is explained', () => {
+    const e = errorOf(() => selectTransport([], 'Id'));
     expect(e.message).toContain('New-PSSession');
   });
 });

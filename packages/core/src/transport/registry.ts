@@ -24,7 +24,14 @@ const SESSION_SETS: ReadonlySet<ParameterSetName> = new Set(['Session', 'Id', 'N
  * Picks the transport for a parameter set, like Rollup's hookFirst: the first registered plugin whose
  * `apiRange` accepts this kernel's TRANSPORT_API and that serves the set.
  */
-export function selectTransport(plugins: readonly TransportPlugin[], set: ParameterSetName): TransportPlugin {
+export function selectTransport(
+  plugins: readonly TransportPlugin[],
+  set: ParameterSetName,
+  options: {
+    /** Transport packages that are installed but implement nothing yet (they export `implemented: false`). */
+    readonly placeholders?: ReadonlySet<string>;
+  } = {},
+): TransportPlugin {
   const serving = plugins.filter((p) => p.parameterSets.includes(set));
   const compatible = serving.filter((p) => satisfiesApiRange(TRANSPORT_API, p.apiRange));
   const chosen = compatible[0];
@@ -43,6 +50,17 @@ export function selectTransport(plugins: readonly TransportPlugin[], set: Parame
     );
   }
   const pkg = TRANSPORT_PACKAGE_FOR_SET[set];
+  if (pkg && options.placeholders?.has(pkg)) {
+    throw new PSRemotingError(
+      `The ${set} parameter set needs ${pkg}, which is installed but does not implement it yet: this version of the package is a placeholder.`,
+      {
+        errorId: 'TransportNotImplemented',
+        category: 'NotImplemented',
+        targetObject: set,
+        recommendedAction: `Reach the machine another way (-HostName over SSH, -ContainerId), or install a version of ${pkg} that implements it.`,
+      },
+    );
+  }
   throw new PSRemotingError(
     `No installed transport serves the ${set} parameter set. Install it with: npm install ${pkg ?? 'a transport for it'}`,
     {
