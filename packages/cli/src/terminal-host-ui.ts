@@ -257,7 +257,8 @@ export class TerminalHostUi implements HostUi {
     if (message) this.writeLine(message);
     const out: Record<string, PromptAnswer> = {};
     for (const f of fields) {
-      const label = f.label || f.name;
+      // The label's `&` marks a hot key (`&Path`); the console host shows the label without it.
+      const label = TerminalHostUi.hotKey(f.label || f.name).text;
       const type = f.parameterTypeFullName || f.parameterTypeName;
       for (;;) {
         if (/PSCredential/i.test(type)) {

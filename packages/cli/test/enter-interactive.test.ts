@@ -61,6 +61,25 @@ describe.skipIf(!havePwsh())('the interactive host in a pseudo-terminal, against
     expect((await t.exited).exitCode).toBe(0);
   });
 
+  it('a missing mandatory parameter is asked for as the console host does (label without &, array until empty)', async () => {
+    const t = start({ NO_COLOR: '1' });
+    await t.waitFor(PROMPT, 30_000);
+    t.type('Get-Item | Select-Object -ExpandProperty FullName\r');
+    const ask = await t.waitFor(/^Path\[0\]: $/m);
+    expect(ask).toContain(
+      'cmdlet Get-Item at command pipeline position 1\nSupply values for the following parameters:',
+    );
+    expect(ask).not.toContain('&Path');
+    t.type('/tmp\r');
+    await t.waitFor(/^Path\[1\]: $/m);
+    t.type('/\r');
+    await t.waitFor(/^Path\[2\]: $/m);
+    t.type('\r');
+    await t.waitFor(/^\/tmp\n\/$/m);
+    t.type('exit\r');
+    expect((await t.exited).exitCode).toBe(0);
+  });
+
   it('Ctrl+C stops while($true){} and the next command works', async () => {
     const t = start({ NO_COLOR: '1' });
     await t.waitFor(PROMPT, 30_000);
