@@ -8,6 +8,7 @@ import { PipelineResultTypes } from '../src/message/codecs/enum.ts';
 import { decodePacket, encodePacket, PacketLineSplitter } from '../src/outofproc/packet.ts';
 import type { ClientPipeline } from '../src/pipeline/client-pipeline.ts';
 import { ClientRunspacePool } from '../src/runspace-pool/client-pool.ts';
+import { sampleHostData } from '../src/testing/host-data.ts';
 import { findTestPwsh } from './pwsh.ts';
 
 const pwsh = findTestPwsh();
@@ -151,18 +152,7 @@ class Driver {
   }
 }
 
-const HOST = {
-  foregroundColor: 7,
-  backgroundColor: 0,
-  cursorPosition: { x: 0, y: 0 },
-  windowPosition: { x: 0, y: 0 },
-  cursorSize: 25,
-  bufferSize: { width: 120, height: 3000 },
-  windowSize: { width: 120, height: 40 },
-  maxWindowSize: { width: 120, height: 40 },
-  maxPhysicalWindowSize: { width: 200, height: 80 },
-  windowTitle: 'psremote test',
-};
+const HOST = sampleHostData({ windowTitle: 'psremote test' });
 
 const script = (text: string) => ({ commands: [{ command: text, isScript: true }] });
 const outputs = (ev: PsrpEvent[]): PSValue[] =>

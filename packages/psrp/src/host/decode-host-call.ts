@@ -233,23 +233,12 @@ export function decodeHostCall(methodId: number, args: readonly PSValue[]): Deco
     case 'Prompt':
       return { method: name, caption: str(a[0]), message: str(a[1]), fields: decodeFieldDescriptions(a[2]) };
     case 'PromptForCredential1':
-      return {
-        method: name,
-        caption: str(a[0]),
-        message: str(a[1]),
-        userName: str(a[2]),
-        targetName: str(a[3]),
-      };
-    case 'PromptForCredential2':
-      return {
-        method: name,
-        caption: str(a[0]),
-        message: str(a[1]),
-        userName: str(a[2]),
-        targetName: str(a[3]),
-        allowedCredentialTypes: num(a[4], 3),
-        options: num(a[5]),
-      };
+    case 'PromptForCredential2': {
+      const first = { caption: str(a[0]), message: str(a[1]), userName: str(a[2]), targetName: str(a[3]) };
+      return name === 'PromptForCredential1'
+        ? { method: name, ...first }
+        : { method: name, ...first, allowedCredentialTypes: num(a[4], 3), options: num(a[5]) };
+    }
     case 'PromptForChoice':
       return {
         method: name,

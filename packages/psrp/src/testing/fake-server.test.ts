@@ -8,6 +8,7 @@ import { hostMethodId } from '../host/host-method.ts';
 import { Destination, encodeMessage, MessageType } from '../message/header.ts';
 import { ClientRunspacePool } from '../runspace-pool/client-pool.ts';
 import { type FakePipeline, FakePsrpServer, pump } from './fake-server.ts';
+import { sampleHostData } from './host-data.ts';
 
 function drain(pool: ClientRunspacePool): PsrpEvent[] {
   const out: PsrpEvent[] = [];
@@ -15,18 +16,7 @@ function drain(pool: ClientRunspacePool): PsrpEvent[] {
   return out;
 }
 
-const HOST = {
-  foregroundColor: 7,
-  backgroundColor: 0,
-  cursorPosition: { x: 0, y: 5 },
-  windowPosition: { x: 0, y: 0 },
-  cursorSize: 25,
-  bufferSize: { width: 120, height: 3000 },
-  windowSize: { width: 120, height: 40 },
-  maxWindowSize: { width: 120, height: 40 },
-  maxPhysicalWindowSize: { width: 200, height: 80 },
-  windowTitle: 'psremote',
-};
+const HOST = sampleHostData({ cursorPosition: { x: 0, y: 5 } });
 
 function session(protocolVersion = '2.3', onPipeline?: (p: FakePipeline) => void) {
   const server = new FakePsrpServer({

@@ -5,6 +5,7 @@ import { PSDictionary, type PSList, PSObject, PSPrimitive } from '../../clixml/v
 import { encodeHostReturn, hostErrorRecord } from '../../host/host-call.ts';
 import { hostMethodId } from '../../host/host-method.ts';
 import { decodeErrorRecord, decodeInformationRecord, decodeProgressRecord } from '../../records/records.ts';
+import { sampleHostData } from '../../testing/host-data.ts';
 import {
   commandTypesName,
   connectRunspacePoolBody,
@@ -36,18 +37,12 @@ import {
 
 const keys = (xml: string) => [...(deserializeClixml(xml) as PSObject).extended.keys()];
 
-const HOST = {
-  foregroundColor: 7,
-  backgroundColor: 0,
+const HOST = sampleHostData({
   cursorPosition: { x: 1, y: 2 },
   windowPosition: { x: 3, y: 4 },
-  cursorSize: 25,
-  bufferSize: { width: 120, height: 3000 },
-  windowSize: { width: 120, height: 40 },
   maxWindowSize: { width: 121, height: 41 },
-  maxPhysicalWindowSize: { width: 200, height: 80 },
   windowTitle: 'title <&>',
-};
+});
 
 describe('client -> server messages: the layout PowerShell writes (protocols.md 1.4-1.8)', () => {
   it('SESSION_CAPABILITY is exactly protocolversion 2.3, PSVersion 2.0, SerializationVersion 1.1.0.1', () => {
