@@ -45,11 +45,14 @@ export function createTerminal(io: MainIo, options: { noColor: boolean }): Termi
   return new LineTerminal(io, options);
 }
 
-/** $XDG_STATE_HOME/psremote, else ~/.local/state/psremote. */
-export function stateDirectory(env: Readonly<Record<string, string | undefined>>): string {
-  return env.XDG_STATE_HOME
-    ? join(env.XDG_STATE_HOME, 'psremote')
-    : join(env.HOME ?? homedir(), '.local', 'state', 'psremote');
+/** $XDG_STATE_HOME/psremote, else ~/.local/state/psremote; on Windows %LOCALAPPDATA%\\psremote. */
+export function stateDirectory(
+  env: Readonly<Record<string, string | undefined>>,
+  platform: NodeJS.Platform = process.platform,
+): string {
+  if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'psremote');
+  if (platform === 'win32' && env.LOCALAPPDATA) return join(env.LOCALAPPDATA, 'psremote');
+  return join(env.HOME ?? homedir(), '.local', 'state', 'psremote');
 }
 
 /** The terminal of `psremote enter`: readline for editing, history and completion; TerminalHostUi for the rest. */

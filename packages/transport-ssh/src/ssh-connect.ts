@@ -32,6 +32,17 @@ export interface SshChannel {
   readonly description: string;
 }
 
+/**
+ * Where ssh(1) finds the agent: SSH_AUTH_SOCK; on Windows, without it, the OpenSSH agent service's named pipe.
+ */
+export function defaultAgentSocket(
+  env: Readonly<Record<string, string | undefined>>,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
+  if (env.SSH_AUTH_SOCK) return env.SSH_AUTH_SOCK;
+  return platform === 'win32' ? '\\\\.\\pipe\\openssh-ssh-agent' : undefined;
+}
+
 /** Resolves a ProxyJump hop (`[user@]host[:port]`) to a target, with the same configuration rules. */
 export type HopResolver = (hop: string) => SshTarget;
 
@@ -174,7 +185,7 @@ async function openClient(
   let hostKeyError: PSRemotingError | undefined;
   let disablePasswords = false;
   const auth = createAuthHandler(target, ctx, {
-    agentSocket: ctx.env.SSH_AUTH_SOCK,
+    agentSocket: defaultAgentSocket(ctx.env),
     disablePasswords: () => disablePasswords,
     deadline,
   });
