@@ -2,7 +2,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { PSRemotingError } from '@psremote/core';
 
-const EXE = process.platform === 'win32' ? ['pwsh.exe', 'pwsh.cmd'] : ['pwsh'];
+// Only the executable: Node (since 20.12) refuses to spawn a .cmd/.bat without a shell, and every PowerShell 7
+// install on Windows (MSI, winget, store, `dotnet tool`) puts a pwsh.exe on the path.
+const EXE = process.platform === 'win32' ? ['pwsh.exe'] : ['pwsh'];
 
 function isExecutable(path: string): boolean {
   try {
