@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +86,42 @@ describe('resolveEndpoint', () => {
       expect(resolveEndpoint({ DOCKER_HOST: 'tcp://h:2375', HOME: home })).toMatchObject({ tls: undefined });
     } finally {
       rmSync(home, { recursive: true, force: true });
+    }
+  });
+  it('the docker context (DOCKER_CONTEXT, else currentContext in config.json), as Docker Desktop sets it', () => {
+    const config = mkdtempSync(join(tmpdir(), 'psremote-docker-config-'));
+    const meta = (name: string, host: string, tls?: Record<string, string>) => {
+      const id = createHash('sha256').update(name).digest('hex');
+      mkdirSync(join(config, 'contexts', 'meta', id), { recursive: true });
+      writeFileSync(
+        join(config, 'contexts', 'meta', id, 'meta.json'),
+        JSON.stringify({ Name: name, Endpoints: { docker: { Host: host, SkipTLSVerify: false } } }),
+      );
+      if (tls) {
+        mkdirSync(join(config, 'contexts', 'tls', id, 'docker'), { recursive: true });
+        for (const [f, text] of Object.entries(tls))
+          writeFileSync(join(config, 'contexts', 'tls', id, 'docker', f), text);
+      }
+    };
+    try {
+      meta('desktop-linux', 'unix:///Users/me/.docker/run/docker.sock');
+      meta('remote', 'tcp://10.1.2.3:2376', { 'ca.pem': 'CA', 'cert.pem': 'CERT', 'key.pem': 'KEY' });
+      writeFileSync(join(config, 'config.json'), JSON.stringify({ currentContext: 'desktop-linux' }));
+      const env = { DOCKER_CONFIG: config };
+      expect(resolveEndpoint(env)).toMatchObject({ kind: 'unix', path: '/Users/me/.docker/run/docker.sock' });
+      const remote = resolveEndpoint({ ...env, DOCKER_CONTEXT: 'remote' });
+      expect(remote).toMatchObject({ kind: 'tcp', host: '10.1.2.3', port: 2376, tls: { verify: true } });
+      expect(remote.kind === 'tcp' && String(remote.tls?.cert)).toBe('CERT');
+      // DOCKER_HOST wins over any context; `default` is the default socket.
+      expect(resolveEndpoint({ ...env, DOCKER_HOST: 'unix:///x.sock' })).toMatchObject({ path: '/x.sock' });
+      expect(resolveEndpoint({ ...env, DOCKER_CONTEXT: 'default' }).kind).toBe(
+        process.platform === 'win32' ? 'npipe' : 'unix',
+      );
+      expect(() => resolveEndpoint({ ...env, DOCKER_CONTEXT: 'nope' })).toThrowError(
+        /docker context 'nope' was not found/,
+      );
+    } finally {
+      rmSync(config, { recursive: true, force: true });
     }
   });
   it('falls back to a default socket', () => {
