@@ -99,6 +99,11 @@ class OutOfProcConnection implements TransportConnection {
       this.fail(this.transportError(`writing to ${stream.description} failed: ${e.message}`, e)),
     );
     stream.errors?.on('data', (chunk: Buffer | string) => this.onStderr(chunk));
+    const errorsDone = () => {
+      this.errorStreamEnded = true;
+    };
+    stream.errors?.once('end', errorsDone);
+    stream.errors?.once('close', errorsDone);
 
     if (options.connectingTimeoutMs !== undefined && options.connectingTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => {
@@ -245,28 +250,52 @@ class OutOfProcConnection implements TransportConnection {
       this.finish();
       return;
     }
-    const stderr = this.stderrText.join('').trim();
-    const detail = stderr ? ` The server wrote: ${stderr.slice(-2000)}` : '';
-    const generic = new PSRemotingError(
-      `The connection to ${this.stream.description} ended unexpectedly.${detail}`,
-      {
-        errorId: this.options.abruptEndErrorId ?? 'PSRemotingTransportAbruptlyTerminated',
-        category: 'ConnectionError',
-        targetObject: this.stream.description,
-      },
-    );
-    const explain = this.options.explainEnd;
-    if (!explain) {
-      this.fail(generic);
-      return;
-    }
     this.ending = true;
-    // Give the error stream a moment to deliver its last words before asking the transport.
-    setTimeout(() => {
+    // The server's last words are on its error stream, which is not ordered with the data stream: wait for it to
+    // end (a missing subsystem, no PowerShell in a container), at most a moment, before saying what happened.
+    this.afterErrorStream(() => {
+      const stderr = this.stderrText.join('').trim();
+      const detail = stderr ? ` The server wrote: ${stderr.slice(-2000)}` : '';
+      const generic = new PSRemotingError(
+        `The connection to ${this.stream.description} ended unexpectedly.${detail}`,
+        {
+          errorId: this.options.abruptEndErrorId ?? 'PSRemotingTransportAbruptlyTerminated',
+          category: 'ConnectionError',
+          targetObject: this.stream.description,
+        },
+      );
+      const explain = this.options.explainEnd;
+      if (!explain) {
+        this.fail(generic);
+        return;
+      }
       Promise.resolve(explain(this.stderrText.join(''), this.sawPacket))
         .catch(() => undefined)
         .then((specific) => this.fail(specific ?? generic));
-    }, 50);
+    });
+  }
+
+  private errorStreamEnded = false;
+
+  private afterErrorStream(then: () => void): void {
+    const errors = this.stream.errors;
+    if (!errors || this.errorStreamEnded) {
+      setImmediate(then);
+      return;
+    }
+    let done = false;
+    const go = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      errors.off('end', go);
+      errors.off('close', go);
+      // 'end' can come before the last 'data' listener ran for a chunk pushed in the same tick.
+      setImmediate(then);
+    };
+    const timer = setTimeout(go, 100);
+    errors.once('end', go);
+    errors.once('close', go);
   }
 
   private ending = false;
