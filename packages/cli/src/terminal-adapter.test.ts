@@ -1,6 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stateDirectory } from './terminal-adapter.ts';
+import { HISTORY_SIZE, loadHistory, stateDirectory } from './terminal-adapter.ts';
 
 describe('stateDirectory: where the history is kept', () => {
   it('XDG_STATE_HOME first, then ~/.local/state; %LOCALAPPDATA% on Windows', () => {
@@ -12,5 +14,27 @@ describe('stateDirectory: where the history is kept', () => {
     expect(stateDirectory({ LOCALAPPDATA: '/appdata', HOME: '/h' }, 'linux')).toBe(
       join('/h', '.local', 'state', 'psremote'),
     );
+  });
+});
+
+describe('loadHistory: the history file of a target', () => {
+  it('newest first, at most HISTORY_SIZE; a file past twice that is cut back to its newest lines', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psremote-history-'));
+    try {
+      const file = join(dir, 'h.txt');
+      expect(loadHistory(file)).toEqual([]);
+      writeFileSync(file, 'a\nb\n\nc\n');
+      expect(loadHistory(file)).toEqual(['c', 'b', 'a']);
+      const many = Array.from({ length: 2 * HISTORY_SIZE + 5 }, (_, i) => `cmd ${i}`);
+      writeFileSync(file, `${many.join('\n')}\n`);
+      const h = loadHistory(file);
+      expect(h).toHaveLength(HISTORY_SIZE);
+      expect(h[0]).toBe(`cmd ${2 * HISTORY_SIZE + 4}`);
+      const kept = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+      expect(kept).toHaveLength(HISTORY_SIZE);
+      expect(kept.at(-1)).toBe(`cmd ${2 * HISTORY_SIZE + 4}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -53,6 +53,32 @@ export function stateDirectory(
   if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'psremote');
   if (platform === 'win32' && env.LOCALAPPDATA) return join(env.LOCALAPPDATA, 'psremote');
   return join(env.HOME ?? homedir(), '.local', 'state', 'psremote');
+}
+
+/** Lines of history kept for a target; the file is cut back to them once it holds twice as many. */
+export const HISTORY_SIZE = 1000;
+
+/**
+ * The history of a target, newest first (readline's order), at most HISTORY_SIZE entries. A file grown past twice
+ * that is rewritten with its newest HISTORY_SIZE lines, so it never grows without bound.
+ */
+export function loadHistory(file: string): string[] {
+  if (!existsSync(file)) return [];
+  let lines: string[];
+  try {
+    lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+  if (lines.length > 2 * HISTORY_SIZE) {
+    lines = lines.slice(-HISTORY_SIZE);
+    try {
+      writeFileSync(file, `${lines.join('\n')}\n`);
+    } catch {
+      // a read-only history stays as it is
+    }
+  }
+  return lines.reverse().slice(0, HISTORY_SIZE);
 }
 
 /** The terminal of `psremote enter`: readline for editing, history and completion; TerminalHostUi for the rest. */
@@ -117,15 +143,13 @@ class LineTerminal implements Terminal {
   private lines(): Interface {
     if (this.rl) return this.rl;
     let history: string[] = this.savedHistory ?? [];
-    if (!this.savedHistory && this.interactive && this.historyFile && existsSync(this.historyFile)) {
-      history = readFileSync(this.historyFile, 'utf8').split('\n').filter(Boolean).reverse().slice(0, 1000);
-    }
+    if (!this.savedHistory && this.interactive && this.historyFile) history = loadHistory(this.historyFile);
     const rl = createInterface({
       input: this.io.stdin,
       output: this.interactive ? this.io.stdout : undefined,
       terminal: this.interactive,
       history,
-      historySize: 1000,
+      historySize: HISTORY_SIZE,
       removeHistoryDuplicates: true,
       // Tab is ours (onKey): readline's completer can only append, and PowerShell replaces a range and cycles.
       completer: this.interactive
