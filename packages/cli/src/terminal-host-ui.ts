@@ -147,12 +147,13 @@ export class TerminalHostUi implements HostUi {
     this.lastProgressDraw = now;
     this.clearProgress();
     if (this.progress.size === 0) return;
-    const width = Math.max(40, (err.columns || 80) - 1);
+    // One screen line per activity, never wrapped (a wrapped line would break the redraw in place).
+    const width = Math.max(1, (err.columns || 80) - 1);
+    const barWidth = width >= 60 ? 30 : Math.max(5, Math.floor(width / 4));
     const lines: string[] = [];
     for (const r of this.progress.values()) {
       const indent = r.parentActivityId >= 0 ? '  ' : '';
       const pct = r.percentComplete >= 0 ? Math.min(100, r.percentComplete) : -1;
-      const barWidth = 30;
       const filled = pct >= 0 ? Math.round((pct / 100) * barWidth) : 0;
       const bar = pct >= 0 ? `[${'o'.repeat(filled)}${' '.repeat(barWidth - filled)}] ${pct}%` : '';
       const line = `${indent}${r.activity} ${bar} ${r.statusDescription}`.slice(0, width);
