@@ -66,5 +66,6 @@ export async function runInvoke(
     throw e;
   } finally {
     offInterrupt();
+    terminal.endCommand();
   }
 }

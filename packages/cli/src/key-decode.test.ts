@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeKey } from './key-decode.ts';
+import { decodeKey, splitKey } from './key-decode.ts';
 
 const k = (t: string) => {
   const r = decodeKey(t);
@@ -27,5 +27,23 @@ describe('decodeKey: terminal bytes to the KeyInfo of the console host', () => {
     ['\x1b[99~', [27, '\x1b', 0]],
   ])('%j', (text, want) => {
     expect(k(text)).toEqual(want);
+  });
+});
+
+describe('splitKey: one key from what the terminal sent, the rest kept', () => {
+  it.each([
+    ['abc', 'a', 'bc'],
+    ['\x1b[Axyz', '\x1b[A', 'xyz'],
+    ['\x1b[24~q', '\x1b[24~', 'q'],
+    ['\x1b[1;5Cz', '\x1b[1;5C', 'z'],
+    ['\x1bxy', '\x1bx', 'y'],
+    ['\x1b', '\x1b', ''],
+    ['😀!', '😀', '!'],
+    ['\x1b[Z\t', '\x1b[Z', '\t'],
+  ])('%j', (text, first, rest) => {
+    expect(splitKey(text)).toEqual([first, rest]);
+  });
+  it('Shift+Tab is Tab with Shift', () => {
+    expect(decodeKey('\x1b[Z')).toMatchObject({ virtualKeyCode: 9, character: '\t', controlKeyState: 0x10 });
   });
 });

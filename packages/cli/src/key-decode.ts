@@ -38,6 +38,31 @@ const SEQUENCES: Readonly<Record<string, number>> = {
   '\x1b[23~': 122,
   '\x1b[24~': 123,
 };
+/** Shift+Tab (back-tab). */
+const BACK_TAB = '\x1b[Z';
+
+/**
+ * Splits the bytes a terminal sent into the first key and the rest (typed ahead, pasted): an escape sequence
+ * (the longest known one, or ESC + one character for Alt+key, or a CSI/SS3 sequence up to its final byte), else
+ * one character.
+ */
+export function splitKey(text: string): [string, string] {
+  if (text.startsWith('\x1b')) {
+    let best = '';
+    for (const seq of [...Object.keys(SEQUENCES), BACK_TAB])
+      if (text.startsWith(seq) && seq.length > best.length) best = seq;
+    if (best) return [best, text.slice(best.length)];
+    const csi = /^\x1b(?:\[[0-9;]*[@-~]|O[@-~])/.exec(text);
+    if (csi) return [csi[0], text.slice(csi[0].length)];
+    if (text.length >= 2) {
+      const next = String.fromCodePoint(text.codePointAt(1) ?? 0);
+      return [`\x1b${next}`, text.slice(1 + next.length)];
+    }
+    return ['\x1b', ''];
+  }
+  const first = String.fromCodePoint(text.codePointAt(0) ?? 0);
+  return [first, text.slice(first.length)];
+}
 
 /**
  * One key press as the console host's ReadKey reports it (KeyInfo: VirtualKeyCode, Character, ControlKeyState,
@@ -54,6 +79,7 @@ export function decodeKey(text: string): KeyInfo {
   });
   const seq = SEQUENCES[text];
   if (seq !== undefined) return key(seq, '\0');
+  if (text === BACK_TAB) return key(9, '\t', SHIFT);
   const ch = String.fromCodePoint(text.codePointAt(0) ?? 0);
   if (text.length > ch.length && ch === '\x1b') {
     const rest = text.slice(1);

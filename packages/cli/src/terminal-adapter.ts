@@ -94,6 +94,8 @@ class LineTerminal implements Terminal {
   private historyFile: string | undefined;
   private completer: ((line: string, cursor: number) => Promise<CompletionResult>) | undefined;
   private readonly tabs = new TabCycle();
+  /** Lines entered so far: a completion answer for an earlier line is dropped. */
+  private lineCount = 0;
 
   constructor(io: MainIo, options: { noColor: boolean }) {
     this.io = io;
@@ -120,6 +122,10 @@ class LineTerminal implements Terminal {
   useHistory(target: string): void {
     const safe = target.replace(/[^A-Za-z0-9@._-]/g, '_') || 'localhost';
     this.historyFile = join(stateDirectory(this.io.env), 'history', `${safe}.txt`);
+    // A readline opened before the target was known (a host-key question while connecting) gets it now.
+    this.savedHistory = undefined;
+    const rl = this.rl as (Interface & { history?: string[] }) | undefined;
+    if (rl && this.interactive) rl.history = loadHistory(this.historyFile);
   }
 
   private readonly onSigint = (): void => {
@@ -133,6 +139,7 @@ class LineTerminal implements Terminal {
   private suspend(): void {
     const rl = this.rl;
     if (!rl) return;
+    this.tabs.reset();
     this.savedHistory = [...((rl as Interface & { history?: string[] }).history ?? [])];
     this.suspending = true;
     rl.close();
@@ -164,6 +171,7 @@ class LineTerminal implements Terminal {
       rl.on('close', () => this.io.stdin.off('keypress', onKey));
     }
     rl.on('SIGINT', () => {
+      this.tabs.reset();
       if (this.interruptHandlers.size > 0) {
         this.onSigint();
         return;
@@ -178,6 +186,8 @@ class LineTerminal implements Terminal {
       }
     });
     rl.on('line', (l) => {
+      this.lineCount++;
+      this.tabs.reset();
       const r = this.pendingRead;
       if (r) {
         this.pendingRead = undefined;
@@ -199,6 +209,7 @@ class LineTerminal implements Terminal {
   /** Tab / Shift+Tab: the next or previous completion from the remote TabExpansion2 (TabCycle). */
   private async tab(rl: Interface, backwards: boolean): Promise<void> {
     const state: EditState = { line: rl.line, cursor: rl.cursor };
+    const lineCount = this.lineCount;
     let next: EditState | undefined;
     if (this.tabs.continues(state)) next = this.tabs.step(backwards);
     else {
@@ -211,7 +222,13 @@ class LineTerminal implements Terminal {
         return; // completion is a convenience: a failed TabExpansion2 leaves the line as it is
       }
       // Typed on meanwhile, submitted, or readline was closed: the answer is stale.
-      if (this.rl !== rl || rl.line !== state.line || rl.cursor !== state.cursor) return;
+      if (
+        this.rl !== rl ||
+        this.lineCount !== lineCount ||
+        rl.line !== state.line ||
+        rl.cursor !== state.cursor
+      )
+        return;
       next = this.tabs.begin(state, result, backwards);
     }
     if (!next) return;
@@ -236,6 +253,7 @@ class LineTerminal implements Terminal {
     complete: (line: string, cursor: number) => Promise<CompletionResult>,
   ): Promise<ReadResult> {
     this.completer = complete;
+    this.tabs.reset();
     const rl = this.lines();
     const queued = this.queued.shift();
     if (queued !== undefined) return Promise.resolve({ kind: 'line', text: queued });

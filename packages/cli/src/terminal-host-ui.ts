@@ -10,7 +10,7 @@ import {
   type PromptAnswer,
   type RawUi,
 } from '@psremote/core';
-import { decodeKey } from './key-decode.ts';
+import { decodeKey, splitKey } from './key-decode.ts';
 
 /** System.ConsoleColor to ANSI SGR (PowerShell's 16-colour console palette). */
 const FG = [30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97];
@@ -217,8 +217,17 @@ export class TerminalHostUi implements HostUi {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const onData = (buf: Buffer) => {
-        for (const ch of buf.toString('utf8')) {
-          if (ch === '\r' || ch === '\n') return finish();
+        const text = buf.toString('utf8');
+        let at = 0;
+        for (const ch of text) {
+          at += ch.length;
+          if (ch === '\r' || ch === '\n') {
+            // What was typed after Enter belongs to whatever reads next.
+            const rest = text.slice(at).replace(/^\n/, ch === '\r' ? '' : '\n');
+            finish();
+            if (rest) input.unshift(Buffer.from(rest, 'utf8'));
+            return;
+          }
           // Ctrl+C stops the command, as in the console host; the prompt goes when it has stopped (onAbort).
           if (ch === '\u0003') {
             if (signal && this.interrupt()) return;
@@ -413,10 +422,13 @@ export class TerminalHostUi implements HostUi {
         reject(withdrawn());
       };
       const onData = (buf: Buffer) => {
-        const key = decodeKey(buf.toString('utf8'));
+        // One key per ReadKey: what came with it (typed ahead, pasted) stays for the next read.
+        const [first, rest] = splitKey(buf.toString('utf8'));
+        const key = decodeKey(first);
         // Ctrl+C stops the command unless ReadKeyOptions.AllowCtrlC (1) asks for it as a key.
         if (key.character === '\x03' && (options & 1) === 0 && signal && this.interrupt()) return;
         done();
+        if (rest) input.unshift(Buffer.from(rest, 'utf8'));
         if ((options & 2) === 0 && key.character >= ' ' && key.character !== '\x7f')
           this.write(key.character);
         resolve(key);

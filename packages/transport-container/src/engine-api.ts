@@ -24,11 +24,13 @@ function isTlsFailure(code: string | undefined): boolean {
   );
 }
 
-function unreachable(endpoint: EngineEndpoint, cause: unknown): PSRemotingError {
+/** `beforeAnyAnswer`: the engine has not answered yet (the guess about a missing client certificate holds only then). */
+function unreachable(endpoint: EngineEndpoint, cause: unknown, beforeAnyAnswer = false): PSRemotingError {
   const code = (cause as { code?: string })?.code ?? (cause as { cause?: { code?: string } })?.cause?.code;
   // TLS 1.3: an engine that wants a client certificate (dockerd --tlsverify) accepts the handshake and then
   // closes the connection when none comes, so a close on a TLS endpoint without one means exactly that.
   const noClientCert =
+    beforeAnyAnswer &&
     endpoint.kind === 'tcp' &&
     endpoint.tls !== undefined &&
     !endpoint.tls.cert &&
@@ -97,7 +99,7 @@ export class EngineClient {
     try {
       res = await request(`${this.base}/_ping`, { dispatcher: this.dispatcher, signal });
     } catch (e) {
-      throw unreachable(this.endpoint, e);
+      throw unreachable(this.endpoint, e, true);
     }
     await res.body.text();
     const server = String(res.headers['api-version'] ?? '1.40');

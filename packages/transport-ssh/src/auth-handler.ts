@@ -74,11 +74,14 @@ export function openSshPublicKey(data: Buffer): string | undefined {
 class EncryptedKeyAgent extends BaseAgent {
   private readonly publicKey: ParsedKey;
   private readonly unlock: () => Promise<ParsedKey | undefined>;
+  private unlocked: Promise<ParsedKey | undefined> | undefined;
+  private readonly onMismatch: () => void;
 
-  constructor(publicKey: ParsedKey, unlock: () => Promise<ParsedKey | undefined>) {
+  constructor(publicKey: ParsedKey, unlock: () => Promise<ParsedKey | undefined>, onMismatch: () => void) {
     super();
     this.publicKey = publicKey;
     this.unlock = unlock;
+    this.onMismatch = onMismatch;
   }
 
   override getIdentities(cb: (err: Error | undefined, keys?: ParsedKey[]) => void): void {
@@ -93,9 +96,15 @@ class EncryptedKeyAgent extends BaseAgent {
   ): void {
     const done = typeof options === 'function' ? options : cb;
     const hash = typeof options === 'function' ? undefined : options.hash;
-    this.unlock().then(
+    // Asked once: ssh2 signs again when it retries the key with another RSA hash.
+    this.unlocked ??= this.unlock();
+    this.unlocked.then(
       (key) => {
         if (!key) return done?.(new KeyFileError('no valid passphrase was given'));
+        if (!Buffer.from(key.getPublicSSH()).equals(Buffer.from(this.publicKey.getPublicSSH()))) {
+          this.onMismatch();
+          return done?.(new KeyFileError('the private key does not match the public key offered for it'));
+        }
         const signature = key.sign(data, hash);
         if (signature instanceof Error) return done?.(signature);
         done?.(undefined, signature);
@@ -196,7 +205,15 @@ export function createAuthHandler(
             if (pub && !(pub instanceof Error)) {
               const parsedPub = Array.isArray(pub) ? (pub[0] as ParsedKey) : pub;
               report.notes.push(`offered the encrypted ${parsedPub.type} key ${file.path}`);
-              return { type: 'agent', username: user, agent: new EncryptedKeyAgent(parsedPub, unlock) };
+              const mismatch = () =>
+                report.notes.push(
+                  `the private key ${file.path} does not match its public key (a stale .pub?)`,
+                );
+              return {
+                type: 'agent',
+                username: user,
+                agent: new EncryptedKeyAgent(parsedPub, unlock, mismatch),
+              };
             }
             const unlocked = await unlock();
             if (!unlocked) return null;

@@ -174,6 +174,23 @@ live('authentication against a real sshd', () => {
     expect(ui.asked).toEqual(['ReadLineAsSecureString']);
   });
 
+  it('an encrypted PEM key with a stale .pub: the passphrase is asked once, and the mismatch is named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psremote-stale-pub-'));
+    try {
+      const key = join(dir, 'id_rsa');
+      execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-m', 'PEM', '-N', 'pem pass', '-f', key]);
+      // The .pub beside it is another (authorized) key: the server accepts it, the private key cannot sign for it.
+      writeFileSync(`${key}.pub`, readFileSync(`${p().keys.ed25519}.pub`));
+      const ui = new FakeHostUi(['pem pass', 'pem pass', 'pem pass']);
+      const e = await failure(open(target({ KeyFilePath: key }, { PasswordAuthentication: 'no' }), ui));
+      expect(e.errorId).toBe('SshAuthenticationFailed');
+      expect(e.message).toContain(`the private key ${key} does not match its public key`);
+      expect(ui.asked).toEqual(['ReadLineAsSecureString']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an encrypted key without an interactive host fails fast and says why', async () => {
     const ui = new FakeHostUi();
     const e = await failure(open(target({ KeyFilePath: p().keys.encrypted }), ui));

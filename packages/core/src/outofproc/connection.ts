@@ -266,12 +266,12 @@ class OutOfProcConnection implements TransportConnection {
       );
       const explain = this.options.explainEnd;
       if (!explain) {
-        this.fail(generic);
+        this.fail(generic, true);
         return;
       }
       Promise.resolve(explain(this.stderrText.join(''), this.sawPacket))
         .catch(() => undefined)
-        .then((specific) => this.fail(specific ?? generic));
+        .then((specific) => this.fail(specific ?? generic, true));
     });
   }
 
@@ -453,8 +453,11 @@ class OutOfProcConnection implements TransportConnection {
       .finally(() => this.closedDeferred.resolve());
   }
 
-  private fail(error: PSRemotingError): void {
+  private fail(error: PSRemotingError, fromEnd = false): void {
     if (this.closed || this.failure) return;
+    // While an abrupt end waits for the server's last words, a write error of the dying stream (EPIPE) must not
+    // report first without them: the end reports (close() and abort still go through at once).
+    if (this.ending && !fromEnd && !this.closing) return;
     this.failure = error;
     this.finish();
   }

@@ -45,6 +45,19 @@ function describe(v: unknown): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `p`, or a ConformanceError saying what never happened once `ms` have passed (a transport must not hang). */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConformanceError(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Runs `body` on a session of its own, closing it afterwards whatever happens. */
 async function withSession(o: ConformanceOptions, body: (s: PSSession) => Promise<void>): Promise<void> {
   const s = await o.open();
@@ -56,7 +69,7 @@ async function withSession(o: ConformanceOptions, body: (s: PSSession) => Promis
 }
 
 export function transportConformanceChecks(o: ConformanceOptions): ConformanceCheck[] {
-  const within = o.withinMs ?? 1000;
+  const limitMs = o.withinMs ?? 1000;
   const checks: ConformanceCheck[] = [
     {
       name: 'opens: Opened and Available, protocol negotiated',
@@ -121,17 +134,17 @@ export function transportConformanceChecks(o: ConformanceOptions): ConformanceCh
         }),
     },
     {
-      name: `stop: a running pipeline is Stopped within ${within} ms and the session stays usable`,
+      name: `stop: a running pipeline is Stopped within ${limitMs} ms and the session stays usable`,
       run: () =>
         withSession(o, async (s) => {
           const inv = s.invoke('while ($true) { }');
           await sleep(300);
           const t0 = performance.now();
-          await inv.stop();
-          const r = await inv.result();
+          await within(inv.stop(), 5 * limitMs, 'stop()');
+          const r = await within(inv.result(), 5 * limitMs, 'the end of the stopped pipeline');
           const ms = performance.now() - t0;
           check(r.state === 'Stopped', 'the pipeline is Stopped', r.state);
-          check(ms < within, `stopped within ${within} ms`, Math.round(ms));
+          check(ms < limitMs, `stopped within ${limitMs} ms`, Math.round(ms));
           check(describe((await s.invoke('6*7').result()).output) === '[42]', 'the next command works');
           check(s.availability === 'Available', 'the session is Available again', s.availability);
         }),
@@ -155,7 +168,7 @@ export function transportConformanceChecks(o: ConformanceOptions): ConformanceCh
   ];
   for (const [what, kill] of Object.entries(o.kills ?? {})) {
     checks.push({
-      name: `${what} mid-command: Broken within ${within} ms, with a ConnectionError`,
+      name: `${what} mid-command: Broken within ${limitMs} ms, with a ConnectionError`,
       run: async () => {
         const s = await o.open();
         try {
@@ -165,11 +178,15 @@ export function transportConformanceChecks(o: ConformanceOptions): ConformanceCh
           await sleep(200);
           const t0 = performance.now();
           await kill(s, pid as number);
-          const err = await inv.result().then(
-            () => undefined,
-            (e: unknown) => e,
+          const err = await within(
+            inv.result().then(
+              () => undefined,
+              (e: unknown) => e,
+            ),
+            5 * limitMs,
+            'the end of the running command',
           );
-          await s.whenEnded;
+          await within(s.whenEnded, 5 * limitMs, 'the end of the session');
           const ms = performance.now() - t0;
           check(s.state === 'Broken', 'the session is Broken', s.state);
           check(isPSRemotingError(err), 'the running command fails with a PSRemotingError', err);
@@ -178,7 +195,7 @@ export function transportConformanceChecks(o: ConformanceOptions): ConformanceCh
             'the reason is a ConnectionError',
             s.reason?.category,
           );
-          check(ms < within, `noticed within ${within} ms`, Math.round(ms));
+          check(ms < limitMs, `noticed within ${limitMs} ms`, Math.round(ms));
         } finally {
           await s.close().catch(() => undefined);
         }

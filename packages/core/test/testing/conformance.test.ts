@@ -64,6 +64,27 @@ describe('transportConformanceChecks', () => {
     expect(e?.message).toMatch(/^a protocol version was negotiated/);
   });
 
+  it('a transport that never stops a pipeline fails the check in bounded time instead of hanging', async () => {
+    const s = stubSession({});
+    const hanging = {
+      ...s,
+      state: 'Opened',
+      availability: 'Available',
+      protocolVersion: '2.3',
+      invoke: () => ({ stop: () => new Promise(() => {}), result: () => new Promise(() => {}) }),
+      close: async () => {},
+    } as unknown as PSSession;
+    const c = transportConformanceChecks({ open: async () => hanging, withinMs: 20 }).find((x) =>
+      x.name.startsWith('stop:'),
+    );
+    const e = await c?.run().then(
+      () => undefined,
+      (x: Error) => x,
+    );
+    expect(e?.name).toBe('ConformanceError');
+    expect(e?.message).toBe('stop() did not happen within 100 ms');
+  });
+
   it('has one dying-server check per kill given, none without', () => {
     const open = async () => stubSession({});
     expect(transportConformanceChecks({ open }).some((c) => /mid-command/.test(c.name))).toBe(false);
