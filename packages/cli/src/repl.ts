@@ -11,7 +11,8 @@ type Ran = { kind: 'done'; failed: boolean } | { kind: 'incomplete' } | { kind: 
  * comes back, until `exit`, Exit-PSSession (PopRunspace), SetShouldExit, Ctrl+D, or the session breaks.
  * Input the server finds incomplete (`if ($x) {`, a trailing `+`: an IncompleteParseException) switches to
  * block mode, as PowerShell's console host does: the `>> ` prompt gathers lines until an empty one, then the
- * whole block runs. Returns the process exit status.
+ * whole block runs. From a script on stdin a block runs at an empty line only once it is complete (empty lines
+ * inside a function body are common there). Returns the process exit status.
  */
 export async function runRepl(shell: InteractiveSession, terminal: Terminal, io: MainIo): Promise<number> {
   const session = shell.session;
@@ -64,7 +65,9 @@ export async function runRepl(shell: InteractiveSession, terminal: Terminal, io:
           continue;
         }
         text = block;
-        endOfBlock = true;
+        // At the `>> ` prompt an empty line runs the block as typed (the console host). In a script on stdin an
+        // empty line inside a function body is common: a block the server still finds incomplete keeps gathering.
+        endOfBlock = terminal.interactive;
         block = undefined;
       } else {
         if (read.text.trim() === '') continue;
@@ -79,7 +82,8 @@ export async function runRepl(shell: InteractiveSession, terminal: Terminal, io:
         throw e;
       }
       if (ran.kind === 'incomplete') {
-        block = text;
+        // A script's block that was cut by an empty line keeps it.
+        block = read.kind === 'line' && read.text.trim() === '' ? `${text}\n` : text;
         continue;
       }
       // exit / Exit-PSSession / SetShouldExit: the code asked for (0 for a plain exit).

@@ -54,10 +54,12 @@ describe.skipIf(!live)('psremote without a terminal', () => {
     expect(enterWithStdin("'ok'\nGet-Item /does/not/exist\n").status).toBe(1);
   });
 
-  it('a script on stdin with multi-line blocks runs as PowerShell reads it (block mode), and exit 7 gives 7', () => {
+  it('a script on stdin with multi-line blocks (empty lines inside a function too) runs, and exit 7 gives 7', () => {
     const script = [
       'function Double($a) {',
-      '  $a * 2',
+      '  $b = $a',
+      '',
+      '  $b * 2',
       '}',
       '',
       'Double 21',
