@@ -206,7 +206,10 @@ export class TerminalHostUi implements HostUi {
       input.resume();
       let value = '';
       const onAbort = () => finish(withdrawn());
+      let finished = false;
       const finish = (err?: Error) => {
+        if (finished) return;
+        finished = true;
         input.off('data', onData);
         signal?.removeEventListener('abort', onAbort);
         input.setRawMode(wasRaw);
@@ -230,8 +233,13 @@ export class TerminalHostUi implements HostUi {
           }
           // Ctrl+C stops the command, as in the console host; the prompt goes when it has stopped (onAbort).
           if (ch === '\u0003') {
-            if (signal && this.interrupt()) return;
-            return finish(new HostUiNotSupported('input: cancelled with Ctrl+C'));
+            const cancelled = () => finish(new HostUiNotSupported('input: cancelled with Ctrl+C'));
+            if (signal && this.interrupt()) {
+              // A prompt not of the stopped command (a pool-level one) is not withdrawn by its end: cancel it.
+              setTimeout(cancelled, GRACE_AFTER_INTERRUPT_MS).unref?.();
+              return;
+            }
+            return cancelled();
           }
           if (ch === '\u007f' || ch === '\b') {
             if (value.length) {
@@ -426,7 +434,16 @@ export class TerminalHostUi implements HostUi {
         const [first, rest] = splitKey(buf.toString('utf8'));
         const key = decodeKey(first);
         // Ctrl+C stops the command unless ReadKeyOptions.AllowCtrlC (1) asks for it as a key.
-        if (key.character === '\x03' && (options & 1) === 0 && signal && this.interrupt()) return;
+        if (key.character === '\x03' && (options & 1) === 0 && signal && this.interrupt()) {
+          // As for masked input: withdrawn by the command's end, else cancelled after a moment.
+          setTimeout(() => {
+            if (input.listeners('data').includes(onData as (...a: unknown[]) => void)) {
+              done();
+              reject(new HostUiNotSupported('ReadKey: cancelled with Ctrl+C'));
+            }
+          }, GRACE_AFTER_INTERRUPT_MS).unref?.();
+          return;
+        }
         done();
         if (rest) input.unshift(Buffer.from(rest, 'utf8'));
         if ((options & 2) === 0 && key.character >= ' ' && key.character !== '\x7f')
@@ -444,6 +461,9 @@ export class TerminalHostUi implements HostUi {
     this.clearProgress();
   }
 }
+
+/** How long a prompt waits, after Ctrl+C stopped a command, to be withdrawn before it cancels itself. */
+const GRACE_AFTER_INTERRUPT_MS = 1000;
 
 /** The prompt's command ended before it was answered (stopped with Ctrl+C, or the session closed). */
 function withdrawn(): HostUiNotSupported {
