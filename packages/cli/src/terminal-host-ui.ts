@@ -234,11 +234,7 @@ export class TerminalHostUi implements HostUi {
           // Ctrl+C stops the command, as in the console host; the prompt goes when it has stopped (onAbort).
           if (ch === '\u0003') {
             const cancelled = () => finish(new HostUiNotSupported('input: cancelled with Ctrl+C'));
-            if (signal && this.interrupt()) {
-              // A prompt not of the stopped command (a pool-level one) is not withdrawn by its end: cancel it.
-              setTimeout(cancelled, GRACE_AFTER_INTERRUPT_MS).unref?.();
-              return;
-            }
+            if (this.stopOnCtrlC(signal, cancelled)) return;
             return cancelled();
           }
           if (ch === '\u007f' || ch === '\b') {
@@ -419,31 +415,29 @@ export class TerminalHostUi implements HostUi {
       const wasRaw = input.isRaw;
       input.setRawMode(true);
       input.resume();
-      const done = () => {
+      let settled = false;
+      /** Leaves raw mode once; false when that was already done. */
+      const done = (): boolean => {
+        if (settled) return false;
+        settled = true;
         input.off('data', onData);
         signal?.removeEventListener('abort', onAbort);
         input.setRawMode(wasRaw);
         input.pause();
+        return true;
       };
       const onAbort = () => {
-        done();
-        reject(withdrawn());
+        if (done()) reject(withdrawn());
+      };
+      const cancelled = () => {
+        if (done()) reject(new HostUiNotSupported('ReadKey: cancelled with Ctrl+C'));
       };
       const onData = (buf: Buffer) => {
         // One key per ReadKey: what came with it (typed ahead, pasted) stays for the next read.
         const [first, rest] = splitKey(buf.toString('utf8'));
         const key = decodeKey(first);
         // Ctrl+C stops the command unless ReadKeyOptions.AllowCtrlC (1) asks for it as a key.
-        if (key.character === '\x03' && (options & 1) === 0 && signal && this.interrupt()) {
-          // As for masked input: withdrawn by the command's end, else cancelled after a moment.
-          setTimeout(() => {
-            if (input.listeners('data').includes(onData as (...a: unknown[]) => void)) {
-              done();
-              reject(new HostUiNotSupported('ReadKey: cancelled with Ctrl+C'));
-            }
-          }, GRACE_AFTER_INTERRUPT_MS).unref?.();
-          return;
-        }
+        if (key.character === '\x03' && (options & 1) === 0 && this.stopOnCtrlC(signal, cancelled)) return;
         done();
         if (rest) input.unshift(Buffer.from(rest, 'utf8'));
         if ((options & 2) === 0 && key.character >= ' ' && key.character !== '\x7f')
@@ -453,6 +447,17 @@ export class TerminalHostUi implements HostUi {
       input.on('data', onData);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /**
+   * Ctrl+C typed into a raw-mode prompt (masked input, ReadKey): stops the running command, as the console host
+   * does. The prompt is then withdrawn by its command's end (its signal); one that is not of that command (a
+   * pool-level prompt) is cancelled after a moment. False when no command runs: the caller cancels at once.
+   */
+  private stopOnCtrlC(signal: AbortSignal | undefined, cancel: () => void): boolean {
+    if (!signal || !this.interrupt()) return false;
+    setTimeout(cancel, GRACE_AFTER_INTERRUPT_MS).unref?.();
+    return true;
   }
 
   /** A command ended: progress bars it left (stopped before reporting Completed) are cleared. */

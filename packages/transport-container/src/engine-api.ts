@@ -24,6 +24,11 @@ function isTlsFailure(code: string | undefined): boolean {
   );
 }
 
+/** The TLS settings of an engine endpoint, for undici's connector and for the hijacked exec socket alike. */
+function tlsOptions(tls: NonNullable<Extract<EngineEndpoint, { kind: 'tcp' }>['tls']>) {
+  return { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.verify };
+}
+
 /** `beforeAnyAnswer`: the engine has not answered yet (the guess about a missing client certificate holds only then). */
 function unreachable(endpoint: EngineEndpoint, cause: unknown, beforeAnyAnswer = false): PSRemotingError {
   const code = (cause as { code?: string })?.code ?? (cause as { cause?: { code?: string } })?.cause?.code;
@@ -74,14 +79,7 @@ export class EngineClient {
     if (endpoint.kind === 'tcp') {
       this.base = `${endpoint.tls ? 'https' : 'http'}://${endpoint.host}:${endpoint.port}`;
       this.dispatcher = new Agent({
-        connect: endpoint.tls
-          ? {
-              ca: endpoint.tls.ca,
-              cert: endpoint.tls.cert,
-              key: endpoint.tls.key,
-              rejectUnauthorized: endpoint.tls.verify,
-            }
-          : {},
+        connect: endpoint.tls ? tlsOptions(endpoint.tls) : {},
       });
     } else {
       this.base = 'http://localhost';
@@ -155,14 +153,7 @@ export class EngineClient {
     const socket: Socket =
       ep.kind === 'tcp'
         ? ep.tls
-          ? tlsConnect({
-              host: ep.host,
-              port: ep.port,
-              ca: ep.tls.ca,
-              cert: ep.tls.cert,
-              key: ep.tls.key,
-              rejectUnauthorized: ep.tls.verify,
-            })
+          ? tlsConnect({ host: ep.host, port: ep.port, ...tlsOptions(ep.tls) })
           : netConnect({ host: ep.host, port: ep.port })
         : netConnect({ path: ep.path });
     const body = JSON.stringify({ Detach: false, Tty: false });

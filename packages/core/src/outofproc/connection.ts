@@ -99,11 +99,6 @@ class OutOfProcConnection implements TransportConnection {
       this.fail(this.transportError(`writing to ${stream.description} failed: ${e.message}`, e)),
     );
     stream.errors?.on('data', (chunk: Buffer | string) => this.onStderr(chunk));
-    const errorsDone = () => {
-      this.errorStreamEnded = true;
-    };
-    stream.errors?.once('end', errorsDone);
-    stream.errors?.once('close', errorsDone);
 
     if (options.connectingTimeoutMs !== undefined && options.connectingTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => {
@@ -275,11 +270,9 @@ class OutOfProcConnection implements TransportConnection {
     });
   }
 
-  private errorStreamEnded = false;
-
   private afterErrorStream(then: () => void): void {
     const errors = this.stream.errors;
-    if (!errors || this.errorStreamEnded) {
+    if (!errors || errors.readableEnded || errors.destroyed) {
       setImmediate(then);
       return;
     }
