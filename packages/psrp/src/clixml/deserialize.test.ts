@@ -196,18 +196,43 @@ describe('deserializeClixml: bad input gives ClixmlError', () => {
     ],
     ['Obj in MS', (n: number) => `${'<Obj N="x" RefId="0"><MS>'.repeat(n)}`],
     ['unclosed', (n: number) => '<Obj><LST>'.repeat(n)],
-  ])('a depth bomb (%s, 200k levels) stops at maxDepth', (_kind, make) => {
+  ])("a depth bomb (%s, 200k levels) stops at PowerShell's depth limit", (_kind, make) => {
     const xml = make(200_000);
     const e = errorOf(() => deserializeClixml(xml));
-    expect(e.errorId).toBe('ClixmlDepthExceeded');
-    expect(e.offset).toBeLessThan(10_000);
+    expect(e.errorId).toBe('DeserializationTooDeep');
+    expect(e.message).toMatch(/^Serialized XML is nested too deeply\./);
+    expect(e.offset).toBeLessThan(5_000);
+  });
+
+  // The boundaries below were checked against pwsh 7.6 ([PSSerializer]::Deserialize): n nested objects holding
+  // an I32 read at n = 48 and fail with "Serialized XML is nested too deeply." at n = 49, for LST items, DCT
+  // values and Props alike; an enum's I32 base value does not count as a level (48 nested enums read).
+  const inLst = (n: number) => `${'<Obj RefId="0"><LST>'.repeat(n)}<I32>1</I32>${'</LST></Obj>'.repeat(n)}`;
+  const inProps = (n: number) =>
+    `${'<Obj N="p" RefId="0"><Props>'.repeat(n)}<I32 N="p">1</I32>${'</Props></Obj>'.repeat(n)}`;
+  const inDct = (n: number) =>
+    `${'<Obj N="Value" RefId="0"><DCT><En><S N="Key">k</S>'.repeat(n)}<I32 N="Value">1</I32>${'</En></DCT></Obj>'.repeat(n)}`;
+  const enumAt = (n: number) =>
+    `${'<Obj N="p" RefId="0"><Props>'.repeat(n)}<Obj N="p" RefId="1"><TN RefId="0"><T>System.ConsoleColor</T><T>System.Enum</T></TN><ToString>Red</ToString><I32>12</I32></Obj>${'</Props></Obj>'.repeat(n)}`;
+  it.each([
+    ['LST', inLst],
+    ['Props', inProps],
+    ['DCT', inDct],
+    ['an enum', enumAt],
+  ])('%s nesting: 48 levels read, 49 are DeserializationTooDeep (as pwsh 7.6)', (_kind, nest) => {
+    expect(deserializeClixml(nest(48))).toBeInstanceOf(PSObject);
+    expect(errorOf(() => deserializeClixml(nest(49))).errorId).toBe('DeserializationTooDeep');
+    const doc = (x: string) => `<Objs Version="1.1.0.1">${x}</Objs>`;
+    expect(deserializeClixmlDocument(doc(nest(48)))).toHaveLength(1);
+    expect(errorOf(() => deserializeClixmlDocument(doc(nest(49)))).errorId).toBe('DeserializationTooDeep');
   });
 
   it('maxDepth is an option; nesting within it is read', () => {
-    const nest = (n: number) => `${'<Obj RefId="0"><LST>'.repeat(n)}<I32>1</I32>${'</LST></Obj>'.repeat(n)}`;
-    expect(deserializeClixml(nest(200))).toBeInstanceOf(PSObject);
-    expect(errorOf(() => deserializeClixml(nest(11), { maxDepth: 10 })).errorId).toBe('ClixmlDepthExceeded');
-    expect(deserializeClixml(nest(5), { maxDepth: 10 })).toBeInstanceOf(PSObject);
+    expect(errorOf(() => deserializeClixml(inLst(9), { maxDepth: 10 })).errorId).toBe(
+      'DeserializationTooDeep',
+    );
+    expect(deserializeClixml(inLst(8), { maxDepth: 10 })).toBeInstanceOf(PSObject);
+    expect(deserializeClixml(inLst(150), { maxDepth: 200 })).toBeInstanceOf(PSObject);
   });
 
   it('input longer than maxLength is refused before it is read', () => {

@@ -21,7 +21,12 @@ export class ClixmlError extends Error {
 }
 
 export interface DeserializeOptions {
-  /** Deepest element nesting accepted (default 256). */
+  /**
+   * PowerShell's MaxDepthBelowTopLevel (serialization.cs, 50): each value read inside another (a property, a
+   * list item, a dictionary key or value, an object as base value; here also a nested `<MS>` property set)
+   * is one level deeper, the root value is level 1, and reaching this level is a DeserializationTooDeep error.
+   * Default 50, so values nest 49 levels as in PowerShell.
+   */
   readonly maxDepth?: number;
   /** Longest input accepted, in characters (default 512 Mi). */
   readonly maxLength?: number;
@@ -56,14 +61,21 @@ const PRIMITIVES = new Set([
 ]);
 const COLLECTIONS = new Set(['LST', 'IE', 'STK', 'QUE']);
 
+/** serialization.cs MaxDepthBelowTopLevel. */
+const MAX_DEPTH_BELOW_TOP_LEVEL = 50;
+
+/** Peer text quoted in an error message: a bounded prefix (an error must not copy megabytes). */
+function clip(text: string | undefined): string {
+  if (text === undefined) return '';
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
 interface Tag {
   name: string;
   n: string | undefined;
   refId: string | undefined;
   selfClosing: boolean;
 }
-
-const ENTITY = /&(?:(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|lt|gt|amp|quot|apos);)?/g;
 
 /** An XML Char (XML 1.0 section 2.2): what a character reference may name. */
 function isXmlChar(cp: number): boolean {
@@ -78,38 +90,142 @@ function isXmlChar(cp: number): boolean {
 }
 
 /**
+ * The code point of the entity or character reference at s[amp] ('&'), with `entityEnd` set to the index after
+ * its ';'; -1 when it is not one we know. Looks at most 10 characters past the '&' (`&#x10FFFF;` is the longest
+ * form accepted): a string of many '&' without ';' costs linear time, not a search to the end for each.
+ */
+let entityEnd = 0;
+function entityAt(s: string, amp: number): number {
+  const c1 = s.charCodeAt(amp + 1);
+  if (c1 === 0x23 /* # */) {
+    const hex = (s.charCodeAt(amp + 2) | 0x20) === 0x78; /* x */
+    let i = amp + (hex ? 3 : 2);
+    const max = hex ? 6 : 7;
+    let v = 0;
+    let n = 0;
+    for (; n <= max; n++, i++) {
+      const c = s.charCodeAt(i);
+      let d: number;
+      if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+      else if (hex && (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) d = (c | 0x20) - 0x57;
+      else break;
+      v = v * (hex ? 16 : 10) + d;
+    }
+    if (n === 0 || n > max || s.charCodeAt(i) !== 0x3b || !isXmlChar(v)) return -1;
+    entityEnd = i + 1;
+    return v;
+  }
+  let cp: number;
+  let len: number;
+  if (s.startsWith('amp;', amp + 1)) [cp, len] = [0x26, 4];
+  else if (s.startsWith('lt;', amp + 1)) [cp, len] = [0x3c, 3];
+  else if (s.startsWith('gt;', amp + 1)) [cp, len] = [0x3e, 3];
+  else if (s.startsWith('quot;', amp + 1)) [cp, len] = [0x22, 5];
+  else if (s.startsWith('apos;', amp + 1)) [cp, len] = [0x27, 5];
+  else return -1;
+  entityEnd = amp + 1 + len;
+  return cp;
+}
+
+/**
  * Resolves the predefined entities and character references; a bare `&`, an unknown entity or a reference to a
- * non-XML character is malformed, as for the XmlReader PowerShell reads with. Returns undefined then.
+ * non-XML character is malformed, as for the XmlReader PowerShell reads with. Returns undefined then. One pass
+ * into one UTF-16 buffer (the output is never longer than the input): no regular expression, no per-entity
+ * strings, so 60 MB of `&amp;` costs one buffer and one string, not millions of small ones.
  */
 function decodeEntities(s: string): string | undefined {
-  if (s.indexOf('&') < 0) return s;
-  let bad = false;
-  const out = s.replace(ENTITY, (_m, e: string | undefined) => {
-    switch (e) {
-      case undefined:
-        bad = true;
-        return '';
-      case 'lt':
-        return '<';
-      case 'gt':
-        return '>';
-      case 'amp':
-        return '&';
-      case 'quot':
-        return '"';
-      case 'apos':
-        return "'";
-      default: {
-        const cp = e[1] === 'x' ? Number.parseInt(e.slice(2), 16) : Number.parseInt(e.slice(1), 10);
-        if (!isXmlChar(cp)) {
-          bad = true;
-          return '';
-        }
-        return String.fromCodePoint(cp);
-      }
-    }
-  });
-  return bad ? undefined : out;
+  let amp = s.indexOf('&');
+  if (amp < 0) return s;
+  const out = new Uint16Array(s.length);
+  let n = 0;
+  let i = 0;
+  while (amp >= 0) {
+    for (; i < amp; i++) out[n++] = s.charCodeAt(i);
+    const cp = entityAt(s, amp);
+    if (cp < 0) return undefined;
+    if (cp > 0xffff) {
+      out[n++] = 0xd800 + ((cp - 0x10000) >> 10);
+      out[n++] = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+    } else out[n++] = cp;
+    i = entityEnd;
+    amp = s.indexOf('&', i);
+  }
+  for (; i < s.length; i++) out[n++] = s.charCodeAt(i);
+  return utf16ToString(out, n);
+}
+
+/** The first n code units of `units` as a string, in chunks (fromCharCode's argument count is limited). */
+function utf16ToString(units: Uint16Array, n: number): string {
+  const CHUNK = 8192;
+  if (n <= CHUNK) return String.fromCharCode.apply(null, units.subarray(0, n) as unknown as number[]);
+  const parts: string[] = [];
+  for (let k = 0; k < n; k += CHUNK)
+    parts.push(
+      String.fromCharCode.apply(null, units.subarray(k, Math.min(n, k + CHUNK)) as unknown as number[]),
+    );
+  return parts.join('');
+}
+
+/**
+ * `[+-]?(digits[.digits] | .digits)([eE][+-]?digits)?` over s[i, end), in one left-to-right pass (the regular
+ * expression this replaces backtracked quadratically on a long run of digits followed by a letter).
+ */
+function isDecimalText(s: string, i: number, end: number): boolean {
+  let c = s.charCodeAt(i);
+  if (c === 0x2b || c === 0x2d) i++;
+  const intStart = i;
+  while (i < end && isDigit(s.charCodeAt(i))) i++;
+  const intDigits = i - intStart;
+  let fracDigits = 0;
+  if (i < end && s.charCodeAt(i) === 0x2e) {
+    i++;
+    const fracStart = i;
+    while (i < end && isDigit(s.charCodeAt(i))) i++;
+    fracDigits = i - fracStart;
+  }
+  if (intDigits === 0 && fracDigits === 0) return false;
+  if (i < end && (s.charCodeAt(i) | 0x20) === 0x65 /* e */) {
+    i++;
+    c = s.charCodeAt(i);
+    if (c === 0x2b || c === 0x2d) i++;
+    const expStart = i;
+    while (i < end && isDigit(s.charCodeAt(i))) i++;
+    if (i === expStart) return false;
+  }
+  return i === end;
+}
+
+/** `-?digits` (the file form's ProgressRecord numbers). */
+function isIntegerText(t: string): boolean {
+  const i = t.charCodeAt(0) === 0x2d ? 1 : 0;
+  if (i >= t.length) return false;
+  for (let k = i; k < t.length; k++) if (!isDigit(t.charCodeAt(k))) return false;
+  return true;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * `[+-]?digits` as a bigint, or undefined. A value with more than 20 significant digits is out of any 64-bit
+ * range: it is answered without building a huge BigInt (whose parse is superlinear in the digit count).
+ */
+function parseBigDecimalInt(t: string): bigint | 'overflow' | undefined {
+  let i = 0;
+  const c0 = t.charCodeAt(0);
+  if (c0 === 0x2b || c0 === 0x2d) i = 1;
+  if (i >= t.length) return undefined;
+  let firstSignificant = -1;
+  for (let k = i; k < t.length; k++) {
+    const c = t.charCodeAt(k);
+    if (!isDigit(c)) return undefined;
+    if (firstSignificant < 0 && c !== 0x30) firstSignificant = k;
+  }
+  if (firstSignificant < 0) return 0n;
+  if (t.length - firstSignificant > 20) return 'overflow';
+  const v = BigInt(t.slice(firstSignificant));
+  return c0 === 0x2d ? -v : v;
 }
 
 const KNOWN_TAGS = [
@@ -254,6 +370,11 @@ class Reader {
     throw new ClixmlError(id, message, this.i);
   }
 
+  /** Serialization.resx DeserializationTooDeep, PowerShell's id and text. */
+  private tooDeep(): never {
+    return this.fail('DeserializationTooDeep', 'Serialized XML is nested too deeply.');
+  }
+
   /** XML entities resolved, or a ClixmlMalformed error. */
   private entities(raw: string): string {
     const v = decodeEntities(raw);
@@ -336,7 +457,7 @@ class Reader {
       while (j < s.length && isWs(s.charCodeAt(j))) j++;
       if (s.charCodeAt(j) !== 0x3d) {
         this.i = j;
-        this.fail('ClixmlMalformed', `attribute ${s.slice(an, an + attrLen)} has no value`);
+        this.fail('ClixmlMalformed', `attribute ${clip(s.slice(an, an + attrLen))} has no value`);
       }
       j++;
       while (j < s.length && isWs(s.charCodeAt(j))) j++;
@@ -359,19 +480,29 @@ class Reader {
   /** Text up to `</name>`; consumes the end tag. */
   text(name: string): string {
     const s = this.s;
-    const lt = s.indexOf('<', this.i);
+    let lt = s.indexOf('<', this.i);
     if (lt < 0) this.fail('ClixmlMalformed', `unterminated <${name}>`);
-    let raw = s.slice(this.i, lt);
-    this.i = lt;
-    if (s.startsWith('<![CDATA[', lt)) {
-      const e = s.indexOf(']]>', lt);
+    if (!s.startsWith('<![CDATA[', lt)) {
+      const raw = s.slice(this.i, lt);
+      this.i = lt;
+      this.endTag(name);
+      return this.entities(raw);
+    }
+    // Text and CDATA sections, as many as the peer sends: a loop (not a call per section) and one join.
+    const parts: string[] = [];
+    for (;;) {
+      parts.push(this.entities(s.slice(this.i, lt)));
+      this.i = lt;
+      if (!s.startsWith('<![CDATA[', lt)) break;
+      const e = s.indexOf(']]>', lt + 9);
       if (e < 0) this.fail('ClixmlMalformed', 'unterminated CDATA');
-      raw = this.entities(raw) + s.slice(lt + 9, e);
+      parts.push(s.slice(lt + 9, e));
       this.i = e + 3;
-      return raw + this.text(name);
+      lt = s.indexOf('<', this.i);
+      if (lt < 0) this.fail('ClixmlMalformed', `unterminated <${name}>`);
     }
     this.endTag(name);
-    return this.entities(raw);
+    return parts.join('');
   }
 
   endTag(name: string): void {
@@ -403,7 +534,8 @@ class Reader {
    * leaves its N name in `lastName`.
    */
   value(depth: number, tagRead = false): PSValue {
-    if (depth > this.maxDepth) this.fail('ClixmlDepthExceeded', `nesting deeper than ${this.maxDepth}`);
+    // depth counts from 0 at the root; PowerShell's ReadOneObject counts from 1 and fails on reaching 50.
+    if (depth + 1 >= this.maxDepth) this.tooDeep();
     if (!tagRead) this.startTag();
     const name = this.tName;
     const n = this.tN;
@@ -422,12 +554,12 @@ class Reader {
       const refId = this.tRef;
       if (!self) this.endTag('Ref');
       const o = refId === undefined ? undefined : this.getRef(refId);
-      if (!o) this.fail('ClixmlMalformed', `a Ref to unknown RefId ${refId}`);
+      if (!o) this.fail('ClixmlMalformed', `a Ref to unknown RefId ${clip(refId)}`);
       v = o;
     } else if (name === 'PR') {
       v = this.progressRecord({ name, n, refId: this.tRef, selfClosing: self }, depth);
     } else {
-      return this.fail('ClixmlMalformed', `unknown element <${name}>`);
+      return this.fail('ClixmlMalformed', `unknown element <${clip(name)}>`);
     }
     this.lastName = n;
     return v;
@@ -440,7 +572,7 @@ class Reader {
       case 'B':
         if (raw === 'true' || raw === 'True') return true;
         if (raw === 'false' || raw === 'False') return false;
-        return this.fail('ClixmlMalformed', `bad Boolean ${raw}`);
+        return this.fail('ClixmlMalformed', `bad Boolean ${clip(raw)}`);
       case 'I32': {
         const v = this.int(raw, -2147483648, 2147483647);
         return v;
@@ -464,10 +596,11 @@ class Reader {
       case 'Db':
       case 'Sg':
         return new PSPrimitive(name, this.float(raw));
-      case 'D':
-        if (!/^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(raw))
-          this.fail('ClixmlMalformed', `bad Decimal ${raw}`);
-        return new PSPrimitive('D', raw.trim());
+      case 'D': {
+        const t = raw.trim();
+        if (!isDecimalText(t, 0, t.length)) this.fail('ClixmlMalformed', `bad Decimal ${t.slice(0, 40)}`);
+        return new PSPrimitive('D', t);
+      }
       case 'BA':
         return new PSPrimitive('BA', new Uint8Array(Buffer.from(raw, 'base64')));
       case 'G':
@@ -488,7 +621,7 @@ class Reader {
     // Hand-parsed (no trim, no regex): integers are most of the primitives in real output.
     const v = parseDecimalInt(raw);
     if (v === undefined) this.fail('ClixmlMalformed', `bad integer ${raw.slice(0, 40)}`);
-    if (v < min || v > max) this.fail('ClixmlMalformed', `integer ${raw.trim()} out of range`);
+    if (v < min || v > max) this.fail('ClixmlMalformed', `integer ${raw.trim().slice(0, 40)} out of range`);
     return v;
   }
 
@@ -497,11 +630,13 @@ class Reader {
     let v: bigint;
     if (small !== undefined && Number.isSafeInteger(small)) v = BigInt(small);
     else {
-      const t = raw.trim();
-      if (!/^[+-]?\d+$/.test(t)) this.fail('ClixmlMalformed', `bad integer ${raw.slice(0, 40)}`);
-      v = BigInt(t);
+      const big = parseBigDecimalInt(raw.trim());
+      if (big === undefined) this.fail('ClixmlMalformed', `bad integer ${raw.slice(0, 40)}`);
+      if (big === 'overflow')
+        this.fail('ClixmlMalformed', `integer ${raw.trim().slice(0, 40)}... out of range`);
+      v = big;
     }
-    if (v < min || v > max) this.fail('ClixmlMalformed', `integer ${raw.trim()} out of range`);
+    if (v < min || v > max) this.fail('ClixmlMalformed', `integer ${raw.trim().slice(0, 40)} out of range`);
     return v;
   }
 
@@ -519,8 +654,7 @@ class Reader {
       case '-∞':
         return Number.NEGATIVE_INFINITY;
       default:
-        if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t))
-          this.fail('ClixmlMalformed', `bad number ${t.slice(0, 40)}`);
+        if (!isDecimalText(t, 0, t.length)) this.fail('ClixmlMalformed', `bad number ${t.slice(0, 40)}`);
         return Number(t);
     }
   }
@@ -543,7 +677,8 @@ class Reader {
           const names: string[] = [];
           if (!cself) {
             while (!this.atEndTag()) {
-              if (this.startTag() !== 'T') this.fail('ClixmlMalformed', `unexpected <${this.tName}> in <TN>`);
+              if (this.startTag() !== 'T')
+                this.fail('ClixmlMalformed', `unexpected <${clip(this.tName)}> in <TN>`);
               names.push(this.tSelf ? '' : decodeClixmlString(this.text('T')));
             }
             this.endTag('TN');
@@ -555,7 +690,7 @@ class Reader {
         case 'TNRef': {
           if (!cself) this.endTag('TNRef');
           const names = cref === undefined ? undefined : this.tns.get(cref);
-          if (!names) this.fail('ClixmlMalformed', `a TNRef to unknown RefId ${cref}`);
+          if (!names) this.fail('ClixmlMalformed', `a TNRef to unknown RefId ${clip(cref)}`);
           o.typeNames = names;
           break;
         }
@@ -567,7 +702,7 @@ class Reader {
           if (!cself) this.members(cname, cname === 'Props' ? o.adapted : o.extended, depth + 1);
           break;
         case 'DCT':
-          o.baseValue = this.dictionary(cself, depth + 1);
+          o.baseValue = this.dictionary(cself, depth);
           break;
         default:
           if (COLLECTIONS.has(cname)) {
@@ -578,15 +713,17 @@ class Reader {
             }
             o.baseValue = new PSList(cname as CollectionKind, items);
           } else {
-            o.baseValue = this.value(depth + 1, true);
+            // A primitive base value is part of its object (ReadPrimaryKnownType); an object is one level down.
+            o.baseValue = this.value(cname === 'Obj' ? depth + 1 : depth, true);
           }
       }
     }
   }
 
   private members(name: string, into: Map<string, PSValue>, depth: number): void {
-    // Nested <MS N=...> sets recurse here without passing through value(): bound them too.
-    if (depth > this.maxDepth) this.fail('ClixmlDepthExceeded', `nesting deeper than ${this.maxDepth}`);
+    // Nested <MS N=...> sets recurse here without passing through value(): each set counts as a level (PowerShell
+    // does not count them, but a recursion the peer controls needs a bound; real sets nest one or two deep).
+    if (depth + 1 >= this.maxDepth) this.tooDeep();
     while (!this.atEndTag()) {
       if (this.i >= this.s.length) this.fail('ClixmlMalformed', `unterminated <${name}>`);
       const tname = this.startTag();
@@ -604,11 +741,12 @@ class Reader {
     this.endTag(name);
   }
 
+  /** `<DCT>` of an object at `depth`: keys and values are one level down (ReadDictionary's ReadOneObject). */
   private dictionary(selfClosing: boolean, depth: number): PSDictionary {
     const d = new PSDictionary();
     if (selfClosing) return d;
     while (!this.atEndTag()) {
-      if (this.startTag() !== 'En') this.fail('ClixmlMalformed', `unexpected <${this.tName}> in <DCT>`);
+      if (this.startTag() !== 'En') this.fail('ClixmlMalformed', `unexpected <${clip(this.tName)}> in <DCT>`);
       let key: PSValue = null;
       let value: PSValue = null;
       if (!this.tSelf) {
@@ -646,7 +784,7 @@ class Reader {
         const text = this.tSelf ? '' : decodeClixmlString(this.text(cname));
         o.adapted.set(
           prop,
-          /^-?\d+$/.test(text) && prop !== 'Activity' && prop !== 'StatusDescription' ? Number(text) : text,
+          prop !== 'Activity' && prop !== 'StatusDescription' && isIntegerText(text) ? Number(text) : text,
         );
       } else {
         const v = this.value(depth + 1, true);
@@ -665,7 +803,7 @@ export function deserializeClixml(xml: string, options: DeserializeOptions = {})
   const max = options.maxLength ?? 512 * 1024 * 1024;
   if (xml.length > max)
     throw new ClixmlError('ClixmlTooLarge', `CLIXML of ${xml.length} characters exceeds ${max}`, 0);
-  const r = new Reader(xml, options.maxDepth ?? 256);
+  const r = new Reader(xml, options.maxDepth ?? MAX_DEPTH_BELOW_TOP_LEVEL);
   r.skipProlog();
   if (r.i >= xml.length) r.fail('ClixmlMalformed', 'no element');
   const v = r.value(0);
@@ -679,15 +817,15 @@ export function deserializeClixmlDocument(xml: string, options: DeserializeOptio
   const max = options.maxLength ?? 512 * 1024 * 1024;
   if (xml.length > max)
     throw new ClixmlError('ClixmlTooLarge', `CLIXML of ${xml.length} characters exceeds ${max}`, 0);
-  const r = new Reader(xml, options.maxDepth ?? 256);
+  const r = new Reader(xml, options.maxDepth ?? MAX_DEPTH_BELOW_TOP_LEVEL);
   const out: PSValue[] = [];
   r.skipProlog();
   const root = r.startTag();
-  if (root !== 'Objs') r.fail('ClixmlMalformed', `expected <Objs>, found <${root}>`);
+  if (root !== 'Objs') r.fail('ClixmlMalformed', `expected <Objs>, found <${clip(root)}>`);
   if (r.tSelf) return out;
   while (!r.atEndTag()) {
     if (r.i >= xml.length) r.fail('ClixmlMalformed', 'unterminated <Objs>');
-    out.push(r.value(1));
+    out.push(r.value(0));
   }
   r.endTag('Objs');
   return out;
