@@ -176,9 +176,13 @@ export class PSObject {
   get(name: string): PSValue | undefined {
     const direct = this._extended?.get(name) ?? this._adapted?.get(name);
     if (direct !== undefined) return direct;
+    // A miss scans the names; only those of the same length are lowered (OrdinalIgnoreCase never matches names
+    // of different lengths; and a peer's object may have a million properties, the record decoders ask for a
+    // dozen absent ones).
     const lower = name.toLowerCase();
+    const len = name.length;
     for (const map of [this._extended, this._adapted]) {
-      if (map) for (const [k, v] of map) if (k.toLowerCase() === lower) return v;
+      if (map) for (const [k, v] of map) if (k.length === len && k.toLowerCase() === lower) return v;
     }
     return undefined;
   }
@@ -192,15 +196,26 @@ export class PSObject {
     return this.typeNames.some((t) => t === name || t === `Deserialized.${name}`);
   }
 
+  /**
+   * The ToString text; else the base value's text (following objects that wrap objects); else the first type
+   * name. A loop, not a recursion: a Ref can make an object its own base value (`<Obj RefId="0"><Ref
+   * RefId="0"/></Obj>`, which PowerShell reads too) or chain many objects; each object is visited once.
+   */
   toString(): string {
-    if (this.toStringValue !== undefined) return this.toStringValue;
-    if (
-      this.baseValue !== undefined &&
-      !(this.baseValue instanceof PSList) &&
-      !(this.baseValue instanceof PSDictionary)
-    )
-      return String(this.baseValue);
-    return this.typeNames[0] ?? 'System.Management.Automation.PSCustomObject';
+    let o: PSObject = this;
+    let seen: Set<PSObject> | undefined;
+    for (;;) {
+      if (o.toStringValue !== undefined) return o.toStringValue;
+      const b = o.baseValue;
+      if (!(b instanceof PSObject)) {
+        if (b !== undefined && !(b instanceof PSList) && !(b instanceof PSDictionary)) return String(b);
+        return o.typeNames[0] ?? 'System.Management.Automation.PSCustomObject';
+      }
+      seen ??= new Set([o]);
+      if (seen.has(b)) return this.typeNames[0] ?? 'System.Management.Automation.PSCustomObject';
+      seen.add(b);
+      o = b;
+    }
   }
 }
 
@@ -222,9 +237,11 @@ export class PSDictionary {
   }
   /** Value for a string key, case-insensitive as a PowerShell Hashtable is by default. */
   get(key: string | number): PSValue | undefined {
+    const lower = typeof key === 'string' ? key.toLowerCase() : undefined;
+    const len = typeof key === 'string' ? key.length : -1;
     for (const [k, v] of this.entries) {
       if (k === key) return v;
-      if (typeof k === 'string' && typeof key === 'string' && k.toLowerCase() === key.toLowerCase()) return v;
+      if (typeof k === 'string' && k.length === len && k.toLowerCase() === lower) return v;
     }
     return undefined;
   }
