@@ -25,6 +25,15 @@ export function formatDouble(v: number): string {
   return `${mant}E${sign}${digits}`;
 }
 
+/**
+ * serialization.cs MaxDepthBelowTopLevel: PowerShell's serializer writes this text (an `<S>`) in place of a
+ * value that would be nested 50 levels deep, so what it writes its deserializer can read. The same bound here
+ * keeps the writer's recursion short for any graph (a deserialized one can chain objects through Refs far
+ * longer than its nesting).
+ */
+const MAX_DEPTH_BELOW_TOP_LEVEL = 50;
+const TOO_DEEP = 'Serialized XML is nested too deeply.';
+
 function isInt32(v: number): boolean {
   return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 && !Object.is(v, -0);
 }
@@ -35,14 +44,21 @@ class Writer {
   private nextTn = 0;
   private readonly refs = new Map<PSObject, number>();
   private readonly tns = new Map<string, number>();
+  /** TN RefIds by array: deserialized objects share their TNRef's array, so most lookups need no join. */
+  private readonly tnArrays = new Map<readonly string[], number>();
 
   toString(): string {
     return this.parts.join('');
   }
 
-  value(v: PSValue | PSList | PSDictionary, name: string | undefined): void {
+  /** One value; `depth` 0 is the root (each nested value one more, as the deserializer counts). */
+  value(v: PSValue | PSList | PSDictionary, name: string | undefined, depth = 0): void {
     const n = name === undefined ? '' : ` N="${escapeXml(encodeClixmlString(name))}"`;
     const p = this.parts;
+    if (depth + 1 >= MAX_DEPTH_BELOW_TOP_LEVEL) {
+      p.push(`<S${n}>${TOO_DEEP}</S>`);
+      return;
+    }
     if (v === null || v === undefined) {
       p.push(`<Nil${n} />`);
       return;
@@ -76,17 +92,22 @@ class Writer {
           baseValue: v,
         }),
         n,
+        depth,
       );
       return;
     }
     if (v instanceof PSObject) {
-      this.object(v, n);
+      this.object(v, n, depth);
       return;
     }
     throw new TypeError(`cannot serialize ${Object.prototype.toString.call(v)} as CLIXML`);
   }
 
-  private object(o: PSObject, n: string): void {
+  /**
+   * An object, or a Ref to it when it was written before: each object once, so a cycle ends and a graph that
+   * shares objects (2 KB of nested Refs can stand for 2^26 paths) is written in time linear in its objects.
+   */
+  private object(o: PSObject, n: string, depth: number): void {
     const p = this.parts;
     const seen = this.refs.get(o);
     if (seen !== undefined) {
@@ -97,12 +118,18 @@ class Writer {
     this.refs.set(o, id);
     p.push(`<Obj${n} RefId="${id}">`);
     if (o.typeNames.length > 0) {
-      const key = o.typeNames.join('\u0000');
-      const tn = this.tns.get(key);
+      let tn = this.tnArrays.get(o.typeNames);
+      let key: string | undefined;
+      if (tn === undefined) {
+        key = o.typeNames.join('\u0000');
+        tn = this.tns.get(key);
+        if (tn !== undefined) this.tnArrays.set(o.typeNames, tn);
+      }
       if (tn !== undefined) p.push(`<TNRef RefId="${tn}" />`);
       else {
         const tid = this.nextTn++;
-        this.tns.set(key, tid);
+        this.tns.set(key as string, tid);
+        this.tnArrays.set(o.typeNames, tid);
         p.push(`<TN RefId="${tid}">`);
         for (const t of o.typeNames) p.push(`<T>${escapeXml(encodeClixmlString(t))}</T>`);
         p.push('</TN>');
@@ -113,28 +140,29 @@ class Writer {
     const base = o.baseValue;
     if (base instanceof PSList) {
       p.push(`<${base.kind}>`);
-      for (const item of base.items) this.value(item, undefined);
+      for (const item of base.items) this.value(item, undefined, depth + 1);
       p.push(`</${base.kind}>`);
     } else if (base instanceof PSDictionary) {
       p.push('<DCT>');
       for (const [k, v] of base.entries) {
         p.push('<En>');
-        this.value(k, 'Key');
-        this.value(v, 'Value');
+        this.value(k, 'Key', depth + 1);
+        this.value(v, 'Value', depth + 1);
         p.push('</En>');
       }
       p.push('</DCT>');
     } else if (base !== undefined) {
-      this.value(base, undefined);
+      // A primitive base value belongs to its object; an object base value is a level down (the reader's count).
+      this.value(base, undefined, base instanceof PSObject ? depth + 1 : depth);
     }
     if (o.hasAdapted) {
       p.push('<Props>');
-      for (const [k, v] of o.adapted) this.value(v, k);
+      for (const [k, v] of o.adapted) this.value(v, k, depth + 1);
       p.push('</Props>');
     }
     if (o.hasExtended) {
       p.push('<MS>');
-      for (const [k, v] of o.extended) this.value(v, k);
+      for (const [k, v] of o.extended) this.value(v, k, depth + 1);
       p.push('</MS>');
     }
     p.push('</Obj>');
