@@ -14,6 +14,7 @@ export type OutOfProcPacket =
     };
 
 const SIMPLE = new Set(['DataAck', 'Command', 'CommandAck', 'Close', 'CloseAck', 'Signal', 'SignalAck']);
+// Anchored, fixed-length: it looks at no more than 36 characters of any input.
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /**
@@ -35,13 +36,100 @@ export function encodePacket(p: OutOfProcPacket): string {
 function malformed(line: string, why: string): PsrpProtocolError {
   return new PsrpProtocolError(
     'PsrpMalformedPacket',
-    `malformed OutOfProc packet (${why}): ${line.slice(0, 120)}`,
+    `malformed OutOfProc packet (${why.length > 200 ? `${why.slice(0, 200)}...` : why}): ${line.slice(0, 120)}`,
   );
 }
 
-// XML 1.0 names as PowerShell's packets use them (ASCII letters; no namespaces).
-const OPEN_TAG = /^<([A-Za-z][\w.-]*)((?:\s+[A-Za-z][\w.-]*\s*=\s*(?:'[^'<]*'|"[^"<]*"))*)\s*(\/?)>/;
-const ATTR = /([A-Za-z][\w.-]*)\s*=\s*(?:'([^'<]*)'|"([^"<]*)")/g;
+/** XML whitespace (XML 1.0 S). */
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
+/** `[A-Za-z]` starts a name as PowerShell's packets use them (ASCII; no namespaces). */
+function isNameStart(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
+/** `[A-Za-z0-9_.-]` continues one. */
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e || c === 0x2d;
+}
+
+/** The end of the name starting at `i` (i itself when there is none). */
+function nameEnd(s: string, i: number): number {
+  if (!isNameStart(s.charCodeAt(i))) return i;
+  let j = i + 1;
+  while (j < s.length && isNameChar(s.charCodeAt(j))) j++;
+  return j;
+}
+
+function skipWs(s: string, i: number): number {
+  while (i < s.length && isWs(s.charCodeAt(i))) i++;
+  return i;
+}
+
+/** A packet's start tag: its name, attributes (at most two: no packet has more), and where it ends. */
+interface StartTag {
+  readonly name: string;
+  readonly attrs: Map<string, string>;
+  readonly selfClosing: boolean;
+  readonly end: number;
+}
+
+/**
+ * Reads `<name (ws attr ws? = ws? 'value'|"value")* ws? /?>` at the start of `text`, left to right with no
+ * backtracking; a line of a million attributes is refused at the third (the regular expression this replaces
+ * overflowed its stack on one).
+ */
+function readStartTag(text: string): StartTag {
+  if (text.charCodeAt(0) !== 0x3c) throw malformed(text, 'not an element');
+  const ne = nameEnd(text, 1);
+  if (ne === 1) throw malformed(text, 'not an element');
+  const name = text.slice(1, ne);
+  const attrs = new Map<string, string>();
+  let i = ne;
+  for (;;) {
+    const afterWs = skipWs(text, i);
+    const c = text.charCodeAt(afterWs);
+    if (c === 0x3e) return { name, attrs, selfClosing: false, end: afterWs + 1 };
+    if (c === 0x2f && text.charCodeAt(afterWs + 1) === 0x3e)
+      return { name, attrs, selfClosing: true, end: afterWs + 2 };
+    // An attribute needs whitespace before it.
+    if (afterWs === i) throw malformed(text, 'not an element');
+    const an = nameEnd(text, afterWs);
+    if (an === afterWs) throw malformed(text, 'not an element');
+    let j = skipWs(text, an);
+    if (text.charCodeAt(j) !== 0x3d) throw malformed(text, 'not an element');
+    j = skipWs(text, j + 1);
+    const q = text.charCodeAt(j);
+    if (q !== 0x27 && q !== 0x22) throw malformed(text, 'not an element');
+    let k = j + 1;
+    while (k < text.length && text.charCodeAt(k) !== q && text.charCodeAt(k) !== 0x3c) k++;
+    if (text.charCodeAt(k) !== q) throw malformed(text, 'not an element');
+    const key = text.slice(afterWs, an);
+    if (attrs.has(key)) throw malformed(text, `attribute ${key.slice(0, 40)} twice`);
+    if (attrs.size === 2) throw malformed(text, `<${name.slice(0, 40)}> has more than two attributes`);
+    attrs.set(key, text.slice(j + 1, k));
+    i = k + 1;
+  }
+}
+
+/** Removes XML whitespace (base64 text may be wrapped); one pass. */
+function stripWs(s: string): string {
+  let i = 0;
+  while (i < s.length && !isWs(s.charCodeAt(i))) i++;
+  if (i === s.length) return s;
+  const parts: string[] = [];
+  let start = 0;
+  while (i < s.length) {
+    parts.push(s.slice(start, i));
+    while (i < s.length && isWs(s.charCodeAt(i))) i++;
+    start = i;
+    while (i < s.length && !isWs(s.charCodeAt(i))) i++;
+  }
+  parts.push(s.slice(start, i));
+  return parts.join('');
+}
 
 /**
  * Decodes base64 as strictly as Convert.FromBase64String (whole 4-character groups, `=` only at the end), or
@@ -105,43 +193,41 @@ function isLowerGuid(g: string): boolean {
 function parsePacket(line: string): OutOfProcPacket {
   // String.prototype.trim also drops a U+FEFF byte order mark.
   const text = line.trim();
-  const open = OPEN_TAG.exec(text);
-  if (!open) throw malformed(text, 'not an element');
-  const name = open[1] as string;
-  const attrs = new Map<string, string>();
-  for (const m of (open[2] as string).matchAll(ATTR)) {
-    const key = m[1] as string;
-    if (attrs.has(key)) throw malformed(text, `attribute ${key} twice`);
-    attrs.set(key, (m[2] ?? m[3]) as string);
-  }
+  const { name, attrs, selfClosing, end } = readStartTag(text);
   // Attribute names are case-sensitive in XML; PowerShell asks for exactly "PSGuid" and "Stream".
   const psGuid = attrs.get('PSGuid');
   if (psGuid === undefined || !GUID.test(psGuid)) throw malformed(text, 'missing or bad PSGuid');
   const guid = psGuid.toLowerCase();
-  const selfClosing = open[3] === '/';
-  const rest = text.slice(open[0].length);
+  const rest = text.slice(end);
   if (name === 'Data') {
     const stream = attrs.get('Stream');
     if (attrs.size !== 2 || stream === undefined)
       throw malformed(text, '<Data> needs exactly Stream and PSGuid');
     if (stream !== 'Default' && stream !== 'PromptResponse')
-      throw malformed(text, `unknown stream ${stream}`);
+      throw malformed(text, `unknown stream ${stream.slice(0, 40)}`);
     // ProcessElement: the element must hold text (IPCInsufficientDataforElement / IPCOnlyTextExpectedInDataElement).
     if (selfClosing) throw malformed(text, '<Data> without data');
     if (!rest.endsWith('</Data>')) throw malformed(text, 'no </Data> at the end');
     const raw = rest.slice(0, -'</Data>'.length);
-    const body = /[ \t\r\n]/.test(raw) ? raw.replace(/[ \t\r\n]+/g, '') : raw;
+    const body = stripWs(raw);
     if (body === '') throw malformed(text, '<Data> without data');
     const data = strictBase64(body);
     if (!data) throw malformed(text, 'data is not base64');
     return { kind: 'Data', stream, psGuid: guid, data };
   }
-  if (!SIMPLE.has(name)) throw malformed(text, `unknown packet ${name}`);
+  if (!SIMPLE.has(name)) throw malformed(text, `unknown packet ${name.slice(0, 40)}`);
   if (attrs.size !== 1) throw malformed(text, `<${name}> needs exactly one PSGuid attribute`);
-  const content = selfClosing ? rest : /^\s*<\/([A-Za-z][\w.-]*)\s*>(.*)$/.exec(rest);
-  if (typeof content === 'string' ? content !== '' : !content || content[1] !== name || content[2] !== '')
-    throw malformed(text, 'unexpected content');
+  if (selfClosing ? rest !== '' : !isEndTag(rest, name)) throw malformed(text, 'unexpected content');
   return { kind: name as 'DataAck', psGuid: guid };
+}
+
+/** `ws* </name ws* >` and nothing else. */
+function isEndTag(rest: string, name: string): boolean {
+  const i = skipWs(rest, 0);
+  if (rest.charCodeAt(i) !== 0x3c || rest.charCodeAt(i + 1) !== 0x2f || !rest.startsWith(name, i + 2))
+    return false;
+  const j = skipWs(rest, i + 2 + name.length);
+  return rest.charCodeAt(j) === 0x3e && j + 1 === rest.length;
 }
 
 /**
