@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { PsrpProtocolError } from '../errors.ts';
-import { Defragmenter, encodeFragment, FRAGMENT_HEADER_SIZE, fragmentMessage } from './fragment.ts';
+import {
+  DEFAULT_MAX_RECEIVED_OBJECT_SIZE,
+  Defragmenter,
+  encodeFragment,
+  FRAGMENT_HEADER_SIZE,
+  fragmentMessage,
+} from './fragment.ts';
 
 const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 const cat = (parts: Uint8Array[]) => Buffer.concat(parts);
@@ -98,13 +104,13 @@ describe('fragments (MS-PSRP 2.2.4)', () => {
     expect(protocolError(() => d.push(two)).errorId).toBe('PsrpFragmentAbandoned');
   });
   it('bounds memory: oversized messages and too many pending objects fail', () => {
-    const d = new Defragmenter({ maxMessageSize: 1000 });
+    const d = new Defragmenter({ maxReceivedObjectSize: 1000 });
     const frags = fragmentMessage(6n, bytes(5000), 400);
     expect(
       protocolError(() => {
         for (const f of frags) d.push(f);
       }).errorId,
-    ).toBe('PsrpMessageTooLarge');
+    ).toBe('ReceivedObjectSizeExceededMaximumClient');
     const huge = encodeFragment({
       objectId: 1n,
       fragmentId: 0n,
@@ -114,7 +120,7 @@ describe('fragments (MS-PSRP 2.2.4)', () => {
     });
     Buffer.from(huge.buffer, huge.byteOffset, huge.length).writeUInt32BE(0x7fffffff, 17);
     expect(protocolError(() => new Defragmenter({ maxMessageSize: 1 << 20 }).push(huge)).errorId).toBe(
-      'PsrpMessageTooLarge',
+      'ObjectIsTooBig',
     );
     const few = new Defragmenter({ maxPendingObjects: 2 });
     expect(
@@ -193,7 +199,7 @@ describe('fragment edge cases', () => {
   it('reads a 16 MiB fragment arriving in 1 KiB chunks without quadratic copying', () => {
     const msg = bytes(16 * 1024 * 1024);
     const stream = cat(fragmentMessage(8n, msg, msg.length + FRAGMENT_HEADER_SIZE));
-    const d = new Defragmenter();
+    const d = new Defragmenter({ maxReceivedObjectSize: null });
     const t0 = performance.now();
     const out: Uint8Array[] = [];
     for (let i = 0; i < stream.length; i += 1024) out.push(...d.push(stream.subarray(i, i + 1024)));
@@ -230,7 +236,7 @@ describe('fragment edge cases', () => {
     neg.writeUInt32BE(0xffffffff, 17);
     const d = new Defragmenter();
     const e = protocolError(() => d.push(neg.subarray(0, 21)));
-    expect(e.errorId).toBe('PsrpMessageTooLarge');
+    expect(e.errorId).toBe('ObjectIsTooBig');
     expect(e.remote).toBe(true);
     expect(d.bufferedBytes).toBe(0);
     // Later input, even valid, meets the same error: the stream's framing is lost.
@@ -249,16 +255,103 @@ describe('fragment edge cases', () => {
   });
 
   it('bounds the bytes held over all unfinished objects and an incomplete fragment', () => {
-    const d = new Defragmenter({ maxMessageSize: 1000, maxBufferedBytes: 1200 });
+    const d = new Defragmenter({ maxReceivedObjectSize: 1000, maxBufferedBytes: 1200 });
     const firsts = [1n, 2n, 3n, 4n].map((id) => fragmentMessage(id, bytes(900), 521)[0] as Uint8Array);
     d.push(firsts[0] as Uint8Array);
     d.push(firsts[1] as Uint8Array);
     expect(d.pendingObjects).toBe(2);
     expect(protocolError(() => d.push(firsts[2] as Uint8Array)).errorId).toBe('PsrpMessageTooLarge');
     // An incomplete fragment counts too: 1000 bytes announced, arriving slowly.
-    const slow = new Defragmenter({ maxMessageSize: 1000, maxBufferedBytes: 600 });
-    const big = fragmentMessage(1n, bytes(999), 2000)[0] as Uint8Array;
+    const slow = new Defragmenter({ maxReceivedObjectSize: 1000, maxBufferedBytes: 600 });
+    const big = fragmentMessage(1n, bytes(979), 2000)[0] as Uint8Array;
     expect(slow.push(big.subarray(0, 500))).toEqual([]);
     expect(protocolError(() => slow.push(big.subarray(500, 700))).errorId).toBe('PsrpMessageTooLarge');
+  });
+});
+
+describe('MaximumReceivedObjectSize (PriorityCollection.cs ReceiveDataCollection)', () => {
+  const header = (objectId: bigint, fragmentId: bigint, flags: number, len: number) => {
+    const h = Buffer.alloc(FRAGMENT_HEADER_SIZE);
+    h.writeBigUInt64BE(objectId, 0);
+    h.writeBigUInt64BE(fragmentId, 8);
+    h[16] = flags;
+    h.writeUInt32BE(len, 17);
+    return h;
+  };
+
+  it('defaults to 10 MiB, counts fragment headers, and accepts an object of exactly the limit', () => {
+    expect(DEFAULT_MAX_RECEIVED_OBJECT_SIZE).toBe(10 * 1024 * 1024);
+    // Two fragments: 2 x 21 header bytes + blobs = exactly 10 MiB.
+    const blob = DEFAULT_MAX_RECEIVED_OBJECT_SIZE - 2 * FRAGMENT_HEADER_SIZE;
+    const frags = fragmentMessage(1n, new Uint8Array(blob), FRAGMENT_HEADER_SIZE + blob / 2);
+    expect(frags).toHaveLength(2);
+    const d = new Defragmenter();
+    const out = frags.flatMap((f) => d.push(f));
+    expect(out).toHaveLength(1);
+    expect(d.lastMessageWireSize).toBe(DEFAULT_MAX_RECEIVED_OBJECT_SIZE);
+    const over = fragmentMessage(2n, new Uint8Array(blob + 1), FRAGMENT_HEADER_SIZE + (blob + 2) / 2);
+    const fresh = new Defragmenter();
+    const e = protocolError(() => over.flatMap((f) => fresh.push(f)));
+    expect(e.errorId).toBe('ReceivedObjectSizeExceededMaximumClient');
+  });
+
+  it('refuses a fragment declaring 250 MB as soon as its header is in, holding nothing', () => {
+    const d = new Defragmenter();
+    const e = protocolError(() => d.push(header(1n, 0n, 3, 250_000_000)));
+    expect(e.errorId).toBe('ReceivedObjectSizeExceededMaximumClient');
+    expect(e.message).toBe(
+      'The current deserialized object size of the data received from the remote server exceeded the allowed maximum object size. The current deserialized object size is 250000021. The allowed maximum object size is 10485760.',
+    );
+    expect(d.bufferedBytes).toBe(0);
+    expect(d.pendingObjects).toBe(0);
+  });
+
+  it("counts what the object received so far plus the next header's declared length", () => {
+    const d = new Defragmenter({ maxReceivedObjectSize: 200 });
+    d.push(Buffer.concat([header(5n, 0n, 1, 100), bytes(100)]));
+    // 121 received + 21 + 59 = 201: refused before the 59 bytes come.
+    const e = protocolError(() => d.push(header(5n, 1n, 2, 59)));
+    expect(e.message).toMatch(/object size is 201\. The allowed maximum object size is 200\./);
+    const ok = new Defragmenter({ maxReceivedObjectSize: 200 });
+    ok.push(Buffer.concat([header(5n, 0n, 1, 100), bytes(100)]));
+    expect(ok.push(Buffer.concat([header(5n, 1n, 2, 58), bytes(58)]))).toHaveLength(1);
+    expect(ok.lastMessageWireSize).toBe(200);
+  });
+
+  it('checks order at the header too: a bad fragment is refused before its blob is held', () => {
+    const d = new Defragmenter();
+    expect(protocolError(() => d.push(header(9n, 3n, 2, 5_000_000))).errorId).toBe('PsrpFragmentOutOfOrder');
+    expect(d.bufferedBytes).toBe(0);
+  });
+
+  it('refuses ObjectId 0 and negative ObjectIds (ObjectIdCannotBeLessThanZero)', () => {
+    for (const id of [0n, 2n ** 63n, 2n ** 64n - 1n]) {
+      const e = protocolError(() => new Defragmenter().push(Buffer.concat([header(id, 0n, 3, 1), bytes(1)])));
+      expect(e.errorId).toBe('ObjectIdCannotBeLessThanZero');
+    }
+  });
+
+  it('null is no limit; maxMessageSize is the deprecated name of the same limit', () => {
+    const big = fragmentMessage(1n, new Uint8Array(11 << 20), (11 << 20) + 100);
+    expect(new Defragmenter({ maxReceivedObjectSize: null }).push(big[0] as Uint8Array)).toHaveLength(1);
+    const e = protocolError(() => new Defragmenter({ maxMessageSize: 100 }).push(header(1n, 0n, 3, 80)));
+    expect(e.errorId).toBe('ReceivedObjectSizeExceededMaximumClient');
+    // The new name wins over the old.
+    expect(
+      new Defragmenter({ maxMessageSize: 100, maxReceivedObjectSize: 1000 }).push(
+        Buffer.concat([header(1n, 0n, 3, 80), bytes(80)]),
+      ),
+    ).toHaveLength(1);
+  });
+
+  it('object ids counting up without end hold nothing once each object is done', () => {
+    const d = new Defragmenter({ maxPendingObjects: 4 });
+    for (let id = 1n; id <= 20_000n; id++) {
+      const [a, b] = fragmentMessage(id, bytes(60), 51) as Uint8Array[];
+      d.push(a as Uint8Array);
+      expect(d.push(b as Uint8Array)).toHaveLength(1);
+    }
+    expect(d.pendingObjects).toBe(0);
+    expect(d.bufferedBytes).toBe(0);
   });
 });

@@ -58,28 +58,58 @@ export function fragmentMessage(
 
 interface Pending {
   parts: Uint8Array[];
+  /** Blob bytes held. */
   size: number;
+  /** Bytes on the wire so far, fragment headers included (what PowerShell counts against the object limit). */
+  wire: number;
   nextId: bigint;
 }
 
+/** BaseTransportManager.cs MaximumReceivedObjectSize: 10 MiB, the limit PowerShell's OutOfProc client applies. */
+export const DEFAULT_MAX_RECEIVED_OBJECT_SIZE = 10 << 20;
+
+const INT32_MAX = 0x7fffffff;
+const INT64_MAX = 2n ** 63n - 1n;
+
 export interface DefragmenterOptions {
-  /** Largest reassembled message, in bytes (default 256 MiB). */
+  /**
+   * PowerShell's MaximumReceivedObjectSize: the most bytes one object (one message) may take on the wire,
+   * fragment headers included, as ReceiveDataCollection counts them (PriorityCollection.cs). Checked when
+   * each fragment's header arrives, against what the object has received so far plus the length the header
+   * declares: a fragment declaring 250 MB is refused before its bytes come, and nothing beyond the limit is
+   * held. Exceeding it is a `ReceivedObjectSizeExceededMaximumClient` error. Default 10 MiB
+   * (BaseTransportManager.cs, the OutOfProc client's value); `null` for no limit.
+   */
+  readonly maxReceivedObjectSize?: number | null;
+  /** @deprecated The same limit under its former name; use `maxReceivedObjectSize` (which wins when both are given). */
   readonly maxMessageSize?: number;
   /** Most objects with a start fragment but no end fragment yet (default 1024). */
   readonly maxPendingObjects?: number;
-  /** Most bytes held in total: unfinished objects plus an incomplete fragment (default 2 x maxMessageSize). */
+  /**
+   * Most bytes held in total: unfinished objects plus an incomplete fragment (default twice
+   * maxReceivedObjectSize; no limit when that has none).
+   */
   readonly maxBufferedBytes?: number;
+}
+
+/** RemotingErrorIdStrings.resx ReceivedObjectSizeExceededMaximumClient, PowerShell's id and text. */
+export function receivedObjectSizeExceeded(size: number, max: number): PsrpProtocolError {
+  return new PsrpProtocolError(
+    'ReceivedObjectSizeExceededMaximumClient',
+    `The current deserialized object size of the data received from the remote server exceeded the allowed maximum object size. The current deserialized object size is ${size}. The allowed maximum object size is ${max}.`,
+  );
 }
 
 /**
  * Reassembles messages from fragments (MS-PSRP 2.2.4, 3.1.5.1.2): several fragments, of interleaved objects,
- * may come in one payload, and a payload may end mid-fragment (the rest comes with the next push). Bounded: a
- * message above `maxMessageSize`, more than `maxPendingObjects` unfinished objects or more than
- * `maxBufferedBytes` held is a protocol error, never unbounded memory. After an error the stream is broken and
- * every later push throws the same error.
+ * may come in one payload, and a payload may end mid-fragment (the rest comes with the next push). Bounded: an
+ * object above `maxReceivedObjectSize`, more than `maxPendingObjects` unfinished objects or more than
+ * `maxBufferedBytes` held is a protocol error, never unbounded memory; a fragment out of order or over the
+ * limit is refused as soon as its header is read. After an error the stream is broken and every later push
+ * throws the same error.
  */
 export class Defragmenter {
-  private readonly maxMessageSize: number;
+  private readonly maxObjectSize: number;
   private readonly maxPendingObjects: number;
   private readonly maxBufferedBytes: number;
   private readonly pending = new Map<bigint, Pending>();
@@ -89,11 +119,16 @@ export class Defragmenter {
   private carrySize = 0;
   private need = FRAGMENT_HEADER_SIZE;
   private failed: PsrpProtocolError | undefined;
+  private _lastWireSize = 0;
 
   constructor(options: DefragmenterOptions = {}) {
-    this.maxMessageSize = options.maxMessageSize ?? 256 * 1024 * 1024;
+    const max =
+      options.maxReceivedObjectSize !== undefined
+        ? options.maxReceivedObjectSize
+        : (options.maxMessageSize ?? DEFAULT_MAX_RECEIVED_OBJECT_SIZE);
+    this.maxObjectSize = max ?? Number.POSITIVE_INFINITY;
     this.maxPendingObjects = options.maxPendingObjects ?? 1024;
-    this.maxBufferedBytes = options.maxBufferedBytes ?? 2 * this.maxMessageSize;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 2 * this.maxObjectSize;
   }
 
   /** Bytes of an incomplete fragment waiting for the rest. */
@@ -104,6 +139,14 @@ export class Defragmenter {
   /** Objects started but not finished. */
   get pendingObjects(): number {
     return this.pending.size;
+  }
+
+  /**
+   * The wire size (fragment headers included) of the message `messages()` yielded last: what a per-command
+   * receive quota counts.
+   */
+  get lastMessageWireSize(): number {
+    return this._lastWireSize;
   }
 
   /** The messages these bytes complete, in order; a bad fragment throws (and breaks the stream). */
@@ -182,20 +225,16 @@ export class Defragmenter {
       const fragmentId = buf.readBigUInt64BE(off + 8);
       const flags = buf[off + 16] as number;
       const len = buf.readUInt32BE(off + 17);
-      // MS-PSRP 2.2.4: BlobLength is an int32; a negative one (sign bit set) is above any limit too.
-      if (len > this.maxMessageSize) {
-        throw new PsrpProtocolError(
-          'PsrpMessageTooLarge',
-          `a fragment of ${len} bytes exceeds the ${this.maxMessageSize}-byte limit`,
-        );
-      }
+      const start = (flags & START) !== 0;
+      // Everything the header alone decides is decided now, before its blob is waited for or held.
+      const p = this.checkHeader(objectId, fragmentId, start, (flags & END) !== 0, len);
       if (left < FRAGMENT_HEADER_SIZE + len) {
         this.need = FRAGMENT_HEADER_SIZE + len;
         break;
       }
       const blob = buf.subarray(off + FRAGMENT_HEADER_SIZE, off + FRAGMENT_HEADER_SIZE + len);
       off += FRAGMENT_HEADER_SIZE + len;
-      const msg = this.accept(objectId, fragmentId, (flags & START) !== 0, (flags & END) !== 0, blob);
+      const msg = this.accept(objectId, p, (flags & END) !== 0, blob);
       if (msg) yield msg;
     }
     if (off < buf.length) {
@@ -215,54 +254,84 @@ export class Defragmenter {
     }
   }
 
-  private accept(
+  /**
+   * The checks PowerShell's ReceiveDataCollection makes on a fragment header (PriorityCollection.cs), made as
+   * soon as the 21 header bytes are in; returns the object's pending state (undefined for a start fragment).
+   * Idempotent: a header read again once its blob is complete passes again.
+   */
+  private checkHeader(
     objectId: bigint,
     fragmentId: bigint,
     start: boolean,
     end: boolean,
-    blob: Uint8Array,
-  ): Uint8Array | undefined {
+    len: number,
+  ): Pending | undefined {
+    // MS-PSRP 2.2.4: ObjectId is an int64 above 0 (read unsigned here: the sign bit makes it too big).
+    if (objectId === 0n || objectId > INT64_MAX) {
+      throw new PsrpProtocolError(
+        'ObjectIdCannotBeLessThanZero',
+        'ObjectId cannot be less than or equal to 0. This can happen if the fragments are not properly constructed by the remote computer, or the data has been changed by unauthorized users.',
+      );
+    }
+    // BlobLength is an int32: one with the sign bit set cannot be a length.
+    if (len > INT32_MAX - FRAGMENT_HEADER_SIZE) {
+      throw new PsrpProtocolError(
+        'ObjectIsTooBig',
+        'Remoting data is too large to be reassembled from the fragments. This can happen if the length of the data in a fragment is greater than Int32.Max. It can also occur if the data was changed by unauthorized users.',
+      );
+    }
+    const p = this.pending.get(objectId);
     if (start) {
-      if (this.pending.has(objectId)) {
-        throw new PsrpProtocolError('PsrpFragmentOutOfOrder', `object ${objectId} started twice`);
-      }
+      if (p) throw new PsrpProtocolError('PsrpFragmentOutOfOrder', `object ${objectId} started twice`);
       if (fragmentId !== 0n) {
         throw new PsrpProtocolError(
           'PsrpFragmentOutOfOrder',
           `object ${objectId} starts with fragment ${fragmentId}, not 0`,
         );
       }
-      if (end) return Buffer.from(blob);
-      if (this.pending.size >= this.maxPendingObjects) {
+      if (!end && this.pending.size >= this.maxPendingObjects) {
         throw new PsrpProtocolError(
           'PsrpTooManyPendingObjects',
           `more than ${this.maxPendingObjects} objects are unfinished`,
         );
       }
-      this.pending.set(objectId, { parts: [Buffer.from(blob)], size: blob.length, nextId: 1n });
+    } else {
+      if (!p)
+        throw new PsrpProtocolError(
+          'PsrpFragmentOutOfOrder',
+          `fragment ${fragmentId} of object ${objectId} came without its start`,
+        );
+      if (fragmentId !== p.nextId) {
+        throw new PsrpProtocolError(
+          'PsrpFragmentOutOfOrder',
+          `object ${objectId}: fragment ${fragmentId} came where ${p.nextId} was due`,
+        );
+      }
+    }
+    const total = (p && !start ? p.wire : 0) + FRAGMENT_HEADER_SIZE + len;
+    if (total > this.maxObjectSize) throw receivedObjectSizeExceeded(total, this.maxObjectSize);
+    return start ? undefined : p;
+  }
+
+  private accept(
+    objectId: bigint,
+    p: Pending | undefined,
+    end: boolean,
+    blob: Uint8Array,
+  ): Uint8Array | undefined {
+    const wire = FRAGMENT_HEADER_SIZE + blob.length;
+    if (!p) {
+      if (end) {
+        this._lastWireSize = wire;
+        return Buffer.from(blob);
+      }
+      this.pending.set(objectId, { parts: [Buffer.from(blob)], size: blob.length, wire, nextId: 1n });
       this.pendingSize += blob.length;
       this.checkBudget();
       return undefined;
     }
-    const p = this.pending.get(objectId);
-    if (!p)
-      throw new PsrpProtocolError(
-        'PsrpFragmentOutOfOrder',
-        `fragment ${fragmentId} of object ${objectId} came without its start`,
-      );
-    if (fragmentId !== p.nextId) {
-      throw new PsrpProtocolError(
-        'PsrpFragmentOutOfOrder',
-        `object ${objectId}: fragment ${fragmentId} came where ${p.nextId} was due`,
-      );
-    }
     p.size += blob.length;
-    if (p.size > this.maxMessageSize) {
-      throw new PsrpProtocolError(
-        'PsrpMessageTooLarge',
-        `object ${objectId} exceeds the ${this.maxMessageSize}-byte limit`,
-      );
-    }
+    p.wire += wire;
     p.parts.push(Buffer.from(blob));
     p.nextId++;
     this.pendingSize += blob.length;
@@ -272,6 +341,7 @@ export class Defragmenter {
     }
     this.pending.delete(objectId);
     this.pendingSize -= p.size;
+    this._lastWireSize = p.wire;
     return Buffer.concat(p.parts, p.size);
   }
 }
