@@ -44,6 +44,22 @@ export type PsrpEvent =
       readonly reason?: ErrorRecordInfo;
     }
   | { readonly type: 'HostCall'; readonly pipelineId: string | null; readonly call: HostCall }
+  | {
+      /**
+       * The pipeline received more than `maxReceivedDataSizePerCommand` bytes (PowerShell's
+       * MaximumReceivedDataSizePerCommand). The engine has failed it: a `PipelineStateChanged` Failed event with
+       * `error` as its reason follows at once, and its later data is dropped unread; the pool stays Opened. The
+       * server is still running it: the session should send it a stop (OutOfProc `<Signal>`, WSMan Signal
+       * `powershell/signal/crtl_c`), as PowerShell tears down that command's transport.
+       */
+      readonly type: 'PipelineReceiveLimitExceeded';
+      readonly pipelineId: string;
+      /** errorId `ReceivedDataSizeExceededMaximumClient`, PowerShell's message. */
+      readonly error: PsrpProtocolError;
+      /** Bytes counted for the pipeline, the refused message included. */
+      readonly received: number;
+      readonly limit: number;
+    }
   | { readonly type: 'ProtocolError'; readonly error: PsrpProtocolError };
 
 export type { PSObject };

@@ -92,6 +92,41 @@ export function decodeErrorRecord(v: PSValue | undefined): ErrorRecordInfo {
   };
 }
 
+/**
+ * An ErrorRecord for a failure the client detects itself (PowerShell raises a PSRemotingTransportException, an
+ * error of category ResourceUnavailable), in the shape decodeErrorRecord gives for the server's records.
+ */
+export function clientErrorRecord(
+  errorId: string,
+  message: string,
+  category: (typeof ERROR_CATEGORY_NAMES)[number] = 'ResourceUnavailable',
+): ErrorRecordInfo {
+  const type = 'System.Management.Automation.Remoting.PSRemotingTransportException';
+  const exception = new PSObject({
+    typeNames: [
+      type,
+      'System.Management.Automation.RuntimeException',
+      'System.SystemException',
+      'System.Exception',
+      'System.Object',
+    ],
+    toStringValue: `${type}: ${message}`,
+    adapted: [['Message', message]],
+  });
+  return decodeErrorRecord(
+    new PSObject({
+      typeNames: ['System.Management.Automation.ErrorRecord', 'System.Object'],
+      toStringValue: message,
+      extended: [
+        ['Exception', exception],
+        ['FullyQualifiedErrorId', errorId],
+        ['ErrorCategory_Category', CATEGORIES.indexOf(category)],
+        ['ErrorCategory_Reason', 'PSRemotingTransportException'],
+      ],
+    }),
+  );
+}
+
 function optional<K extends string>(k: K, v: string | undefined): { [P in K]?: string } {
   return (v === undefined || v === '' ? {} : { [k]: v }) as { [P in K]?: string };
 }

@@ -3,7 +3,7 @@ import { PSObject, type PSValue } from '../clixml/value.ts';
 import { decryptSecureString, encryptSecureString, SessionKeyExchange } from '../crypto/session-key.ts';
 import { PsrpProtocolError } from '../errors.ts';
 import type { PsrpEvent } from '../events.ts';
-import { Defragmenter, fragmentMessage } from '../fragment/fragment.ts';
+import { DEFAULT_MAX_RECEIVED_OBJECT_SIZE, Defragmenter, fragmentMessage } from '../fragment/fragment.ts';
 import { EMPTY_GUID, newGuid } from '../guid.ts';
 import { decodeHostCall } from '../host/decode-host-call.ts';
 import {
@@ -39,7 +39,12 @@ import {
 import { ClientPipeline } from '../pipeline/client-pipeline.ts';
 import { INVOCATION_STATES, isFinished } from '../pipeline/transitions.ts';
 import { CLIENT_PROTOCOL_VERSION, compareVersions, needsSessionKey, negotiate } from '../protocol-version.ts';
-import { decodeErrorRecord, decodeInformationRecord, decodeProgressRecord } from '../records/records.ts';
+import {
+  clientErrorRecord,
+  decodeErrorRecord,
+  decodeInformationRecord,
+  decodeProgressRecord,
+} from '../records/records.ts';
 import {
   canPoolTransition,
   type PoolAction,
@@ -59,8 +64,25 @@ export interface ClientRunspacePoolOptions {
   readonly applicationArguments?: PSValue;
   /** Fragment size including the 21-byte header (default 32768, OutOfProc). */
   readonly maxFragmentSize?: number;
-  /** Largest message accepted from the server (default 256 MiB). */
+  /**
+   * PowerShell's MaximumReceivedObjectSize, in bytes: the most one object (one message) from the server may
+   * take on the wire, fragment headers included, checked as each fragment header arrives. Exceeding it is a
+   * ProtocolError `ReceivedObjectSizeExceededMaximumClient` and the pool goes Broken (PowerShell fails the
+   * transport). Default 10 MiB (BaseTransportManager.cs, what PowerShell's OutOfProc client uses; a WSMan
+   * client takes PSSessionOption's value); `null` for no limit.
+   */
+  readonly maxReceivedObjectSize?: number | null;
+  /** @deprecated The former name of `maxReceivedObjectSize` (which wins when both are given). */
   readonly maxMessageSize?: number;
+  /**
+   * PowerShell's MaximumReceivedDataSizePerCommand, in bytes: the most one pipeline may receive in total (all
+   * its messages' fragments, headers included). Exceeding it fails that pipeline only: a
+   * `PipelineReceiveLimitExceeded` event (the session should send the server a stop for it), then
+   * `PipelineStateChanged` Failed with reason `ReceivedDataSizeExceededMaximumClient`; its later data is
+   * dropped unread and the pool stays Opened. Default `null`, no limit (PSSessionOption: "If null, then the
+   * size is unlimited").
+   */
+  readonly maxReceivedDataSizePerCommand?: number | null;
 }
 
 /** One fragment to send. */
@@ -83,6 +105,27 @@ interface PendingSecure {
 // MS-PSRP 2.2.3.4 / 2.2.3.5: the wire values are the indexes of these lists.
 const PIPELINE_STATES = INVOCATION_STATES;
 const POOL_STATES = RUNSPACE_POOL_STATES;
+
+/** The server-to-client messages about the pool; every other one concerns a pipeline. */
+const POOL_MESSAGES: ReadonlySet<number> = new Set([
+  MessageType.SESSION_CAPABILITY,
+  MessageType.APPLICATION_PRIVATE_DATA,
+  MessageType.RUNSPACEPOOL_STATE,
+  MessageType.ENCRYPTED_SESSION_KEY,
+  MessageType.PUBLIC_KEY_REQUEST,
+  MessageType.RUNSPACE_AVAILABILITY,
+  MessageType.USER_EVENT,
+  MessageType.RUNSPACEPOOL_INIT_DATA,
+  MessageType.RUNSPACEPOOL_HOST_CALL,
+]);
+
+/** RemotingErrorIdStrings.resx ReceivedDataSizeExceededMaximumClient, PowerShell's id and text. */
+function receivedDataSizeExceeded(max: number): PsrpProtocolError {
+  return new PsrpProtocolError(
+    'ReceivedDataSizeExceededMaximumClient',
+    `The total data received from the remote server exceeded the allowed maximum. The allowed maximum is ${max}.`,
+  );
+}
 
 /**
  * The client side of a runspace pool, sans-IO (h11's shape): `receiveData()` takes server bytes, `nextEvent()`
@@ -107,12 +150,21 @@ export class ClientRunspacePool {
   private readonly finished = new Set<string>();
   private keyExchange: SessionKeyExchange | undefined;
   private readonly pendingSecure: PendingSecure[] = [];
+  private readonly maxDataPerCommand: number | null;
+  /** Bytes received so far by each live pipeline (only kept when maxReceivedDataSizePerCommand is set). */
+  private readonly received = new Map<string, number>();
 
   constructor(options: ClientRunspacePoolOptions = {}) {
     this.options = options;
     this.runspacePoolId = (options.runspacePoolId ?? newGuid()).toLowerCase();
     this.maxFragmentSize = options.maxFragmentSize ?? 32_768;
-    this.defrag = new Defragmenter({ maxMessageSize: options.maxMessageSize ?? 256 * 1024 * 1024 });
+    this.defrag = new Defragmenter({
+      maxReceivedObjectSize:
+        options.maxReceivedObjectSize !== undefined
+          ? options.maxReceivedObjectSize
+          : (options.maxMessageSize ?? DEFAULT_MAX_RECEIVED_OBJECT_SIZE),
+    });
+    this.maxDataPerCommand = options.maxReceivedDataSizePerCommand ?? null;
   }
 
   get state(): RunspacePoolState {
@@ -402,6 +454,7 @@ export class ClientRunspacePool {
   /** Drops a finished pipeline, remembering its id for a while so that late messages for it are harmless. */
   private forget(id: string): void {
     this.pipelines.delete(id);
+    this.received.delete(id);
     this.finished.add(id);
     if (this.finished.size > 1024) {
       const oldest = this.finished.values().next().value;
@@ -451,6 +504,21 @@ export class ClientRunspacePool {
       );
     }
     const pid = m.pipelineId;
+    let p: ClientPipeline | undefined;
+    if (!POOL_MESSAGES.has(m.messageType)) {
+      // A pipeline's message: find its pipeline and count its bytes before reading a byte of its body.
+      p = this.pipelines.get(pid);
+      if (!p) {
+        // A late message for a pipeline we already finished (e.g. after a stop or over its quota): drop it unread.
+        if (this.finished.has(pid)) return;
+        // MS-PSRP 3.1.5.4: pipeline messages only ever concern pipelines this client created.
+        throw new PsrpProtocolError(
+          'PsrpUnknownPipeline',
+          `a ${messageTypeName(m.messageType)} for pipeline ${pid}, which this client never created`,
+        );
+      }
+      if (this.maxDataPerCommand !== null && this.overQuota(p, this.defrag.lastMessageWireSize)) return;
+    }
     const body = this.body(m.data);
     const obj = body instanceof PSObject ? body : undefined;
     switch (m.messageType) {
@@ -539,17 +607,8 @@ export class ClientRunspacePool {
       default:
         break;
     }
-    // Pipeline messages.
-    const p = this.pipelines.get(pid);
-    if (!p) {
-      // A late message for a pipeline we already finished (e.g. after a stop): harmless, drop it.
-      if (this.finished.has(pid)) return;
-      // MS-PSRP 3.1.5.4: pipeline messages only ever concern pipelines this client created.
-      throw new PsrpProtocolError(
-        'PsrpUnknownPipeline',
-        `a ${messageTypeName(m.messageType)} for pipeline ${pid}, which this client never created`,
-      );
-    }
+    if (!p)
+      throw new PsrpProtocolError('PsrpUnexpectedMessage', `an unexpected ${messageTypeName(m.messageType)}`);
     switch (m.messageType) {
       case MessageType.PIPELINE_OUTPUT:
         this.events.push({ type: 'PipelineOutput', pipelineId: pid, value: body });
@@ -618,6 +677,36 @@ export class ClientRunspacePool {
           `a client-bound ${messageTypeName(m.messageType)} was not expected`,
         );
     }
+  }
+
+  /**
+   * MaximumReceivedDataSizePerCommand (PriorityCollection.cs PriorityReceiveDataCollection): adds a message's
+   * wire bytes to its pipeline's total; over the limit the pipeline fails (that pipeline only: the pool and
+   * the other pipelines go on), its data from now on is dropped, and the session is told to stop it on the
+   * server. True when the message must be dropped.
+   */
+  private overQuota(p: ClientPipeline, bytes: number): boolean {
+    const max = this.maxDataPerCommand as number;
+    const total = (this.received.get(p.pipelineId) ?? 0) + bytes;
+    this.received.set(p.pipelineId, total);
+    if (total <= max) return false;
+    const error = receivedDataSizeExceeded(max);
+    this.events.push({
+      type: 'PipelineReceiveLimitExceeded',
+      pipelineId: p.pipelineId,
+      error,
+      received: total,
+      limit: max,
+    });
+    p.tryTransition('fail');
+    this.forget(p.pipelineId);
+    this.events.push({
+      type: 'PipelineStateChanged',
+      pipelineId: p.pipelineId,
+      state: p.state,
+      reason: clientErrorRecord(error.errorId, error.message),
+    });
+    return true;
   }
 
   private hostCall(obj: PSObject | undefined): HostCall {
