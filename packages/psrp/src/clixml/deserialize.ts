@@ -1,4 +1,4 @@
-import { decodeClixmlString } from './escape.ts';
+import { decodeClixmlString, utf16ToString } from './escape.ts';
 import {
   type CollectionKind,
   type PrimitiveTag,
@@ -152,18 +152,6 @@ function decodeEntities(s: string): string | undefined {
   }
   for (; i < s.length; i++) out[n++] = s.charCodeAt(i);
   return utf16ToString(out, n);
-}
-
-/** The first n code units of `units` as a string, in chunks (fromCharCode's argument count is limited). */
-function utf16ToString(units: Uint16Array, n: number): string {
-  const CHUNK = 8192;
-  if (n <= CHUNK) return String.fromCharCode.apply(null, units.subarray(0, n) as unknown as number[]);
-  const parts: string[] = [];
-  for (let k = 0; k < n; k += CHUNK)
-    parts.push(
-      String.fromCharCode.apply(null, units.subarray(k, Math.min(n, k + CHUNK)) as unknown as number[]),
-    );
-  return parts.join('');
 }
 
 /**

@@ -11,7 +11,8 @@ function needsEscape(c: number): boolean {
 const hex4 = (c: number) => c.toString(16).toUpperCase().padStart(4, '0');
 
 export function encodeClixmlString(s: string): string {
-  let out = '';
+  // Pieces joined once at the end (no string grown by += per escape).
+  let parts: string[] | undefined;
   let last = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -22,11 +23,27 @@ export function encodeClixmlString(s: string): string {
       if (n === 0x78 || n === 0x58) esc = '_x005F_';
     }
     if (esc !== undefined) {
-      out += s.slice(last, i) + esc;
+      parts ??= [];
+      if (i > last) parts.push(s.slice(last, i));
+      parts.push(esc);
       last = i + 1;
     }
   }
-  return last === 0 ? s : out + s.slice(last);
+  if (!parts) return s;
+  if (last < s.length) parts.push(s.slice(last));
+  return parts.join('');
+}
+
+/** The first n code units of `units` as a string, in chunks (fromCharCode's argument count is limited). */
+export function utf16ToString(units: Uint16Array, n: number): string {
+  const CHUNK = 8192;
+  if (n <= CHUNK) return String.fromCharCode.apply(null, units.subarray(0, n) as unknown as number[]);
+  const parts: string[] = [];
+  for (let k = 0; k < n; k += CHUNK)
+    parts.push(
+      String.fromCharCode.apply(null, units.subarray(k, Math.min(n, k + CHUNK)) as unknown as number[]),
+    );
+  return parts.join('');
 }
 
 /** The value of a hex digit, or -1. */
@@ -53,36 +70,43 @@ function hexAt(s: string, at: number, n: number): number {
  */
 export function decodeClixmlString(s: string): string {
   let i = s.indexOf('_');
-  if (i < 0 || i + 6 >= s.length) return s;
-  let out = '';
-  let last = 0;
   const len = s.length;
+  if (i < 0 || i + 6 >= len) return s;
+  // Decoded text goes into one UTF-16 buffer (never longer than the input): one pass, and no string per escape
+  // however many escapes the peer sends.
+  let out: Uint16Array | undefined;
+  let n = 0;
+  let last = 0;
   while (i >= 0 && i + 6 < len) {
     const x = s.charCodeAt(i + 1);
     if (x === 0x78 || x === 0x58) {
+      let cp = -1;
+      let end = 0;
       if (s.charCodeAt(i + 6) === 0x5f) {
-        const u = hexAt(s, i + 2, 4);
-        if (u >= 0) {
-          out += s.slice(last, i) + String.fromCharCode(u);
-          i += 7;
-          last = i;
-          i = s.indexOf('_', i);
-          continue;
-        }
+        cp = hexAt(s, i + 2, 4);
+        end = i + 7;
       } else if (i + 10 < len && s.charCodeAt(i + 10) === 0x5f) {
         const u = hexAt(s, i + 2, 8);
-        if (u >= 0 && u <= 0x10ffff) {
-          out += s.slice(last, i) + String.fromCodePoint(u);
-          i += 11;
-          last = i;
-          i = s.indexOf('_', i);
-          continue;
-        }
+        if (u <= 0x10ffff) cp = u;
+        end = i + 11;
+      }
+      if (cp >= 0) {
+        out ??= new Uint16Array(len);
+        for (let k = last; k < i; k++) out[n++] = s.charCodeAt(k);
+        if (cp > 0xffff) {
+          out[n++] = 0xd800 + ((cp - 0x10000) >> 10);
+          out[n++] = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+        } else out[n++] = cp;
+        last = end;
+        i = s.indexOf('_', end);
+        continue;
       }
     }
     i = s.indexOf('_', i + 1);
   }
-  return last === 0 ? s : out + s.slice(last);
+  if (!out) return s;
+  for (let k = last; k < len; k++) out[n++] = s.charCodeAt(k);
+  return utf16ToString(out, n);
 }
 
 /** XML text escaping for element content and attribute values. */
