@@ -119,6 +119,22 @@ const POOL_MESSAGES: ReadonlySet<number> = new Set([
   MessageType.RUNSPACEPOOL_HOST_CALL,
 ]);
 
+/** `major.minor[.build[.revision]]`, each at most 9 digits (System.Version's text). */
+function isVersionText(v: string): boolean {
+  let parts = 1;
+  let digits = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || ++parts > 4) return false;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (++digits > 9) return false;
+    } else return false;
+  }
+  return parts >= 2 && digits > 0;
+}
+
 /** RemotingErrorIdStrings.resx ReceivedDataSizeExceededMaximumClient, PowerShell's id and text. */
 function receivedDataSizeExceeded(max: number): PsrpProtocolError {
   return new PsrpProtocolError(
@@ -530,6 +546,13 @@ export class ClientRunspacePool {
             `SESSION_CAPABILITY while the runspace pool is ${this._state}`,
           );
         const server = asString(obj?.get('protocolversion')) ?? '2.0';
+        // PowerShell reads it as a System.Version: 2 to 4 numbers (and a peer's long text would otherwise be
+        // split again at every version comparison).
+        if (!isVersionText(server))
+          throw new PsrpProtocolError(
+            'PsrpMalformedMessage',
+            `SESSION_CAPABILITY with a bad protocolversion ${server.slice(0, 40)}`,
+          );
         this._negotiated = negotiate(CLIENT_PROTOCOL_VERSION, server);
         this.events.push({
           type: 'SessionCapability',

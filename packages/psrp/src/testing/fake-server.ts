@@ -333,7 +333,7 @@ export class FakePsrpServer {
           if (type !== expectedType)
             this.violations.push(`call ${r.callId} answered with ${messageTypeName(type)}`);
         }
-        if (/<SS[ >]/.test(body)) this.checkSecureStrings(body);
+        if (body.includes('<SS>') || body.includes('<SS ')) this.checkSecureStrings(body);
         const target = call?.pipelineId ? this.pipelines.get(call.pipelineId) : undefined;
         (target ? target.hostResponses : this.hostResponses).push(r);
         return;
@@ -348,9 +348,15 @@ export class FakePsrpServer {
     const negotiated = this.negotiatedVersion ?? '2.0';
     const needKey = compareVersions(negotiated, '2.4') < 0;
     if (needKey && !this.sessionKey) this.violations.push('a SecureString before the session key exchange');
-    for (const m of body.matchAll(/<SS[^>]*>([^<]*)<\/SS>/g)) {
+    // Each <SS ...>text</SS> found with indexOf: a linear scan, whatever the body holds.
+    for (let at = body.indexOf('<SS'); at >= 0; at = body.indexOf('<SS', at + 3)) {
+      const c = body.charCodeAt(at + 3);
+      if (c !== 0x3e && c !== 0x20) continue;
+      const open = body.indexOf('>', at);
+      const close = open < 0 ? -1 : body.indexOf('<', open);
+      if (close < 0 || !body.startsWith('</SS>', close)) continue;
       try {
-        decryptSecureString(m[1] ?? '', needKey ? (this.sessionKey ?? null) : null);
+        decryptSecureString(body.slice(open + 1, close), needKey ? (this.sessionKey ?? null) : null);
       } catch (e) {
         this.violations.push(`an unreadable SecureString: ${(e as Error).message}`);
       }
