@@ -199,3 +199,76 @@ describe('the fast path for Data packets as PowerShell writes them agrees with t
     expect(() => decodePacket(line)).toThrowError(PsrpProtocolError);
   });
 });
+
+describe('hostile packet lines: linear scans, no regular expression over the line', () => {
+  const BOUND_MS = 5000; // generous: a backtracking or recursive parse of these takes minutes or overflows
+  const refuse = (line: string) => {
+    const t = performance.now();
+    let err: unknown;
+    try {
+      decodePacket(line);
+    } catch (e) {
+      err = e;
+    }
+    expect(performance.now() - t).toBeLessThan(BOUND_MS);
+    expect(err).toBeInstanceOf(PsrpProtocolError);
+    expect((err as PsrpProtocolError).errorId).toBe('PsrpMalformedPacket');
+    expect((err as PsrpProtocolError).message.length).toBeLessThan(500);
+  };
+
+  it.each([
+    ['a million attributes', `<Data${" a='1'".repeat(1_000_000)}>AAAA</Data>`],
+    ['a million attributes, self-closing', `<CloseAck${' b="2"'.repeat(1_000_000)} />`],
+    ['an attribute value never closed', `<Data Stream='${'D'.repeat(1_000_000)}`],
+    ['a million spaces and no >', `<Data${' '.repeat(1_000_000)}`],
+    ['a name of a million letters', `<${'D'.repeat(1_000_000)} PSGuid='${G}' />`],
+    ['a million = signs', `<Data a${'='.repeat(1_000_000)}`],
+    [
+      'an end tag padded with a million spaces then junk',
+      `<CloseAck PSGuid='${G}'></CloseAck${' '.repeat(1_000_000)}x>`,
+    ],
+    [
+      'Data whose text is a million spaces',
+      `<Data Stream='Default' PSGuid='${G}'>${' '.repeat(1_000_000)}</Data>`,
+    ],
+    [
+      'a stream name of a million letters',
+      `<Data Stream='${'x'.repeat(1_000_000)}' PSGuid='${G}'>AAAA</Data>`,
+    ],
+  ])('%s: PsrpMalformedPacket at once', (_name, line) => refuse(line));
+
+  it('base64 wrapped with whitespace every character still decodes, linearly', () => {
+    const data = Buffer.alloc(300_000, 9);
+    const b64 = data.toString('base64').split('').join(' ');
+    const t = performance.now();
+    const p = decodePacket(`<Data Stream='Default' PSGuid='${G}'>${b64}</Data>`);
+    expect(performance.now() - t).toBeLessThan(BOUND_MS);
+    expect(p.kind === 'Data' && Buffer.from(p.data).equals(data)).toBe(true);
+  });
+
+  it('an end tag with whitespace before > is still read', () => {
+    expect(decodePacket(`<SignalAck PSGuid='${P}'>  </SignalAck \t>`)).toEqual({
+      kind: 'SignalAck',
+      psGuid: P,
+    });
+  });
+});
+
+describe('PacketLineSplitter default bound', () => {
+  it('a line without newline is refused past 16 MiB, never held beyond it', () => {
+    const s = new PacketLineSplitter();
+    const chunk = Buffer.alloc(1 << 20, 0x41);
+    let err: unknown;
+    let held = 0;
+    for (let i = 0; i < 20 && !err; i++) {
+      try {
+        s.push(chunk);
+        held = Math.max(held, s.pendingBytes);
+      } catch (e) {
+        err = e;
+      }
+    }
+    expect((err as PsrpProtocolError).errorId).toBe('PsrpMalformedPacket');
+    expect(held).toBeLessThanOrEqual(16 << 20);
+  });
+});

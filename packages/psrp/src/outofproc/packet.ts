@@ -232,7 +232,9 @@ function isEndTag(rest: string, name: string): boolean {
 
 /**
  * Splits a byte stream into UTF-8 lines (`\n` or `\r\n`), across chunk boundaries. A line longer than
- * `maxLineLength` bytes is a protocol error: a peer cannot make us buffer without bound.
+ * `maxLineLength` bytes is a protocol error: a peer cannot make us buffer without bound. The default, 16 MiB,
+ * carries a fragment of 12 MiB in base64, more than the default MaximumReceivedObjectSize (10 MiB) lets through
+ * (PowerShell itself writes one fragment of at most 32 KiB per line).
  */
 export class PacketLineSplitter {
   private parts: Buffer[] = [];
@@ -241,7 +243,7 @@ export class PacketLineSplitter {
   private readonly maxLineLength: number;
 
   constructor(options: { maxLineLength?: number } = {}) {
-    this.maxLineLength = options.maxLineLength ?? 64 * 1024 * 1024;
+    this.maxLineLength = options.maxLineLength ?? 16 * 1024 * 1024;
   }
 
   get pendingBytes(): number {
