@@ -218,6 +218,18 @@ describe('references: cycles are finite, shared objects stay shared, DAGs are no
     expect((d.baseValue as PSDictionary).get('absent')).toBeUndefined();
   });
 
+  it('an exception type name of a million characters', () => {
+    const name = `Deserialized.${'Deserialized.'.repeat(100_000)}X`;
+    const rec = timed(() =>
+      decodeErrorRecord(
+        deserializeClixml(
+          `<Obj RefId="0"><MS><Obj N="Exception" RefId="1"><TN RefId="0"><T>${name}</T></TN></Obj></MS></Obj>`,
+        ),
+      ),
+    );
+    expect(rec.exceptionTypeName).toBe(name.slice('Deserialized.'.length));
+  });
+
   it('thousands of objects sharing one TN of a thousand names serialize without re-joining it', () => {
     const tn = Array.from({ length: 1000 }, (_, i) => `<T>Type.Name.Number${i}</T>`).join('');
     const objs = ['<Obj RefId="1"><TN RefId="0">', tn, '</TN></Obj>'];

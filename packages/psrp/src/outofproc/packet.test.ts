@@ -235,6 +235,8 @@ describe('hostile packet lines: linear scans, no regular expression over the lin
       'a stream name of a million letters',
       `<Data Stream='${'x'.repeat(1_000_000)}' PSGuid='${G}'>AAAA</Data>`,
     ],
+    ['a PSGuid of a million hex digits', `<CloseAck PSGuid='${'a'.repeat(1_000_000)}' />`],
+    ['a PSGuid of a GUID then a million hex digits', `<CloseAck PSGuid='${G}${'0'.repeat(1_000_000)}' />`],
   ])('%s: PsrpMalformedPacket at once', (_name, line) => refuse(line));
 
   it('base64 wrapped with whitespace every character still decodes, linearly', () => {
