@@ -355,3 +355,58 @@ describe('MaximumReceivedObjectSize (PriorityCollection.cs ReceiveDataCollection
     expect(d.bufferedBytes).toBe(0);
   });
 });
+
+describe('a separate object limit for pipeline messages (PowerShell OutOfProc: session 10 MiB, commands none)', () => {
+  const message = (pid: number, size: number) => {
+    const m = Buffer.alloc(40 + size, 0x20);
+    m.fill(0, 0, 40);
+    if (pid) m[24] = pid;
+    return m;
+  };
+
+  it('judges a start fragment by its message header: a pipeline message may be larger than a pool message', () => {
+    const opts = { maxReceivedObjectSize: 1000, maxReceivedPipelineObjectSize: 5000 };
+    const pipe = fragmentMessage(1n, message(1, 3000), 700);
+    const d = new Defragmenter(opts);
+    expect(pipe.flatMap((f) => d.push(f))).toHaveLength(1);
+    const pool = fragmentMessage(2n, message(0, 3000), 700);
+    const e = protocolError(() => pool.flatMap((f) => d.push(f)));
+    expect(e.errorId).toBe('ReceivedObjectSizeExceededMaximumClient');
+    expect(e.message).toMatch(/allowed maximum object size is 1000\./);
+    const huge = fragmentMessage(3n, message(1, 6000), 10_000);
+    expect(protocolError(() => new Defragmenter(opts).push(huge[0] as Uint8Array)).message).toMatch(
+      /allowed maximum object size is 5000\./,
+    );
+  });
+
+  it('waits for no more than the 40 header bytes of a blob before judging; a shorter blob gets the smaller limit', () => {
+    const opts = { maxReceivedObjectSize: 1000, maxReceivedPipelineObjectSize: null };
+    const d = new Defragmenter(opts);
+    const h = Buffer.alloc(FRAGMENT_HEADER_SIZE);
+    h.writeBigUInt64BE(1n, 0);
+    h[16] = 3;
+    h.writeUInt32BE(250_000_000, 17);
+    expect(d.push(h)).toEqual([]);
+    expect(d.bufferedBytes).toBe(FRAGMENT_HEADER_SIZE);
+    // A pool message (zero PID) declaring 250 MB: refused once its 40 header bytes are in.
+    expect(protocolError(() => d.push(Buffer.alloc(40))).errorId).toBe(
+      'ReceivedObjectSizeExceededMaximumClient',
+    );
+    const short = new Defragmenter(opts);
+    const s = Buffer.alloc(FRAGMENT_HEADER_SIZE);
+    s.writeBigUInt64BE(1n, 0);
+    s[16] = 1;
+    s.writeUInt32BE(30, 17);
+    short.push(Buffer.concat([s, Buffer.alloc(30, 1)]));
+    const next = Buffer.alloc(FRAGMENT_HEADER_SIZE);
+    next.writeBigUInt64BE(1n, 0);
+    next.writeBigUInt64BE(1n, 8);
+    next[16] = 2;
+    next.writeUInt32BE(2000, 17);
+    expect(protocolError(() => short.push(next)).errorId).toBe('ReceivedObjectSizeExceededMaximumClient');
+    // With no pipeline limit, a pipeline object of any size passes.
+    const big = fragmentMessage(9n, message(7, 11 << 20), 1 << 20);
+    const free = new Defragmenter(opts);
+    expect(big.flatMap((f) => free.push(f))).toHaveLength(1);
+  });
+});

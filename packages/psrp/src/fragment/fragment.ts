@@ -62,6 +62,8 @@ interface Pending {
   size: number;
   /** Bytes on the wire so far, fragment headers included (what PowerShell counts against the object limit). */
   wire: number;
+  /** The limit that applies to this object (it depends on whether its message concerns a pipeline). */
+  limit: number;
   nextId: bigint;
 }
 
@@ -69,6 +71,8 @@ interface Pending {
 export const DEFAULT_MAX_RECEIVED_OBJECT_SIZE = 10 << 20;
 
 const INT32_MAX = 0x7fffffff;
+/** MS-PSRP 2.2.1: the message header inside the blob (Destination, MessageType, RPID, PID). */
+const MESSAGE_HEADER_SIZE = 40;
 const INT64_MAX = 2n ** 63n - 1n;
 
 export interface DefragmenterOptions {
@@ -83,6 +87,15 @@ export interface DefragmenterOptions {
   readonly maxReceivedObjectSize?: number | null;
   /** @deprecated The same limit under its former name; use `maxReceivedObjectSize` (which wins when both are given). */
   readonly maxMessageSize?: number;
+  /**
+   * The object limit for messages that concern a pipeline (a message header, MS-PSRP 2.2.1, whose PID is not
+   * all zero), when it differs: PowerShell's OutOfProc client limits only its session's objects (10 MiB) and
+   * none of its commands' (their transport managers get no limit), while a WSMan client applies
+   * PSSessionOption's MaximumReceivedObjectSize (200 MiB by default) to both. To tell, a start fragment's first
+   * 40 blob bytes are awaited before its size is judged; one whose blob is shorter gets the smaller limit.
+   * Default: `maxReceivedObjectSize`. `null` for no limit.
+   */
+  readonly maxReceivedPipelineObjectSize?: number | null;
   /** Most objects with a start fragment but no end fragment yet (default 1024). */
   readonly maxPendingObjects?: number;
   /**
@@ -110,6 +123,7 @@ export function receivedObjectSizeExceeded(size: number, max: number): PsrpProto
  */
 export class Defragmenter {
   private readonly maxObjectSize: number;
+  private readonly maxPipelineObjectSize: number;
   private readonly maxPendingObjects: number;
   private readonly maxBufferedBytes: number;
   private readonly pending = new Map<bigint, Pending>();
@@ -120,6 +134,8 @@ export class Defragmenter {
   private need = FRAGMENT_HEADER_SIZE;
   private failed: PsrpProtocolError | undefined;
   private _lastWireSize = 0;
+  /** The limit checkHeader applied to the fragment just read (kept with a new pending object). */
+  private startLimit = 0;
 
   constructor(options: DefragmenterOptions = {}) {
     const max =
@@ -127,8 +143,13 @@ export class Defragmenter {
         ? options.maxReceivedObjectSize
         : (options.maxMessageSize ?? DEFAULT_MAX_RECEIVED_OBJECT_SIZE);
     this.maxObjectSize = max ?? Number.POSITIVE_INFINITY;
+    this.maxPipelineObjectSize =
+      options.maxReceivedPipelineObjectSize !== undefined
+        ? (options.maxReceivedPipelineObjectSize ?? Number.POSITIVE_INFINITY)
+        : this.maxObjectSize;
     this.maxPendingObjects = options.maxPendingObjects ?? 1024;
-    this.maxBufferedBytes = options.maxBufferedBytes ?? 2 * this.maxObjectSize;
+    this.maxBufferedBytes =
+      options.maxBufferedBytes ?? 2 * Math.max(this.maxObjectSize, this.maxPipelineObjectSize);
   }
 
   /** Bytes of an incomplete fragment waiting for the rest. */
@@ -226,8 +247,24 @@ export class Defragmenter {
       const flags = buf[off + 16] as number;
       const len = buf.readUInt32BE(off + 17);
       const start = (flags & START) !== 0;
-      // Everything the header alone decides is decided now, before its blob is waited for or held.
-      const p = this.checkHeader(objectId, fragmentId, start, (flags & END) !== 0, len);
+      // A start fragment's limit may depend on its message header: then wait for those 40 bytes (no more) first.
+      const head =
+        start && this.maxPipelineObjectSize !== this.maxObjectSize ? Math.min(len, MESSAGE_HEADER_SIZE) : 0;
+      if (left < FRAGMENT_HEADER_SIZE + head) {
+        this.need = FRAGMENT_HEADER_SIZE + head;
+        break;
+      }
+      // Everything the header decides is decided now, before its blob is waited for or held.
+      const p = this.checkHeader(
+        objectId,
+        fragmentId,
+        start,
+        (flags & END) !== 0,
+        len,
+        head === MESSAGE_HEADER_SIZE
+          ? this.limitFor(buf.subarray(off + FRAGMENT_HEADER_SIZE, off + FRAGMENT_HEADER_SIZE + head))
+          : Math.min(this.maxObjectSize, this.maxPipelineObjectSize),
+      );
       if (left < FRAGMENT_HEADER_SIZE + len) {
         this.need = FRAGMENT_HEADER_SIZE + len;
         break;
@@ -259,12 +296,19 @@ export class Defragmenter {
    * soon as the 21 header bytes are in; returns the object's pending state (undefined for a start fragment).
    * Idempotent: a header read again once its blob is complete passes again.
    */
+  /** The limit for an object whose message header (MS-PSRP 2.2.1) is `head`: by its PID, zero or not. */
+  private limitFor(head: Uint8Array): number {
+    for (let i = 24; i < MESSAGE_HEADER_SIZE; i++) if (head[i] !== 0) return this.maxPipelineObjectSize;
+    return this.maxObjectSize;
+  }
+
   private checkHeader(
     objectId: bigint,
     fragmentId: bigint,
     start: boolean,
     end: boolean,
     len: number,
+    startLimit: number,
   ): Pending | undefined {
     // MS-PSRP 2.2.4: ObjectId is an int64 above 0 (read unsigned here: the sign bit makes it too big).
     if (objectId === 0n || objectId > INT64_MAX) {
@@ -309,7 +353,9 @@ export class Defragmenter {
       }
     }
     const total = (p && !start ? p.wire : 0) + FRAGMENT_HEADER_SIZE + len;
-    if (total > this.maxObjectSize) throw receivedObjectSizeExceeded(total, this.maxObjectSize);
+    const limit = start ? startLimit : (p as Pending).limit;
+    if (total > limit) throw receivedObjectSizeExceeded(total, limit);
+    this.startLimit = limit;
     return start ? undefined : p;
   }
 
@@ -325,7 +371,13 @@ export class Defragmenter {
         this._lastWireSize = wire;
         return Buffer.from(blob);
       }
-      this.pending.set(objectId, { parts: [Buffer.from(blob)], size: blob.length, wire, nextId: 1n });
+      this.pending.set(objectId, {
+        parts: [Buffer.from(blob)],
+        size: blob.length,
+        wire,
+        limit: this.startLimit,
+        nextId: 1n,
+      });
       this.pendingSize += blob.length;
       this.checkBudget();
       return undefined;

@@ -97,6 +97,39 @@ describe('MaximumReceivedObjectSize on the pool', () => {
   });
 });
 
+describe("a pipeline object limit apart from the pool's (PowerShell's OutOfProc client)", () => {
+  it('pipeline output above 10 MiB passes with maxReceivedPipelineObjectSize null; a pool message that size does not', () => {
+    const big = `<S>${'x'.repeat(11 << 20)}</S>`;
+    const pool = opened({ maxReceivedPipelineObjectSize: null });
+    const p = pool.createPipeline(script);
+    drain(pool);
+    pool.receiveData(p.pipelineId, serverMessage(pool, MessageType.PIPELINE_OUTPUT, big, p.pipelineId));
+    expect(drain(pool).map((e) => e.type)).toEqual(['PipelineOutput']);
+    pool.receiveData(null, serverMessage(pool, MessageType.USER_EVENT, big));
+    const err = drain(pool).find((e) => e.type === 'ProtocolError');
+    expect(err?.type === 'ProtocolError' && err.error.errorId).toBe(
+      'ReceivedObjectSizeExceededMaximumClient',
+    );
+    expect(pool.state).toBe('Broken');
+  });
+});
+
+describe('CLIXML nesting from the server', () => {
+  it("49 levels are DeserializationTooDeep: a ProtocolError with PowerShell's id, the pool Broken", () => {
+    const pool = opened();
+    const p = pool.createPipeline(script);
+    drain(pool);
+    const deep = `${'<Obj RefId="0"><LST>'.repeat(49)}<I32>1</I32>${'</LST></Obj>'.repeat(49)}`;
+    pool.receiveData(p.pipelineId, serverMessage(pool, MessageType.PIPELINE_OUTPUT, deep, p.pipelineId));
+    const err = drain(pool).find((e) => e.type === 'ProtocolError');
+    expect(err?.type === 'ProtocolError' && err.error.errorId).toBe('DeserializationTooDeep');
+    expect(err?.type === 'ProtocolError' && err.error.message).toMatch(
+      /Serialized XML is nested too deeply\./,
+    );
+    expect(pool.state).toBe('Broken');
+  });
+});
+
 describe('MaximumReceivedDataSizePerCommand', () => {
   const output = (pool: ClientRunspacePool, pid: string, text: string) =>
     serverMessage(pool, MessageType.PIPELINE_OUTPUT, `<S>${text}</S>`, pid);

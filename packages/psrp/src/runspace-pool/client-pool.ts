@@ -75,6 +75,15 @@ export interface ClientRunspacePoolOptions {
   /** @deprecated The former name of `maxReceivedObjectSize` (which wins when both are given). */
   readonly maxMessageSize?: number;
   /**
+   * The object limit for the messages of pipelines (output, records, states, host calls), when it should
+   * differ from `maxReceivedObjectSize`: PowerShell's OutOfProc client (SSH, `pwsh -s`, containers, Hyper-V)
+   * limits only its session's objects to 10 MiB and gives its commands no object limit (a 15 MiB string comes
+   * back from `Start-Job`), while its WSMan client applies PSSessionOption's MaximumReceivedObjectSize
+   * (default 200 MiB) to both. Same error and Broken pool when exceeded. Default: `maxReceivedObjectSize`;
+   * `null` for no limit.
+   */
+  readonly maxReceivedPipelineObjectSize?: number | null;
+  /**
    * PowerShell's MaximumReceivedDataSizePerCommand, in bytes: the most one pipeline may receive in total (all
    * its messages' fragments, headers included). Exceeding it fails that pipeline only: a
    * `PipelineReceiveLimitExceeded` event (the session should send the server a stop for it), then
@@ -179,6 +188,9 @@ export class ClientRunspacePool {
         options.maxReceivedObjectSize !== undefined
           ? options.maxReceivedObjectSize
           : (options.maxMessageSize ?? DEFAULT_MAX_RECEIVED_OBJECT_SIZE),
+      ...(options.maxReceivedPipelineObjectSize !== undefined
+        ? { maxReceivedPipelineObjectSize: options.maxReceivedPipelineObjectSize }
+        : {}),
     });
     this.maxDataPerCommand = options.maxReceivedDataSizePerCommand ?? null;
   }
