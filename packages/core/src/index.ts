@@ -23,6 +23,13 @@ export type {
   ParameterSetMembership,
   ValidationMetadata,
 } from './parameters/metadata-types.ts';
+export {
+  DEFAULT_SESSION_OPTIONS,
+  parseTimeSpan,
+  type ResolvedSessionOptions,
+  resolveSessionOptions,
+  type SessionOptionValue,
+} from './parameters/session-option.ts';
 export { renderSyntax } from './parameters/syntax.ts';
 export * from './parameters/types.ts';
 export { dispatchHostCall, type HostCallOutcome } from './session/host-dispatch.ts';
