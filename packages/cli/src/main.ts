@@ -8,7 +8,10 @@ import {
   openSession,
   PSRemotingError,
   parseArguments,
+  parseSessionOptionText,
+  type ResolvedSessionOptions,
   renderSyntax,
+  resolveSessionOptions,
   selectTransport,
   type TransportPlugin,
 } from '@psremote/core';
@@ -109,6 +112,7 @@ async function run(
   let bound: BoundParameters | undefined;
   let plugin: TransportPlugin | undefined;
   let transportError: PSRemotingError | undefined;
+  let sessionOptions: ResolvedSessionOptions;
   try {
     if (bindArgs.length === 0) {
       plugin = createProcessTransport(options.pwsh ? { pwshPath: options.pwsh } : {});
@@ -124,6 +128,15 @@ async function run(
         transportError = e;
       }
     }
+    // -SessionOption (where Enter-PSSession binds it) replaces --session-option, as it replaces $PSSessionOption.
+    const given = bound?.bound.SessionOption;
+    sessionOptions = resolveSessionOptions(
+      given !== undefined && given !== null
+        ? given
+        : options.sessionOption !== undefined
+          ? parseSessionOptionText(options.sessionOption, io.env)
+          : undefined,
+    );
   } catch (e) {
     return reportStartError(e, options, io, terminal, EXIT.usage);
   }
@@ -135,6 +148,9 @@ async function run(
         parameterSet: bound?.parameterSet ?? null,
         bound: bound?.bound ?? {},
         transport: plugin?.name ?? null,
+        ...(options.sessionOption !== undefined || bound?.bound.SessionOption !== undefined
+          ? { sessionOptions }
+          : {}),
         ...(transportError
           ? { transportError: { errorId: transportError.errorId, message: transportError.message } }
           : {}),
@@ -159,6 +175,7 @@ async function run(
       hostUi: terminal.hostUi,
       signal: connectAbort.signal,
       env: io.env,
+      sessionOptions,
     });
   } catch (e) {
     return reportStartError(e, options, io, terminal, EXIT.failed);

@@ -25,6 +25,7 @@ export type {
 } from './parameters/metadata-types.ts';
 export {
   DEFAULT_SESSION_OPTIONS,
+  parseSessionOptionText,
   parseTimeSpan,
   type ResolvedSessionOptions,
   resolveSessionOptions,

@@ -213,6 +213,8 @@ async function startPowerShell(
   return createOutOfProcConnection(stream, {
     log: ctx.log,
     signal: ctx.signal,
+    // PSSessionOption.CancelTimeout bounds the stop and close acknowledgements.
+    ackTimeoutMs: ctx.options.cancelTimeoutMs,
     abruptEndErrorId: 'ContainerSessionTerminated',
     async explainEnd(stderr, sawPacket) {
       const code = await exitCode();

@@ -90,6 +90,8 @@ export function createProcessTransport(options: ProcessTransportOptions = {}): T
       return createOutOfProcConnection(stream, {
         log: ctx.log,
         signal: ctx.signal,
+        // PSSessionOption.CancelTimeout bounds the stop and close acknowledgements.
+        ackTimeoutMs: ctx.options.cancelTimeoutMs,
         abruptEndErrorId: 'PSRemotingTransportAbruptlyTerminated',
       });
     },

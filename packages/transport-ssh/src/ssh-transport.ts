@@ -107,6 +107,8 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
       return createOutOfProcConnection(stream, {
         log: ctx.log,
         signal: ctx.signal,
+        // PSSessionOption.CancelTimeout bounds the stop and close acknowledgements.
+        ackTimeoutMs: ctx.options.cancelTimeoutMs,
         ...(remaining !== undefined
           ? {
               connectingTimeoutMs: Math.max(1, remaining),

@@ -36,7 +36,7 @@ export interface OutOfProcConnectionOptions {
   ) => Promise<PSRemotingError | undefined> | PSRemotingError | undefined;
   /** How long close() waits for the server's CloseAck before it disposes the stream anyway. */
   readonly closeTimeoutMs?: number;
-  /** How long stop/pipeline-close wait for SignalAck/CloseAck (PowerShell: 60 s). */
+  /** How long stop/pipeline-close wait for SignalAck/CloseAck (PowerShell: 60 s); 0: no bound (CancelTimeout 0). */
   readonly ackTimeoutMs?: number;
   /** Fragment size; OutOfProc uses 32 KiB (RemoteSessionNamedPipe.cs). */
   readonly maxFragmentSize?: number;
@@ -319,6 +319,7 @@ class OutOfProcConnection implements TransportConnection {
   }
 
   private async withTimeout(d: Deferred<void>, ms: number, what: string): Promise<void> {
+    if (ms <= 0) return d.promise;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((_, reject) => {
       timer = setTimeout(

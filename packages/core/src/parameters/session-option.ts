@@ -1,5 +1,5 @@
 import { PSRemotingError } from '../errors/ps-remoting-error.ts';
-import { type ArgumentValue, formatDoubleText, parseNumber } from './arguments.ts';
+import { type ArgumentValue, formatDoubleText, parseNumber, parseValue } from './arguments.ts';
 import type { BoundValue } from './types.ts';
 
 /**
@@ -119,6 +119,64 @@ export function resolveSessionOptions(
   }
   out.passThrough = Object.freeze(passThrough);
   return Object.freeze(out);
+}
+
+/** PSSessionOption's settable properties (LanguagePrimitives builds one from a hashtable of these). */
+const SETTABLE = [
+  'MaximumConnectionRedirectionCount',
+  'NoCompression',
+  'NoMachineProfile',
+  'ProxyAccessType',
+  'ProxyAuthentication',
+  'ProxyCredential',
+  'SkipCACheck',
+  'SkipCNCheck',
+  'SkipRevocationCheck',
+  'OperationTimeout',
+  'NoEncryption',
+  'UseUTF16',
+  'IncludePortInSPN',
+  'OutputBufferingMode',
+  'MaxConnectionRetryCount',
+  'Culture',
+  'UICulture',
+  'MaximumReceivedDataSizePerCommand',
+  'MaximumReceivedObjectSize',
+  'ApplicationArguments',
+  'OpenTimeout',
+  'CancelTimeout',
+  'IdleTimeout',
+];
+
+/**
+ * psremote's `--session-option '@{...}'` (the `$PSSessionOption` preference variable of psremote: it applies to
+ * every transport, where Enter-PSSession's -SessionOption binds only with -ComputerName and -ConnectionUri). The
+ * text is parsed as a command-mode argument, so values keep their PowerShell types (5000 is an Int32, '5000' a
+ * string), and an unknown property is PowerShell's error.
+ */
+export function parseSessionOptionText(
+  text: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+): Record<string, SessionOptionValue> {
+  const v = parseValue(text, env);
+  if (v.kind !== 'hashtable') {
+    throw new PSRemotingError(
+      `Cannot bind parameter 'SessionOption'. Cannot convert the "${text}" value to type "${PSSESSIONOPTION}": --session-option takes a hashtable, @{OpenTimeout='00:00:30'}.`,
+      { errorId: 'CannotConvertArgumentNoMessage', category: 'InvalidArgument', targetObject: text },
+    );
+  }
+  const out: Record<string, SessionOptionValue> = {};
+  for (const [key, value] of v.entries) {
+    const name = SETTABLE.find((n) => n.toLowerCase() === key.toLowerCase());
+    if (!name) {
+      throw conversionError(
+        `The property '${key}' was not found for the '${PSSESSIONOPTION}' object. The settable properties are: ${SETTABLE.join(', ')}.`,
+        key,
+      );
+    }
+    out[name] = value;
+  }
+  return out;
 }
 
 // ---- conversions ----------------------------------------------------------------------------------------

@@ -1,0 +1,68 @@
+import type { PsrpProtocolError } from '@psremote/psrp';
+import { PSRemotingError } from '../errors/ps-remoting-error.ts';
+import type { ResolvedSessionOptions } from '../parameters/session-option.ts';
+
+/** The command part of PowerShell's FullyQualifiedErrorId for an error that broke an open session. */
+export const SESSION_BROKEN_COMMAND = 'PSSessionStateBroken';
+
+/**
+ * OpenTimeout expired before the session opened. PowerShell's Enter-PSSession reports a failed open as
+ * CreateRemoteRunspaceFailed (PushRunspaceCommand.WriteErrorCreateRemoteRunspaceFailed, ErrorCategory
+ * InvalidArgument); WSMan's own message for it names the timeout, so does this one.
+ */
+export function openTimeoutError(computerName: string, openTimeoutMs: number): PSRemotingError {
+  return new PSRemotingError(
+    `Connecting to remote server ${computerName} failed: the session did not open within the OpenTimeout of ${formatSeconds(openTimeoutMs)}.`,
+    {
+      errorId: 'CreateRemoteRunspaceFailed',
+      category: 'InvalidArgument',
+      targetObject: computerName,
+      recommendedAction:
+        "Check that the server answers PowerShell remoting, or raise OpenTimeout: psremote --session-option @{OpenTimeout='00:05:00'} (or -SessionOption for -ComputerName).",
+    },
+  );
+}
+
+/** Ctrl+C (or the caller's signal) while opening. */
+export function openCancelled(reason?: unknown): PSRemotingError {
+  return new PSRemotingError('Opening the session was cancelled.', {
+    errorId: 'OperationStopped',
+    category: 'OperationStopped',
+    ...(reason === undefined ? {} : { cause: reason }),
+  });
+}
+
+/**
+ * The engine refused data beyond MaximumReceivedObjectSize: PowerShell's PSRemotingTransportException
+ * ReceivedObjectSizeExceededMaximumClient (RemotingErrorIdStrings.resx), the session Broken. Undefined for
+ * other protocol errors.
+ */
+export function receiveLimitError(
+  error: PsrpProtocolError,
+  computerName: string,
+  options: ResolvedSessionOptions,
+): PSRemotingError | undefined {
+  let message: string;
+  if (error.errorId === 'ReceivedObjectSizeExceededMaximumClient') {
+    message = error.message;
+  } else if (error.errorId === 'PsrpMessageTooLarge' && options.maximumReceivedObjectSize !== null) {
+    // The engine's message-size bound stands for the object limit until the engine names it itself.
+    message = `The current deserialized object size of the data received from the remote server exceeded the allowed maximum object size. The allowed maximum object size is ${options.maximumReceivedObjectSize}.`;
+  } else {
+    return undefined;
+  }
+  return new PSRemotingError(message, {
+    errorId: 'ReceivedObjectSizeExceededMaximumClient',
+    category: 'OpenError',
+    targetObject: computerName,
+    commandName: SESSION_BROKEN_COMMAND,
+    recommendedAction:
+      'Raise the limit if the server is trusted: psremote --session-option @{MaximumReceivedObjectSize=<bytes>} ($null: no limit).',
+    cause: error,
+  });
+}
+
+function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : s.toFixed(3).replace(/0+$/, '')} seconds`;
+}
