@@ -424,6 +424,11 @@ class OutOfProcConnection implements TransportConnection {
     await this.closedDeferred.promise;
   }
 
+  abort(reason: PSRemotingError): void {
+    // At once, even while an abrupt end waits for the server's last words.
+    this.fail(reason, true);
+  }
+
   // ---- ending -----------------------------------------------------------------------------------------
 
   private finish(): void {

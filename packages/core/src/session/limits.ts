@@ -66,3 +66,49 @@ function formatSeconds(ms: number): string {
   const s = ms / 1000;
   return `${Number.isInteger(s) ? s : s.toFixed(3).replace(/0+$/, '')} seconds`;
 }
+
+/**
+ * How long Ctrl+C's stop may go unanswered before the session is ended: "a few seconds" (issue 10), or less when
+ * CancelTimeout is shorter. A server that is alive answers a stop at once (OutOfProc SignalAck, WSMan's Signal
+ * response) even when the command takes long to stop; no answer means the stream is stuck or the server gone.
+ */
+export const STOP_ANSWER_TIMEOUT_MS = 5000;
+
+/** The stop got no answer in time: PowerShell's OutOfProc IPCSignalTimedOut (OutOfProcTransportManager.cs). */
+export function stopNotAnsweredError(computerName: string, waitedMs: number): PSRemotingError {
+  return new PSRemotingError(
+    `The client did not receive a response for a signal operation in the specified time interval. This can happen when a command is not responding to a Stop message in a timely manner. The session to ${computerName} was ended after ${formatSeconds(waitedMs)} without an answer to Ctrl+C.`,
+    {
+      errorId: 'IPCSignalTimedOut',
+      category: 'OperationTimeout',
+      targetObject: computerName,
+      commandName: SESSION_BROKEN_COMMAND,
+    },
+  );
+}
+
+/** The stop was answered but the command did not end within CancelTimeout. */
+export function stopTimedOutError(computerName: string, cancelTimeoutMs: number): PSRemotingError {
+  return new PSRemotingError(
+    `The command did not stop within the CancelTimeout of ${formatSeconds(cancelTimeoutMs)}; the session to ${computerName} was ended.`,
+    {
+      errorId: 'PipelineStopTimedOut',
+      category: 'OperationTimeout',
+      targetObject: computerName,
+      commandName: SESSION_BROKEN_COMMAND,
+    },
+  );
+}
+
+/** A second Ctrl+C while the command was still stopping: the user wants out now. */
+export function interruptedAgainError(computerName: string): PSRemotingError {
+  return new PSRemotingError(
+    `Ctrl+C was pressed again while the command was stopping; the session to ${computerName} was ended.`,
+    {
+      errorId: 'SessionEndedByInterrupt',
+      category: 'OperationStopped',
+      targetObject: computerName,
+      commandName: SESSION_BROKEN_COMMAND,
+    },
+  );
+}

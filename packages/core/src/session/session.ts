@@ -24,7 +24,15 @@ import { deferred } from '../util/deferred.ts';
 import { PausableDeadline } from '../util/pausable-deadline.ts';
 import { dispatchHostCall, type HostCallOutcome } from './host-dispatch.ts';
 import { Invocation } from './invocation.ts';
-import { openCancelled, openTimeoutError, receiveLimitError } from './limits.ts';
+import {
+  interruptedAgainError,
+  openCancelled,
+  openTimeoutError,
+  receiveLimitError,
+  STOP_ANSWER_TIMEOUT_MS,
+  stopNotAnsweredError,
+  stopTimedOutError,
+} from './limits.ts';
 import { poolLimitOptions } from './pool-limits.ts';
 import {
   defaultSessionTable,
@@ -471,6 +479,7 @@ export class PSSession {
   ): Invocation {
     const inv = new Invocation(pipeline, options.hostUi ?? this.hostUi, {
       stop: (id) => this.stopPipeline(id),
+      interrupt: (id) => this.interruptPipeline(id),
       resumeReceiving: () => this.resumeReceiving(),
     });
     this.invocations.set(pipeline.pipelineId, inv);
@@ -499,6 +508,63 @@ export class PSSession {
       if (isPSRemotingError(e)) this.log.debug(`stop: ${e.message}`);
       else throw e;
     }
+  }
+
+  /** Pipelines Ctrl+C is stopping, with their escalation timers. */
+  private readonly stopping = new Map<string, { answered: boolean; timers: NodeJS.Timeout[] }>();
+
+  private interruptPipeline(id: string): void {
+    const inv = this.invocations.get(id);
+    if (!inv || this._state !== 'Opened') return;
+    if (this.stopping.has(id)) {
+      this.terminate(interruptedAgainError(this.computerName));
+      return;
+    }
+    const entry = { answered: false, timers: [] as NodeJS.Timeout[] };
+    this.stopping.set(id, entry);
+    const cancel = this.options.cancelTimeoutMs;
+    const answerMs = cancel > 0 ? Math.min(STOP_ANSWER_TIMEOUT_MS, cancel) : STOP_ANSWER_TIMEOUT_MS;
+    // CancelTimeout 0: no bound on the stop itself (New-PSSessionOption: "the command continues indefinitely").
+    const stopBound = cancel > 0 ? Math.min(cancel, 2_147_483_647) : undefined;
+    entry.timers.push(
+      setTimeout(() => {
+        if (!entry.answered) this.terminate(stopNotAnsweredError(this.computerName, answerMs));
+        else if (stopBound !== undefined && stopBound <= answerMs)
+          this.terminate(stopTimedOutError(this.computerName, stopBound));
+      }, answerMs),
+    );
+    if (stopBound !== undefined && stopBound > answerMs) {
+      entry.timers.push(
+        setTimeout(() => this.terminate(stopTimedOutError(this.computerName, stopBound)), stopBound),
+      );
+    }
+    const done = () => {
+      for (const t of entry.timers) clearTimeout(t);
+      this.stopping.delete(id);
+    };
+    void inv.finished.then(done, done);
+    const pipeline = this.pool.getPipeline(id);
+    if (pipeline?.state === 'Running') {
+      pipeline.stop();
+      this.kickSend();
+    }
+    this.conn.stopPipeline(id).then(
+      () => {
+        entry.answered = true;
+      },
+      (e: unknown) => this.log.debug(`stop: ${(e as Error).message}`),
+    );
+  }
+
+  /**
+   * Ends the session at once, without the goodbye a stuck or silent server would never answer: Broken with
+   * `reason`, running commands fail with it, the transport is torn down (the child killed, the channel closed).
+   */
+  private terminate(reason: PSRemotingError): void {
+    if (this._state === 'Closed' || this._state === 'Broken') return;
+    this.fail(reason);
+    if (this.conn.abort) this.conn.abort(reason);
+    else void this.conn.close().catch(() => {});
   }
 
   private poolCall(send: () => bigint): Promise<PSValue> {

@@ -1,3 +1,4 @@
+import type { PSRemotingError } from '../errors/ps-remoting-error.ts';
 import type { HostUi } from '../host/host-ui.ts';
 import type { ResolvedSessionOptions } from '../parameters/session-option.ts';
 import type { BoundParameters, ParameterSetName } from '../parameters/types.ts';
@@ -72,6 +73,12 @@ export interface TransportConnection {
   receive(): AsyncIterable<PsrpPayload>;
   /** Closes the session on the transport; idempotent; never hangs (bounded by its own timeout). */
   close(): Promise<void>;
+  /**
+   * Tears the connection down at once, without the goodbye (no Close/CloseAck): the kernel's way out of a stuck
+   * or silent server (Ctrl+C unanswered). The receive iteration fails with `reason`. Optional: without it the
+   * kernel falls back to `close()`.
+   */
+  abort?(reason: PSRemotingError): void;
 }
 
 /** A transport: serves one or more parameter sets. */
