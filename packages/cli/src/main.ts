@@ -23,7 +23,10 @@ import { runRepl } from './repl.ts';
 import { createTerminal, type Terminal } from './terminal-adapter.ts';
 import { registeredTransports, registerInstalledTransports } from './transports.ts';
 
-/** Exit statuses: 0 ok, 1 the session ended in error / the last command failed, 2 bad arguments. */
+/**
+ * Exit statuses: 0 ok, 1 the session could not be opened (OpenTimeout, Ctrl+C while connecting) or the last command
+ * failed, 2 bad arguments, 3 the session broke (including a session Ctrl+C had to end, and a receive limit).
+ */
 export const EXIT = { ok: 0, failed: 1, usage: 2, broken: 3 } as const;
 
 export interface MainIo {
@@ -49,6 +52,8 @@ Usage:
 
 With no target, 'psremote enter' opens a session on the local pwsh.
 Parameters are written as after Enter-PSSession at a pwsh prompt. Options of psremote start with --.
+  --session-option "@{OpenTimeout='00:00:30'; MaximumReceivedObjectSize=$null}"
+      PSSessionOption values for every transport (as $PSSessionOption; -SessionOption wins where it binds)
 `;
 
 export async function main(argv: readonly string[], io: MainIo): Promise<number> {
