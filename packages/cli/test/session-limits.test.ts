@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +20,8 @@ interface Run {
   readonly exited: Promise<{ code: number | null; at: number }>;
 }
 
-function invoke(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [BIN, 'invoke', '--pwsh', FAKE, ...args], {
+function invoke(args: string[], env: Record<string, string> = {}, pwsh: string[] = ['--pwsh', FAKE]): Run {
+  const child = spawn(process.execPath, [BIN, 'invoke', ...pwsh, ...args], {
     env: { ...baseEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -116,6 +117,50 @@ describe('psremote invoke against a hostile server', () => {
     running.push(ok);
     expect((await ok.exited).code).toBe(0);
     expect(ok.stdout.trim().length).toBe(2 * 1024 * 1024);
+  });
+});
+
+describe('OpenTimeout for every transport: a server that accepts and never answers', () => {
+  let mute: Server | undefined;
+  afterEach(() => {
+    mute?.close();
+    mute = undefined;
+  });
+  async function mutePort(): Promise<number> {
+    const sockets = new Set<import('node:net').Socket>();
+    mute = createServer((c) => {
+      sockets.add(c);
+      c.resume();
+    });
+    mute.on('close', () => {
+      for (const c of sockets) c.destroy();
+    });
+    await new Promise<void>((r) => mute?.listen(0, '127.0.0.1', r));
+    const address = mute.address();
+    if (!address || typeof address === 'string') throw new Error('no port');
+    return address.port;
+  }
+
+  it.each([
+    ['SSH (-HostName)', (port: number) => ['-HostName', '127.0.0.1', '-Port', String(port)], {}],
+    [
+      'the container engine (-ContainerId)',
+      () => ['-ContainerId', 'abc'],
+      { DOCKER_HOST: 'tcp://127.0.0.1:PORT' },
+    ],
+  ] as const)('%s', async (_name, target, env) => {
+    const port = await mutePort();
+    const t0 = performance.now();
+    const r = invoke(
+      [...target(port), '--session-option', "@{OpenTimeout='00:00:01'}", '-Command', '1'],
+      Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace('PORT', String(port))])),
+      [],
+    );
+    running.push(r);
+    const end = await r.exited;
+    expect(end.code).toBe(1);
+    expect(r.stderr).toContain('FullyQualifiedErrorId : CreateRemoteRunspaceFailed,');
+    expect(end.at - t0).toBeLessThan(15_000);
   });
 });
 
