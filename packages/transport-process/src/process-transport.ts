@@ -92,6 +92,8 @@ export function createProcessTransport(options: ProcessTransportOptions = {}): T
         signal: ctx.signal,
         // PSSessionOption.CancelTimeout bounds the stop and close acknowledgements.
         ackTimeoutMs: ctx.options.cancelTimeoutMs,
+        // MaximumReceivedObjectSize also bounds one OutOfProc line (a fragment that trickles in).
+        maxReceivedObjectSize: ctx.options.maximumReceivedObjectSize,
         abruptEndErrorId: 'PSRemotingTransportAbruptlyTerminated',
       });
     },

@@ -47,10 +47,23 @@ export function receiveLimitError(
     message = error.message;
   } else if (error.errorId === 'PsrpMessageTooLarge' && options.maximumReceivedObjectSize !== null) {
     // The engine's message-size bound stands for the object limit until the engine names it itself.
-    message = `The current deserialized object size of the data received from the remote server exceeded the allowed maximum object size. The allowed maximum object size is ${options.maximumReceivedObjectSize}.`;
+    return objectSizeExceededError(computerName, options.maximumReceivedObjectSize, error);
   } else {
     return undefined;
   }
+  return objectSizeError(message, computerName, error);
+}
+
+/** ReceivedObjectSizeExceededMaximumClient when only the limit is known (not the object's size). */
+export function objectSizeExceededError(computerName: string, max: number, cause?: unknown): PSRemotingError {
+  return objectSizeError(
+    `The current deserialized object size of the data received from the remote server exceeded the allowed maximum object size. The allowed maximum object size is ${max}.`,
+    computerName,
+    cause,
+  );
+}
+
+function objectSizeError(message: string, computerName: string, cause: unknown): PSRemotingError {
   return new PSRemotingError(message, {
     errorId: 'ReceivedObjectSizeExceededMaximumClient',
     category: 'OpenError',
@@ -58,7 +71,7 @@ export function receiveLimitError(
     commandName: SESSION_BROKEN_COMMAND,
     recommendedAction:
       'Raise the limit if the server is trusted: psremote --session-option @{MaximumReceivedObjectSize=<bytes>} ($null: no limit).',
-    cause: error,
+    ...(cause === undefined ? {} : { cause }),
   });
 }
 
