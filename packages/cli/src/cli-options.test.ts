@@ -18,6 +18,14 @@ describe('splitArguments', () => {
     expect(splitArguments(['enter', '--pwsh', '/opt/pwsh']).options.pwsh).toBe('/opt/pwsh');
     expect(splitArguments(['enter', '--pwsh=/x/pwsh']).options.pwsh).toBe('/x/pwsh');
   });
+  it('reads --session-option with a separate or joined value', () => {
+    expect(splitArguments(['enter', '--session-option', '@{OpenTimeout=1}']).options.sessionOption).toBe(
+      '@{OpenTimeout=1}',
+    );
+    const r = splitArguments(['invoke', '--session-option=@{A=1}', '-Command', 'x']);
+    expect(r.options.sessionOption).toBe('@{A=1}');
+    expect(r.psArguments).toEqual(['-Command', 'x']);
+  });
   it('collects unknown -- options', () => {
     expect(splitArguments(['enter', '--frobnicate']).options.unknown).toEqual(['--frobnicate']);
   });

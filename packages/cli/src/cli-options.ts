@@ -10,6 +10,12 @@ export interface CliOptions {
   readonly noColor: boolean;
   /** `--pwsh <path>` / `--pwsh=<path>`: the local PowerShell for the no-target session. */
   readonly pwsh: string | undefined;
+  /**
+   * `--session-option '@{...}'`: PSSessionOption values (OpenTimeout, CancelTimeout, MaximumReceivedObjectSize...)
+   * for every transport, as PowerShell's $PSSessionOption preference variable; -SessionOption, where Enter-PSSession
+   * binds it (-ComputerName, -ConnectionUri), takes precedence.
+   */
+  readonly sessionOption: string | undefined;
   readonly unknown: readonly string[];
 }
 
@@ -27,6 +33,7 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
   const unknown: string[] = [];
   const seen = new Set<string>();
   let pwsh: string | undefined;
+  let sessionOption: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a.startsWith('--') && a.length > 2) {
@@ -35,6 +42,10 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
         : [a, undefined];
       if (name === '--pwsh') {
         pwsh = value ?? argv[++i];
+        continue;
+      }
+      if (name === '--session-option') {
+        sessionOption = value ?? argv[++i];
         continue;
       }
       if (FLAGS.has(name)) seen.add(name);
@@ -58,6 +69,7 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
       json: seen.has('--json'),
       noColor: seen.has('--no-color'),
       pwsh,
+      sessionOption,
       unknown,
     },
   };

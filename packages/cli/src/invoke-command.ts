@@ -34,7 +34,8 @@ export async function runInvoke(
           ],
         },
   );
-  const offInterrupt = terminal.onInterrupt(() => void inv.stop().catch(() => {}));
+  // Ctrl+C stops the command; unanswered, or pressed again, it ends the session (exit status 3).
+  const offInterrupt = terminal.onInterrupt(() => inv.interrupt());
   let errors = 0;
   try {
     for await (const ev of inv) {

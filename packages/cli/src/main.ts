@@ -8,7 +8,10 @@ import {
   openSession,
   PSRemotingError,
   parseArguments,
+  parseSessionOptionText,
+  type ResolvedSessionOptions,
   renderSyntax,
+  resolveSessionOptions,
   selectTransport,
   type TransportPlugin,
 } from '@psremote/core';
@@ -20,7 +23,10 @@ import { runRepl } from './repl.ts';
 import { createTerminal, type Terminal } from './terminal-adapter.ts';
 import { registeredTransports, registerInstalledTransports } from './transports.ts';
 
-/** Exit statuses: 0 ok, 1 the session ended in error / the last command failed, 2 bad arguments. */
+/**
+ * Exit statuses: 0 ok, 1 the session could not be opened (OpenTimeout, Ctrl+C while connecting) or the last command
+ * failed, 2 bad arguments, 3 the session broke (including a session Ctrl+C had to end, and a receive limit).
+ */
 export const EXIT = { ok: 0, failed: 1, usage: 2, broken: 3 } as const;
 
 export interface MainIo {
@@ -46,6 +52,8 @@ Usage:
 
 With no target, 'psremote enter' opens a session on the local pwsh.
 Parameters are written as after Enter-PSSession at a pwsh prompt. Options of psremote start with --.
+  --session-option "@{OpenTimeout='00:00:30'; MaximumReceivedObjectSize=$null}"
+      PSSessionOption values for every transport (as $PSSessionOption; -SessionOption wins where it binds)
 `;
 
 export async function main(argv: readonly string[], io: MainIo): Promise<number> {
@@ -109,6 +117,7 @@ async function run(
   let bound: BoundParameters | undefined;
   let plugin: TransportPlugin | undefined;
   let transportError: PSRemotingError | undefined;
+  let sessionOptions: ResolvedSessionOptions;
   try {
     if (bindArgs.length === 0) {
       plugin = createProcessTransport(options.pwsh ? { pwshPath: options.pwsh } : {});
@@ -124,6 +133,15 @@ async function run(
         transportError = e;
       }
     }
+    // -SessionOption (where Enter-PSSession binds it) replaces --session-option, as it replaces $PSSessionOption.
+    const given = bound?.bound.SessionOption;
+    sessionOptions = resolveSessionOptions(
+      given !== undefined && given !== null
+        ? given
+        : options.sessionOption !== undefined
+          ? parseSessionOptionText(options.sessionOption, io.env)
+          : undefined,
+    );
   } catch (e) {
     return reportStartError(e, options, io, terminal, EXIT.usage);
   }
@@ -135,6 +153,9 @@ async function run(
         parameterSet: bound?.parameterSet ?? null,
         bound: bound?.bound ?? {},
         transport: plugin?.name ?? null,
+        ...(options.sessionOption !== undefined || bound?.bound.SessionOption !== undefined
+          ? { sessionOptions }
+          : {}),
         ...(transportError
           ? { transportError: { errorId: transportError.errorId, message: transportError.message } }
           : {}),
@@ -159,6 +180,7 @@ async function run(
       hostUi: terminal.hostUi,
       signal: connectAbort.signal,
       env: io.env,
+      sessionOptions,
     });
   } catch (e) {
     return reportStartError(e, options, io, terminal, EXIT.failed);

@@ -26,7 +26,8 @@ export async function runRepl(shell: InteractiveSession, terminal: Terminal, io:
   const run = async (text: string, endOfBlock: boolean): Promise<Ran> => {
     const errorsBefore = terminal.errorCount;
     const inv = shell.run(text);
-    const offInterrupt = terminal.onInterrupt(() => void inv.stop().catch(() => {}));
+    // Ctrl+C stops the command; unanswered, or pressed again, it ends the session (exit status 3).
+    const offInterrupt = terminal.onInterrupt(() => inv.interrupt());
     try {
       for await (const ev of inv) terminal.render(ev);
       const end = await inv.finished;

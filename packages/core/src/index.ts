@@ -23,6 +23,14 @@ export type {
   ParameterSetMembership,
   ValidationMetadata,
 } from './parameters/metadata-types.ts';
+export {
+  DEFAULT_SESSION_OPTIONS,
+  parseSessionOptionText,
+  parseTimeSpan,
+  type ResolvedSessionOptions,
+  resolveSessionOptions,
+  type SessionOptionValue,
+} from './parameters/session-option.ts';
 export { renderSyntax } from './parameters/syntax.ts';
 export * from './parameters/types.ts';
 export { dispatchHostCall, type HostCallOutcome } from './session/host-dispatch.ts';

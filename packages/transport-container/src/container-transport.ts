@@ -213,6 +213,10 @@ async function startPowerShell(
   return createOutOfProcConnection(stream, {
     log: ctx.log,
     signal: ctx.signal,
+    // PSSessionOption.CancelTimeout bounds the stop and close acknowledgements.
+    ackTimeoutMs: ctx.options.cancelTimeoutMs,
+    // MaximumReceivedObjectSize also bounds one OutOfProc line (a fragment that trickles in).
+    maxReceivedObjectSize: ctx.options.maximumReceivedObjectSize,
     abruptEndErrorId: 'ContainerSessionTerminated',
     async explainEnd(stderr, sawPacket) {
       const code = await exitCode();

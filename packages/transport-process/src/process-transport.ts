@@ -90,6 +90,10 @@ export function createProcessTransport(options: ProcessTransportOptions = {}): T
       return createOutOfProcConnection(stream, {
         log: ctx.log,
         signal: ctx.signal,
+        // PSSessionOption.CancelTimeout bounds the stop and close acknowledgements.
+        ackTimeoutMs: ctx.options.cancelTimeoutMs,
+        // MaximumReceivedObjectSize also bounds one OutOfProc line (a fragment that trickles in).
+        maxReceivedObjectSize: ctx.options.maximumReceivedObjectSize,
         abruptEndErrorId: 'PSRemotingTransportAbruptlyTerminated',
       });
     },

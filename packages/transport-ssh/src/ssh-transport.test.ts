@@ -1,4 +1,9 @@
-import { satisfiesApiRange, TRANSPORT_API, TransportPluginToken } from '@psremote/core';
+import {
+  DEFAULT_SESSION_OPTIONS,
+  satisfiesApiRange,
+  TRANSPORT_API,
+  TransportPluginToken,
+} from '@psremote/core';
 import { describe, expect, it } from 'vitest';
 import { register, SSH_SERVER_ERROR_PREFIX, sshTransport } from './ssh-transport.ts';
 
@@ -22,6 +27,7 @@ describe('the ssh TransportPlugin', () => {
       signal: new AbortController().signal,
       log: { debug() {}, warn() {} },
       env: {},
+      options: DEFAULT_SESSION_OPTIONS,
     };
     await expect(
       sshTransport.connect({ computerName: 'x', prompt: { kind: 'prefix', text: '[x]: ' } }, ctx),

@@ -107,6 +107,10 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
       return createOutOfProcConnection(stream, {
         log: ctx.log,
         signal: ctx.signal,
+        // PSSessionOption.CancelTimeout bounds the stop and close acknowledgements.
+        ackTimeoutMs: ctx.options.cancelTimeoutMs,
+        // MaximumReceivedObjectSize also bounds one OutOfProc line (a fragment that trickles in).
+        maxReceivedObjectSize: ctx.options.maximumReceivedObjectSize,
         ...(remaining !== undefined
           ? {
               connectingTimeoutMs: Math.max(1, remaining),

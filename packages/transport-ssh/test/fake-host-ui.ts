@@ -1,4 +1,10 @@
-import { type QueuedAnswer, RecordingHostUi, silentLogger, type TransportContext } from '@psremote/core';
+import {
+  DEFAULT_SESSION_OPTIONS,
+  type QueuedAnswer,
+  RecordingHostUi,
+  silentLogger,
+  type TransportContext,
+} from '@psremote/core';
 
 /**
  * A HostUi for the tests: answers come from a queue, everything asked and written is recorded
@@ -32,5 +38,11 @@ export function testContext(
   env: Record<string, string | undefined>,
   signal?: TransportContext['signal'],
 ): TransportContext {
-  return { hostUi, env, signal: signal ?? new AbortController().signal, log: silentLogger };
+  return {
+    hostUi,
+    env,
+    signal: signal ?? new AbortController().signal,
+    log: silentLogger,
+    options: DEFAULT_SESSION_OPTIONS,
+  };
 }

@@ -7,6 +7,7 @@ import {
   PsrpProtocolError,
 } from '@psremote/psrp';
 import { PSRemotingError } from '../errors/ps-remoting-error.ts';
+import { objectSizeExceededError } from '../session/limits.ts';
 import type { Logger, PsrpPayload, TransportConnection } from '../transport/contract.ts';
 import { silentLogger } from '../transport/contract.ts';
 import type { OutOfProcStream } from '../transport/outofproc-stream.ts';
@@ -36,13 +37,24 @@ export interface OutOfProcConnectionOptions {
   ) => Promise<PSRemotingError | undefined> | PSRemotingError | undefined;
   /** How long close() waits for the server's CloseAck before it disposes the stream anyway. */
   readonly closeTimeoutMs?: number;
-  /** How long stop/pipeline-close wait for SignalAck/CloseAck (PowerShell: 60 s). */
+  /** How long stop/pipeline-close wait for SignalAck/CloseAck (PowerShell: 60 s); 0: no bound (CancelTimeout 0). */
   readonly ackTimeoutMs?: number;
   /** Fragment size; OutOfProc uses 32 KiB (RemoteSessionNamedPipe.cs). */
   readonly maxFragmentSize?: number;
   /** Queued server payloads above which the input stream is paused. */
   readonly receiveHighWaterMark?: number;
+  /**
+   * The session's MaximumReceivedObjectSize (TransportContext.options; null: none). A Data line longer than one
+   * fragment of that size can be is refused as soon as it is that long (ReceivedObjectSizeExceededMaximumClient):
+   * a fragment that trickles in is never held past the limit, and never past 64 MiB in any case.
+   */
+  readonly maxReceivedObjectSize?: number | null;
 }
+
+/** The splitter's own cap on one OutOfProc line. */
+const MAX_LINE = 64 * 1024 * 1024;
+/** `<Data Stream='PromptResponse' PSGuid='<36>'>` and `</Data>`, with room to spare. */
+const DATA_PACKET_OVERHEAD = 256;
 
 type AckKind = 'DataAck' | 'CommandAck' | 'SignalAck' | 'CloseAck';
 
@@ -62,7 +74,9 @@ class OutOfProcConnection implements TransportConnection {
   readonly maxFragmentSize: number;
   private readonly log: Logger;
   private readonly queue: AsyncQueue<PsrpPayload>;
-  private readonly splitter = new PacketLineSplitter();
+  private readonly splitter: PacketLineSplitter;
+  /** Set when the object limit caps lines below the splitter's own cap: a too-long line is that limit. */
+  private readonly lineLimitObject: number | undefined;
   /** Waiters for acknowledgements, by kind then guid, in send order. */
   private readonly acks = new Map<string, Deferred<void>[]>();
   /** The tail of each guid's Data chain (lock-step). */
@@ -83,6 +97,15 @@ class OutOfProcConnection implements TransportConnection {
     this.stream = stream;
     this.options = options;
     this.maxFragmentSize = options.maxFragmentSize ?? 32_768;
+    const limit = options.maxReceivedObjectSize;
+    // Base64 of one fragment (21-byte header + blob up to the limit) inside its Data packet.
+    const lineForLimit =
+      limit === undefined || limit === null
+        ? undefined
+        : Math.ceil((Math.max(0, limit) + 21) / 3) * 4 + DATA_PACKET_OVERHEAD;
+    this.lineLimitObject =
+      lineForLimit !== undefined && lineForLimit < MAX_LINE ? (limit as number) : undefined;
+    this.splitter = new PacketLineSplitter({ maxLineLength: Math.min(lineForLimit ?? MAX_LINE, MAX_LINE) });
     this.log = options.log ?? silentLogger;
     this.queue = new AsyncQueue<PsrpPayload>(options.receiveHighWaterMark ?? 256, (pressured) => {
       if (pressured) stream.input.pause();
@@ -139,7 +162,12 @@ class OutOfProcConnection implements TransportConnection {
     try {
       lines = this.splitter.push(chunk);
     } catch (e) {
-      this.fail(this.protocolError(e));
+      // The splitter only ever refuses a line that is too long.
+      this.fail(
+        this.lineLimitObject === undefined
+          ? this.protocolError(e)
+          : objectSizeExceededError(this.stream.description, this.lineLimitObject, e),
+      );
       return;
     }
     for (const line of lines) {
@@ -319,6 +347,7 @@ class OutOfProcConnection implements TransportConnection {
   }
 
   private async withTimeout(d: Deferred<void>, ms: number, what: string): Promise<void> {
+    if (ms <= 0) return d.promise;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((_, reject) => {
       timer = setTimeout(
@@ -421,6 +450,11 @@ class OutOfProcConnection implements TransportConnection {
     this.closing = true;
     this.finish();
     await this.closedDeferred.promise;
+  }
+
+  abort(reason: PSRemotingError): void {
+    // At once, even while an abrupt end waits for the server's last words.
+    this.fail(reason, true);
   }
 
   // ---- ending -----------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ export interface InvocationResult {
 
 export interface InvocationDriver {
   stop(pipelineId: string): Promise<void>;
+  interrupt(pipelineId: string): void;
   resumeReceiving(): void;
 }
 
@@ -115,6 +116,17 @@ export class Invocation implements AsyncIterable<InvocationEvent> {
   async stop(): Promise<void> {
     if (this.finalState) return;
     await this.driver.stop(this.pipelineId);
+  }
+
+  /**
+   * Ctrl+C, escalating so that the user always gets out: the first call stops the pipeline; if that stop gets no
+   * answer within a few seconds (STOP_ANSWER_TIMEOUT_MS, less when CancelTimeout is shorter), if the command has
+   * not ended within CancelTimeout, or on a second call, the session ends (Broken, transport closed at once) and
+   * this invocation fails with the reason (IPCSignalTimedOut, PipelineStopTimedOut, SessionEndedByInterrupt).
+   */
+  interrupt(): void {
+    if (this.finalState) return;
+    this.driver.interrupt(this.pipelineId);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<InvocationEvent> {

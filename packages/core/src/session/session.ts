@@ -11,6 +11,7 @@ import {
 } from '@psremote/psrp';
 import { isPSRemotingError, PSRemotingError } from '../errors/ps-remoting-error.ts';
 import type { HostUi } from '../host/host-ui.ts';
+import { type ResolvedSessionOptions, resolveSessionOptions } from '../parameters/session-option.ts';
 import type { BoundParameters } from '../parameters/types.ts';
 import {
   type Logger,
@@ -20,8 +21,19 @@ import {
   type TransportTarget,
 } from '../transport/contract.ts';
 import { deferred } from '../util/deferred.ts';
+import { PausableDeadline } from '../util/pausable-deadline.ts';
 import { dispatchHostCall, type HostCallOutcome } from './host-dispatch.ts';
 import { Invocation } from './invocation.ts';
+import {
+  interruptedAgainError,
+  openCancelled,
+  openTimeoutError,
+  receiveLimitError,
+  STOP_ANSWER_TIMEOUT_MS,
+  stopNotAnsweredError,
+  stopTimedOutError,
+} from './limits.ts';
+import { poolLimitOptions } from './pool-limits.ts';
 import {
   defaultSessionTable,
   type SessionAvailability,
@@ -42,7 +54,12 @@ export interface OpenSessionOptions {
   readonly log?: Logger;
   readonly name?: string;
   readonly table?: SessionTable;
-  /** Fail if the pool is not Opened this long after the transport connected (default 3 minutes, PS's OpenTimeout). */
+  /**
+   * Timeouts and receive limits (PSSessionOption). Default: resolved from the bound -SessionOption, else
+   * DEFAULT_SESSION_OPTIONS. Lent to the transport (TransportContext.options) and applied to the runspace pool.
+   */
+  readonly sessionOptions?: ResolvedSessionOptions;
+  /** Overrides sessionOptions.openTimeoutMs: the bound on the whole open (transport connect and pool open). */
   readonly openTimeoutMs?: number;
 }
 
@@ -101,6 +118,8 @@ export class PSSession {
   private readonly table: SessionTable;
   private readonly poolCalls = new Map<bigint, ReturnType<typeof deferred<PSValue>>>();
   private readonly endedSignal = new AbortController();
+  /** The timeouts and receive limits this session runs with. */
+  readonly options: ResolvedSessionOptions;
 
   /** @internal use openSession */
   constructor(init: {
@@ -112,6 +131,7 @@ export class PSSession {
     conn: TransportConnection;
     log: Logger;
     table: SessionTable;
+    options?: ResolvedSessionOptions;
   }) {
     this.id = init.id;
     this.name = init.name;
@@ -122,9 +142,11 @@ export class PSSession {
     this.conn = init.conn;
     this.log = init.log;
     this.table = init.table;
+    this.options = init.options ?? resolveSessionOptions(undefined);
     this.pool = new ClientRunspacePool({
       host: hostDefaultDataFrom(init.hostUi),
       maxFragmentSize: init.conn.maxFragmentSize,
+      ...poolLimitOptions(this.options),
     });
     this.instanceId = this.pool.runspacePoolId;
   }
@@ -196,49 +218,17 @@ export class PSSession {
 
   // ---- opening ----------------------------------------------------------------------------------------
 
-  /** @internal */
-  async start(openTimeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /** @internal `stop` rejects when OpenTimeout expires or the open is cancelled (Ctrl+C), with the error to give. */
+  async start(stop: Promise<never>): Promise<void> {
     this.table.add(this);
     void this.receiveLoop();
     this.pool.open();
     this.kickSend();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new PSRemotingError(
-              `The remote runspace pool on ${this.computerName} did not open within ${openTimeoutMs / 1000} s.`,
-              {
-                errorId: 'CreateRemoteRunspaceFailed',
-                category: 'OperationTimeout',
-                targetObject: this.computerName,
-              },
-            ),
-          ),
-        openTimeoutMs,
-      );
-      timer.unref?.();
-    });
-    const aborted = new Promise<never>((_, reject) => {
-      if (!signal) return;
-      const onAbort = () =>
-        reject(
-          new PSRemotingError('Opening the session was cancelled.', {
-            errorId: 'OperationStopped',
-            category: 'OperationStopped',
-          }),
-        );
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
     try {
-      await Promise.race([this.opened.promise, timeout, aborted]);
+      await Promise.race([this.opened.promise, stop]);
     } catch (e) {
       await this.abandon(e);
       throw e;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -359,12 +349,13 @@ export class PSSession {
         break;
       case 'ProtocolError':
         this.fail(
-          new PSRemotingError(`The server broke the PowerShell remoting protocol: ${ev.error.message}`, {
-            errorId: ev.error.errorId,
-            category: 'ProtocolError',
-            targetObject: this.computerName,
-            cause: ev.error,
-          }),
+          receiveLimitError(ev.error, this.computerName, this.options) ??
+            new PSRemotingError(`The server broke the PowerShell remoting protocol: ${ev.error.message}`, {
+              errorId: ev.error.errorId,
+              category: 'ProtocolError',
+              targetObject: this.computerName,
+              cause: ev.error,
+            }),
         );
         void this.conn.close().catch(() => {});
         break;
@@ -488,6 +479,7 @@ export class PSSession {
   ): Invocation {
     const inv = new Invocation(pipeline, options.hostUi ?? this.hostUi, {
       stop: (id) => this.stopPipeline(id),
+      interrupt: (id) => this.interruptPipeline(id),
       resumeReceiving: () => this.resumeReceiving(),
     });
     this.invocations.set(pipeline.pipelineId, inv);
@@ -516,6 +508,63 @@ export class PSSession {
       if (isPSRemotingError(e)) this.log.debug(`stop: ${e.message}`);
       else throw e;
     }
+  }
+
+  /** Pipelines Ctrl+C is stopping, with their escalation timers. */
+  private readonly stopping = new Map<string, { answered: boolean; timers: NodeJS.Timeout[] }>();
+
+  private interruptPipeline(id: string): void {
+    const inv = this.invocations.get(id);
+    if (!inv || this._state !== 'Opened') return;
+    if (this.stopping.has(id)) {
+      this.terminate(interruptedAgainError(this.computerName));
+      return;
+    }
+    const entry = { answered: false, timers: [] as NodeJS.Timeout[] };
+    this.stopping.set(id, entry);
+    const cancel = this.options.cancelTimeoutMs;
+    const answerMs = cancel > 0 ? Math.min(STOP_ANSWER_TIMEOUT_MS, cancel) : STOP_ANSWER_TIMEOUT_MS;
+    // CancelTimeout 0: no bound on the stop itself (New-PSSessionOption: "the command continues indefinitely").
+    const stopBound = cancel > 0 ? Math.min(cancel, 2_147_483_647) : undefined;
+    entry.timers.push(
+      setTimeout(() => {
+        if (!entry.answered) this.terminate(stopNotAnsweredError(this.computerName, answerMs));
+        else if (stopBound !== undefined && stopBound <= answerMs)
+          this.terminate(stopTimedOutError(this.computerName, stopBound));
+      }, answerMs),
+    );
+    if (stopBound !== undefined && stopBound > answerMs) {
+      entry.timers.push(
+        setTimeout(() => this.terminate(stopTimedOutError(this.computerName, stopBound)), stopBound),
+      );
+    }
+    const done = () => {
+      for (const t of entry.timers) clearTimeout(t);
+      this.stopping.delete(id);
+    };
+    void inv.finished.then(done, done);
+    const pipeline = this.pool.getPipeline(id);
+    if (pipeline?.state === 'Running') {
+      pipeline.stop();
+      this.kickSend();
+    }
+    this.conn.stopPipeline(id).then(
+      () => {
+        entry.answered = true;
+      },
+      (e: unknown) => this.log.debug(`stop: ${(e as Error).message}`),
+    );
+  }
+
+  /**
+   * Ends the session at once, without the goodbye a stuck or silent server would never answer: Broken with
+   * `reason`, running commands fail with it, the transport is torn down (the child killed, the channel closed).
+   */
+  private terminate(reason: PSRemotingError): void {
+    if (this._state === 'Closed' || this._state === 'Broken') return;
+    this.fail(reason);
+    if (this.conn.abort) this.conn.abort(reason);
+    else void this.conn.close().catch(() => {});
   }
 
   private poolCall(send: () => bigint): Promise<PSValue> {
@@ -590,38 +639,90 @@ export async function openSession(options: OpenSessionOptions): Promise<PSSessio
   const target =
     options.target ??
     options.transport.resolveTarget(options.bound ?? { parameterSet: 'ComputerName', bound: {} }, env);
+  const resolved = options.sessionOptions ?? resolveSessionOptions(options.bound?.bound.SessionOption);
+  const sessionOptions: ResolvedSessionOptions =
+    options.openTimeoutMs === undefined ? resolved : { ...resolved, openTimeoutMs: options.openTimeoutMs };
   const table = options.table ?? defaultSessionTable;
   const { id, name } = table.allocate(options.name);
+  // OpenTimeout bounds the whole open, transport connect and pool open, for every transport; its clock stops
+  // while the user is asked something (a password, a host key).
+  const deadline = new PausableDeadline(sessionOptions.openTimeoutMs, () =>
+    openTimeoutError(target.computerName, sessionOptions.openTimeoutMs),
+  );
   // The connect phase gets its own signal: aborting it after the session is open must not kill the session.
   const connectAbort = new AbortController();
-  const onOuterAbort = () => connectAbort.abort(options.signal?.reason);
-  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  let conn: TransportConnection;
+  const onOuterAbort = () => connectAbort.abort(openCancelled(options.signal?.reason));
+  if (options.signal?.aborted) onOuterAbort();
+  else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  deadline.expired.catch((e: unknown) => connectAbort.abort(e));
+  const stopped = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(connectAbort.signal.reason);
+    if (connectAbort.signal.aborted) onAbort();
+    else connectAbort.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  stopped.catch(() => {});
   try {
-    conn = await options.transport.connect(target, {
-      hostUi: options.hostUi,
+    let conn: TransportConnection;
+    const connecting = options.transport.connect(target, {
+      hostUi: pausingHostUi(options.hostUi, deadline),
       signal: connectAbort.signal,
       log,
       env,
+      options: sessionOptions,
     });
-  } catch (e) {
-    options.signal?.removeEventListener('abort', onOuterAbort);
-    throw asRemotingError(e, target.computerName);
-  }
-  const session = new PSSession({
-    id,
-    name,
-    target,
-    transportName: options.transport.name,
-    hostUi: options.hostUi,
-    conn,
-    log,
-    table,
-  });
-  try {
-    await session.start(options.openTimeoutMs ?? 180_000, options.signal);
+    try {
+      // A transport that does not honour its signal at once still cannot hold the open past the deadline.
+      conn = await Promise.race([connecting, stopped]);
+    } catch (e) {
+      // A connection that arrives after the timeout or Ctrl+C is closed, not leaked.
+      connecting.then((late) => late.close().catch(() => {})).catch(() => {});
+      throw connectAbort.signal.aborted && isPSRemotingError(connectAbort.signal.reason)
+        ? connectAbort.signal.reason
+        : asRemotingError(e, target.computerName);
+    }
+    const session = new PSSession({
+      id,
+      name,
+      target,
+      transportName: options.transport.name,
+      hostUi: options.hostUi,
+      conn,
+      log,
+      table,
+      options: sessionOptions,
+    });
+    // The pool open waits for the same deadline; Ctrl+C reaches it through connectAbort (and the transport's
+    // own copy of that signal fails the connection).
+    await session.start(stopped);
+    return session;
   } finally {
+    deadline.clear();
     options.signal?.removeEventListener('abort', onOuterAbort);
   }
-  return session;
+}
+
+/** The HostUi lent while opening: the OpenTimeout clock stops while a prompt waits for the user. */
+function pausingHostUi(hostUi: HostUi, deadline: PausableDeadline): HostUi {
+  const PROMPTS = new Set([
+    'readLine',
+    'readLineAsSecureString',
+    'prompt',
+    'promptForCredential',
+    'promptForChoice',
+    'promptForChoiceMultiple',
+  ]);
+  return new Proxy(hostUi, {
+    get(t, key, receiver) {
+      const v = Reflect.get(t, key, receiver) as unknown;
+      if (typeof key !== 'string' || !PROMPTS.has(key) || typeof v !== 'function') return v;
+      return async (...args: unknown[]) => {
+        deadline.pause();
+        try {
+          return await (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+        } finally {
+          deadline.resume();
+        }
+      };
+    },
+  });
 }

@@ -1,4 +1,6 @@
+import type { PSRemotingError } from '../errors/ps-remoting-error.ts';
 import type { HostUi } from '../host/host-ui.ts';
+import type { ResolvedSessionOptions } from '../parameters/session-option.ts';
 import type { BoundParameters, ParameterSetName } from '../parameters/types.ts';
 
 /** The version of this contract; a plugin declares the semver range it supports in `apiRange`. */
@@ -44,6 +46,12 @@ export interface TransportContext {
   readonly log: Logger;
   /** The environment to read (HOME, SSH_AUTH_SOCK, DOCKER_HOST, ...): process.env in the CLI. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * The session's timeouts and limits (PSSessionOption). The kernel bounds the whole open by `openTimeoutMs`
+   * itself (aborting `signal`); a transport uses `cancelTimeoutMs` for its stop/close acknowledgements and passes
+   * on what its protocol knows (WSMan OperationTimeout, IdleTimeout; `passThrough` for proxy and TLS options).
+   */
+  readonly options: ResolvedSessionOptions;
 }
 
 /** What a transport gives back: a PSRP connection. */
@@ -65,6 +73,12 @@ export interface TransportConnection {
   receive(): AsyncIterable<PsrpPayload>;
   /** Closes the session on the transport; idempotent; never hangs (bounded by its own timeout). */
   close(): Promise<void>;
+  /**
+   * Tears the connection down at once, without the goodbye (no Close/CloseAck): the kernel's way out of a stuck
+   * or silent server (Ctrl+C unanswered). The receive iteration fails with `reason`. Optional: without it the
+   * kernel falls back to `close()`.
+   */
+  abort?(reason: PSRemotingError): void;
 }
 
 /** A transport: serves one or more parameter sets. */
