@@ -6,13 +6,13 @@ import {
   channelBindingsHash,
   computeNtlmv2Response,
   hmacMd5,
-  mac,
   ntowfv2,
   sealKey,
   signKey,
 } from './ntlm-crypto.ts';
-import { AvId, encodeAvPairs, MIC_OFFSET, NtlmFlags, parseAvPairs, parseChallenge } from './ntlm-messages.ts';
-import { Rc4, rc4k } from './rc4.ts';
+import { AvId, MIC_OFFSET, NtlmFlags, parseAvPairs, parseChallenge } from './ntlm-messages.ts';
+import { rc4k } from './rc4.ts';
+import { fakeServer, windowsLikeChallenge } from './testing-fixtures/fake-ntlm-server.ts';
 
 // MS-NLMP 4.2.1 common values and 4.2.4 (NTLMv2) results.
 const SERVER_CHALLENGE = fromHex('0123456789abcdef');
@@ -100,58 +100,6 @@ describe('NTLMv2 against MS-NLMP 4.2.4', () => {
   });
 });
 
-/** The server's half of session security, derived independently from the exported session key. */
-function serverSide(sessionKey: Uint8Array, flags: number) {
-  const out = {
-    handle: new Rc4(sealKey(flags, sessionKey, 'server')),
-    key: signKey(sessionKey, 'server'),
-    seq: 0,
-  };
-  const inn = {
-    handle: new Rc4(sealKey(flags, sessionKey, 'client')),
-    key: signKey(sessionKey, 'client'),
-    seq: 0,
-  };
-  return {
-    wrap(plain: Uint8Array) {
-      const data = out.handle.update(plain);
-      const header = mac(out.handle, out.key, out.seq++, plain, true);
-      return { header, data };
-    },
-    unwrap(header: Uint8Array, data: Uint8Array) {
-      const plain = inn.handle.update(data);
-      const expected = mac(inn.handle, inn.key, inn.seq++, plain, true);
-      return { plain, ok: hex(expected) === hex(header) };
-    },
-  };
-}
-
-/** A challenge like a modern Windows server's: names, a timestamp, MsvAvFlags 0. */
-function windowsLikeChallenge(extra: { flags?: number; pairs?: { id: number; value: Uint8Array }[] } = {}) {
-  const ti = encodeAvPairs(
-    extra.pairs ?? [
-      { id: AvId.NbDomainName, value: utf16le('DOMAIN') },
-      { id: AvId.NbComputerName, value: utf16le('SERVER') },
-      { id: AvId.DnsComputerName, value: utf16le('server.domain.test') },
-      { id: AvId.Timestamp, value: fromHex('0090d336b734c301') },
-    ],
-  );
-  const name = utf16le('DOMAIN');
-  const head = new Uint8Array(56);
-  const v = new DataView(head.buffer);
-  head.set(new TextEncoder().encode('NTLMSSP\0'));
-  v.setUint32(8, 2, true);
-  v.setUint16(12, name.length, true);
-  v.setUint16(14, name.length, true);
-  v.setUint32(16, 56, true);
-  v.setUint32(20, (extra.flags ?? 0xe28a8235) >>> 0, true);
-  head.set(fromHex('1122334455667788'), 24);
-  v.setUint16(40, ti.length, true);
-  v.setUint16(42, ti.length, true);
-  v.setUint32(44, 56 + name.length, true);
-  return concatBytes(head, name, ti);
-}
-
 describe('NtlmContext', () => {
   it('NEGOTIATE carries 0xe2888235, no domain or workstation, and the version', () => {
     const n = specContext().negotiate();
@@ -214,7 +162,7 @@ describe('NtlmContext', () => {
     const ctx = specContext();
     ctx.negotiate();
     ctx.authenticate(windowsLikeChallenge());
-    const server = serverSide(ctx.sessionKey, ctx.negotiatedFlags);
+    const server = fakeServer(ctx.sessionKey, ctx.negotiatedFlags);
     for (let i = 0; i < 3; i++) {
       const msg = new TextEncoder().encode(`request ${i}`);
       const w = ctx.wrap(msg);
@@ -232,7 +180,7 @@ describe('NtlmContext', () => {
       const ctx = specContext();
       ctx.negotiate();
       ctx.authenticate(windowsLikeChallenge());
-      return { ctx, server: serverSide(ctx.sessionKey, ctx.negotiatedFlags) };
+      return { ctx, server: fakeServer(ctx.sessionKey, ctx.negotiatedFlags) };
     };
     let { ctx, server } = make();
     let a = server.wrap(new TextEncoder().encode('answer'));

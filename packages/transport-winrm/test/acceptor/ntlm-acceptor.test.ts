@@ -35,3 +35,24 @@ describe.skipIf(missing !== undefined)('raw NTLM against gss-ntlmssp', () => {
     expect(new TextDecoder().decode(ctx.unwrap(unb64(a.header), unb64(a.data)))).toBe('world');
   });
 });
+
+describe.skipIf(missing !== undefined)('SPNEGO probe', () => {
+  it('spnego', async () => {
+    const { SpnegoNtlm } = await import('../../src/auth/spnego.ts');
+    acceptor = new Acceptor();
+    expect(await acceptor.ask({ op: 'init', mech: 'spnego', cb: null })).toEqual({ ok: true });
+    const ctx = new SpnegoNtlm({ username: 'DOMAIN\\User', password: 'Password' });
+    const t0 = ctx.initialToken();
+    const r1 = await acceptor.ask({ op: 'step', token: b64(t0) });
+    console.log('r1', r1);
+    const t1 = ctx.step(unb64(r1.token))!;
+    const r2 = await acceptor.ask({ op: 'step', token: b64(t1) });
+    console.log('r2', r2, t0.length, t1.length);
+    expect(ctx.step(unb64(r2.token))).toBeUndefined();
+    const w = ctx.wrap(text('hello'));
+    console.log(await acceptor.ask({ op: 'unwrap', header: b64(w.header), data: b64(w.data) }));
+    const a = await acceptor.ask({ op: 'wrap', data: b64(text('world')) });
+    console.log(a);
+    expect(new TextDecoder().decode(ctx.unwrap(unb64(a.header), unb64(a.data)))).toBe('world');
+  });
+});
