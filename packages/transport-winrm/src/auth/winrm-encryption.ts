@@ -140,7 +140,8 @@ export function decryptWinrmBody(
           invalid(`metadata Content-Type ${JSON.stringify(value)}`);
         sawProtocol = true;
       } else if (name === 'originalcontent') {
-        const oc = parseContentType(value);
+        // "type=application/soap+xml;charset=UTF-8;Length=N": the media type itself comes as a parameter.
+        const oc = parseContentType(value.replace(/^type\s*=\s*/i, ''));
         const len = oc.params.get('length');
         if (len === undefined || !/^\d{1,10}$/.test(len))
           invalid(`OriginalContent without a valid Length: ${value}`);

@@ -10,7 +10,11 @@ import { createInterface, type Interface } from 'node:readline';
  */
 export const PYTHON = '/usr/bin/python3';
 export const SCRIPT = join(import.meta.dirname, 'gss_acceptor.py');
-export const USERS = 'DOMAIN:User:Password\n';
+/**
+ * `DOMAIN\User` and `User`, and a UPN: a UPN logon sends the whole `user@domain` as the user name with an empty
+ * domain (NTOWFv2 over both as sent), so gss-ntlmssp needs an entry with an empty domain for it.
+ */
+export const USERS = 'DOMAIN:User:Password\n:User@domain.test:Password\n';
 
 /** Why the acceptor cannot run here, or undefined when it can. Installs nothing. */
 export function acceptorMissing(): string | undefined {
@@ -38,12 +42,13 @@ export class Acceptor {
   readonly #rl: Interface;
   readonly #dir: string;
 
-  constructor() {
+  /** `users`: the NTLM_USER_FILE content, `DOMAIN:User:Password` lines. */
+  constructor(users: string = USERS) {
     this.#dir = mkdtempSync(join(tmpdir(), 'psremote-ntlm-'));
-    const users = join(this.#dir, 'users');
-    writeFileSync(users, USERS);
+    const usersFile = join(this.#dir, 'users');
+    writeFileSync(usersFile, users);
     this.#proc = spawn(PYTHON, [SCRIPT], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NTLM_USER_FILE: users },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NTLM_USER_FILE: usersFile },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.#rl = createInterface({ input: this.#proc.stdout });
