@@ -13,7 +13,7 @@ export interface Tlv {
 }
 
 function bad(what: string, why: string): never {
-  throw authError('WinRMAuthTokenInvalid', `invalid SPNEGO token from the server: ${what}: ${why}`);
+  throw authError('WinRMAuthTokenInvalid', `invalid DER from the server (${what}): ${why}`);
 }
 
 export function readTlv(buf: Uint8Array, offset: number, what: string): Tlv {
