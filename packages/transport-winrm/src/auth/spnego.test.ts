@@ -163,3 +163,23 @@ describe('SpnegoNtlm', () => {
     expect(() => ctx.step(new Uint8Array([1]))).toThrow(/after AUTHENTICATE/);
   });
 });
+
+describe('SpnegoNtlm without an NTLM MIC (a server that sends no MsvAvTimestamp)', () => {
+  it('accepts accept-completed without a mechListMIC, but still verifies one that is sent', () => {
+    const noTimestamp = windowsLikeChallenge({
+      pairs: [
+        { id: 2, value: new Uint8Array([0x44, 0]) },
+        { id: 1, value: new Uint8Array([0x53, 0]) },
+      ],
+    });
+    const reply = encodeNegTokenResp({ negState: 1, supportedMech: NTLMSSP_OID, responseToken: noTimestamp });
+    const a = twoLegs(reply);
+    expect(a.ctx.ntlm.micPresent).toBe(false);
+    expect(a.ctx.step(encodeNegTokenResp({ negState: 0 }))).toBeUndefined();
+    expect(a.ctx.established).toBe(true);
+    const b = twoLegs(reply);
+    const mic = b.server.mechListMic(MECH_TYPES);
+    mic[4]! ^= 1;
+    expect(() => b.ctx.step(encodeNegTokenResp({ negState: 0, mechListMIC: mic }))).toThrow(/does not verify/);
+  });
+});

@@ -200,11 +200,11 @@ export class SpnegoNtlm {
         );
       if (resp.responseToken && resp.responseToken.length > 0)
         throw authError('WinRMAuthTokenInvalid', 'SPNEGO: an NTLM token after AUTHENTICATE');
-      // MS-SPNG 3.1.5.1 (<8>): with an NTLM MIC the mechListMIC is mandatory; verifying it proves the server
-      // saw our mechTypes unaltered.
-      if (!resp.mechListMIC)
+      // MS-SPNG 3.1.5.1 (<8>): with a MIC in our AUTHENTICATE the mechListMIC is mandatory; verifying it proves
+      // the server saw our mechTypes unaltered. Without one (a server that sent no MsvAvTimestamp) it may be absent.
+      if (resp.mechListMIC) this.ntlm.verify(MECH_TYPES, resp.mechListMIC, { keepRc4State: true });
+      else if (this.ntlm.micPresent)
         throw authError('WinRMMessageIntegrity', 'SPNEGO: the server sent no mechListMIC');
-      this.ntlm.verify(MECH_TYPES, resp.mechListMIC, { keepRc4State: true });
       this.#stage = 'established';
       return undefined;
     }
