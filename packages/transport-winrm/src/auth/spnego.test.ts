@@ -180,6 +180,8 @@ describe('SpnegoNtlm without an NTLM MIC (a server that sends no MsvAvTimestamp)
     const b = twoLegs(reply);
     const mic = b.server.mechListMic(MECH_TYPES);
     mic[4]! ^= 1;
-    expect(() => b.ctx.step(encodeNegTokenResp({ negState: 0, mechListMIC: mic }))).toThrow(/does not verify/);
+    expect(() => b.ctx.step(encodeNegTokenResp({ negState: 0, mechListMIC: mic }))).toThrow(
+      /does not verify/,
+    );
   });
 });
