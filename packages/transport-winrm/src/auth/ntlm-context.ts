@@ -92,7 +92,8 @@ type State = 'initial' | 'negotiated' | 'complete';
  * Sans-IO: tokens in, tokens out. NTLMv1 and LM are not supported, by design.
  */
 export class NtlmContext {
-  readonly #credentials: NtlmCredentials;
+  /** Dropped once AUTHENTICATE is built: the session needs only the derived keys. */
+  #credentials: NtlmCredentials | undefined;
   readonly #options: NtlmContextOptions;
   #state: State = 'initial';
   #negotiateMessage: Uint8Array | undefined;
@@ -153,8 +154,10 @@ export class NtlmContext {
     const withMic = timestamp !== undefined;
     const targetInfo = this.#clientTargetInfo(challenge, withMic, options.channelBindings);
 
-    const { user, domain } = splitUsername(this.#credentials.username);
-    const responseKey = ntowfv2(this.#credentials.password, user, domain);
+    const credentials = this.#credentials;
+    if (!credentials) throw authError('WinRMAuthState', 'NTLM: the credentials were already used');
+    const { user, domain } = splitUsername(credentials.username);
+    const responseKey = ntowfv2(credentials.password, user, domain);
     const clientChallenge = random(8);
     const r = computeNtlmv2Response(
       responseKey,
@@ -205,6 +208,7 @@ export class NtlmContext {
       seq: 0,
     };
     this.#state = 'complete';
+    this.#credentials = undefined;
     return message;
   }
 
