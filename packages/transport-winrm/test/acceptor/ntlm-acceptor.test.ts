@@ -29,7 +29,13 @@ const CERT_HASH = new Uint8Array(32).fill(0x5a);
 /** `ntlm`: the acceptor speaks raw NTLM (the NTLMSSP mech). `spnego`: SPNEGO with NTLM inside. */
 async function handshake(
   mech: 'ntlm' | 'spnego',
-  opts: { username?: string; password?: string; acceptorCb?: Uint8Array; ourCb?: Uint8Array } = {},
+  opts: {
+    username?: string;
+    password?: string;
+    acceptorCb?: Uint8Array;
+    ourCb?: Uint8Array;
+    targetName?: string;
+  } = {},
 ) {
   acceptor = new Acceptor();
   const cb = opts.acceptorCb ? Buffer.from(opts.acceptorCb).toString('hex') : null;
@@ -37,7 +43,7 @@ async function handshake(
   const mode: NegotiateMode = mech === 'ntlm' ? 'ntlm' : 'spnego';
   const ctx = new SpnegoNtlm(
     { username: opts.username ?? 'DOMAIN\\User', password: opts.password ?? 'Password' },
-    { mode, workstation: 'PSREMOTE' },
+    { mode, workstation: 'PSREMOTE', ...(opts.targetName ? { targetName: opts.targetName } : {}) },
   );
   const r1 = await acceptor.ask({ op: 'step', token: b64(ctx.initialToken()) });
   expect(r1.error).toBeUndefined();
@@ -142,6 +148,17 @@ describe.skipIf(missing !== undefined)('user name forms against gss-ntlmssp', ()
     const { r2 } = await handshake('spnego', { username: 'User@domain.test' });
     expect(r2.error).toBeUndefined();
     expect(String(r2.initiator)).toContain('User@domain.test');
+  });
+
+  it('MsvAvTargetName (an SPN) with channel bindings: accepted', async () => {
+    const cb = tlsServerEndPointBindings(CERT_HASH);
+    const { ctx, r2 } = await handshake('spnego', {
+      targetName: 'HTTP/server.domain.test',
+      acceptorCb: cb,
+      ourCb: cb,
+    });
+    expect(r2.error).toBeUndefined();
+    expect(ctx.step(unb64(r2.token))).toBeUndefined();
   });
 
   it('raw NtlmContext API: wrap/unwrap tokens directly', async () => {
