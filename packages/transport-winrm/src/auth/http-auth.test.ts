@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authorizationHeader, challengeToken, parseWwwAuthenticate } from './http-auth.ts';
+import { authorizationHeader, challengeToken, findChallenge, parseWwwAuthenticate } from './http-auth.ts';
 
 describe('HTTP auth headers', () => {
   it('Authorization: scheme and base64 token', () => {
@@ -25,6 +25,10 @@ describe('HTTP auth headers', () => {
       'a11b3019a0030a0100a3120410010000000' + '1f08a553a7866d200000000',
     );
     expect(challengeToken('Negotiate', 'Negotiate')).toBeUndefined();
+    expect(findChallenge(undefined, 'Negotiate')).toBeUndefined();
+    expect(findChallenge(['Basic realm="x"', 'NTLM TlRM'], 'NTLM')?.token).toEqual(
+      new Uint8Array([0x4e, 0x54, 0x4c]),
+    );
   });
 
   it('refuses a missing scheme, a non-base64 token, an unterminated quote', () => {

@@ -94,12 +94,23 @@ function parseChallenges(s: string, out: AuthChallenge[]): void {
   }
 }
 
-/** The token the server sent for `scheme` (case-insensitive), or undefined; throws if the scheme is absent. */
+/** The server's challenge for `scheme` (case-insensitive), or undefined when it did not offer that scheme. */
+export function findChallenge(
+  values: string | readonly string[] | undefined,
+  scheme: HttpAuthScheme,
+): AuthChallenge | undefined {
+  return parseWwwAuthenticate(values).find((x) => x.scheme.toLowerCase() === scheme.toLowerCase());
+}
+
+/**
+ * The token of the server's `scheme` challenge (undefined when the scheme came without one, as on the first 401);
+ * `WinRMAuthRejected` when the server did not answer with that scheme at all (a 401 mid-handshake: rejected).
+ */
 export function challengeToken(
   values: string | readonly string[] | undefined,
   scheme: HttpAuthScheme,
 ): Uint8Array | undefined {
-  const c = parseWwwAuthenticate(values).find((x) => x.scheme.toLowerCase() === scheme.toLowerCase());
+  const c = findChallenge(values, scheme);
   if (!c) throw authError('WinRMAuthRejected', `the server did not answer with a ${scheme} challenge`);
   return c.token;
 }
