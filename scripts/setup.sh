@@ -18,7 +18,7 @@ SUDO=""
 
 if [ "$want_peers" = 1 ]; then
   need=()
-  for p in openssh-server podman runc debootstrap openssl; do
+  for p in openssh-server podman runc debootstrap openssl gss-ntlmssp python3-gssapi; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ "${#need[@]}" -gt 0 ]; then
