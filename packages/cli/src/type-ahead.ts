@@ -1,0 +1,159 @@
+import { StringDecoder } from 'node:string_decoder';
+import { splitKey } from './key-decode.ts';
+
+/** One reader of keys: the line editor, a Read-Host line, masked input, ReadKey. */
+export interface KeyReader {
+  /** Takes one key: a character, Enter (`\r`, `\n` or `\r\n`), or a whole escape sequence. */
+  take(key: string): void;
+  /** True while the reader cannot take keys yet (a Tab's completion is on its way): keys wait in the buffer. */
+  readonly busy?: boolean;
+  /** Ctrl+C came while the reader was busy: it stops waiting (the Ctrl+C key comes to it next). */
+  cancelBusy?(): void;
+  /** The input ended (the terminal hung up) with nothing left for this reader. */
+  end(): void;
+}
+
+/** The minimum of a terminal's stdin the keyboard needs (a tty.ReadStream; a fake in tests). */
+export interface KeyboardInput {
+  setRawMode(mode: boolean): unknown;
+  on(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
+  off(event: 'end', listener: () => void): unknown;
+  resume(): unknown;
+  pause(): unknown;
+}
+
+const CTRL_C = '\x03';
+
+/**
+ * The one owner of an interactive stdin for the whole session: the terminal is in raw mode, every key read is put
+ * in a buffer, and the reader of the moment (the line editor at the prompt, Read-Host, masked input, ReadKey)
+ * takes keys from it one at a time until it has what it wants. What it leaves (a second pasted line, an answer
+ * typed before the command asked, a Tab typed ahead) waits for the next reader, as a terminal line discipline
+ * and PowerShell's console host keep type-ahead. Nothing is echoed while it waits: the reader that takes a key
+ * echoes it, as the key would have shown had it been typed then.
+ *
+ * Ctrl+C is not type-ahead. A reader that is taking keys gets it in order (the line editor clears its line,
+ * Read-Host and masked input stop the command, ReadKey may take it as a key). Otherwise, when it arrives, the
+ * running command is interrupted and what was typed ahead is discarded: a terminal's ISIG flushes its input
+ * queue on ^C unless NOFLSH is set (termios(3)), and the console host's break handler calls
+ * FlushConsoleInputBuffer. With no command to interrupt the Ctrl+C stays, for the next reader to take.
+ */
+export class TypeAhead {
+  private buffer = '';
+  private reader: KeyReader | undefined;
+  private started = false;
+  private ended = false;
+  private pumping = false;
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly input: KeyboardInput;
+  private readonly interrupt: () => boolean;
+
+  /** interrupt: stops the running command; false when none runs. */
+  constructor(input: KeyboardInput, interrupt: () => boolean) {
+    this.input = input;
+    this.interrupt = interrupt;
+  }
+
+  /** Takes the terminal: raw mode, every key read into the buffer. Idempotent. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.input.setRawMode(true);
+    this.input.on('data', this.onData);
+    this.input.on('end', this.onEnd);
+    this.input.resume();
+  }
+
+  /** Gives the terminal back (cooked mode, stdin paused so the process can exit). */
+  close(): void {
+    if (!this.started) return;
+    this.started = false;
+    this.input.off('data', this.onData);
+    this.input.off('end', this.onEnd);
+    this.input.setRawMode(false);
+    this.input.pause();
+    this.reader = undefined;
+  }
+
+  /**
+   * Makes `reader` the one that takes keys, buffered ones first (from a microtask: the caller finishes setting up
+   * before the first key comes). Returns the release function: after it, keys wait for the next reader.
+   */
+  read(reader: KeyReader): () => void {
+    this.start();
+    this.reader = reader;
+    queueMicrotask(() => this.pump());
+    return () => {
+      if (this.reader === reader) this.reader = undefined;
+    };
+  }
+
+  /** Keys are waiting (RawUI.KeyAvailable). */
+  get pending(): boolean {
+    return this.buffer.length > 0;
+  }
+
+  /** Discards what was typed ahead (RawUI.FlushInputBuffer). */
+  flush(): void {
+    this.buffer = '';
+  }
+
+  /** Hands buffered keys to the reader, one at a time, while it takes them; then acts on a waiting Ctrl+C. */
+  pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const r = this.reader;
+        if (!r || r.busy || !this.buffer) break;
+        let [key, rest] = splitKey(this.buffer);
+        // CR LF is one Enter (a paste from a CRLF source): a reader that stops at CR must not leave an empty line.
+        if (key === '\r' && rest.startsWith('\n')) {
+          key = '\r\n';
+          rest = rest.slice(1);
+        }
+        this.buffer = rest;
+        r.take(key);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.ctrlC();
+    if (this.ended && !this.buffer && this.reader) {
+      const r = this.reader;
+      this.reader = undefined;
+      r.end();
+    }
+  }
+
+  private readonly onData = (chunk: Buffer | string): void => {
+    this.buffer += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    this.pump();
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.pump();
+  };
+
+  /** A Ctrl+C no reader is taking: interrupt, and discard what was typed before it. */
+  private ctrlC(): void {
+    const at = this.buffer.indexOf(CTRL_C);
+    if (at < 0) return;
+    const r = this.reader;
+    if (r && !r.busy) return; // it takes the Ctrl+C in order (pump)
+    this.buffer = this.buffer.slice(at + 1);
+    if (r?.busy) {
+      // The line editor waits for a completion: it stops waiting, and takes the Ctrl+C (clears its line).
+      r.cancelBusy?.();
+      this.buffer = CTRL_C + this.buffer;
+      this.pump();
+      return;
+    }
+    if (!this.interrupt()) this.buffer = CTRL_C + this.buffer;
+    // Keys typed after the Ctrl+C are kept; another Ctrl+C among them is one more interrupt.
+    else this.ctrlC();
+  }
+}
