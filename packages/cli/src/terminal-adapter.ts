@@ -156,7 +156,11 @@ class LineTerminal implements Terminal {
     this.keys = this.interactive ? new TypeAhead(io.stdin, interrupt) : undefined;
     const self = this;
     this.lineKeys = {
-      take: (key) => this.feed.emit('data', Buffer.from(key, 'utf8')),
+      take: (key, pasted) => {
+        // A Tab in a paste is indentation, not completion (readline's own rule for a Tab amid other keys).
+        if (key === '\t' && pasted && this.rl) this.rl.write('\t');
+        else this.feed.emit('data', Buffer.from(key, 'utf8'));
+      },
       get busy() {
         return self.tabBusy;
       },

@@ -3,8 +3,12 @@ import { splitKey } from './key-decode.ts';
 
 /** One reader of keys: the line editor, a Read-Host line, masked input, ReadKey. */
 export interface KeyReader {
-  /** Takes one key: a character, Enter (`\r`, `\n` or `\r\n`), or a whole escape sequence. */
-  take(key: string): void;
+  /**
+   * Takes one key: a character, Enter (`\r`, `\n` or `\r\n`), or a whole escape sequence. `pasted`: more keys came
+   * in the same read from the terminal (a paste; a person types one key per read), as readline tells a pasted
+   * Tab (inserted) from a typed one (completion).
+   */
+  take(key: string, pasted: boolean): void;
   /** True while the reader cannot take keys yet (a Tab's completion is on its way): keys wait in the buffer. */
   readonly busy?: boolean;
   /** Ctrl+C came while the reader was busy: it stops waiting (the Ctrl+C key comes to it next). */
@@ -41,7 +45,8 @@ const CTRL_C = '\x03';
  * FlushConsoleInputBuffer. With no command to interrupt the Ctrl+C stays, for the next reader to take.
  */
 export class TypeAhead {
-  private buffer = '';
+  /** What the terminal sent and no reader took yet, as it was read (never an empty string). */
+  private chunks: string[] = [];
   private reader: KeyReader | undefined;
   private started = false;
   private ended = false;
@@ -92,12 +97,12 @@ export class TypeAhead {
 
   /** Keys are waiting (RawUI.KeyAvailable). */
   get pending(): boolean {
-    return this.buffer.length > 0;
+    return this.chunks.length > 0;
   }
 
   /** Discards what was typed ahead (RawUI.FlushInputBuffer). */
   flush(): void {
-    this.buffer = '';
+    this.chunks = [];
   }
 
   /** Hands buffered keys to the reader, one at a time, while it takes them; then acts on a waiting Ctrl+C. */
@@ -107,21 +112,23 @@ export class TypeAhead {
     try {
       for (;;) {
         const r = this.reader;
-        if (!r || r.busy || !this.buffer) break;
-        let [key, rest] = splitKey(this.buffer);
+        const chunk = this.chunks[0];
+        if (!r || r.busy || chunk === undefined) break;
+        let [key, rest] = splitKey(chunk);
         // CR LF is one Enter (a paste from a CRLF source): a reader that stops at CR must not leave an empty line.
         if (key === '\r' && rest.startsWith('\n')) {
           key = '\r\n';
           rest = rest.slice(1);
         }
-        this.buffer = rest;
-        r.take(key);
+        if (rest) this.chunks[0] = rest;
+        else this.chunks.shift();
+        r.take(key, rest !== '');
       }
     } finally {
       this.pumping = false;
     }
     this.ctrlC();
-    if (this.ended && !this.buffer && this.reader) {
+    if (this.ended && this.chunks.length === 0 && this.reader) {
       const r = this.reader;
       this.reader = undefined;
       r.end();
@@ -129,7 +136,8 @@ export class TypeAhead {
   }
 
   private readonly onData = (chunk: Buffer | string): void => {
-    this.buffer += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    if (text) this.chunks.push(text);
     this.pump();
   };
 
@@ -140,19 +148,21 @@ export class TypeAhead {
 
   /** A Ctrl+C no reader is taking: interrupt, and discard what was typed before it. */
   private ctrlC(): void {
-    const at = this.buffer.indexOf(CTRL_C);
-    if (at < 0) return;
+    const i = this.chunks.findIndex((c) => c.includes(CTRL_C));
+    if (i < 0) return;
     const r = this.reader;
     if (r && !r.busy) return; // it takes the Ctrl+C in order (pump)
-    this.buffer = this.buffer.slice(at + 1);
+    const chunk = this.chunks[i] as string;
+    const after = chunk.slice(chunk.indexOf(CTRL_C) + 1);
+    this.chunks = after ? [after, ...this.chunks.slice(i + 1)] : this.chunks.slice(i + 1);
     if (r?.busy) {
       // The line editor waits for a completion: it stops waiting, and takes the Ctrl+C (clears its line).
       r.cancelBusy?.();
-      this.buffer = CTRL_C + this.buffer;
+      this.chunks.unshift(CTRL_C);
       this.pump();
       return;
     }
-    if (!this.interrupt()) this.buffer = CTRL_C + this.buffer;
+    if (!this.interrupt()) this.chunks.unshift(CTRL_C);
     // Keys typed after the Ctrl+C are kept; another Ctrl+C among them is one more interrupt.
     else this.ctrlC();
   }
