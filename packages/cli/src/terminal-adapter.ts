@@ -113,6 +113,33 @@ class KeyFeed extends EventEmitter {
 }
 
 /**
+ * What readline writes to: the terminal, except that a resize is passed on only while readline reads a line.
+ * readline redraws its prompt and line on every resize; while a command runs that would print the prompt in the
+ * middle of the command's output.
+ */
+class EditorOutput extends EventEmitter {
+  readonly isTTY = true;
+  private readonly out: NodeJS.WriteStream;
+
+  constructor(out: NodeJS.WriteStream, reading: () => boolean) {
+    super();
+    this.out = out;
+    out.on('resize', () => {
+      if (reading()) this.emit('resize');
+    });
+  }
+  get columns(): number {
+    return this.out.columns;
+  }
+  get rows(): number {
+    return this.out.rows;
+  }
+  write(chunk: string | Uint8Array, ...rest: unknown[]): boolean {
+    return (this.out.write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+  }
+}
+
+/**
  * The terminal of `psremote enter`: readline for editing, history and completion; TerminalHostUi for the rest;
  * TypeAhead owns a terminal's stdin and hands keys to whichever of them reads.
  */
@@ -205,12 +232,18 @@ class LineTerminal implements Terminal {
     r?.(result);
   }
 
+  private editorOutput(): NodeJS.WritableStream {
+    const keys = this.keys;
+    if (!keys) return this.io.stdout;
+    return new EditorOutput(this.io.stdout, () => keys.isReader(this.lineKeys)) as unknown as NodeJS.WritableStream;
+  }
+
   private lines(): Interface {
     if (this.rl) return this.rl;
     const history = this.interactive && this.historyFile ? loadHistory(this.historyFile) : [];
     const rl = createInterface({
       input: this.keys ? (this.feed as unknown as NodeJS.ReadableStream) : this.io.stdin,
-      output: this.interactive ? this.io.stdout : undefined,
+      output: this.interactive ? this.editorOutput() : undefined,
       terminal: this.interactive,
       history,
       historySize: HISTORY_SIZE,

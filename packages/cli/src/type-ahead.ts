@@ -95,6 +95,11 @@ export class TypeAhead {
     };
   }
 
+  /** `reader` is the one taking keys now. */
+  isReader(reader: KeyReader): boolean {
+    return this.reader === reader;
+  }
+
   /** Keys are waiting (RawUI.KeyAvailable). */
   get pending(): boolean {
     return this.chunks.length > 0;

@@ -84,6 +84,20 @@ describe.skipIf(!havePwsh())('type-ahead: keys typed while a command runs go to 
     expect((await t.exited).exitCode).toBe(0);
   });
 
+  it('a resize while a command runs does not redraw the prompt into its output', async () => {
+    const t = start();
+    await t.waitFor(PROMPT, 30_000);
+    t.type("'a'; Start-Sleep -Milliseconds 1500; 'b'\r");
+    await t.waitFor(/^a$/m);
+    t.resize(100, 30);
+    const screen = await t.waitFor(/^b$/m);
+    expect(screen).toMatch(/^a\nb$/m);
+    expect(screen).not.toMatch(/> b$/m);
+    await t.waitFor(LAST_PROMPT);
+    t.type('exit\r');
+    expect((await t.exited).exitCode).toBe(0);
+  });
+
   it('Tab typed ahead completes when the line editor takes it', async () => {
     const t = start();
     await t.waitFor(PROMPT, 30_000);
