@@ -235,7 +235,8 @@ class LineTerminal implements Terminal {
   private editorOutput(): NodeJS.WritableStream {
     const keys = this.keys;
     if (!keys) return this.io.stdout;
-    return new EditorOutput(this.io.stdout, () => keys.isReader(this.lineKeys)) as unknown as NodeJS.WritableStream;
+    const reading = () => keys.isReader(this.lineKeys);
+    return new EditorOutput(this.io.stdout, reading) as unknown as NodeJS.WritableStream;
   }
 
   private lines(): Interface {
