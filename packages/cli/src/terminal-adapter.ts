@@ -96,12 +96,21 @@ export function loadHistory(file: string): string[] {
 /**
  * What readline reads in a terminal: not stdin itself but the keys TypeAhead hands to it while it is the reader
  * (at the prompt, at Read-Host), one at a time, so a line typed ahead is echoed when it is taken and what follows
- * it stays for the next reader. Raw mode and pausing belong to TypeAhead.
+ * it stays for the next reader. Pausing belongs to TypeAhead; raw mode is the terminal's (readline leaves it for
+ * Ctrl+Z and takes it again at SIGCONT).
  */
 class KeyFeed extends EventEmitter {
   readonly isTTY = true;
-  readonly isRaw = true;
-  setRawMode(_mode: boolean): this {
+  private readonly stdin: NodeJS.ReadStream;
+  constructor(stdin: NodeJS.ReadStream) {
+    super();
+    this.stdin = stdin;
+  }
+  get isRaw(): boolean {
+    return this.stdin.isRaw;
+  }
+  setRawMode(mode: boolean): this {
+    if (!this.stdin.destroyed) this.stdin.setRawMode(mode);
     return this;
   }
   pause(): this {
@@ -161,7 +170,7 @@ class LineTerminal implements Terminal {
   private readonly keys: TypeAhead | undefined;
   private readonly holdKeys: boolean;
   /** readline's input in a terminal. */
-  private readonly feed = new KeyFeed();
+  private readonly feed: KeyFeed;
   /** Releases the line editor's hold on the keys (set while readCommand waits). */
   private releaseLine: (() => void) | undefined;
   /** A Tab's completion is on its way: keys typed after it wait (they apply to the completed line). */
@@ -174,6 +183,7 @@ class LineTerminal implements Terminal {
     this.io = io;
     this.interactive = Boolean(io.stdin.isTTY);
     this.holdKeys = options.typeAhead ?? false;
+    this.feed = new KeyFeed(io.stdin);
     const colors = !options.noColor && !io.env.NO_COLOR && Boolean(io.stdout.isTTY) && io.env.TERM !== 'dumb';
     const interrupt = (): boolean => {
       if (this.interruptHandlers.size === 0) return false;

@@ -22,8 +22,10 @@ export interface KeyboardInput {
   setRawMode(mode: boolean): unknown;
   on(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
   on(event: 'end', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
   off(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
   off(event: 'end', listener: () => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
   resume(): unknown;
   pause(): unknown;
 }
@@ -68,6 +70,8 @@ export class TypeAhead {
     this.input.setRawMode(true);
     this.input.on('data', this.onData);
     this.input.on('end', this.onEnd);
+    // A terminal that hung up can fail a read (EIO): that is the end of the input, not a crash.
+    this.input.on('error', this.onEnd);
     this.input.resume();
   }
 
@@ -77,7 +81,12 @@ export class TypeAhead {
     this.started = false;
     this.input.off('data', this.onData);
     this.input.off('end', this.onEnd);
-    this.input.setRawMode(false);
+    this.input.off('error', this.onEnd);
+    try {
+      this.input.setRawMode(false);
+    } catch {
+      // the terminal is gone (hung up): nothing to give back
+    }
     this.input.pause();
     this.reader = undefined;
   }
