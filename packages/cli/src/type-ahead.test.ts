@@ -118,6 +118,19 @@ describe('TypeAhead: keys typed before their reader comes wait for it', () => {
     ]);
   });
 
+  it('a reader that comes while another reads takes the keys first; then the one under it reads on', async () => {
+    const { stdin, keys } = setup();
+    const editor: string[] = [];
+    keys.read({ take: (k) => editor.push(k), end: () => {} });
+    await tick();
+    stdin.type('Get-');
+    const question = lineReader(keys); // a runspace-pool prompt while the line editor waits at the prompt
+    await tick();
+    stdin.type('yes\rIt');
+    expect(await question.line).toBe('yes');
+    expect(editor.join('')).toBe('Get-It');
+  });
+
   it('a busy reader (a completion on its way) gets no keys until it is ready again', async () => {
     const { stdin, keys } = setup();
     const taken: string[] = [];

@@ -49,7 +49,12 @@ const CTRL_C = '\x03';
 export class TypeAhead {
   /** What the terminal sent and no reader took yet, as it was read (never an empty string). */
   private chunks: string[] = [];
-  private reader: KeyReader | undefined;
+  /**
+   * Readers that asked for keys, the latest on top: the top one takes them. A prompt that comes while another
+   * reads (a runspace-pool prompt while the line editor waits at the prompt) reads first, then the one under it
+   * reads on.
+   */
+  private readers: { readonly reader: KeyReader }[] = [];
   private started = false;
   private ended = false;
   private pumping = false;
@@ -88,7 +93,12 @@ export class TypeAhead {
       // the terminal is gone (hung up): nothing to give back
     }
     this.input.pause();
-    this.reader = undefined;
+    this.readers = [];
+  }
+
+  /** The reader that takes keys now. */
+  private get reader(): KeyReader | undefined {
+    return this.readers.at(-1)?.reader;
   }
 
   /**
@@ -97,10 +107,15 @@ export class TypeAhead {
    */
   read(reader: KeyReader): () => void {
     this.start();
-    this.reader = reader;
+    const entry = { reader };
+    this.readers.push(entry);
     queueMicrotask(() => this.pump());
     return () => {
-      if (this.reader === reader) this.reader = undefined;
+      const at = this.readers.indexOf(entry);
+      if (at < 0) return;
+      this.readers.splice(at, 1);
+      // The reader under it (if any) reads on, from the next microtask (the caller settles first).
+      if (at === this.readers.length && this.readers.length > 0) queueMicrotask(() => this.pump());
     };
   }
 
@@ -142,11 +157,8 @@ export class TypeAhead {
       this.pumping = false;
     }
     this.ctrlC();
-    if (this.ended && this.chunks.length === 0 && this.reader) {
-      const r = this.reader;
-      this.reader = undefined;
-      r.end();
-    }
+    while (this.ended && this.chunks.length === 0 && this.readers.length > 0)
+      (this.readers.pop() as { reader: KeyReader }).reader.end();
   }
 
   private readonly onData = (chunk: Buffer | string): void => {
