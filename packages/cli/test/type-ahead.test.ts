@@ -101,15 +101,17 @@ describe.skipIf(!havePwsh())('type-ahead: keys typed while a command runs go to 
   it('Tab typed ahead completes when the line editor takes it', async () => {
     const t = start();
     await t.waitFor(PROMPT, 30_000);
-    t.type("Start-Sleep -Milliseconds 1000; 'slept'\r");
+    t.type("Start-Sleep -Milliseconds 2500; 'slept'\r");
     await sleep(200);
     // Typed, not pasted: the Tab comes in a read of its own (a Tab amid other keys of one read is pasted text).
     t.type('Get-ChildI');
-    await sleep(300);
+    await sleep(600);
     t.type('\t');
-    await sleep(300);
+    await sleep(600);
     t.type(' -Path /dev/null | % Name\r');
     const screen = await t.waitFor(/^null$/m);
+    // Typed while the command ran: nothing of it shows before the command's output.
+    expect(screen).toMatch(/^slept\n.*> Get-ChildItem/m);
     expect(screen).toMatch(/> Get-ChildItem -Path \/dev\/null \| % Name$/m);
     await t.waitFor(LAST_PROMPT);
     t.type('exit\r');
