@@ -82,6 +82,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
   // progress, prompts, an SSH banner) goes to stderr. enter writes as pwsh's console host does.
   const terminal = createTerminal(command === 'invoke' ? { ...io, stdout: io.stderr } : io, {
     noColor: options.noColor,
+    typeAhead: command === 'enter',
   });
   try {
     return await run(command, psArguments, options, io, terminal);

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,6 +8,7 @@ import type { ErrorRecordInfo } from '@psremote/psrp';
 import type { MainIo } from './main.ts';
 import { type EditState, TabCycle } from './tab-cycle.ts';
 import { TerminalHostUi } from './terminal-host-ui.ts';
+import { type KeyReader, TypeAhead } from './type-ahead.ts';
 
 interface KeyInfo {
   readonly name?: string;
@@ -41,7 +43,17 @@ export interface Terminal {
   close(): void;
 }
 
-export function createTerminal(io: MainIo, options: { noColor: boolean }): Terminal {
+export interface TerminalOptions {
+  readonly noColor: boolean;
+  /**
+   * Hold the keyboard from the first command (or connect) on, so what is typed while commands run waits for the
+   * next reader (`enter`). Otherwise (`invoke`) the terminal is taken at the first prompt only: until then what is
+   * typed stays with the terminal, for the shell after psremote.
+   */
+  readonly typeAhead?: boolean;
+}
+
+export function createTerminal(io: MainIo, options: TerminalOptions): Terminal {
   return new LineTerminal(io, options);
 }
 
@@ -81,7 +93,65 @@ export function loadHistory(file: string): string[] {
   return lines.reverse().slice(0, HISTORY_SIZE);
 }
 
-/** The terminal of `psremote enter`: readline for editing, history and completion; TerminalHostUi for the rest. */
+/**
+ * What readline reads in a terminal: not stdin itself but the keys TypeAhead hands to it while it is the reader
+ * (at the prompt, at Read-Host), one at a time, so a line typed ahead is echoed when it is taken and what follows
+ * it stays for the next reader. Pausing belongs to TypeAhead; raw mode is the terminal's (readline leaves it for
+ * Ctrl+Z and takes it again at SIGCONT).
+ */
+class KeyFeed extends EventEmitter {
+  readonly isTTY = true;
+  private readonly stdin: NodeJS.ReadStream;
+  constructor(stdin: NodeJS.ReadStream) {
+    super();
+    this.stdin = stdin;
+  }
+  get isRaw(): boolean {
+    return this.stdin.isRaw;
+  }
+  setRawMode(mode: boolean): this {
+    if (!this.stdin.destroyed) this.stdin.setRawMode(mode);
+    return this;
+  }
+  pause(): this {
+    return this;
+  }
+  resume(): this {
+    return this;
+  }
+}
+
+/**
+ * What readline writes to: the terminal, except that a resize is passed on only while readline reads a line.
+ * readline redraws its prompt and line on every resize; while a command runs that would print the prompt in the
+ * middle of the command's output.
+ */
+class EditorOutput extends EventEmitter {
+  readonly isTTY = true;
+  private readonly out: NodeJS.WriteStream;
+
+  constructor(out: NodeJS.WriteStream, reading: () => boolean) {
+    super();
+    this.out = out;
+    out.on('resize', () => {
+      if (reading()) this.emit('resize');
+    });
+  }
+  get columns(): number {
+    return this.out.columns;
+  }
+  get rows(): number {
+    return this.out.rows;
+  }
+  write(chunk: string | Uint8Array, ...rest: unknown[]): boolean {
+    return (this.out.write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+  }
+}
+
+/**
+ * The terminal of `psremote enter`: readline for editing, history and completion; TerminalHostUi for the rest;
+ * TypeAhead owns a terminal's stdin and hands keys to whichever of them reads.
+ */
 class LineTerminal implements Terminal {
   readonly hostUi: TerminalHostUi;
   readonly interactive: boolean;
@@ -96,20 +166,52 @@ class LineTerminal implements Terminal {
   private readonly tabs = new TabCycle();
   /** Lines entered so far: a completion answer for an earlier line is dropped. */
   private lineCount = 0;
+  /** The keyboard of a terminal (undefined when stdin is a file or pipe: readline reads it line by line). */
+  private readonly keys: TypeAhead | undefined;
+  private readonly holdKeys: boolean;
+  /** readline's input in a terminal. */
+  private readonly feed: KeyFeed;
+  /** Releases the line editor's hold on the keys (set while readCommand waits). */
+  private releaseLine: (() => void) | undefined;
+  /** A Tab's completion is on its way: keys typed after it wait (they apply to the completed line). */
+  private tabBusy = false;
+  private tabGeneration = 0;
+  /** readline as a reader of keys: at the command prompt, and at ReadLine's questions (TerminalHostUi.ask). */
+  private readonly lineKeys: KeyReader;
 
-  constructor(io: MainIo, options: { noColor: boolean }) {
+  constructor(io: MainIo, options: TerminalOptions) {
     this.io = io;
     this.interactive = Boolean(io.stdin.isTTY);
+    this.holdKeys = options.typeAhead ?? false;
+    this.feed = new KeyFeed(io.stdin);
     const colors = !options.noColor && !io.env.NO_COLOR && Boolean(io.stdout.isTTY) && io.env.TERM !== 'dumb';
+    const interrupt = (): boolean => {
+      if (this.interruptHandlers.size === 0) return false;
+      this.onSigint();
+      return true;
+    };
+    this.keys = this.interactive ? new TypeAhead(io.stdin, interrupt) : undefined;
+    const self = this;
+    this.lineKeys = {
+      take: (key, pasted) => {
+        // A Tab in a paste is indentation, not completion (readline's own rule for a Tab amid other keys).
+        if (key === '\t' && pasted && this.rl) this.rl.write('\t');
+        else this.feed.emit('data', Buffer.from(key, 'utf8'));
+      },
+      get busy() {
+        return self.tabBusy;
+      },
+      cancelBusy: () => {
+        this.tabBusy = false;
+        this.tabGeneration++;
+      },
+      end: () => this.feed.emit('end'),
+    };
     this.hostUi = new TerminalHostUi(io, {
       colors,
       readline: () => this.lines(),
-      suspendReadline: () => this.suspend(),
-      interrupt: () => {
-        if (this.interruptHandlers.size === 0) return false;
-        this.onSigint();
-        return true;
-      },
+      ...(this.keys ? { keys: this.keys, lineKeys: this.lineKeys } : {}),
+      interrupt,
     });
     process.on('SIGINT', this.onSigint);
   }
@@ -123,7 +225,6 @@ class LineTerminal implements Terminal {
     const safe = target.replace(/[^A-Za-z0-9@._-]/g, '_') || 'localhost';
     this.historyFile = join(stateDirectory(this.io.env), 'history', `${safe}.txt`);
     // A readline opened before the target was known (a host-key question while connecting) gets it now.
-    this.savedHistory = undefined;
     const rl = this.rl as (Interface & { history?: string[] }) | undefined;
     if (rl && this.interactive) rl.history = loadHistory(this.historyFile);
   }
@@ -132,28 +233,28 @@ class LineTerminal implements Terminal {
     for (const h of this.interruptHandlers) h();
   };
 
-  private suspending = false;
-  private savedHistory: string[] | undefined;
+  /** Settles the pending readCommand and stops the line editor's hold on the keys. */
+  private settleRead(result: ReadResult): void {
+    const r = this.pendingRead;
+    this.pendingRead = undefined;
+    this.releaseLine?.();
+    this.releaseLine = undefined;
+    r?.(result);
+  }
 
-  /** Closes readline for a while (masked input, ReadKey read the terminal themselves); lines() reopens it. */
-  private suspend(): void {
-    const rl = this.rl;
-    if (!rl) return;
-    this.tabs.reset();
-    this.savedHistory = [...((rl as Interface & { history?: string[] }).history ?? [])];
-    this.suspending = true;
-    rl.close();
-    this.suspending = false;
-    this.rl = undefined;
+  private editorOutput(): NodeJS.WritableStream {
+    const keys = this.keys;
+    if (!keys) return this.io.stdout;
+    const reading = () => keys.isReader(this.lineKeys);
+    return new EditorOutput(this.io.stdout, reading) as unknown as NodeJS.WritableStream;
   }
 
   private lines(): Interface {
     if (this.rl) return this.rl;
-    let history: string[] = this.savedHistory ?? [];
-    if (!this.savedHistory && this.interactive && this.historyFile) history = loadHistory(this.historyFile);
+    const history = this.interactive && this.historyFile ? loadHistory(this.historyFile) : [];
     const rl = createInterface({
-      input: this.io.stdin,
-      output: this.interactive ? this.io.stdout : undefined,
+      input: this.keys ? (this.feed as unknown as NodeJS.ReadableStream) : this.io.stdin,
+      output: this.interactive ? this.editorOutput() : undefined,
       terminal: this.interactive,
       history,
       historySize: HISTORY_SIZE,
@@ -164,11 +265,14 @@ class LineTerminal implements Terminal {
         : undefined,
     });
     if (this.interactive) {
+      // Completion is for the command line, not for a Read-Host answer.
       const onKey = (_s: string | undefined, key: KeyInfo | undefined): void => {
-        if (key?.name === 'tab' && !key.ctrl && !key.meta) void this.tab(rl, Boolean(key.shift));
+        if (key?.name === 'tab' && !key.ctrl && !key.meta && this.pendingRead)
+          void this.tab(rl, Boolean(key.shift));
       };
-      this.io.stdin.on('keypress', onKey);
-      rl.on('close', () => this.io.stdin.off('keypress', onKey));
+      const input = this.keys ? this.feed : this.io.stdin;
+      input.on('keypress', onKey);
+      rl.on('close', () => input.off('keypress', onKey));
     }
     rl.on('SIGINT', () => {
       this.tabs.reset();
@@ -180,27 +284,20 @@ class LineTerminal implements Terminal {
       if (this.pendingRead) {
         this.io.stdout.write('^C\n');
         rl.write(null, { ctrl: true, name: 'u' });
-        const r = this.pendingRead;
-        this.pendingRead = undefined;
-        r({ kind: 'interrupt' });
+        this.settleRead({ kind: 'interrupt' });
       }
     });
     rl.on('line', (l) => {
       this.lineCount++;
       this.tabs.reset();
-      const r = this.pendingRead;
-      if (r) {
-        this.pendingRead = undefined;
+      if (this.pendingRead) {
         this.remember(l);
-        r({ kind: 'line', text: l });
-      } else this.queued.push(l);
+        this.settleRead({ kind: 'line', text: l });
+      } else this.queued.push(l); // a script on stdin: readline reads ahead of the REPL
     });
     rl.on('close', () => {
-      if (this.suspending) return;
       this.inputClosed = true;
-      const r = this.pendingRead;
-      this.pendingRead = undefined;
-      r?.({ kind: 'eof' });
+      this.settleRead({ kind: 'eof' });
     });
     this.rl = rl;
     return rl;
@@ -210,28 +307,44 @@ class LineTerminal implements Terminal {
   private async tab(rl: Interface, backwards: boolean): Promise<void> {
     const state: EditState = { line: rl.line, cursor: rl.cursor };
     const lineCount = this.lineCount;
-    let next: EditState | undefined;
-    if (this.tabs.continues(state)) next = this.tabs.step(backwards);
-    else {
-      const complete = this.completer;
-      if (!complete) return;
+    if (this.tabs.continues(state)) {
+      const next = this.tabs.step(backwards);
+      if (next) this.replaceLine(rl, next);
+      return;
+    }
+    const complete = this.completer;
+    if (!complete) return;
+    // The line editor takes no more keys until the answer is in: keys typed after a Tab (typed ahead, or while
+    // the server answers) apply to the completed line, as if completion were instant. Ctrl+C stops the wait.
+    const generation = ++this.tabGeneration;
+    this.tabBusy = true;
+    try {
       let result: CompletionResult;
       try {
         result = await complete(state.line, state.cursor);
       } catch {
         return; // completion is a convenience: a failed TabExpansion2 leaves the line as it is
       }
-      // Typed on meanwhile, submitted, or readline was closed: the answer is stale.
+      // Cancelled with Ctrl+C, submitted, or readline was closed: the answer is stale.
       if (
+        this.tabGeneration !== generation ||
         this.rl !== rl ||
         this.lineCount !== lineCount ||
         rl.line !== state.line ||
         rl.cursor !== state.cursor
       )
         return;
-      next = this.tabs.begin(state, result, backwards);
+      const next = this.tabs.begin(state, result, backwards);
+      if (next) this.replaceLine(rl, next);
+    } finally {
+      if (this.tabGeneration === generation) {
+        this.tabBusy = false;
+        this.keys?.pump();
+      }
     }
-    if (!next) return;
+  }
+
+  private replaceLine(rl: Interface, next: EditState): void {
     rl.write(null, { ctrl: true, name: 'e' });
     rl.write(null, { ctrl: true, name: 'u' });
     rl.write(next.line);
@@ -264,16 +377,18 @@ class LineTerminal implements Terminal {
     }
     return new Promise((resolve) => {
       this.pendingRead = resolve;
+      // Lines typed ahead are taken (and echoed) now, one per prompt.
+      this.releaseLine = this.keys?.read(this.lineKeys);
     });
   }
 
   interruptRead(): void {
-    const r = this.pendingRead;
-    this.pendingRead = undefined;
-    r?.({ kind: 'eof' });
+    this.settleRead({ kind: 'eof' });
   }
 
   onInterrupt(handler: () => void): () => void {
+    // A command or the connection starts: from now on keys typed are kept for the next reader.
+    if (this.holdKeys) this.keys?.start();
     this.interruptHandlers.add(handler);
     return () => this.interruptHandlers.delete(handler);
   }
@@ -323,6 +438,7 @@ class LineTerminal implements Terminal {
   close(): void {
     process.off('SIGINT', this.onSigint);
     this.rl?.close();
+    this.keys?.close();
   }
 }
 

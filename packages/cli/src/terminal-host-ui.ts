@@ -10,7 +10,8 @@ import {
   type PromptAnswer,
   type RawUi,
 } from '@psremote/core';
-import { decodeKey, splitKey } from './key-decode.ts';
+import { decodeKey } from './key-decode.ts';
+import type { KeyReader, TypeAhead } from './type-ahead.ts';
 
 /** System.ConsoleColor to ANSI SGR (PowerShell's 16-colour console palette). */
 const FG = [30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97];
@@ -27,8 +28,9 @@ export interface TerminalStreams {
  * The PowerShell host in a terminal: Write calls with ConsoleColor mapped to ANSI, the error/warning/verbose/
  * debug lines as the console host writes them, a progress display on stderr, and every prompt PowerShell's
  * console host answers (ReadLine, masked SecureString input, Prompt with typed fields, credentials,
- * PromptForChoice with hot keys and `?` help). When stdin is not a terminal, prompts read the next input line,
- * and fail at end of input instead of waiting.
+ * PromptForChoice with hot keys and `?` help). In a terminal every prompt takes its keys from the session's
+ * TypeAhead, so an answer typed before the prompt came answers it. When stdin is not a terminal, prompts read the
+ * next input line, and fail at end of input instead of waiting.
  */
 export class TerminalHostUi implements HostUi {
   readonly interactive: boolean;
@@ -36,7 +38,8 @@ export class TerminalHostUi implements HostUi {
   private readonly io: TerminalStreams;
   private readonly colors: boolean;
   private readonly rl: () => Interface;
-  private readonly suspendReadline: () => void;
+  private readonly keys: TypeAhead | undefined;
+  private readonly lineKeys: KeyReader | undefined;
   private readonly interrupt: () => boolean;
   private readonly progress = new Map<number, ProgressRecord>();
   private progressLines = 0;
@@ -48,7 +51,10 @@ export class TerminalHostUi implements HostUi {
     options: {
       colors: boolean;
       readline: () => Interface;
-      suspendReadline: () => void;
+      /** The keyboard, in a terminal: masked input and ReadKey take keys from it, and readline's lines do. */
+      keys?: TypeAhead;
+      /** readline as a reader of keys (it reads the lines of ReadLine, Prompt, PromptForChoice). */
+      lineKeys?: KeyReader;
       /** Ctrl+C typed into raw-mode input (masked text, ReadKey): stops the command; false if none runs. */
       interrupt?: () => boolean;
     },
@@ -56,10 +62,12 @@ export class TerminalHostUi implements HostUi {
     this.io = io;
     this.colors = options.colors;
     this.rl = options.readline;
-    this.suspendReadline = options.suspendReadline;
+    this.keys = options.keys;
+    this.lineKeys = options.lineKeys;
     this.interrupt = options.interrupt ?? (() => false);
     this.interactive = Boolean(io.stdin.isTTY);
     const out = io.stdout;
+    const keys = this.keys;
     let title = '';
     this.rawUi = {
       foregroundColor: DEFAULT_FG,
@@ -88,11 +96,14 @@ export class TerminalHostUi implements HostUi {
         title = v;
         if (out.isTTY) out.write(`\x1b]0;${v}\x07`);
       },
+      // Keys typed ahead and not yet read.
       get keyAvailable() {
-        return false;
+        return keys?.pending ?? false;
       },
       readKey: (options: number, signal?: AbortSignal) => this.readKey(options, signal),
-      flushInputBuffer() {},
+      flushInputBuffer() {
+        keys?.flush();
+      },
     };
   }
 
@@ -175,11 +186,15 @@ export class TerminalHostUi implements HostUi {
     if (signal?.aborted) return Promise.reject(withdrawn());
     const rl = this.rl();
     return new Promise((resolve, reject) => {
-      const onClose = () =>
-        settle(new HostUiNotSupported('input: the input ended (no one can answer the prompt)'));
+      const onClose = () => settle(ended());
       // The command this prompt belongs to ended (Ctrl+C stopped it): the question is withdrawn.
       const onAbort = () => settle(withdrawn());
+      let release: (() => void) | undefined;
+      let settled = false;
       const settle = (err?: Error, answer?: string) => {
+        if (settled) return;
+        settled = true;
+        release?.();
         rl.off('close', onClose);
         signal?.removeEventListener('abort', onAbort);
         if (err) reject(err);
@@ -187,69 +202,64 @@ export class TerminalHostUi implements HostUi {
       };
       rl.once('close', onClose);
       signal?.addEventListener('abort', onAbort, { once: true });
-      rl.question(query, signal ? { signal } : {}, (answer) => settle(undefined, answer));
+      try {
+        rl.question(query, signal ? { signal } : {}, (answer) => settle(undefined, answer));
+      } catch {
+        return settle(ended()); // readline was closed (the input ended earlier)
+      }
+      // In a terminal readline takes keys from the type-ahead: an answer typed before the question came.
+      if (this.keys && this.lineKeys) release = this.keys.read(this.lineKeys);
     });
   }
 
   /** Reads a line without echo, showing `*` per character (ConsoleHostUserInterfaceSecurity.cs). */
   private askMasked(query: string, signal?: AbortSignal): Promise<string> {
-    const input = this.io.stdin;
-    if (!input.isTTY) return this.ask(query, signal);
+    const keys = this.keys;
+    if (!keys) return this.ask(query, signal);
     if (signal?.aborted) return Promise.reject(withdrawn());
-    // readline must not see these keys: it is closed meanwhile and reopened (with its history) afterwards.
-    this.suspendReadline();
     const out = this.io.stdout;
     return new Promise((resolve, reject) => {
       out.write(query);
-      const wasRaw = input.isRaw;
-      input.setRawMode(true);
-      input.resume();
       let value = '';
+      let release = (): void => {};
       const onAbort = () => finish(withdrawn());
       let finished = false;
       const finish = (err?: Error) => {
         if (finished) return;
         finished = true;
-        input.off('data', onData);
+        release();
         signal?.removeEventListener('abort', onAbort);
-        input.setRawMode(wasRaw);
-        input.pause();
         out.write('\n');
         if (err) reject(err);
         else resolve(value);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      const onData = (buf: Buffer) => {
-        const text = buf.toString('utf8');
-        let at = 0;
-        for (const ch of text) {
-          at += ch.length;
-          if (ch === '\r' || ch === '\n') {
-            // What was typed after Enter belongs to whatever reads next.
-            const rest = text.slice(at).replace(/^\n/, ch === '\r' ? '' : '\n');
-            finish();
-            if (rest) input.unshift(Buffer.from(rest, 'utf8'));
-            return;
-          }
+      // One key at a time from the type-ahead: what was typed after Enter stays for whatever reads next.
+      const reader: KeyReader = {
+        take: (key) => {
+          if (key === '\r' || key === '\n' || key === '\r\n') return finish();
           // Ctrl+C stops the command, as in the console host; the prompt goes when it has stopped (onAbort).
-          if (ch === '\u0003') {
+          // Meanwhile it takes no more keys: they are the next reader's.
+          if (key === '\u0003') {
             const cancelled = () => finish(new HostUiNotSupported('input: cancelled with Ctrl+C'));
-            if (this.stopOnCtrlC(signal, cancelled)) return;
+            if (this.stopOnCtrlC(signal, cancelled)) return release();
             return cancelled();
           }
-          if (ch === '\u007f' || ch === '\b') {
+          if (key === '\u007f' || key === '\b') {
             if (value.length) {
               value = value.slice(0, -1);
               out.write('\b \b');
             }
-            continue;
+            return;
           }
-          if (ch < ' ') continue;
-          value += ch;
+          // Other control keys and escape sequences (arrows, function keys) are not part of the text.
+          if (key < ' ' || key.startsWith('\x1b')) return;
+          value += key;
           out.write('*');
-        }
+        },
+        end: () => finish(ended()),
       };
-      input.on('data', onData);
+      release = keys.read(reader);
     });
   }
 
@@ -407,23 +417,18 @@ export class TerminalHostUi implements HostUi {
 
   /** ReadKey: one key from the terminal in raw mode; echoed unless ReadKeyOptions.NoEcho (2), as the console host. */
   private readKey(options: number, signal?: AbortSignal): Promise<KeyInfo> {
-    const input = this.io.stdin;
-    if (!input.isTTY) return Promise.reject(new HostUiNotSupported('ReadKey (the input is not a terminal)'));
+    const keys = this.keys;
+    if (!keys) return Promise.reject(new HostUiNotSupported('ReadKey (the input is not a terminal)'));
     if (signal?.aborted) return Promise.reject(withdrawn());
-    this.suspendReadline();
     return new Promise((resolve, reject) => {
-      const wasRaw = input.isRaw;
-      input.setRawMode(true);
-      input.resume();
       let settled = false;
-      /** Leaves raw mode once; false when that was already done. */
+      let release = (): void => {};
+      /** Stops reading once; false when that was already done. */
       const done = (): boolean => {
         if (settled) return false;
         settled = true;
-        input.off('data', onData);
+        release();
         signal?.removeEventListener('abort', onAbort);
-        input.setRawMode(wasRaw);
-        input.pause();
         return true;
       };
       const onAbort = () => {
@@ -432,20 +437,25 @@ export class TerminalHostUi implements HostUi {
       const cancelled = () => {
         if (done()) reject(new HostUiNotSupported('ReadKey: cancelled with Ctrl+C'));
       };
-      const onData = (buf: Buffer) => {
-        // One key per ReadKey: what came with it (typed ahead, pasted) stays for the next read.
-        const [first, rest] = splitKey(buf.toString('utf8'));
-        const key = decodeKey(first);
-        // Ctrl+C stops the command unless ReadKeyOptions.AllowCtrlC (1) asks for it as a key.
-        if (key.character === '\x03' && (options & 1) === 0 && this.stopOnCtrlC(signal, cancelled)) return;
-        done();
-        if (rest) input.unshift(Buffer.from(rest, 'utf8'));
-        if ((options & 2) === 0 && key.character >= ' ' && key.character !== '\x7f')
-          this.write(key.character);
-        resolve(key);
+      // One key per ReadKey: what came with it (typed ahead, pasted) stays for the next read.
+      const reader: KeyReader = {
+        take: (k) => {
+          const key = decodeKey(k);
+          // Ctrl+C stops the command unless ReadKeyOptions.AllowCtrlC (1) asks for it as a key; meanwhile the
+          // keys that follow are the next reader's.
+          if (key.character === '\x03' && (options & 1) === 0 && this.stopOnCtrlC(signal, cancelled))
+            return release();
+          if (!done()) return;
+          if ((options & 2) === 0 && key.character >= ' ' && key.character !== '\x7f')
+            this.write(key.character);
+          resolve(key);
+        },
+        end: () => {
+          if (done()) reject(ended());
+        },
       };
-      input.on('data', onData);
       signal?.addEventListener('abort', onAbort, { once: true });
+      release = keys.read(reader);
     });
   }
 
@@ -469,6 +479,11 @@ export class TerminalHostUi implements HostUi {
 
 /** How long a prompt waits, after Ctrl+C stopped a command, to be withdrawn before it cancels itself. */
 const GRACE_AFTER_INTERRUPT_MS = 1000;
+
+/** The terminal hung up, or a script on stdin ended, before the prompt was answered. */
+function ended(): HostUiNotSupported {
+  return new HostUiNotSupported('input: the input ended (no one can answer the prompt)');
+}
 
 /** The prompt's command ended before it was answered (stopped with Ctrl+C, or the session closed). */
 function withdrawn(): HostUiNotSupported {
