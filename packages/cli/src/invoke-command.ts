@@ -1,7 +1,7 @@
 import type { PSSession } from '@psremote/core';
-import { isPSRemotingError } from '@psremote/core';
+import { isPSRemotingError, psValueText } from '@psremote/core';
 import type { MainIo } from './main.ts';
-import { psValueToJson } from './ps-json.ts';
+import { psValueJsonChunks } from './ps-json.ts';
 import type { Terminal } from './terminal-adapter.ts';
 
 /**
@@ -40,9 +40,12 @@ export async function runInvoke(
     for await (const ev of inv) {
       switch (ev.kind) {
         case 'output':
-          io.stdout.write(
-            options.json ? `${JSON.stringify(psValueToJson(ev.value))}\n` : `${String(ev.value ?? '')}\n`,
-          );
+          // Output waits for stdout (a slow terminal or pipe): what the server sends faster stays in the
+          // session's bounded queues instead of piling up in this process.
+          if (options.json) {
+            for (const chunk of psValueJsonChunks(ev.value)) await write(io.stdout, chunk);
+            await write(io.stdout, '\n');
+          } else await write(io.stdout, `${psValueText(ev.value)}\n`);
           break;
         case 'error':
           errors++;
@@ -68,4 +71,20 @@ export async function runInvoke(
     offInterrupt();
     terminal.endCommand();
   }
+}
+
+/** Writes and, when the stream's buffer is full, waits until it drains (or the stream ends or fails). */
+function write(stream: NodeJS.WritableStream, text: string): Promise<void> | undefined {
+  if (stream.write(text)) return undefined;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+    stream.once('error', done);
+  });
 }

@@ -2,7 +2,13 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
-import type { CompletionResult, HostUi, InvocationEvent, PSRemotingError } from '@psremote/core';
+import {
+  type CompletionResult,
+  type HostUi,
+  type InvocationEvent,
+  type PSRemotingError,
+  psValueText,
+} from '@psremote/core';
 import type { ErrorRecordInfo } from '@psremote/psrp';
 import type { MainIo } from './main.ts';
 import { type EditState, TabCycle } from './tab-cycle.ts';
@@ -285,7 +291,7 @@ class LineTerminal implements Terminal {
   render(ev: InvocationEvent): void {
     switch (ev.kind) {
       case 'output':
-        this.hostUi.writeLine(String(ev.value ?? ''));
+        this.hostUi.writeLine(psValueText(ev.value));
         break;
       case 'error':
         this.hostUi.errors++;
