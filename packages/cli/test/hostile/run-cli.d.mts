@@ -1,0 +1,31 @@
+export declare const BIN: string;
+export declare const FAKE_PWSH: string;
+
+export interface StreamCapture {
+  /** The first 16 KiB. */
+  readonly head: string;
+  /** The last 16 KiB. */
+  readonly tail: string;
+  readonly bytes: number;
+}
+
+export interface ScenarioRun {
+  readonly scenario: string;
+  readonly mode: 'json' | 'text' | 'enter';
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly ms: number;
+  readonly peakRssMb: number;
+  readonly timedOut: boolean;
+  readonly stdout: StreamCapture;
+  readonly stderr: StreamCapture;
+}
+
+export declare function runScenario(options: {
+  scenario: string;
+  mode: 'json' | 'text' | 'enter';
+  capMs?: number;
+  sigintAtMs?: number[];
+  slowReaderMs?: number;
+  input?: string;
+}): Promise<ScenarioRun>;
