@@ -1,8 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PSRemotingError } from '@psremote/core';
 import { describe, expect, it } from 'vitest';
-import { HISTORY_SIZE, loadHistory, stateDirectory } from './terminal-adapter.ts';
+import {
+  formatLocalError,
+  HISTORY_SIZE,
+  loadHistory,
+  MAX_LOCAL_ERROR_MESSAGE,
+  stateDirectory,
+} from './terminal-adapter.ts';
 
 describe('stateDirectory: where the history is kept', () => {
   it('XDG_STATE_HOME first, then ~/.local/state; %LOCALAPPDATA% on Windows', () => {
@@ -36,5 +43,23 @@ describe('loadHistory: the history file of a target', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('formatLocalError', () => {
+  it('cuts a message that quotes megabytes of server data, says so, and keeps the error id in sight', () => {
+    const e = new PSRemotingError(
+      `the server sent data the client cannot read: <D>${'9'.repeat(200_000)}</D>`,
+      {
+        errorId: 'PsrpMalformedMessage',
+        category: 'ProtocolError',
+      },
+    );
+    const text = formatLocalError(e);
+    expect(text.length).toBeLessThan(MAX_LOCAL_ERROR_MESSAGE + 400);
+    expect(text).toMatch(/\.\.\. \(\d+ more characters\)/);
+    expect(text).toMatch(/FullyQualifiedErrorId : PsrpMalformedMessage/);
+    const short = new PSRemotingError('short', { errorId: 'X', category: 'ProtocolError' });
+    expect(formatLocalError(short)).toMatch(/^Enter-PSSession: short\n/);
   });
 });
