@@ -205,7 +205,7 @@ export const SCENARIOS = [
     modes: ['json', 'enter'],
     exit: [1],
     sigintAtMs: [2000],
-    withinMs: 8000,
+    withinMs: 15_000,
     errorId: /OperationStopped|FullyQualifiedErrorId/,
   },
 ];
