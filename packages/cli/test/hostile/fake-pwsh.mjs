@@ -236,12 +236,13 @@ async function runScenario(p) {
         await sleep(100);
       }
     case 'output-flood':
-      // 100,000 outputs as fast as the pipe takes them (a terminal is slower).
-      for (let i = 0; i < 100_000; i++) {
+    case 'output-flood-ctrl-c':
+      // 100,000 outputs as fast as the pipe takes them (a terminal is slower); a stop ends them.
+      for (let i = 0; i < 100_000 && p.state === 'Running'; i++) {
         p.output(`line ${i} ${'x'.repeat(60)}`);
         if (i % 64 === 0) await flush();
       }
-      p.finish('Completed');
+      if (p.state === 'Running') p.finish('Completed');
       return;
 
     // -- what the host and the renderers get

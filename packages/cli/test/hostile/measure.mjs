@@ -42,6 +42,7 @@ for (const s of SCENARIOS) {
       mode,
       capMs,
       ...(s.sigintAtMs ? { sigintAtMs: s.sigintAtMs } : {}),
+      ...(s.sigintFrom ? { sigintFrom: s.sigintFrom } : {}),
       ...(s.slowReaderMs ? { slowReaderMs: s.slowReaderMs } : {}),
     });
     const exit = r.timedOut ? 'SIGKILL' : r.signal ? r.signal : String(r.code);

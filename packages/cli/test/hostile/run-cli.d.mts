@@ -26,6 +26,8 @@ export declare function runScenario(options: {
   mode: 'json' | 'text' | 'enter';
   capMs?: number;
   sigintAtMs?: number[];
+  /** What the Ctrl+C times count from: the server's start (default) or the first output. */
+  sigintFrom?: 'server' | 'output';
   slowReaderMs?: number;
   input?: string;
 }): Promise<ScenarioRun>;

@@ -49,7 +49,7 @@ function collector() {
 
 /**
  * @param {{ scenario: string, mode: 'json' | 'text' | 'enter', capMs?: number, sigintAtMs?: number[],
- *   slowReaderMs?: number, input?: string }} options
+ *   sigintFrom?: 'server' | 'output', slowReaderMs?: number, input?: string }} options
  */
 export function runScenario(options) {
   const { scenario, mode } = options;
@@ -81,8 +81,8 @@ export function runScenario(options) {
     const k = peakRssKib(child.pid);
     if (k !== undefined && k > peak) peak = k;
   }, 25);
-  // Ctrl+C is timed from the moment the CLI has started its server (the fake pwsh, a child process): a
-  // SIGINT while node is still loading would test the start-up, not the scenario.
+  // Ctrl+C is timed from the moment the CLI has started its server (the fake pwsh, a child process), or from
+  // its first output: a SIGINT while node is still loading would test the start-up, not the scenario.
   const timers = [];
   const schedule = () => {
     for (const ms of options.sigintAtMs ?? [])
@@ -92,7 +92,10 @@ export function runScenario(options) {
         }, ms),
       );
   };
-  if (options.sigintAtMs?.length) {
+  if (options.sigintAtMs?.length && options.sigintFrom === 'output') {
+    // Timed from the command's first output: the command is running.
+    child.stdout.once('data', schedule);
+  } else if (options.sigintAtMs?.length) {
     const t0 = Date.now();
     const watch = setInterval(() => {
       if (hasChild(child.pid) || Date.now() - t0 > 15_000 || child.exitCode !== null) {

@@ -8,9 +8,12 @@ export interface Scenario {
   readonly errorId?: RegExp;
   readonly stdout?: RegExp;
   readonly sigintAtMs?: number[];
+  readonly sigintFrom?: 'server' | 'output';
   readonly slowReaderMs?: number;
   readonly withinMs?: number;
   readonly needs?: string;
+  /** A non-zero exit without a message is right (a command the user stopped). */
+  readonly quiet?: boolean;
 }
 
 export declare const SCENARIOS: Scenario[];

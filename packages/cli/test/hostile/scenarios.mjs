@@ -18,9 +18,11 @@
  *   errorId?: RegExp,
  *   stdout?: RegExp,
  *   sigintAtMs?: number[],
+ *   sigintFrom?: 'server' | 'output',
  *   slowReaderMs?: number,
  *   withinMs?: number,
  *   needs?: string,
+ *   quiet?: boolean,
  * }} Scenario
  */
 
@@ -145,6 +147,17 @@ export const SCENARIOS = [
     exit: [0],
     slowReaderMs: 5000,
     withinMs: 40_000,
+  },
+  {
+    name: 'output-flood-ctrl-c',
+    about: 'the same flood, Ctrl+C 0.5 s into the output: the command stops',
+    modes: ['json', 'text'],
+    exit: [1],
+    sigintAtMs: [500],
+    sigintFrom: 'output',
+    withinMs: 20_000,
+    // The console host prints nothing for a command the user stopped; exit 1 (it did not complete).
+    quiet: true,
   },
   // what the host and the renderers get
   { name: 'host-call-storm', about: '50,000 WriteLine host calls', modes: ['text', 'enter'], exit: [0] },
