@@ -55,6 +55,17 @@ export function* psValueJsonChunks(value: Value, options: PsJsonOptions = {}): G
 
   /** Path tokens of the value being written (the pointer of a container is its tokens at the time). */
   const path: string[] = [];
+  /**
+   * pointers[i]: the pointer of the first i path tokens, for i below pointers.length (valid prefixes only).
+   * Neighbouring values share their prefix, so a pointer costs the tokens that changed, not the whole depth.
+   */
+  const pointers: string[] = ['#'];
+  const pointer = (length: number): string => {
+    if (pointers.length > path.length + 1) pointers.length = path.length + 1;
+    for (let i = pointers.length; i <= length; i++)
+      pointers.push(`${pointers[i - 1] as string}/${encodeToken(path[i - 1] as string)}`);
+    return pointers[length] as string;
+  };
   /** Containers being written, to the path length at which they opened (cycles point there). */
   const open = new Map<Container, number>();
   /** Where each container was first written in full. */
@@ -76,7 +87,7 @@ export function* psValueJsonChunks(value: Value, options: PsJsonOptions = {}): G
           buf += refJson(first);
           return;
         }
-        if (first === undefined) firstAt.set(v, pointer(path, path.length));
+        if (first === undefined) firstAt.set(v, pointer(path.length));
       }
       const json = scalarJson(target);
       spent += json.length >>> 6;
@@ -85,7 +96,7 @@ export function* psValueJsonChunks(value: Value, options: PsJsonOptions = {}): G
     }
     const openAt = open.get(target);
     if (openAt !== undefined) {
-      buf += refJson(pointer(path, openAt));
+      buf += refJson(pointer(openAt));
       return;
     }
     if (stack.length > maxDepth) {
@@ -99,7 +110,7 @@ export function* psValueJsonChunks(value: Value, options: PsJsonOptions = {}): G
       buf += refJson(first);
       return;
     }
-    if (first === undefined) firstAt.set(target, pointer(path, path.length));
+    if (first === undefined) firstAt.set(target, pointer(path.length));
     open.set(target, path.length);
     const frame = openFrame(target);
     spent += frame.cost;
@@ -114,7 +125,10 @@ export function* psValueJsonChunks(value: Value, options: PsJsonOptions = {}): G
       buf += f.array ? ']' : '}';
       stack.pop();
       open.delete(f.node);
-      if (stack.length > 0) path.pop();
+      if (stack.length > 0) {
+        path.pop();
+        if (pointers.length > path.length + 1) pointers.length = path.length + 1;
+      }
     } else {
       const i = f.i++;
       if (f.prefix !== undefined && i === 0) {
@@ -127,10 +141,14 @@ export function* psValueJsonChunks(value: Value, options: PsJsonOptions = {}): G
           buf += `${JSON.stringify(key)}:`;
           spent += stringCost(key);
         }
+        if (pointers.length > path.length + 1) pointers.length = path.length + 1;
         path.push(key);
         const depthBefore = stack.length;
         visit(v);
-        if (stack.length === depthBefore) path.pop();
+        if (stack.length === depthBefore) {
+          path.pop();
+          if (pointers.length > path.length + 1) pointers.length = path.length + 1;
+        }
       }
     }
     if (buf.length >= chunkSize) {
@@ -261,15 +279,14 @@ function scalarJson(v: Value): string {
 
 const refJson = (p: string): string => `{"$ref":${JSON.stringify(p)}}`;
 
-/** RFC 6901 pointer of the first `length` path tokens, in URI fragment form (section 6). */
-function pointer(path: readonly string[], length: number): string {
-  let s = '#';
-  for (let i = 0; i < length; i++) s += `/${encodeToken(path[i] as string)}`;
-  return s;
-}
+const PLAIN_TOKEN = /^[A-Za-z0-9_.-]*$/;
 
-/** `~` and `/` escaped (RFC 6901 section 4), then what a URI fragment cannot hold percent-encoded (RFC 3986). */
+/**
+ * An RFC 6901 reference token in URI fragment form (section 6): `~` and `/` escaped (section 4), then what a
+ * URI fragment cannot hold percent-encoded (RFC 3986).
+ */
 export function encodeToken(token: string): string {
+  if (PLAIN_TOKEN.test(token)) return token;
   const escaped = token.replace(/~/g, '~0').replace(/\//g, '~1');
   return encodeURIComponent(escaped).replace(
     /[!'()*]/g,
