@@ -36,14 +36,27 @@ export async function runInvoke(
   );
   const offInterrupt = terminal.onInterrupt(() => void inv.stop().catch(() => {}));
   let errors = 0;
+  // Nobody reads the output any more (EPIPE: `| head`): stop the command instead of rendering the rest into a
+  // stream that drops it (a write waiting for 'drain' would otherwise wait for ever).
+  let stdoutGone = false;
+  const onStdoutError = (): void => {
+    if (stdoutGone) return;
+    stdoutGone = true;
+    void inv.stop().catch(() => {});
+  };
+  io.stdout.on('error', onStdoutError);
   try {
     for await (const ev of inv) {
       switch (ev.kind) {
         case 'output':
           // Output waits for stdout (a slow terminal or pipe): what the server sends faster stays in the
           // session's bounded queues instead of piling up in this process.
+          if (stdoutGone) break;
           if (options.json) {
-            for (const chunk of psValueJsonChunks(ev.value)) await write(io.stdout, chunk);
+            for (const chunk of psValueJsonChunks(ev.value)) {
+              await write(io.stdout, chunk);
+              if (stdoutGone) break;
+            }
             await write(io.stdout, '\n');
           } else await write(io.stdout, `${psValueText(ev.value)}\n`);
           break;
@@ -68,14 +81,17 @@ export async function runInvoke(
     }
     throw e;
   } finally {
+    io.stdout.off('error', onStdoutError);
     offInterrupt();
     terminal.endCommand();
   }
 }
 
 /** Writes and, when the stream's buffer is full, waits until it drains (or the stream ends or fails). */
-function write(stream: NodeJS.WritableStream, text: string): Promise<void> | undefined {
+function write(stream: NodeJS.WriteStream, text: string): Promise<void> | undefined {
   if (stream.write(text)) return undefined;
+  // A stream that already failed or closed never drains (EPIPE): nothing to wait for.
+  if (stream.destroyed || stream.writableEnded) return undefined;
   return new Promise((resolve) => {
     const done = (): void => {
       stream.off('drain', done);

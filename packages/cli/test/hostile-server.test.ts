@@ -27,12 +27,13 @@ describe.skipIf(!built)('psremote against a hostile server', () => {
         title,
         async () => {
           const r = await runScenario({
-            scenario: s.name,
+            scenario: s.scenario ?? s.name,
             mode,
             capMs: within + 5000,
             ...(s.sigintAtMs ? { sigintAtMs: s.sigintAtMs } : {}),
             ...(s.sigintFrom ? { sigintFrom: s.sigintFrom } : {}),
             ...(s.slowReaderMs ? { slowReaderMs: s.slowReaderMs } : {}),
+            ...(s.closeStdout ? { closeStdout: true } : {}),
           });
           const stderr = `${r.stderr.head}\n${r.stderr.tail}`;
           const context = `${s.name}/${mode}: exit ${r.code} ${r.signal ?? ''} after ${r.ms} ms, ${r.peakRssMb} MB\n${stderr.slice(0, 2000)}`;

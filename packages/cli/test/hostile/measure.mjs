@@ -38,12 +38,13 @@ for (const s of SCENARIOS) {
   for (const mode of s.modes) {
     if (modes && !modes.includes(mode)) continue;
     const r = await runScenario({
-      scenario: s.name,
+      scenario: s.scenario ?? s.name,
       mode,
       capMs,
       ...(s.sigintAtMs ? { sigintAtMs: s.sigintAtMs } : {}),
       ...(s.sigintFrom ? { sigintFrom: s.sigintFrom } : {}),
       ...(s.slowReaderMs ? { slowReaderMs: s.slowReaderMs } : {}),
+      ...(s.closeStdout ? { closeStdout: true } : {}),
     });
     const exit = r.timedOut ? 'SIGKILL' : r.signal ? r.signal : String(r.code);
     console.log(

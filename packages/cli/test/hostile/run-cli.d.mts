@@ -29,5 +29,7 @@ export declare function runScenario(options: {
   /** What the Ctrl+C times count from: the server's start (default) or the first output. */
   sigintFrom?: 'server' | 'output';
   slowReaderMs?: number;
+  /** Closes the CLI's stdout after its first output (`| head -1`). */
+  closeStdout?: boolean;
   input?: string;
 }): Promise<ScenarioRun>;

@@ -49,7 +49,7 @@ function collector() {
 
 /**
  * @param {{ scenario: string, mode: 'json' | 'text' | 'enter', capMs?: number, sigintAtMs?: number[],
- *   sigintFrom?: 'server' | 'output', slowReaderMs?: number, input?: string }} options
+ *   sigintFrom?: 'server' | 'output', slowReaderMs?: number, closeStdout?: boolean, input?: string }} options
  */
 export function runScenario(options) {
   const { scenario, mode } = options;
@@ -67,6 +67,10 @@ export function runScenario(options) {
   const err = collector();
   child.stdout.on('data', (c) => out.push(c));
   child.stderr.on('data', (c) => err.push(c));
+  if (options.closeStdout) {
+    // `| head -1`: the reader goes away after the first output.
+    child.stdout.once('data', () => child.stdout.destroy());
+  }
   if (options.slowReaderMs) {
     // Output faster than the terminal: nobody reads stdout for a while.
     child.stdout.pause();

@@ -12,6 +12,7 @@
 /**
  * @typedef {{
  *   name: string,
+ *   scenario?: string,
  *   about: string,
  *   modes: Mode[],
  *   exit: number[],
@@ -20,6 +21,7 @@
  *   sigintAtMs?: number[],
  *   sigintFrom?: 'server' | 'output',
  *   slowReaderMs?: number,
+ *   closeStdout?: boolean,
  *   withinMs?: number,
  *   needs?: string,
  *   quiet?: boolean,
@@ -157,6 +159,17 @@ export const SCENARIOS = [
     sigintFrom: 'output',
     withinMs: 20_000,
     // The console host prints nothing for a command the user stopped; exit 1 (it did not complete).
+    quiet: true,
+  },
+  {
+    name: 'output-to-closed-pipe',
+    about: 'the same flood into a pipe closed after the first output (| head -1)',
+    scenario: 'output-flood',
+    modes: ['json', 'text'],
+    exit: [1],
+    closeStdout: true,
+    withinMs: 20_000,
+    // EPIPE stops the command; nothing to say on the terminal (exit 1: it did not complete).
     quiet: true,
   },
   // what the host and the renderers get
