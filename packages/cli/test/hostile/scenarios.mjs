@@ -54,6 +54,7 @@ export const SCENARIOS = [
     name: 'shared-string-amp',
     about: 'one object with a 4 MB ToString referenced 2000 times (8 GB expanded)',
     modes: ['json', 'text'],
+    withinMs: 40_000,
     exit: [0],
   },
   {
@@ -130,6 +131,7 @@ export const SCENARIOS = [
     name: 'endless-line',
     about: 'a line that never ends (no newline, ever)',
     modes: ['json'],
+    withinMs: 40_000,
     exit: [3],
     errorId: /FullyQualifiedErrorId/,
   },
@@ -148,7 +150,7 @@ export const SCENARIOS = [
     modes: ['json', 'text'],
     exit: [0],
     slowReaderMs: 5000,
-    withinMs: 40_000,
+    withinMs: 60_000,
   },
   {
     name: 'output-flood-ctrl-c',
@@ -173,7 +175,13 @@ export const SCENARIOS = [
     quiet: true,
   },
   // what the host and the renderers get
-  { name: 'host-call-storm', about: '50,000 WriteLine host calls', modes: ['text', 'enter'], exit: [0] },
+  {
+    name: 'host-call-storm',
+    about: '50,000 WriteLine host calls',
+    modes: ['text', 'enter'],
+    withinMs: 60_000,
+    exit: [0],
+  },
   {
     name: 'host-cyclic-prop',
     about: 'a WriteLine host call whose argument is its own property',
@@ -194,6 +202,7 @@ export const SCENARIOS = [
     name: 'progress-storm',
     about: '100,000 progress records, each its own activity',
     modes: ['json', 'enter'],
+    withinMs: 60_000,
     exit: [0],
     stdout: /done/,
   },
@@ -216,9 +225,10 @@ export const SCENARIOS = [
     name: 'dict-200k',
     about: 'a 200,000-entry hashtable (within limits)',
     modes: ['json', 'text'],
+    withinMs: 40_000,
     exit: [0],
   },
-  { name: 'wide-list-1m', about: 'a list of a million $nulls', modes: ['json'], exit: [0] },
+  { name: 'wide-list-1m', about: 'a list of a million $nulls', modes: ['json'], withinMs: 40_000, exit: [0] },
   {
     name: 'state-storm',
     about: '5,000 pipeline-state messages for pipelines that do not exist',
