@@ -1,7 +1,7 @@
 import type { PSSession } from '@psremote/core';
-import { isPSRemotingError } from '@psremote/core';
+import { isPSRemotingError, psValueText } from '@psremote/core';
 import type { MainIo } from './main.ts';
-import { psValueToJson } from './ps-json.ts';
+import { psValueJsonChunks } from './ps-json.ts';
 import type { Terminal } from './terminal-adapter.ts';
 
 /**
@@ -37,13 +37,29 @@ export async function runInvoke(
   // Ctrl+C stops the command; unanswered, or pressed again, it ends the session (exit status 3).
   const offInterrupt = terminal.onInterrupt(() => inv.interrupt());
   let errors = 0;
+  // Nobody reads the output any more (EPIPE: `| head`): stop the command instead of rendering the rest into a
+  // stream that drops it (a write waiting for 'drain' would otherwise wait for ever).
+  let stdoutGone = false;
+  const onStdoutError = (): void => {
+    if (stdoutGone) return;
+    stdoutGone = true;
+    void inv.stop().catch(() => {});
+  };
+  io.stdout.on('error', onStdoutError);
   try {
     for await (const ev of inv) {
       switch (ev.kind) {
         case 'output':
-          io.stdout.write(
-            options.json ? `${JSON.stringify(psValueToJson(ev.value))}\n` : `${String(ev.value ?? '')}\n`,
-          );
+          // Output waits for stdout (a slow terminal or pipe): what the server sends faster stays in the
+          // session's bounded queues instead of piling up in this process.
+          if (stdoutGone) break;
+          if (options.json) {
+            for (const chunk of psValueJsonChunks(ev.value)) {
+              await write(io.stdout, chunk);
+              if (stdoutGone) break;
+            }
+            await write(io.stdout, '\n');
+          } else await write(io.stdout, `${psValueText(ev.value)}\n`);
           break;
         case 'error':
           errors++;
@@ -66,7 +82,26 @@ export async function runInvoke(
     }
     throw e;
   } finally {
+    io.stdout.off('error', onStdoutError);
     offInterrupt();
     terminal.endCommand();
   }
+}
+
+/** Writes and, when the stream's buffer is full, waits until it drains (or the stream ends or fails). */
+function write(stream: NodeJS.WriteStream, text: string): Promise<void> | undefined {
+  if (stream.write(text)) return undefined;
+  // A stream that already failed or closed never drains (EPIPE): nothing to wait for.
+  if (stream.destroyed || stream.writableEnded) return undefined;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+    stream.once('error', done);
+  });
 }

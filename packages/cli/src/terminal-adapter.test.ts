@@ -1,8 +1,18 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type InvocationEvent, PSRemotingError } from '@psremote/core';
+import { decodeErrorRecord, errorRecordObject, PSObject } from '@psremote/psrp';
 import { describe, expect, it } from 'vitest';
-import { HISTORY_SIZE, loadHistory, stateDirectory } from './terminal-adapter.ts';
+import { randomGraph } from '../test/random-graph.ts';
+import {
+  createTerminal,
+  formatLocalError,
+  HISTORY_SIZE,
+  loadHistory,
+  MAX_LOCAL_ERROR_MESSAGE,
+  stateDirectory,
+} from './terminal-adapter.ts';
 
 describe('stateDirectory: where the history is kept', () => {
   it('XDG_STATE_HOME first, then ~/.local/state; %LOCALAPPDATA% on Windows', () => {
@@ -35,6 +45,82 @@ describe('loadHistory: the history file of a target', () => {
       expect(kept.at(-1)).toBe(`cmd ${2 * HISTORY_SIZE + 4}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('formatLocalError', () => {
+  it('cuts a message that quotes megabytes of server data, says so, and keeps the error id in sight', () => {
+    const e = new PSRemotingError(
+      `the server sent data the client cannot read: <D>${'9'.repeat(200_000)}</D>`,
+      {
+        errorId: 'PsrpMalformedMessage',
+        category: 'ProtocolError',
+      },
+    );
+    const text = formatLocalError(e);
+    expect(text.length).toBeLessThan(MAX_LOCAL_ERROR_MESSAGE + 400);
+    expect(text).toMatch(/\.\.\. \(\d+ more characters\)/);
+    expect(text).toMatch(/FullyQualifiedErrorId : PsrpMalformedMessage/);
+    const short = new PSRemotingError('short', { errorId: 'X', category: 'ProtocolError' });
+    expect(formatLocalError(short)).toMatch(/^Enter-PSSession: short\n/);
+  });
+});
+
+describe('formatErrorRecord and text rendering of random server graphs (property)', () => {
+  /** A terminal over streams that only collect (not a TTY: no colors). */
+  function collectingTerminal(): { terminal: ReturnType<typeof createTerminal>; out: string[] } {
+    const out: string[] = [];
+    const stream = {
+      isTTY: false,
+      columns: 80,
+      write(s: string) {
+        out.push(s);
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream;
+    const io = {
+      stdin: { isTTY: false } as NodeJS.ReadStream,
+      stdout: stream,
+      stderr: stream,
+      env: { NO_COLOR: '1' },
+    };
+    return { terminal: createTerminal(io, { noColor: true }), out };
+  }
+
+  it('an ErrorRecord whose exception chain, details and target are random graphs with cycles formats finitely', () => {
+    const { terminal, out } = collectingTerminal();
+    try {
+      for (let seed = 1; seed <= 150; seed++) {
+        const rec = errorRecordObject({
+          message: `failure ${seed}`,
+          fullyQualifiedErrorId: `Hostile${seed}`,
+          targetObject: randomGraph(seed, { nodes: 30, share: 0.3, cycle: 0.2, maxChildren: 3 }),
+        });
+        const ex = rec.get('Exception');
+        if (ex instanceof PSObject) {
+          // InnerException chains that end in a cycle back to the exception, and random details.
+          const inner = new PSObject({ typeNames: ['System.Exception'], adapted: [['InnerException', ex]] });
+          ex.adapted.set('InnerException', inner);
+          ex.adapted.set(
+            'Data',
+            randomGraph(seed + 1000, { nodes: 20, share: 0.3, cycle: 0.3, maxChildren: 3 }),
+          );
+        }
+        rec.extended.set(
+          'ErrorDetails',
+          randomGraph(seed + 2000, { nodes: 10, share: 0.3, cycle: 0.3, maxChildren: 2 }),
+        );
+        const text = terminal.formatErrorRecord(decodeErrorRecord(rec));
+        expect(text).toContain(`failure ${seed}`);
+        expect(text).toContain(`FullyQualifiedErrorId : Hostile${seed}`);
+        // The record itself as output, in text mode: its ToString, finite.
+        terminal.render({ kind: 'output', value: rec } as InvocationEvent);
+        terminal.render({ kind: 'output', value: rec.get('TargetObject') ?? null } as InvocationEvent);
+      }
+      expect(out.length).toBeGreaterThan(0);
+    } finally {
+      terminal.close();
     }
   });
 });

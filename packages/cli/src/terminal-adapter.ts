@@ -3,7 +3,13 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
-import type { CompletionResult, HostUi, InvocationEvent, PSRemotingError } from '@psremote/core';
+import {
+  type CompletionResult,
+  type HostUi,
+  type InvocationEvent,
+  type PSRemotingError,
+  psValueText,
+} from '@psremote/core';
 import type { ErrorRecordInfo } from '@psremote/psrp';
 import type { MainIo } from './main.ts';
 import { type EditState, TabCycle } from './tab-cycle.ts';
@@ -400,7 +406,7 @@ class LineTerminal implements Terminal {
   render(ev: InvocationEvent): void {
     switch (ev.kind) {
       case 'output':
-        this.hostUi.writeLine(String(ev.value ?? ''));
+        this.hostUi.writeLine(psValueText(ev.value));
         break;
       case 'error':
         this.hostUi.errors++;
@@ -463,10 +469,23 @@ export function formatLocalError(e: PSRemotingError): string {
   const reason = BINDING_IDS.has(e.errorId) ? 'ParameterBindingException' : 'PSRemotingTransportException';
   const target = typeof e.targetObject === 'string' ? `${e.targetObject}:String` : ':';
   const lines = [
-    `Enter-PSSession: ${e.message}`,
+    `Enter-PSSession: ${boundedMessage(e.message)}`,
     `    + CategoryInfo          : ${e.category}: (${target}) [Enter-PSSession], ${reason}`,
     `    + FullyQualifiedErrorId : ${e.fullyQualifiedErrorId}`,
   ];
   if (e.recommendedAction) lines.push(`    + RecommendedAction     : ${e.recommendedAction}`);
   return lines.join('\n');
+}
+
+/** The most of psremote's own error message that is shown; the rest is counted, not printed. */
+export const MAX_LOCAL_ERROR_MESSAGE = 4000;
+
+/**
+ * psremote's own messages quote what the server sent (a malformed value, the server's stderr): a hostile server
+ * must not turn one error into megabytes on the terminal, or push the error id out of sight. The cut is said.
+ */
+function boundedMessage(message: string): string {
+  if (message.length <= MAX_LOCAL_ERROR_MESSAGE) return message;
+  const rest = message.length - MAX_LOCAL_ERROR_MESSAGE;
+  return `${message.slice(0, MAX_LOCAL_ERROR_MESSAGE)}... (${rest} more characters)`;
 }

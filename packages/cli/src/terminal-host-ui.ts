@@ -17,6 +17,8 @@ import type { KeyReader, TypeAhead } from './type-ahead.ts';
 const FG = [30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97];
 const DEFAULT_FG = 7; // Gray
 const DEFAULT_BG = 0; // Black
+/** PendingProgress.cs maxNodeCount. */
+const MAX_PROGRESS_ACTIVITIES = 128;
 
 export interface TerminalStreams {
   readonly stdin: NodeJS.ReadStream;
@@ -149,7 +151,15 @@ export class TerminalHostUi implements HostUi {
   /** A progress bar per activity on stderr, redrawn in place, cleared when the last one completes. */
   writeProgress(_sourceId: bigint, record: ProgressRecord): void {
     if (record.recordType === 'Completed') this.progress.delete(record.activityId);
-    else this.progress.set(record.activityId, record);
+    else {
+      this.progress.set(record.activityId, record);
+      // PendingProgress.cs keeps at most 128 activities (maxNodeCount) and evicts the oldest: a server that
+      // sends a new activity per record cannot grow the display without bound.
+      while (this.progress.size > MAX_PROGRESS_ACTIVITIES) {
+        const oldest = this.progress.keys().next().value as number;
+        this.progress.delete(oldest);
+      }
+    }
     const err = this.io.stderr;
     if (!err.isTTY) return;
     const now = Date.now();
@@ -162,7 +172,10 @@ export class TerminalHostUi implements HostUi {
     const width = Math.max(1, (err.columns || 80) - 1);
     const barWidth = width >= 60 ? 30 : Math.max(5, Math.floor(width / 4));
     const lines: string[] = [];
-    for (const r of this.progress.values()) {
+    // Never more lines than the screen holds (less one for the cursor): the latest activities.
+    const room = Math.max(1, (err.rows || 24) - 1);
+    const shown = [...this.progress.values()].slice(-room);
+    for (const r of shown) {
       const indent = r.parentActivityId >= 0 ? '  ' : '';
       const pct = r.percentComplete >= 0 ? Math.min(100, r.percentComplete) : -1;
       const filled = pct >= 0 ? Math.round((pct / 100) * barWidth) : 0;

@@ -61,3 +61,4 @@ export * from './transport/contract.ts';
 export type { OutOfProcStream } from './transport/outofproc-stream.ts';
 export { selectTransport, TRANSPORT_PACKAGE_FOR_SET } from './transport/registry.ts';
 export { TransportPluginToken } from './transport/tokens.ts';
+export { psValueNumber, psValueText } from './util/ps-value-text.ts';

@@ -9,10 +9,10 @@ import {
   type HostCall,
   type HostCallResult,
   type HostReturn,
-  PSObject,
   type PSValue,
 } from '@psremote/psrp';
 import type { Credential, HostUi, PromptAnswer } from '../host/host-ui.ts';
+import { psValueNumber, psValueText } from '../util/ps-value-text.ts';
 
 /** What to do with a host call's outcome. */
 export type HostCallOutcome =
@@ -22,7 +22,8 @@ export type HostCallOutcome =
   /** PopRunspace / SetShouldExit: the interactive session ends (RemoteHost.cs: not forwarded to the host). */
   | { readonly kind: 'exit'; readonly exitCode: number };
 
-const str = (v: PSValue | undefined): string => (v === undefined || v === null ? '' : String(v));
+// Host-call arguments are server values: their text must be finite even when the server sent a cycle.
+const str = (v: PSValue | undefined): string => psValueText(v);
 const ok = (value: HostReturn): HostCallOutcome => ({ kind: 'respond', result: { value } });
 const none: HostCallOutcome = { kind: 'none' };
 
@@ -98,7 +99,7 @@ export async function dispatchHostCall(
         const sourceId =
           typeof src === 'object' && src !== null && 'value' in src && typeof src.value === 'bigint'
             ? src.value
-            : BigInt(Number(src ?? 0));
+            : BigInt(Math.trunc(psValueNumber(src, 0)));
         ui.writeProgress(sourceId, decodeProgressRecord(a[1]));
         return none;
       }
@@ -128,7 +129,7 @@ export async function dispatchHostCall(
             str(a[0]),
             str(a[1]),
             decodeChoiceDescriptions(a[2]),
-            Number(a[3] ?? -1),
+            psValueNumber(a[3], -1),
             signal,
           ),
         });
@@ -144,7 +145,7 @@ export async function dispatchHostCall(
           ),
         });
       case 'SetShouldExit':
-        return { kind: 'exit', exitCode: Number(a[0] ?? 0) };
+        return { kind: 'exit', exitCode: psValueNumber(a[0], 0) };
       case 'PopRunspace':
         return { kind: 'exit', exitCode: 0 };
       case 'EnterNestedPrompt':
@@ -191,7 +192,7 @@ async function rawUi(call: HostCall, ui: HostUi, signal?: AbortSignal): Promise<
     case 'GetCursorSize':
       return ok({ kind: 'int32', value: raw.cursorSize });
     case 'SetCursorSize':
-      raw.cursorSize = Number(a[0] ?? raw.cursorSize);
+      raw.cursorSize = psValueNumber(a[0], raw.cursorSize);
       return none;
     case 'GetBufferSize':
       return ok({ kind: 'size', ...raw.bufferSize });
@@ -215,7 +216,7 @@ async function rawUi(call: HostCall, ui: HostUi, signal?: AbortSignal): Promise<
     case 'GetKeyAvailable':
       return ok({ kind: 'boolean', value: raw.keyAvailable });
     case 'ReadKey': {
-      const opt = a[0] instanceof PSObject ? Number(a[0].baseValue ?? 4) : Number(a[0] ?? 4);
+      const opt = psValueNumber(a[0], 4);
       const k = await raw.readKey(opt, signal);
       return ok({ kind: 'keyInfo', ...k });
     }

@@ -1,6 +1,7 @@
 import { PipelineResultTypes, type PipelineSpec, PSList, PSObject, type PSValue } from '@psremote/psrp';
 import { PSRemotingError } from '../errors/ps-remoting-error.ts';
 import type { HostUi } from '../host/host-ui.ts';
+import { psValueNumber, psValueText } from '../util/ps-value-text.ts';
 import type { Invocation } from './invocation.ts';
 import type { PSSession } from './session.ts';
 
@@ -116,7 +117,7 @@ export class InteractiveSession {
     try {
       const r = await this.session.invoke('prompt').result();
       const first = r.output[0];
-      if (r.state === 'Completed' && first !== undefined && first !== null) text = String(first);
+      if (r.state === 'Completed' && first !== undefined && first !== null) text = psValueText(first);
     } catch {
       // The default prompt when the remote one fails, as the console host does.
     }
@@ -158,13 +159,13 @@ export class InteractiveSession {
     const matches = items
       .filter((m): m is PSObject => m instanceof PSObject)
       .map((m) => ({
-        completionText: String(m.get('CompletionText') ?? ''),
-        listItemText: String(m.get('ListItemText') ?? ''),
-        resultType: String(m.get('ResultType') ?? ''),
+        completionText: psValueText(m.get('CompletionText')),
+        listItemText: psValueText(m.get('ListItemText')),
+        resultType: psValueText(m.get('ResultType')),
       }));
     return {
-      replacementIndex: Number(result.get('ReplacementIndex') ?? cursor),
-      replacementLength: Number(result.get('ReplacementLength') ?? 0),
+      replacementIndex: psValueNumber(result.get('ReplacementIndex'), cursor),
+      replacementLength: psValueNumber(result.get('ReplacementLength'), 0),
       matches,
     };
   }
