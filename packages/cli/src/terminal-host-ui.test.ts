@@ -22,7 +22,7 @@ describe('TerminalHostUi progress display under a progress storm', () => {
     const stderr = tty(10);
     const ui = new TerminalHostUi(
       { stdin: {} as NodeJS.ReadStream, stdout: tty(10), stderr },
-      { colors: false, readline: () => ({}) as Interface, suspendReadline: () => {} },
+      { colors: false, readline: () => ({}) as Interface },
     );
     const now = Date.now;
     let t = 0;
