@@ -6,25 +6,27 @@ import { bindError } from './messages.ts';
 import type { ParameterMetadata } from './metadata-types.ts';
 import type { BoundValue } from './types.ts';
 
-const ENUMS: Record<string, readonly string[]> = {
-  'System.Management.Automation.Runspaces.AuthenticationMechanism': [
-    'Default',
-    'Basic',
-    'Negotiate',
-    'NegotiateWithImplicitCredential',
-    'Credssp',
-    'Digest',
-    'Kerberos',
-  ],
-  'System.Management.Automation.ActionPreference': [
-    'SilentlyContinue',
-    'Stop',
-    'Continue',
-    'Inquire',
-    'Ignore',
-    'Suspend',
-    'Break',
-  ],
+const ENUMS: Record<string, EnumType> = {
+  'System.Management.Automation.Runspaces.AuthenticationMechanism': {
+    names: [
+      'Default',
+      'Basic',
+      'Negotiate',
+      'NegotiateWithImplicitCredential',
+      'Credssp',
+      'Digest',
+      'Kerberos',
+    ],
+  },
+  'System.Management.Automation.ActionPreference': {
+    names: ['SilentlyContinue', 'Stop', 'Continue', 'Inquire', 'Ignore', 'Suspend', 'Break'],
+  },
+  // The property types of PSSessionOption that are enums (PSRemotingCmdlet.cs, RunspaceConnectionInfo.cs).
+  'System.Management.Automation.Remoting.ProxyAccessType': {
+    names: ['None', 'IEConfig', 'WinHttpConfig', 'AutoDetect', 'NoProxyServer'],
+    values: [0, 1, 2, 4, 8],
+  },
+  'System.Management.Automation.Runspaces.OutputBufferingMode': { names: ['None', 'Drop', 'Block'] },
 };
 
 export type Converted = { ok: true; value: BoundValue } | { ok: false; error: PSRemotingError | undefined };
@@ -184,8 +186,25 @@ function enumValuesNotValid(p: ParameterMetadata, shown: string, names: readonly
   return `Cannot convert value "${shown}" to type "${p.type}" due to enumeration values that are not valid. Specify one of the following enumeration values and try again. The possible enumeration values are "${names.join(',')}".`;
 }
 
+/** An enum's names in declaration order and their values (by default their indexes). */
+interface EnumType {
+  readonly names: readonly string[];
+  readonly values?: readonly number[];
+}
+
+function enumValue(e: EnumType, name: string): number | undefined {
+  const i = e.names.findIndex((n) => n.toLowerCase() === name.toLowerCase());
+  return i < 0 ? undefined : (e.values?.[i] ?? i);
+}
+
+function enumName(e: EnumType, n: number): string | undefined {
+  const i = e.values ? e.values.indexOf(n) : Number.isInteger(n) && n >= 0 ? n : -1;
+  return e.names[i];
+}
+
 /** LanguagePrimitives' enum conversion: a defined number, an exact name, else a unique name prefix. */
-function toEnum(p: ParameterMetadata, v: ArgumentValue, names: readonly string[]): Converted {
+function toEnum(p: ParameterMetadata, v: ArgumentValue, e: EnumType): Converted {
+  const names = e.names;
   const invalid = (shown: string): Converted => ({
     ok: false,
     error: bindError(
@@ -206,9 +225,8 @@ function toEnum(p: ParameterMetadata, v: ArgumentValue, names: readonly string[]
     };
   }
   if (v.kind === 'int' || v.kind === 'long' || v.kind === 'double') {
-    const n = Number(v.value);
-    if (Number.isInteger(n) && n >= 0 && n < names.length) return { ok: true, value: names[n] as string };
-    return invalid(valueText(v));
+    const name = enumName(e, Number(v.value));
+    return name === undefined ? invalid(valueText(v)) : { ok: true, value: name };
   }
   // A list (an array, or names with commas) is read as flags: the values are ORed, and the result must be a
   // defined value of these non-[Flags] enums (so -ErrorAction Continue,Stop is Inquire).
@@ -222,10 +240,8 @@ function toEnum(p: ParameterMetadata, v: ArgumentValue, names: readonly string[]
     const shown = v.kind === 'array' ? list.join(',') : valueText(v);
     let combined = 0;
     for (const item of list.map((x) => x.trim())) {
-      const i = /^\d+$/.test(item)
-        ? Number(item)
-        : names.findIndex((n) => n.toLowerCase() === item.toLowerCase());
-      if (i < 0) {
+      const i = /^\d+$/.test(item) ? Number(item) : enumValue(e, item);
+      if (i === undefined) {
         return {
           ok: false,
           error: cannotConvertValue(
@@ -237,12 +253,15 @@ function toEnum(p: ParameterMetadata, v: ArgumentValue, names: readonly string[]
       }
       combined |= i;
     }
-    return combined < names.length ? { ok: true, value: names[combined] as string } : invalid(shown);
+    const name = enumName(e, combined);
+    return name === undefined ? invalid(shown) : { ok: true, value: name };
   }
   const t = valueText(v).trim();
   // A number in a string is taken as the number.
-  if (/^[+-]?\d+$/.test(t) && !(Number(t) >= 0 && Number(t) < names.length)) return invalid(valueText(v));
-  if (/^[+-]?\d+$/.test(t)) return { ok: true, value: names[Number(t)] as string };
+  if (/^[+-]?\d+$/.test(t)) {
+    const name = enumName(e, Number(t));
+    return name === undefined ? invalid(valueText(v)) : { ok: true, value: name };
+  }
   const exact = names.find((n) => n.toLowerCase() === t.toLowerCase());
   if (exact) return { ok: true, value: exact };
   const prefixed = names.filter((n) => n.toLowerCase().startsWith(t.toLowerCase()));
@@ -270,9 +289,72 @@ function toEnum(p: ParameterMetadata, v: ArgumentValue, names: readonly string[]
 // The settable properties of PSSessionOption, as LanguagePrimitives lists them when a hashtable names another.
 const SESSION_OPTION_PROPERTIES =
   '[MaximumConnectionRedirectionCount <System.Int32>], [NoCompression <System.Boolean>], [NoMachineProfile <System.Boolean>], [ProxyAccessType <System.Management.Automation.Remoting.ProxyAccessType>], [ProxyAuthentication <System.Management.Automation.Runspaces.AuthenticationMechanism>], [ProxyCredential <System.Management.Automation.PSCredential>], [SkipCACheck <System.Boolean>], [SkipCNCheck <System.Boolean>], [SkipRevocationCheck <System.Boolean>], [OperationTimeout <System.TimeSpan>], [NoEncryption <System.Boolean>], [UseUTF16 <System.Boolean>], [IncludePortInSPN <System.Boolean>], [OutputBufferingMode <System.Management.Automation.Runspaces.OutputBufferingMode>], [MaxConnectionRetryCount <System.Int32>], [Culture <System.Globalization.CultureInfo>], [UICulture <System.Globalization.CultureInfo>], [MaximumReceivedDataSizePerCommand <System.Nullable`1[[System.Int32, System.Private.CoreLib, Version=10.0.0.0, Culture=neutral, PublicKeyToken=7cec85d7bea7798e]]>], [MaximumReceivedObjectSize <System.Nullable`1[[System.Int32, System.Private.CoreLib, Version=10.0.0.0, Culture=neutral, PublicKeyToken=7cec85d7bea7798e]]>], [ApplicationArguments <System.Management.Automation.PSPrimitiveDictionary>], [OpenTimeout <System.TimeSpan>], [CancelTimeout <System.TimeSpan>], [IdleTimeout <System.TimeSpan>]';
-const SESSION_OPTION_NAMES = [...SESSION_OPTION_PROPERTIES.matchAll(/\[(\w+) </g)].map((m) =>
-  (m[1] as string).toLowerCase(),
+
+const SESSION_OPTION_TYPES = new Map(
+  [...SESSION_OPTION_PROPERTIES.matchAll(/\[(\w+) <([^>]+)>\]/g)].map((m) => [
+    (m[1] as string).toLowerCase(),
+    m[2] as string,
+  ]),
 );
+
+/**
+ * TimeSpan.Parse (invariant): `[-]d` or `[-][d.]hh:mm[:ss[.fffffff]]` (also `d:hh:mm:ss`), hours below 24, minutes
+ * and seconds below 60. The .NET texts of its two failures, or undefined when the text parses.
+ */
+function timeSpanParseError(text: string): string | undefined {
+  const m = /^\s*-?(?:(\d+)|(?:(\d+)[.:])?(\d+):(\d+)(?::(\d+)(?:\.(\d+))?)?)\s*$/.exec(text);
+  if (!m) return `String '${text}' was not recognized as a valid TimeSpan.`;
+  const [, days, d, hh, mm, ss, ff] = m;
+  const over =
+    Number(days ?? d ?? 0) > 10675199 ||
+    Number(hh ?? 0) > 23 ||
+    Number(mm ?? 0) > 59 ||
+    Number(ss ?? 0) > 59 ||
+    (ff ?? '').length > 7;
+  if (over)
+    return `The TimeSpan string '${text}' could not be parsed because at least one of the numeric components is out of range or contains too many digits.`;
+  return undefined;
+}
+
+/**
+ * LanguagePrimitives sets each PSSessionOption property from the hashtable value converted to the property's type.
+ * The reason a value does not convert (the text after "Cannot create object of type ..."), or undefined.
+ */
+function sessionOptionValueError(type: string, v: ArgumentValue): string | undefined {
+  const shown = v.kind === 'double' ? formatDoubleText(v.value) : valueText(v);
+  const cannotConvertValue = (why: string) =>
+    `Cannot convert value "${shown}" to type "${type}". Error: "${why}"`;
+  const cannotConvertType = () =>
+    `Cannot convert the "${shown}" value of type "${valueTypeName(v)}" to type "${type}".`;
+  if (type === 'System.Boolean' || type === 'System.Globalization.CultureInfo') return undefined;
+  if (type.startsWith('System.Nullable`1[[System.Int32') || type === 'System.Int32') {
+    if (v.kind === 'null') return undefined;
+    const r = toInt32({ name: '', type: 'System.Int32' } as ParameterMetadata, v);
+    return r.ok ? undefined : r.error?.message.replace(/^Cannot bind parameter ''\. /, '');
+  }
+  if (type === 'System.TimeSpan') {
+    if (v.kind === 'null') return `Cannot convert null to type "${type}".`;
+    if (v.kind === 'bool') return cannotConvertValue(`Invalid cast from 'System.Boolean' to '${type}'.`);
+    // An integer is a count of ticks; a Double goes through its text.
+    if (v.kind === 'string' || v.kind === 'double') {
+      const why = timeSpanParseError(shown);
+      return why === undefined ? undefined : cannotConvertValue(why);
+    }
+    return undefined;
+  }
+  const e = ENUMS[type];
+  if (e) {
+    if (v.kind === 'null')
+      return `Cannot convert null to type "${type}" due to enumeration values that are not valid. Specify one of the following enumeration values and try again. The possible enumeration values are "${e.names.join(',')}".`;
+    const r = toEnum({ name: '', type } as ParameterMetadata, v, e);
+    return r.ok ? undefined : r.error?.message.replace(/^Cannot bind parameter ''\. /, '');
+  }
+  if (type === 'System.Management.Automation.PSCredential')
+    return v.kind === 'null' ? undefined : cannotConvertType();
+  if (type === 'System.Management.Automation.PSPrimitiveDictionary')
+    return v.kind === 'null' || v.kind === 'hashtable' ? undefined : cannotConvertType();
+  return undefined;
+}
 
 /** A hashtable value as .NET's ToString() gives it (the text `-o key=value` carries). */
 function dotnetText(v: ArgumentValue): string {
@@ -283,16 +365,10 @@ function dotnetText(v: ArgumentValue): string {
 
 /** Argument conversion (LanguagePrimitives) for the types Enter-PSSession's parameters have. */
 export function convert(p: ParameterMetadata, v: ArgumentValue, coerce: boolean): Converted {
-  if (v.kind === 'scriptblock') {
-    return {
-      ok: false,
-      error: bindError(
-        'ScriptBlockArgumentNoInput',
-        `Cannot evaluate parameter '${p.name}' because its argument is specified as a script block and there is no input. A script block cannot be evaluated without input.`,
-        'MetadataError',
-      ),
-    };
-  }
+  // A script block reaches conversion only for a parameter that takes no pipeline input (bind.ts checks first):
+  // it converts to a string as its text, and to nothing else.
+  if (v.kind === 'scriptblock' && coerce && p.type !== 'System.String' && !p.isSwitch)
+    return { ok: false, error: cannotConvertType(p, v) };
   if (!coerce) {
     // Binding without coercion: only a value of the parameter's own type (ParameterBinderController).
     const same =
@@ -336,17 +412,27 @@ export function convert(p: ParameterMetadata, v: ArgumentValue, coerce: boolean)
       if (v.kind === 'bool') return { ok: false, error: invalidCast(p, v) };
       if (v.kind === 'hashtable') {
         const h: Record<string, string> = {};
+        const createError = (why: string): Converted => ({
+          ok: false,
+          error: bindError(
+            'CannotConvertArgumentNoMessage',
+            `Cannot bind parameter '${p.name}'. Cannot create object of type "${p.type}". ${why}`,
+          ),
+        });
+        const options = p.type !== 'System.Collections.Hashtable';
+        // LanguagePrimitives builds a PSSessionOption from a hashtable: every key must be a settable property,
+        // and then each value must convert to its property's type.
+        const unknown = v.entries.find(([k]) => !SESSION_OPTION_TYPES.has(k.toLowerCase()));
+        if (options && unknown) {
+          return createError(
+            `The property '${unknown[0]}' was not found for the '${p.type}' object. The settable properties are: ${SESSION_OPTION_PROPERTIES}.`,
+          );
+        }
         for (const [k, x] of v.entries) {
-          // LanguagePrimitives builds a PSSessionOption from a hashtable: every key must be a settable property.
-          if (p.type !== 'System.Collections.Hashtable' && !SESSION_OPTION_NAMES.includes(k.toLowerCase())) {
-            return {
-              ok: false,
-              error: bindError(
-                'CannotConvertArgumentNoMessage',
-                `Cannot bind parameter '${p.name}'. Cannot create object of type "${p.type}". The property '${k}' was not found for the '${p.type}' object. The settable properties are: ${SESSION_OPTION_PROPERTIES}.`,
-              ),
-            };
-          }
+          const why = options
+            ? sessionOptionValueError(SESSION_OPTION_TYPES.get(k.toLowerCase()) as string, x)
+            : undefined;
+          if (why !== undefined) return createError(why);
           h[k] = dotnetText(x);
         }
         return { ok: true, value: h };
@@ -357,8 +443,8 @@ export function convert(p: ParameterMetadata, v: ArgumentValue, coerce: boolean)
       if (v.kind === 'bool') return { ok: false, error: invalidCast(p, v) };
       return { ok: false, error: cannotConvertType(p, v) };
     default: {
-      const names = ENUMS[p.type];
-      if (names) return toEnum(p, v, names);
+      const e = ENUMS[p.type];
+      if (e) return toEnum(p, v, e);
       return { ok: true, value: valueText(v) };
     }
   }
