@@ -9,7 +9,13 @@ export type ArgumentValue =
   | { readonly kind: 'string'; readonly value: string }
   | { readonly kind: 'int'; readonly value: number; readonly text: string }
   | { readonly kind: 'long'; readonly value: bigint; readonly text: string }
-  | { readonly kind: 'double'; readonly value: number; readonly text: string }
+  | {
+      readonly kind: 'double';
+      readonly value: number;
+      readonly text: string;
+      /** A `d`-suffixed literal: a System.Decimal. */
+      readonly decimal?: boolean;
+    }
   | { readonly kind: 'bool'; readonly value: boolean }
   | { readonly kind: 'null' }
   | { readonly kind: 'array'; readonly items: readonly ArgumentValue[] }
@@ -63,7 +69,9 @@ export function parseNumber(text: string): ArgumentValue | undefined {
   if (/[.e]/.test(body) || suffix === 'd') {
     const v = Number(body) * Number(mult) * Number(sign);
     if (mult !== 1n && Number.isInteger(v) && /^[^.e]*$/.test(body)) return integer(BigInt(v), text, false);
-    return { kind: 'double', value: v, text };
+    return suffix === 'd'
+      ? { kind: 'double', value: v, text, decimal: true }
+      : { kind: 'double', value: v, text };
   }
   return integer(sign * BigInt(body) * mult, text, suffix === 'l');
 }
@@ -307,7 +315,7 @@ export function valueTypeName(v: ArgumentValue): string {
     case 'long':
       return 'System.Int64';
     case 'double':
-      return 'System.Double';
+      return v.decimal ? 'System.Decimal' : 'System.Double';
     case 'bool':
       return 'System.Boolean';
     case 'null':

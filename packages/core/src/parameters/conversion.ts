@@ -40,10 +40,22 @@ function cannotConvertValue(p: ParameterMetadata, v: ArgumentValue, detail: stri
   );
 }
 
+/** A value as .NET's ToString() gives it: numbers by value (0x1F is 31), not as typed. */
+export function dotnetText(v: ArgumentValue): string {
+  if (v.kind === 'double') {
+    // A Decimal keeps the digits it was written with (7.50d is 7.50).
+    const m = v.decimal ? /^([+-]?)(\d+(?:\.\d+)?)d$/i.exec(v.text) : null;
+    if (m) return `${m[1] === '-' ? '-' : ''}${m[2]}`;
+    return formatDoubleText(v.value);
+  }
+  if (v.kind === 'int' || v.kind === 'long') return String(v.value);
+  return valueText(v);
+}
+
 function cannotConvertType(p: ParameterMetadata, v: ArgumentValue): PSRemotingError {
   return bindError(
     'CannotConvertArgumentNoMessage',
-    `Cannot bind parameter '${p.name}'. Cannot convert the "${valueText(v)}" value of type "${valueTypeName(v)}" to type "${p.type}".`,
+    `Cannot bind parameter '${p.name}'. Cannot convert the "${dotnetText(v)}" value of type "${valueTypeName(v)}" to type "${p.type}".`,
   );
 }
 
@@ -173,6 +185,15 @@ function toGuid(p: ParameterMetadata, v: ArgumentValue): Converted {
   // LanguagePrimitives builds a Guid from a hashtable through its (absent) settable properties: @{} is Guid.Empty.
   if (v.kind === 'hashtable' && v.entries.length === 0)
     return { ok: true, value: '00000000-0000-0000-0000-000000000000' };
+  if (v.kind === 'hashtable') {
+    return {
+      ok: false,
+      error: bindError(
+        'CannotConvertArgumentNoMessage',
+        `Cannot bind parameter '${p.name}'. Cannot create object of type "${p.type}". The property '${v.entries[0]?.[0]}' was not found for the '${p.type}' object. There is no settable property available.`,
+      ),
+    };
+  }
   const t = valueText(v).trim();
   let s = t;
   if (/^\{.*\}$|^\(.*\)$/.test(s)) s = s.slice(1, -1);
@@ -224,10 +245,26 @@ function toEnum(p: ParameterMetadata, v: ArgumentValue, e: EnumType): Converted 
       ),
     };
   }
-  if (v.kind === 'int' || v.kind === 'long' || v.kind === 'double') {
+  // An integer is taken by value; a Double or Decimal goes through its text, as typed (1e2 is no name).
+  if (v.kind === 'int' || v.kind === 'long') {
     const name = enumName(e, Number(v.value));
-    return name === undefined ? invalid(valueText(v)) : { ok: true, value: name };
+    return name === undefined ? invalid(dotnetText(v)) : { ok: true, value: name };
   }
+  if (v.kind === 'bool') return { ok: false, error: invalidCast(p, v) };
+  // A hashtable sets the enum's properties: it has none but value__, so only @{} converts (to the value 0).
+  if (v.kind === 'hashtable') {
+    const [first] = v.entries;
+    if (!first) return { ok: true, value: enumName(e, 0) as string };
+    return {
+      ok: false,
+      error: bindError(
+        'CannotConvertArgumentNoMessage',
+        `Cannot bind parameter '${p.name}'. Cannot create object of type "${p.type}". The property '${first[0]}' was not found for the '${p.type}' object. The settable properties are: [value__ <System.Int32>].`,
+      ),
+    };
+  }
+  // An empty list is the empty name, which every name starts with.
+  if (v.kind === 'array' && v.items.length === 0) return toEnum(p, { kind: 'string', value: '' }, e);
   // A list (an array, or names with commas) is read as flags: the values are ORed, and the result must be a
   // defined value of these non-[Flags] enums (so -ErrorAction Continue,Stop is Inquire).
   const list =
@@ -356,13 +393,6 @@ function sessionOptionValueError(type: string, v: ArgumentValue): string | undef
   return undefined;
 }
 
-/** A hashtable value as .NET's ToString() gives it (the text `-o key=value` carries). */
-function dotnetText(v: ArgumentValue): string {
-  if (v.kind === 'double') return formatDoubleText(v.value);
-  if (v.kind === 'int' || v.kind === 'long') return String(v.value);
-  return valueText(v);
-}
-
 /** Argument conversion (LanguagePrimitives) for the types Enter-PSSession's parameters have. */
 export function convert(p: ParameterMetadata, v: ArgumentValue, coerce: boolean): Converted {
   // A script block reaches conversion only for a parameter that takes no pipeline input (bind.ts checks first):
@@ -395,6 +425,7 @@ export function convert(p: ParameterMetadata, v: ArgumentValue, coerce: boolean)
     case 'System.Management.Automation.SwitchParameter':
       if (v.kind === 'bool') return { ok: true, value: v.value };
       if (v.kind === 'int' || v.kind === 'double') return { ok: true, value: v.value !== 0 };
+      if (v.kind === 'long') return { ok: true, value: v.value !== 0n };
       // A compiled cmdlet takes a null switch argument as present (HandleNullParameterForSpecialTypes).
       if (v.kind === 'null') return { ok: true, value: true };
       // A string or an array is not taken as a switch value (ParameterBinderBase: CannotConvertArgument).

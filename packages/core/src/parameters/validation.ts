@@ -91,8 +91,23 @@ export function validate(p: ParameterMetadata, value: BoundValue, original: Argu
         break;
     }
   }
-  // [ValidateVariableName] on the common *Variable parameters (CommonParameters.cs): an empty name is refused.
-  if (VARIABLE_PARAMETERS.includes(p.name) && value === '') {
+  // [ValidateVariableName] on the common *Variable parameters (CommonCommandParameters.cs): the name after an
+  // optional '+' must be a VariablePath that is a variable: not empty, and no drive ('x:') unless it is a scope.
+  const variableName = typeof value === 'string' ? value.replace(/^\+/, '') : undefined;
+  if (
+    VARIABLE_PARAMETERS.includes(p.name) &&
+    variableName &&
+    !/^(global|local|private|script|variable):/i.test(variableName) &&
+    variableName.indexOf(':') > 0
+  ) {
+    throw bindError(
+      'ParameterArgumentValidationError',
+      `Cannot validate argument on parameter '${p.name}'. Cannot validate argument '${variableName}' because it is not a valid variable name.`,
+      'InvalidData',
+      original,
+    );
+  }
+  if (VARIABLE_PARAMETERS.includes(p.name) && variableName === '') {
     throw bindError(
       'ParameterArgumentValidationError',
       `Cannot validate argument on parameter '${p.name}'. Cannot process argument because the value of argument "path" is not valid. Change the value of the "path" argument and run the operation again.`,
