@@ -990,4 +990,70 @@ for (let i = 0; i < 200; i++) {
   addMulti(...shuffle([named, ...pos]).flat());
 }
 
+// `--` ends the parameters: the words after it are arguments even when they look like names.
+addMulti('--', 'srv01');
+addMulti('srv01', '--');
+addMulti('--', '-ComputerName', 'x');
+addMulti('-ComputerName', '--', 'x');
+addMulti('-Port', '--', '5', '-HostName', 'h');
+addMulti('srv01', '-Port', '5', '--', '-UseSSL');
+addMulti('--', '--', 'srv01');
+addMulti('-');
+addMulti('-ComputerName', '-');
+addMulti('-ComputerName', '"-Port"');
+addMulti('-ComputerName', "'-Port'");
+addMulti('-Port:-Bogus', '-HostName', 'h');
+addMulti('-ComputerName:-Port');
+addMulti('-ComputerName', '-5');
+addMulti('-Id:-5');
+addMulti('-Port', '-5', '-HostName', 'h');
+addMulti('-Id', '0x7FFFFFFF');
+addMulti('-Id', '0xFFFFFFFF');
+addMulti('-Port', '0b1', '-HostName', 'h');
+addMulti('-VMName', 'v', '-Credential');
+addMulti('srv01', '-Credential', '-UseSSL');
+addMulti('-ComputerName', 'a', '-Port', '-Bogus:1');
+addMulti('-Session', '-Bogus');
+addMulti('-UseSSL', '-Bogus', 'a');
+addMulti('-ErrorAction', '-Bogus');
+addMulti('-Id', '-X', '-Id', '-Y');
+addMulti('-Id', '-X', '-X');
+
+// Random words: parameter spellings (names, aliases, prefixes, unknown names, `-Name:value`) and values of every
+// kind, in any order and any number, so that the suite reaches the combinations no list above names.
+const SPELLINGS = [
+  ...['HostName', 'Options', 'ComputerName', 'Cn', 'Session', 'ConnectionUri', 'URI', 'CU', 'InstanceId', 'Id'],
+  ...['Name', 'EnableNetworkAccess', 'VMId', 'VMGuid', 'VMName', 'Credential', 'ContainerId', 'ConfigurationName'],
+  ...['RunAsAdministrator', 'Port', 'UseSSL', 'ApplicationName', 'AllowRedirection', 'SessionOption'],
+  ...['Authentication', 'CertificateThumbprint', 'UserName', 'KeyFilePath', 'IdentityFilePath', 'Subsystem'],
+  ...['ConnectingTimeout', 'SSHTransport', 'Verbose', 'vb', 'Debug', 'ErrorAction', 'ea', 'WarningAction'],
+  ...['InformationAction', 'ProgressAction', 'ErrorVariable', 'ev', 'OutVariable', 'OutBuffer', 'ob'],
+  ...['PipelineVariable', 'WarningVariable', 'InformationVariable', 'hostname', 'PORT', 'computername'],
+];
+const ODD_SPELLINGS = ['Bogus', 'WhatIf', 'Confirm', 'X', 'Hostnam', 'Po', 'Por', 'Cred', 'Conf', 'Ho', 'VMN', 'VMI'];
+ODD_SPELLINGS.push('Cont', 'Ses', 'Aut', 'Cert', 'Us', 'UseS', 'Ke', 'Sub', 'Conn', 'SSHT', 'Al', 'Ru', 'En', 'Ap');
+ODD_SPELLINGS.push('C', 'S', 'U', 'P', 'A', 'E', 'I', 'V', 'O', 'In', 'Co', 'Se', 'Na', 'W', 'Inf', 'Pr');
+const VALUES = [
+  ...['srv02', 'box', 'u@box', 'me@box:2222', '5', '22', '0', '-3', '65536', '3.5', '0x1F', '1kb', '5l', '7d', '1e2'],
+  ...['$true', '$false', '$null', "''", '""', "'x y'", '"a b"', 'a,b', '@()', '@(1)', '@{}', '@{k=1}', G, 'not-guid'],
+  ...['@{NoCompression=$true}', "@{OpenTimeout='00:00:05'}", "@{IdleTimeout='25:00'}", '@{OutputBufferingMode=5}'],
+  ...['@{Bogus=2}', 'http://h:5985/wsman', 'https://h', 'http://h:70000', 'ftp://x', 'Basic', 'Kerberos', 'Bogus'],
+  ...['Stop', 'Continue', 'Ign', '{b}', 'DOM\\u', '/k/id', 'x-y', 'env:x', 'global:y', '+z', 'Digest,Basic', '2'],
+];
+for (let i = 0; i < 1500; i++) {
+  const words = [];
+  const n = 1 + Math.floor(rnd() * 7);
+  for (let j = 0; j < n; j++) {
+    if (rnd() < 0.5) {
+      const name = rnd() < 0.8 ? pick(SPELLINGS) : pick(ODD_SPELLINGS);
+      const dash = rnd() < 0.03 ? '\u2013' : '-';
+      const form = rnd();
+      if (form < 0.12) words.push(`${dash}${name}:${pick(VALUES)}`);
+      else if (form < 0.15) words.push(`${dash}${name}:`, pick(VALUES));
+      else words.push(`${dash}${name}`);
+    } else words.push(pick(VALUES));
+  }
+  addMulti(...words);
+}
+
 export default cases;

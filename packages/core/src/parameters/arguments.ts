@@ -238,9 +238,16 @@ export function parseArguments(
   env: Readonly<Record<string, string | undefined>> = {},
 ): RawArgument[] {
   const out: RawArgument[] = [];
+  // about_Parsing: a bare `--` ends the parameters; it is dropped, and every word after it is an argument, even
+  // one that looks like a parameter name.
+  let verbatim = false;
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i] as string;
-    const m = PARAM.exec(word);
+    if (word === '--' && !verbatim) {
+      verbatim = true;
+      continue;
+    }
+    const m = verbatim ? null : PARAM.exec(word);
     if (m) {
       const name = m[1] as string;
       if (m[2] === ':') {
