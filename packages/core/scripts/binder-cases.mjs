@@ -1018,6 +1018,13 @@ addMulti('-UseSSL', '-Bogus', 'a');
 addMulti('-ErrorAction', '-Bogus');
 addMulti('-Id', '-X', '-Id', '-Y');
 addMulti('-Id', '-X', '-X');
+// Signed words are strings in command mode; enum conversion of lists, blanks and untrimmed prefixes.
+for (const v of ['+5', '-.5', '+.5', '-5.5', '+0x10', '+5kb', '.5']) addMulti('-Id', v);
+for (const v of ['+5', '-5', '.5']) addMulti('-Options', v, '-HostName', 'h');
+for (const v of ['@(1,$null)', '@(1,9)', '@("Stop",1)', '" Stop "', '" St"', '"Stop, Continue"', '"Stop,Bogus"'])
+  addMulti('srv01', '-ea', v);
+for (const v of ['@($true)', '@(1.5)', '@(@{})', '@($null)', 'a,$null', "' '", '99999999999', "'99999999999'"])
+  addMulti('srv01', '-ea', v);
 
 // Random words: parameter spellings (names, aliases, prefixes, unknown names, `-Name:value`) and values of every
 // kind, in any order and any number, so that the suite reaches the combinations no list above names.
@@ -1039,6 +1046,7 @@ const VALUES = [
   ...['@{NoCompression=$true}', "@{OpenTimeout='00:00:05'}", "@{IdleTimeout='25:00'}", '@{OutputBufferingMode=5}'],
   ...['@{Bogus=2}', 'http://h:5985/wsman', 'https://h', 'http://h:70000', 'ftp://x', 'Basic', 'Kerberos', 'Bogus'],
   ...['Stop', 'Continue', 'Ign', '{b}', 'DOM\\u', '/k/id', 'x-y', 'env:x', 'global:y', '+z', 'Digest,Basic', '2'],
+  ...['+5', '-.5', "' '", '@($null)', '$null,$null', 'a,$null', '@(1,2)', "'5'", '1.0', '9999999999', 'True'],
 ];
 for (let i = 0; i < 1500; i++) {
   const words = [];

@@ -211,8 +211,8 @@ function parseValueText(
     const v = env[envVar[1] as string];
     return v === undefined ? { kind: 'null' } : { kind: 'string', value: v };
   }
-  // Command mode: `-5` is not a number but a word (a parameter name cannot start with a digit).
-  if (!inExpression && /^-\d/.test(t)) return { kind: 'string', value: t };
+  // Command mode: `-5`, `+5` and `-.5` are not numbers but words (a signed number needs an expression).
+  if (!inExpression && /^[-+]\.?\d/.test(t)) return { kind: 'string', value: t };
   if (t.startsWith('$'))
     throw parseError(
       text,

@@ -263,53 +263,71 @@ function toEnum(p: ParameterMetadata, v: ArgumentValue, e: EnumType): Converted 
       ),
     };
   }
-  // An empty list is the empty name, which every name starts with.
-  if (v.kind === 'array' && v.items.length === 0) return toEnum(p, { kind: 'string', value: '' }, e);
-  // A list (an array, or names with commas) is read as flags: the values are ORed, and the result must be a
-  // defined value of these non-[Flags] enums (so -ErrorAction Continue,Stop is Inquire).
-  const list =
-    v.kind === 'array'
-      ? v.items.map(valueText)
-      : valueText(v).includes(',')
-        ? valueText(v).split(',')
-        : undefined;
-  if (list) {
-    const shown = v.kind === 'array' ? list.join(',') : valueText(v);
-    let combined = 0;
-    for (const item of list.map((x) => x.trim())) {
-      const i = /^\d+$/.test(item) ? Number(item) : enumValue(e, item);
-      if (i === undefined) {
+  // ConvertEnumerableToEnum: a list's strings are kept, its other elements converted one by one to names, and
+  // the whole joined with commas; a null element cannot convert.
+  if (v.kind === 'array') {
+    const parts: string[] = [];
+    for (const item of v.items) {
+      if (item.kind === 'string') parts.push(item.value);
+      else if (item.kind === 'null') {
         return {
           ok: false,
-          error: cannotConvertValue(
-            p,
-            { kind: 'string', value: shown },
-            `Unable to match the identifier name ${shown} to a valid enumerator name. Specify one of the following enumerator names and try again:\n${names.join(', ')}`,
+          error: bindError(
+            'CannotConvertArgumentNoMessage',
+            `Cannot bind parameter '${p.name}'. ${enumValuesNotValid(p, 'null', names).replace('value "null"', 'null')}`,
           ),
         };
+      } else {
+        const r = toEnum(p, item, e);
+        if (!r.ok) return r;
+        parts.push(r.value as string);
       }
-      combined |= i;
     }
-    const name = enumName(e, combined);
-    return name === undefined ? invalid(shown) : { ok: true, value: name };
+    return enumFromString(p, parts.join(','), e);
   }
-  const t = valueText(v).trim();
-  // A number in a string is taken as the number.
-  if (/^[+-]?\d+$/.test(t)) {
-    const name = enumName(e, Number(t));
-    return name === undefined ? invalid(valueText(v)) : { ok: true, value: name };
+  return enumFromString(p, valueText(v), e);
+}
+
+/**
+ * ConvertStringToEnum: Enum.Parse first (names or integers separated by commas, each trimmed, ORed, and the
+ * result must be a defined value of these non-[Flags] enums: -ErrorAction Continue,Stop is Inquire); else
+ * EnumMinimumDisambiguation takes the whole text, untrimmed, as a name prefix.
+ */
+function enumFromString(p: ParameterMetadata, raw: string, e: EnumType): Converted {
+  const names = e.names;
+  const shown: ArgumentValue = { kind: 'string', value: raw };
+  const parts = raw.split(',').map((x) => x.trim());
+  const parsed = parts.map((x) =>
+    /^[+-]?\d+$/.test(x) ? Number(x) : x === '' ? undefined : enumValue(e, x),
+  );
+  if (parsed.every((x) => x !== undefined)) {
+    if (parsed.some((x) => x < -2147483648 || x > 2147483647))
+      return {
+        ok: false,
+        error: cannotConvertValue(p, shown, 'Value was either too large or too small for an Int32.'),
+      };
+    const name = enumName(
+      e,
+      parsed.reduce((a, x) => a | x, 0),
+    );
+    if (name !== undefined) return { ok: true, value: name };
+    return {
+      ok: false,
+      error: bindError(
+        'CannotConvertArgumentNoMessage',
+        `Cannot bind parameter '${p.name}'. ${enumValuesNotValid(p, raw, names)}`,
+      ),
+    };
   }
-  const exact = names.find((n) => n.toLowerCase() === t.toLowerCase());
-  if (exact) return { ok: true, value: exact };
-  const prefixed = names.filter((n) => n.toLowerCase().startsWith(t.toLowerCase()));
+  const prefixed = names.filter((n) => n.toLowerCase().startsWith(raw.toLowerCase()));
   if (prefixed.length === 1) return { ok: true, value: prefixed[0] as string };
   if (prefixed.length > 1) {
     return {
       ok: false,
       error: cannotConvertValue(
         p,
-        v,
-        `The identifier name ${t} cannot be processed because it is either too similar or identical to the following enumerator names: ${prefixed.join(', ')}. Use a more specific identifier name.`,
+        shown,
+        `The identifier name ${raw} cannot be processed because it is either too similar or identical to the following enumerator names: ${prefixed.join(', ')}. Use a more specific identifier name.`,
       ),
     };
   }
@@ -317,8 +335,8 @@ function toEnum(p: ParameterMetadata, v: ArgumentValue, e: EnumType): Converted 
     ok: false,
     error: cannotConvertValue(
       p,
-      v,
-      `Unable to match the identifier name ${t} to a valid enumerator name. Specify one of the following enumerator names and try again:\n${names.join(', ')}`,
+      shown,
+      `Unable to match the identifier name ${raw} to a valid enumerator name. Specify one of the following enumerator names and try again:\n${names.join(', ')}`,
     ),
   };
 }
