@@ -894,9 +894,33 @@ const BAD_VALUES = [
   '-ConnectingTimeout $null',
 ].map(w);
 // Names that match no parameter, with and without values.
-const UNKNOWN = ['-Bogus', '-Bogus x', '-Bogus:x', '-Bogus:$false', '-WhatIf', '-Confirm', '-ComputerNameX a', '\u2013Foo', '-Foo: 5'].map(w);
+const UNKNOWN = [
+  '-Bogus',
+  '-Bogus x',
+  '-Bogus:x',
+  '-Bogus:$false',
+  '-WhatIf',
+  '-Confirm',
+  '-ComputerNameX a',
+  '\u2013Foo',
+  '-Foo: 5',
+].map(w);
 // Prefixes that match several parameters.
-const AMBIGUOUS = ['-C x', '-Co x', '-S', '-Se $null', '-U x', '-P 5', '-A', '-E', '-Con x', '-In x', '-V', '-C:x', '-Ses:$null'].map(w);
+const AMBIGUOUS = [
+  '-C x',
+  '-Co x',
+  '-S',
+  '-Se $null',
+  '-U x',
+  '-P 5',
+  '-A',
+  '-E',
+  '-Con x',
+  '-In x',
+  '-V',
+  '-C:x',
+  '-Ses:$null',
+].map(w);
 // A parameter whose next word looks like a parameter name.
 const PARAM_LIKE = [
   '-IdentityFilePath -WhatIf',
@@ -915,7 +939,23 @@ const PARAM_LIKE = [
 ].map(w);
 // A parameter that needs a value at the end of the list.
 const MISSING = ['-Port', '-UserName', '-ComputerName', '-ea', '-Credential', '-Options'].map(w);
-const POSITIONALS = ['srv01', '5', G, 'extra', '$null', '@{a=1}', 'a,b', "''", '$true', '5.5', 'http://a', 'DOM\\me', '0x10', '-5', '{x}'].map(w);
+const POSITIONALS = [
+  'srv01',
+  '5',
+  G,
+  'extra',
+  '$null',
+  '@{a=1}',
+  'a,b',
+  "''",
+  '$true',
+  '5.5',
+  'http://a',
+  'DOM\\me',
+  '0x10',
+  '-5',
+  '{x}',
+].map(w);
 const FAULTS = [...BAD_VALUES, ...UNKNOWN, ...AMBIGUOUS, ...PARAM_LIKE, ...POSITIONALS, ...EXTRAS];
 
 // Each fault with each target, before and after it.
@@ -936,7 +976,9 @@ for (let i = 0; i < 700; i++) {
   const lists = [
     [a, b],
     [b, a],
-  ].map(([x, y]) => (where === 0 ? [...t, ...x, ...y] : where === 1 ? [...x, ...t, ...y] : [...x, ...y, ...t]));
+  ].map(([x, y]) =>
+    where === 0 ? [...t, ...x, ...y] : where === 1 ? [...x, ...t, ...y] : [...x, ...y, ...t],
+  );
   addMulti(...lists[0]);
   addMulti(...lists[1]);
 }
@@ -1018,34 +1060,178 @@ addMulti('-UseSSL', '-Bogus', 'a');
 addMulti('-ErrorAction', '-Bogus');
 addMulti('-Id', '-X', '-Id', '-Y');
 addMulti('-Id', '-X', '-X');
+// Variables the common parameters name are created once binding is done: read-only ones cannot be.
+for (const v of [
+  'true',
+  'True',
+  'false',
+  'null',
+  'PID',
+  'HOME',
+  "'?'",
+  'Host',
+  "'global:true'",
+  "'+true'",
+  'Error',
+  'args',
+])
+  addMulti('srv01', '-ev', v);
+for (const p of ['-ov', '-pv', '-wv', '-iv']) addMulti('srv01', p, 'PID');
+addMulti('srv01', '-ev', 'true', '-ov', 'PID');
+addMulti('-ev', 'true', '-Bogus');
+addMulti('-ev', 'true', '-Port', 'abc');
+addMulti('0x1F', '-PipelineVariable', '$true');
 // Signed words are strings in command mode; enum conversion of lists, blanks and untrimmed prefixes.
 for (const v of ['+5', '-.5', '+.5', '-5.5', '+0x10', '+5kb', '.5']) addMulti('-Id', v);
 for (const v of ['+5', '-5', '.5']) addMulti('-Options', v, '-HostName', 'h');
-for (const v of ['@(1,$null)', '@(1,9)', '@("Stop",1)', '" Stop "', '" St"', '"Stop, Continue"', '"Stop,Bogus"'])
+for (const v of [
+  '@(1,$null)',
+  '@(1,9)',
+  '@("Stop",1)',
+  '" Stop "',
+  '" St"',
+  '"Stop, Continue"',
+  '"Stop,Bogus"',
+])
   addMulti('srv01', '-ea', v);
-for (const v of ['@($true)', '@(1.5)', '@(@{})', '@($null)', 'a,$null', "' '", '99999999999', "'99999999999'"])
+for (const v of [
+  '@($true)',
+  '@(1.5)',
+  '@(@{})',
+  '@($null)',
+  'a,$null',
+  "' '",
+  '99999999999',
+  "'99999999999'",
+])
   addMulti('srv01', '-ea', v);
 
 // Random words: parameter spellings (names, aliases, prefixes, unknown names, `-Name:value`) and values of every
 // kind, in any order and any number, so that the suite reaches the combinations no list above names.
 const SPELLINGS = [
-  ...['HostName', 'Options', 'ComputerName', 'Cn', 'Session', 'ConnectionUri', 'URI', 'CU', 'InstanceId', 'Id'],
-  ...['Name', 'EnableNetworkAccess', 'VMId', 'VMGuid', 'VMName', 'Credential', 'ContainerId', 'ConfigurationName'],
+  ...[
+    'HostName',
+    'Options',
+    'ComputerName',
+    'Cn',
+    'Session',
+    'ConnectionUri',
+    'URI',
+    'CU',
+    'InstanceId',
+    'Id',
+  ],
+  ...[
+    'Name',
+    'EnableNetworkAccess',
+    'VMId',
+    'VMGuid',
+    'VMName',
+    'Credential',
+    'ContainerId',
+    'ConfigurationName',
+  ],
   ...['RunAsAdministrator', 'Port', 'UseSSL', 'ApplicationName', 'AllowRedirection', 'SessionOption'],
   ...['Authentication', 'CertificateThumbprint', 'UserName', 'KeyFilePath', 'IdentityFilePath', 'Subsystem'],
   ...['ConnectingTimeout', 'SSHTransport', 'Verbose', 'vb', 'Debug', 'ErrorAction', 'ea', 'WarningAction'],
   ...['InformationAction', 'ProgressAction', 'ErrorVariable', 'ev', 'OutVariable', 'OutBuffer', 'ob'],
   ...['PipelineVariable', 'WarningVariable', 'InformationVariable', 'hostname', 'PORT', 'computername'],
 ];
-const ODD_SPELLINGS = ['Bogus', 'WhatIf', 'Confirm', 'X', 'Hostnam', 'Po', 'Por', 'Cred', 'Conf', 'Ho', 'VMN', 'VMI'];
-ODD_SPELLINGS.push('Cont', 'Ses', 'Aut', 'Cert', 'Us', 'UseS', 'Ke', 'Sub', 'Conn', 'SSHT', 'Al', 'Ru', 'En', 'Ap');
+const ODD_SPELLINGS = [
+  'Bogus',
+  'WhatIf',
+  'Confirm',
+  'X',
+  'Hostnam',
+  'Po',
+  'Por',
+  'Cred',
+  'Conf',
+  'Ho',
+  'VMN',
+  'VMI',
+];
+ODD_SPELLINGS.push(
+  'Cont',
+  'Ses',
+  'Aut',
+  'Cert',
+  'Us',
+  'UseS',
+  'Ke',
+  'Sub',
+  'Conn',
+  'SSHT',
+  'Al',
+  'Ru',
+  'En',
+  'Ap',
+);
 ODD_SPELLINGS.push('C', 'S', 'U', 'P', 'A', 'E', 'I', 'V', 'O', 'In', 'Co', 'Se', 'Na', 'W', 'Inf', 'Pr');
 const VALUES = [
-  ...['srv02', 'box', 'u@box', 'me@box:2222', '5', '22', '0', '-3', '65536', '3.5', '0x1F', '1kb', '5l', '7d', '1e2'],
-  ...['$true', '$false', '$null', "''", '""', "'x y'", '"a b"', 'a,b', '@()', '@(1)', '@{}', '@{k=1}', G, 'not-guid'],
-  ...['@{NoCompression=$true}', "@{OpenTimeout='00:00:05'}", "@{IdleTimeout='25:00'}", '@{OutputBufferingMode=5}'],
-  ...['@{Bogus=2}', 'http://h:5985/wsman', 'https://h', 'http://h:70000', 'ftp://x', 'Basic', 'Kerberos', 'Bogus'],
-  ...['Stop', 'Continue', 'Ign', '{b}', 'DOM\\u', '/k/id', 'x-y', 'env:x', 'global:y', '+z', 'Digest,Basic', '2'],
+  ...[
+    'srv02',
+    'box',
+    'u@box',
+    'me@box:2222',
+    '5',
+    '22',
+    '0',
+    '-3',
+    '65536',
+    '3.5',
+    '0x1F',
+    '1kb',
+    '5l',
+    '7d',
+    '1e2',
+  ],
+  ...[
+    '$true',
+    '$false',
+    '$null',
+    "''",
+    '""',
+    "'x y'",
+    '"a b"',
+    'a,b',
+    '@()',
+    '@(1)',
+    '@{}',
+    '@{k=1}',
+    G,
+    'not-guid',
+  ],
+  ...[
+    '@{NoCompression=$true}',
+    "@{OpenTimeout='00:00:05'}",
+    "@{IdleTimeout='25:00'}",
+    '@{OutputBufferingMode=5}',
+  ],
+  ...[
+    '@{Bogus=2}',
+    'http://h:5985/wsman',
+    'https://h',
+    'http://h:70000',
+    'ftp://x',
+    'Basic',
+    'Kerberos',
+    'Bogus',
+  ],
+  ...[
+    'Stop',
+    'Continue',
+    'Ign',
+    '{b}',
+    'DOM\\u',
+    '/k/id',
+    'x-y',
+    'env:x',
+    'global:y',
+    '+z',
+    'Digest,Basic',
+    '2',
+  ],
   ...['+5', '-.5', "' '", '@($null)', '$null,$null', 'a,$null', '@(1,2)', "'5'", '1.0', '9999999999', 'True'],
 ];
 for (let i = 0; i < 1500; i++) {

@@ -24,6 +24,56 @@ export interface BindOptions {
 
 const CMDLET = 'Enter-PSSession';
 
+// The variables a fresh pwsh 7.6.9 session holds as ReadOnly or Constant (probed with the binder oracle).
+const READ_ONLY_VARIABLES = new Map(
+  [
+    ...[
+      'true',
+      'false',
+      'PID',
+      'HOME',
+      '?',
+      'PSHOME',
+      'Host',
+      'ExecutionContext',
+      'ShellId',
+      'PSVersionTable',
+    ],
+    ...['IsLinux', 'IsWindows', 'IsMacOS', 'IsCoreCLR', 'PSEdition', 'PSCulture', 'PSUICulture'],
+  ].map((n) => [n.toLowerCase(), n]),
+);
+
+/**
+ * Once binding is done, the pipeline creates the variables the common parameters name
+ * (PipelineProcessor.SetupParameterVariables, pipeline.cs: OutVariable, ErrorVariable, WarningVariable,
+ * PipelineVariable, InformationVariable): a read-only or constant one cannot be overwritten. The stream variables
+ * drop a leading '+' and a scope and are named as the session names them; PipelineVariable as typed.
+ */
+function checkParameterVariables(bound: ReadonlyMap<string, BoundValue>): void {
+  for (const p of [
+    'OutVariable',
+    'ErrorVariable',
+    'WarningVariable',
+    'PipelineVariable',
+    'InformationVariable',
+  ]) {
+    const value = bound.get(p);
+    if (typeof value !== 'string' || value === '') continue;
+    const pipeline = p === 'PipelineVariable';
+    const name = pipeline
+      ? value
+      : value.replace(/^\+/, '').replace(/^((global|local|private|script|variable):)+/i, '');
+    const existing = READ_ONLY_VARIABLES.get(name.toLowerCase());
+    if (existing === undefined) continue;
+    throw bindError(
+      'VariableNotWritable',
+      `Cannot overwrite variable ${pipeline ? name : existing} because it is read-only or constant.`,
+      'WriteError',
+      name,
+    );
+  }
+}
+
 /** uint.MaxValue: no parameter has narrowed the sets yet (CmdletParameterBinderController._currentParameterSetFlag). */
 const ALL_FLAGS = 0xffffffff;
 
@@ -227,6 +277,7 @@ class Binder {
       (p) => !this.bound.has(p.name) && p.sets.some((s) => s.mandatory && this.inSets(s, this.current)),
     );
     if (missing.length > 0) await this.promptMissing(missing);
+    checkParameterVariables(this.bound);
     const bound: Record<string, BoundValue> = {};
     for (const [k, v] of this.bound) bound[k] = v;
     return { parameterSet: set as ParameterSetName, bound };
