@@ -26,21 +26,9 @@ const CMDLET = 'Enter-PSSession';
 
 // The variables a fresh pwsh 7.6.9 session holds as ReadOnly or Constant (probed with the binder oracle).
 const READ_ONLY_VARIABLES = new Map(
-  [
-    ...[
-      'true',
-      'false',
-      'PID',
-      'HOME',
-      '?',
-      'PSHOME',
-      'Host',
-      'ExecutionContext',
-      'ShellId',
-      'PSVersionTable',
-    ],
-    ...['IsLinux', 'IsWindows', 'IsMacOS', 'IsCoreCLR', 'PSEdition', 'PSCulture', 'PSUICulture'],
-  ].map((n) => [n.toLowerCase(), n]),
+  'true false PID HOME ? PSHOME Host ExecutionContext ShellId PSVersionTable IsLinux IsWindows IsMacOS IsCoreCLR PSEdition PSCulture PSUICulture'
+    .split(' ')
+    .map((n) => [n.toLowerCase(), n]),
 );
 
 /**
@@ -99,7 +87,8 @@ type PositionalParameters = Map<ParameterMetadata, ParameterSetMembership[]>;
  *    looked up. An ambiguous prefix throws AmbiguousParameter; an unknown name is kept, unbound, for later. A
  *    switch takes no value. Any other parameter takes the next word: a plain value; or, when the next word is a
  *    parameter name that matches nothing and has no argument of its own, that word's text ("-WhatIf"). When the
- *    next word is a known parameter, a `-Name:value`, or nothing: MissingArgument.
+ *    next word is a known parameter, a `-Name:value`, or nothing: MissingArgument (the next word's lookup may
+ *    itself be AmbiguousParameter first).
  * 2. BindNamedParameters (ParameterBinderController.cs): left to right, one at a time. A parameter already bound
  *    throws ParameterAlreadyBound; otherwise the argument is transformed ([Credential()]), converted, validated
  *    and set (ParameterBinderBase.BindParameter), and the valid sets are narrowed (CmdletParameterBinderController
@@ -107,9 +96,10 @@ type PositionalParameters = Map<ParameterMetadata, ParameterSetMembership[]>;
  * 3. BindPositionalParameters (ParameterBinderController.cs): the unbound positional parameters of the sets still
  *    valid, by position; each position takes the next unnamed word (an unknown name swallows the unnamed word
  *    after it). Four tries: the default set without coercion, the valid sets without, the default set with, the
- *    valid sets with. A conversion failure lets the next parameter try (the failure is kept, and the one kept by
- *    the last try is reported if this word is the first left over); transformation and validation failures throw.
- *    A word no parameter takes stays, and the next word tries the next position.
+ *    valid sets with; every parameter at the position in the sets tried gets the value. A conversion failure lets
+ *    the next parameter try; transformation and validation failures throw. A word no parameter takes stays, and
+ *    the next word tries the next position. The failure kept by the phase's last try (outgoingBindingException)
+ *    is what step 5 reports for a leftover value.
  * 4. ValidateParameterSets(prePipelineInput: true) (CmdletParameterBinderController.cs): no set left is
  *    AmbiguousParameterSet; several without the default, none taking pipeline input, are resolved by their
  *    unbound mandatory parameters or are AmbiguousParameterSet.
@@ -117,6 +107,7 @@ type PositionalParameters = Map<ParameterMetadata, ParameterSetMembership[]>;
  *    NamedParameterNotFound; a value is the kept positional failure, or PositionalParameterNotFound.
  * 6. ValidateParameterSets(prePipelineInput: false) settles on one set (the default when it is still valid), then
  *    HandleUnboundMandatoryParameters: MissingMandatoryParameter, or a prompt when a person is there.
+ * 7. The pipeline then sets up the variables -OutVariable and the like name (pipeline.cs): VariableNotWritable.
  */
 class Binder {
   private readonly meta: CommandMetadata;
