@@ -1081,6 +1081,29 @@ addMulti('srv01', '-ev', 'true', '-ov', 'PID');
 addMulti('-ev', 'true', '-Bogus');
 addMulti('-ev', 'true', '-Port', 'abc');
 addMulti('0x1F', '-PipelineVariable', '$true');
+// Values inside hashtables are expression values: -Options keeps their .NET text, -SessionOption converts them
+// to each property's type (TimeSpan, Int32, enums).
+for (const v of [
+  '1.0',
+  '0x10',
+  '$false',
+  '@(1,2)',
+  '1kb',
+  '7d',
+  '7.50d',
+  '1e20',
+  '-5',
+  '+5',
+  '5l',
+  '{x}',
+  '-0.0',
+]) {
+  addMulti('-HostName', 'h', '-Options', `@{k=${v}}`);
+  addMulti('-ComputerName', 'a', '-SessionOption', `@{IdleTimeout=${v}}`);
+  addMulti('-ComputerName', 'a', '-SessionOption', `@{MaxConnectionRetryCount=${v}}`);
+  if (!['1e20', '{x}'].includes(v))
+    addMulti('-ComputerName', 'a', '-SessionOption', `@{OutputBufferingMode=${v}}`);
+}
 // Signed words are strings in command mode; enum conversion of lists, blanks and untrimmed prefixes.
 for (const v of ['+5', '-.5', '+.5', '-5.5', '+0x10', '+5kb', '.5']) addMulti('-Id', v);
 for (const v of ['+5', '-5', '.5']) addMulti('-Options', v, '-HostName', 'h');

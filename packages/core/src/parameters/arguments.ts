@@ -307,6 +307,7 @@ export function formatDoubleText(d: number): string {
     const digits = exponent.replace(/^[+-]/, '');
     return `${mantissa}E${sign}${sign === '-' ? digits.padStart(2, '0') : digits}`;
   }
+  if (Object.is(d, -0)) return '-0';
   if (Number.isNaN(d)) return 'NaN';
   if (!Number.isFinite(d)) return d > 0 ? '∞' : '-∞';
   return String(d);

@@ -376,12 +376,14 @@ function timeSpanParseError(text: string): string | undefined {
  * The reason a value does not convert (the text after "Cannot create object of type ..."), or undefined.
  */
 function sessionOptionValueError(type: string, v: ArgumentValue): string | undefined {
-  const shown = v.kind === 'double' ? formatDoubleText(v.value) : valueText(v);
+  const shown = dotnetText(v);
   const cannotConvertValue = (why: string) =>
     `Cannot convert value "${shown}" to type "${type}". Error: "${why}"`;
   const cannotConvertType = () =>
     `Cannot convert the "${shown}" value of type "${valueTypeName(v)}" to type "${type}".`;
   if (type === 'System.Boolean' || type === 'System.Globalization.CultureInfo') return undefined;
+  // A list converts to none of the other property types but an enum (whose names it joins).
+  if (v.kind === 'array' && !ENUMS[type]) return cannotConvertType();
   if (type.startsWith('System.Nullable`1[[System.Int32') || type === 'System.Int32') {
     if (v.kind === 'null') return undefined;
     const r = toInt32({ name: '', type: 'System.Int32' } as ParameterMetadata, v);
@@ -390,6 +392,7 @@ function sessionOptionValueError(type: string, v: ArgumentValue): string | undef
   if (type === 'System.TimeSpan') {
     if (v.kind === 'null') return `Cannot convert null to type "${type}".`;
     if (v.kind === 'bool') return cannotConvertValue(`Invalid cast from 'System.Boolean' to '${type}'.`);
+    if (v.kind === 'scriptblock') return cannotConvertType();
     // An integer is a count of ticks; a Double goes through its text.
     if (v.kind === 'string' || v.kind === 'double') {
       const why = timeSpanParseError(shown);
@@ -399,6 +402,10 @@ function sessionOptionValueError(type: string, v: ArgumentValue): string | undef
   }
   const e = ENUMS[type];
   if (e) {
+    // A number in an expression is a number, not command-mode text: a whole Double or Decimal is its value.
+    if (v.kind === 'double' && Number.isInteger(v.value))
+      return sessionOptionValueError(type, { kind: 'int', value: v.value, text: String(v.value) });
+    if (v.kind === 'double') return sessionOptionValueError(type, { kind: 'string', value: shown });
     if (v.kind === 'null')
       return `Cannot convert null to type "${type}" due to enumeration values that are not valid. Specify one of the following enumeration values and try again. The possible enumeration values are "${e.names.join(',')}".`;
     const r = toEnum({ name: '', type } as ParameterMetadata, v, e);
