@@ -3,7 +3,12 @@
 // Enter-PSSession at a pwsh prompt.
 const G = '1b4e28ba-2fa1-11d2-883f-0016d3cca427';
 const cases = [];
-const add = (...words) => cases.push(words);
+const seen = new Set();
+const add = (...words) => {
+  const key = JSON.stringify(words);
+  if (!seen.has(key)) cases.push(words);
+  seen.add(key);
+};
 
 // Every set, the plain way.
 add('-ComputerName', 'srv01');
@@ -726,5 +731,546 @@ add('-HostName', 'h', '-ConnectingTimeout', '-1e-5');
 add('-ComputerName', 'a', '-SessionOption', '$true');
 add('-Session', '@{}');
 add('-Id', '$null', '-Verbose');
+
+// Multi-fault lists (issue 10): several problems met in one argument list, in varied orders, so that the
+// suite pins PowerShell's order (reparse, named one at a time, positionals, set check, unknown names,
+// mandatory check) and not only each problem alone. Drawn from a seeded generator: the same lists every run.
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rnd = prng(10_3);
+const addList = add;
+// A trailing `-Name:` is a ParserError of the whole command line (its message quotes the oracle's own line).
+const addMulti = (...words) => {
+  if (!/^[-\u2013]\S*:$/.test(words.at(-1) ?? '')) addList(...words);
+};
+const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
+const shuffle = (xs) => {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+};
+// Words split at spaces outside quotes ("'http://a b'" is one word).
+const w = (text) => text.match(/(?:'[^']*'|"[^"]*"|[^\s'"])+/g);
+// One target per set (named, aliased or positional).
+const TARGETS = [
+  '-ComputerName srv01',
+  '-Cn srv01',
+  'srv01',
+  '-HostName h',
+  '-HostName me@h:22',
+  '-ConnectionUri http://a/wsman',
+  '-CU http://a',
+  '-Id 3',
+  '3',
+  '-Name n',
+  `-InstanceId ${G}`,
+  `-VMId ${G}`,
+  `-VMGuid ${G}`,
+  '-VMName v',
+  '-ContainerId c',
+  '-Session $null',
+].map(w);
+// Valid optional parameters of one set or several (so that two of them may conflict).
+const EXTRAS = [
+  '-Port 22',
+  '-Port:5',
+  '-UseSSL',
+  '-UseSSL:$false',
+  '-UseSSL:$true',
+  '-SSHTransport',
+  '-SSHTransport:$false',
+  '-SSHTransport:$true',
+  '-UserName u',
+  '-KeyFilePath k',
+  '-IdentityFilePath k',
+  '-Subsystem s',
+  '-ConnectingTimeout 5',
+  '-Options @{a=1}',
+  '-AllowRedirection',
+  '-AllowRedirection:$false',
+  '-RunAsAdministrator',
+  '-RunAsAdministrator:$false',
+  '-ApplicationName app',
+  '-ConfigurationName cfg',
+  '-Authentication Basic',
+  '-Authentication Neg',
+  '-CertificateThumbprint AB',
+  '-EnableNetworkAccess',
+  '-EnableNetworkAccess:$false',
+  '-SessionOption @{NoEncryption=$true}',
+  '-Verbose',
+  '-Debug:$false',
+  '-ea Stop',
+  '-ErrorAction SilentlyContinue',
+  '-ob 5',
+  '-ev e',
+].map(w);
+// Values conversion or validation refuses.
+const BAD_VALUES = [
+  '-Port abc',
+  '-Port 0',
+  '-Port 70000',
+  '-Port $null',
+  "-Port ''",
+  '-Port 1,2',
+  '-Port:-1',
+  '-Id abc',
+  '-Id $null',
+  '-Id 1,2',
+  '-InstanceId zzz',
+  '-InstanceId $null',
+  '-VMId $null',
+  '-VMId 5',
+  '-Authentication Bogus',
+  '-Authentication D',
+  '-Authentication $null',
+  "-ConnectionUri 'http://a b'",
+  '-ConnectionUri http://a:99999',
+  '-ConnectionUri $true',
+  "-ComputerName ''",
+  '-ComputerName $null',
+  '-ComputerName a,b',
+  '-HostName $null',
+  "-HostName ''",
+  "-UserName ''",
+  '-KeyFilePath $null',
+  "-VMName ''",
+  '-ContainerId $null',
+  '-Options @{}',
+  '-Options 5',
+  '-Options $null',
+  '-SessionOption @{Bogus=1}',
+  '-SessionOption 5',
+  '-SessionOption $null',
+  '-SessionOption $true',
+  '-ErrorAction Bogus',
+  '-ErrorAction Suspend',
+  '-ea 9',
+  '-ConnectingTimeout x',
+  '-ConnectingTimeout 2147483648',
+  '-Credential $null',
+  '-Credential u',
+  '-Credential 5',
+  '-ob -1',
+  "-ev ''",
+  '-Session 5',
+  "-Session 'x'",
+  "-UseSSL:'x'",
+  "-SSHTransport:'yes'",
+  '-UseSSL:a,b',
+  '-Name {x}',
+  '-HostName {x}',
+  '-CertificateThumbprint AB -Credential $null',
+  '-UserName {x}',
+  '-Port {x}',
+  '-Options {x}',
+  '-UseSSL:{x}',
+  '-Authentication {x}',
+  '-ConfigurationName {x}',
+  '-ea {x}',
+  '-SessionOption {x}',
+  "-SessionOption @{OperationTimeout='x'}",
+  '-SessionOption @{NoEncryption=5}',
+  '-SessionOption @{}',
+  '-Options @{1=2}',
+  '-Options @{a=$null}',
+  '-HostName a,b',
+  '-UserName @()',
+  "-KeyFilePath @('k')",
+  '-ConfigurationName $null',
+  "-ApplicationName ''",
+  "-Subsystem ''",
+  '-ConnectingTimeout $null',
+].map(w);
+// Names that match no parameter, with and without values.
+const UNKNOWN = [
+  '-Bogus',
+  '-Bogus x',
+  '-Bogus:x',
+  '-Bogus:$false',
+  '-WhatIf',
+  '-Confirm',
+  '-ComputerNameX a',
+  '\u2013Foo',
+  '-Foo: 5',
+].map(w);
+// Prefixes that match several parameters.
+const AMBIGUOUS = [
+  '-C x',
+  '-Co x',
+  '-S',
+  '-Se $null',
+  '-U x',
+  '-P 5',
+  '-A',
+  '-E',
+  '-Con x',
+  '-In x',
+  '-V',
+  '-C:x',
+  '-Ses:$null',
+].map(w);
+// A parameter whose next word looks like a parameter name.
+const PARAM_LIKE = [
+  '-IdentityFilePath -WhatIf',
+  '-KeyFilePath -Bogus',
+  '-ComputerName -Bogus',
+  '-HostName -WhatIf',
+  '-Port -Bogus',
+  '-Id -X',
+  '-UserName -Foo:x',
+  '-ConfigurationName \u2013Foo',
+  '-Name -C',
+  '-VMName -Port',
+  '-ea -Bogus',
+  '-Port -UseSSL',
+  '-UserName -Bogus:x',
+].map(w);
+// A parameter that needs a value at the end of the list.
+const MISSING = ['-Port', '-UserName', '-ComputerName', '-ea', '-Credential', '-Options'].map(w);
+const POSITIONALS = [
+  'srv01',
+  '5',
+  G,
+  'extra',
+  '$null',
+  '@{a=1}',
+  'a,b',
+  "''",
+  '$true',
+  '5.5',
+  'http://a',
+  'DOM\\me',
+  '0x10',
+  '-5',
+  '{x}',
+].map(w);
+const FAULTS = [...BAD_VALUES, ...UNKNOWN, ...AMBIGUOUS, ...PARAM_LIKE, ...POSITIONALS, ...EXTRAS];
+
+// Each fault with each target, before and after it.
+for (const t of TARGETS) {
+  for (const f of [...BAD_VALUES, ...UNKNOWN, ...AMBIGUOUS, ...PARAM_LIKE, ...POSITIONALS.slice(0, 8)]) {
+    if (rnd() < 0.45) continue;
+    addMulti(...t, ...f);
+    addMulti(...f, ...t);
+  }
+  for (const m of MISSING) add(...t, ...m);
+}
+// Two faults, both orders, with or without a target between or around them.
+for (let i = 0; i < 700; i++) {
+  const a = pick(FAULTS);
+  const b = pick(FAULTS);
+  const t = rnd() < 0.5 ? pick(TARGETS) : [];
+  const where = Math.floor(rnd() * 3);
+  const lists = [
+    [a, b],
+    [b, a],
+  ].map(([x, y]) =>
+    where === 0 ? [...t, ...x, ...y] : where === 1 ? [...x, ...t, ...y] : [...x, ...y, ...t],
+  );
+  addMulti(...lists[0]);
+  addMulti(...lists[1]);
+}
+// Conflicting sets with a bad value before, between or after them.
+for (let i = 0; i < 300; i++) {
+  const [t1, t2] = [pick([...TARGETS, ...EXTRAS]), pick([...TARGETS, ...EXTRAS])];
+  const bad = pick([...BAD_VALUES, ...UNKNOWN, ...POSITIONALS]);
+  addMulti(...shuffle([t1, t2, bad]).flat());
+}
+// Repeated parameters: the same one again under another spelling, with a good or bad value.
+const REPEATS = [
+  ['-ComputerName a', '-Cn b', '-ComputerName:c', '-Comp d', "-ComputerName ''", 'srv01'],
+  ['-HostName h', '-HostName:h2', '-Hos h3', '-HostName $null'],
+  ['-Port 22', '-Port:23', '-Po 24', '-Port abc', '-Port 0'],
+  ['-UseSSL', '-UseSSL:$false', '-UseS', '-UseSSL:$true'],
+  ['-SSHTransport', '-SSHTransport:$false', '-SSH'],
+  ['-Id 1', '-Id:2', '-Id abc', '7'],
+  ['-UserName u', '-UserN v', "-UserName ''", '-UserName:w'],
+  ['-KeyFilePath k', '-IdentityFilePath k2', '-KeyFilePath $null'],
+  ['-Verbose', '-vb', '-Verbose:$false'],
+  ['-ea Stop', '-ErrorAction Continue', '-ea Bogus'],
+  ['-Authentication Basic', '-Au Kerberos', '-Authentication Bogus'],
+  ['-Options @{a=1}', '-Options @{}', '-Op @{b=2}'],
+  ['-Credential $null', '-Credential u'],
+  ['-VMName v', '-VMName:w', 'v2'],
+].map((r) => r.map(w));
+for (let i = 0; i < 350; i++) {
+  const r = pick(REPEATS);
+  const parts = [pick(r), pick(r)];
+  if (rnd() < 0.6) parts.push(pick([...TARGETS, ...EXTRAS, ...BAD_VALUES, ...UNKNOWN, ...POSITIONALS]));
+  if (rnd() < 0.3) parts.push(pick(FAULTS));
+  addMulti(...shuffle(parts).flat());
+}
+// Three to six pieces of any kind, shuffled.
+const ALL = [...TARGETS, ...EXTRAS, ...BAD_VALUES, ...UNKNOWN, ...AMBIGUOUS, ...PARAM_LIKE, ...POSITIONALS];
+for (let i = 0; i < 900; i++) {
+  const n = 3 + Math.floor(rnd() * 4);
+  const parts = Array.from({ length: n }, () => pick(ALL));
+  if (rnd() < 0.15) parts.push(pick(MISSING));
+  addMulti(...parts.flat());
+}
+// Words shuffled one by one: values drift away from their parameters, names follow names.
+for (let i = 0; i < 300; i++) {
+  const n = 2 + Math.floor(rnd() * 3);
+  addMulti(...shuffle(Array.from({ length: n }, () => pick(ALL)).flat()));
+}
+// Several positionals after named parameters of one set or another.
+for (let i = 0; i < 200; i++) {
+  const named = pick([...TARGETS, ...EXTRAS]);
+  const pos = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => pick(POSITIONALS));
+  addMulti(...shuffle([named, ...pos]).flat());
+}
+
+// `--` ends the parameters: the words after it are arguments even when they look like names.
+addMulti('--', 'srv01');
+addMulti('srv01', '--');
+addMulti('--', '-ComputerName', 'x');
+addMulti('-ComputerName', '--', 'x');
+addMulti('-Port', '--', '5', '-HostName', 'h');
+addMulti('srv01', '-Port', '5', '--', '-UseSSL');
+addMulti('--', '--', 'srv01');
+addMulti('-');
+addMulti('-ComputerName', '-');
+addMulti('-ComputerName', '"-Port"');
+addMulti('-ComputerName', "'-Port'");
+addMulti('-Port:-Bogus', '-HostName', 'h');
+addMulti('-ComputerName:-Port');
+addMulti('-ComputerName', '-5');
+addMulti('-Id:-5');
+addMulti('-Port', '-5', '-HostName', 'h');
+addMulti('-Id', '0x7FFFFFFF');
+addMulti('-Id', '0xFFFFFFFF');
+addMulti('-Port', '0b1', '-HostName', 'h');
+addMulti('-VMName', 'v', '-Credential');
+addMulti('srv01', '-Credential', '-UseSSL');
+addMulti('-ComputerName', 'a', '-Port', '-Bogus:1');
+addMulti('-Session', '-Bogus');
+addMulti('-UseSSL', '-Bogus', 'a');
+addMulti('-ErrorAction', '-Bogus');
+addMulti('-Id', '-X', '-Id', '-Y');
+addMulti('-Id', '-X', '-X');
+// Variables the common parameters name are created once binding is done: read-only ones cannot be.
+for (const v of [
+  'true',
+  'True',
+  'false',
+  'null',
+  'PID',
+  'HOME',
+  "'?'",
+  'Host',
+  "'global:true'",
+  "'+true'",
+  'Error',
+  'args',
+])
+  addMulti('srv01', '-ev', v);
+for (const p of ['-ov', '-pv', '-wv', '-iv']) addMulti('srv01', p, 'PID');
+addMulti('srv01', '-ev', 'true', '-ov', 'PID');
+addMulti('-ev', 'true', '-Bogus');
+addMulti('-ev', 'true', '-Port', 'abc');
+addMulti('0x1F', '-PipelineVariable', '$true');
+// Values inside hashtables are expression values: -Options keeps their .NET text, -SessionOption converts them
+// to each property's type (TimeSpan, Int32, enums).
+for (const v of [
+  '1.0',
+  '0x10',
+  '$false',
+  '@(1,2)',
+  '1kb',
+  '7d',
+  '7.50d',
+  '1e20',
+  '-5',
+  '+5',
+  '5l',
+  '{x}',
+  '-0.0',
+]) {
+  addMulti('-HostName', 'h', '-Options', `@{k=${v}}`);
+  addMulti('-ComputerName', 'a', '-SessionOption', `@{IdleTimeout=${v}}`);
+  addMulti('-ComputerName', 'a', '-SessionOption', `@{MaxConnectionRetryCount=${v}}`);
+  if (!['1e20', '{x}'].includes(v))
+    addMulti('-ComputerName', 'a', '-SessionOption', `@{OutputBufferingMode=${v}}`);
+}
+// Signed words are strings in command mode; enum conversion of lists, blanks and untrimmed prefixes.
+for (const v of ['+5', '-.5', '+.5', '-5.5', '+0x10', '+5kb', '.5']) addMulti('-Id', v);
+for (const v of ['+5', '-5', '.5']) addMulti('-Options', v, '-HostName', 'h');
+for (const v of [
+  '@(1,$null)',
+  '@(1,9)',
+  '@("Stop",1)',
+  '" Stop "',
+  '" St"',
+  '"Stop, Continue"',
+  '"Stop,Bogus"',
+])
+  addMulti('srv01', '-ea', v);
+for (const v of [
+  '@($true)',
+  '@(1.5)',
+  '@(@{})',
+  '@($null)',
+  'a,$null',
+  "' '",
+  '99999999999',
+  "'99999999999'",
+])
+  addMulti('srv01', '-ea', v);
+
+// Random words: parameter spellings (names, aliases, prefixes, unknown names, `-Name:value`) and values of every
+// kind, in any order and any number, so that the suite reaches the combinations no list above names.
+const SPELLINGS = [
+  ...[
+    'HostName',
+    'Options',
+    'ComputerName',
+    'Cn',
+    'Session',
+    'ConnectionUri',
+    'URI',
+    'CU',
+    'InstanceId',
+    'Id',
+  ],
+  ...[
+    'Name',
+    'EnableNetworkAccess',
+    'VMId',
+    'VMGuid',
+    'VMName',
+    'Credential',
+    'ContainerId',
+    'ConfigurationName',
+  ],
+  ...['RunAsAdministrator', 'Port', 'UseSSL', 'ApplicationName', 'AllowRedirection', 'SessionOption'],
+  ...['Authentication', 'CertificateThumbprint', 'UserName', 'KeyFilePath', 'IdentityFilePath', 'Subsystem'],
+  ...['ConnectingTimeout', 'SSHTransport', 'Verbose', 'vb', 'Debug', 'ErrorAction', 'ea', 'WarningAction'],
+  ...['InformationAction', 'ProgressAction', 'ErrorVariable', 'ev', 'OutVariable', 'OutBuffer', 'ob'],
+  ...['PipelineVariable', 'WarningVariable', 'InformationVariable', 'hostname', 'PORT', 'computername'],
+];
+const ODD_SPELLINGS = [
+  'Bogus',
+  'WhatIf',
+  'Confirm',
+  'X',
+  'Hostnam',
+  'Po',
+  'Por',
+  'Cred',
+  'Conf',
+  'Ho',
+  'VMN',
+  'VMI',
+];
+ODD_SPELLINGS.push(
+  'Cont',
+  'Ses',
+  'Aut',
+  'Cert',
+  'Us',
+  'UseS',
+  'Ke',
+  'Sub',
+  'Conn',
+  'SSHT',
+  'Al',
+  'Ru',
+  'En',
+  'Ap',
+);
+ODD_SPELLINGS.push('C', 'S', 'U', 'P', 'A', 'E', 'I', 'V', 'O', 'In', 'Co', 'Se', 'Na', 'W', 'Inf', 'Pr');
+const VALUES = [
+  ...[
+    'srv02',
+    'box',
+    'u@box',
+    'me@box:2222',
+    '5',
+    '22',
+    '0',
+    '-3',
+    '65536',
+    '3.5',
+    '0x1F',
+    '1kb',
+    '5l',
+    '7d',
+    '1e2',
+  ],
+  ...[
+    '$true',
+    '$false',
+    '$null',
+    "''",
+    '""',
+    "'x y'",
+    '"a b"',
+    'a,b',
+    '@()',
+    '@(1)',
+    '@{}',
+    '@{k=1}',
+    G,
+    'not-guid',
+  ],
+  ...[
+    '@{NoCompression=$true}',
+    "@{OpenTimeout='00:00:05'}",
+    "@{IdleTimeout='25:00'}",
+    '@{OutputBufferingMode=5}',
+  ],
+  ...[
+    '@{Bogus=2}',
+    'http://h:5985/wsman',
+    'https://h',
+    'http://h:70000',
+    'ftp://x',
+    'Basic',
+    'Kerberos',
+    'Bogus',
+  ],
+  ...[
+    'Stop',
+    'Continue',
+    'Ign',
+    '{b}',
+    'DOM\\u',
+    '/k/id',
+    'x-y',
+    'env:x',
+    'global:y',
+    '+z',
+    'Digest,Basic',
+    '2',
+  ],
+  ...['+5', '-.5', "' '", '@($null)', '$null,$null', 'a,$null', '@(1,2)', "'5'", '1.0', '9999999999', 'True'],
+];
+for (let i = 0; i < 1500; i++) {
+  const words = [];
+  const n = 1 + Math.floor(rnd() * 7);
+  for (let j = 0; j < n; j++) {
+    if (rnd() < 0.5) {
+      const name = rnd() < 0.8 ? pick(SPELLINGS) : pick(ODD_SPELLINGS);
+      const dash = rnd() < 0.03 ? '\u2013' : '-';
+      const form = rnd();
+      if (form < 0.12) words.push(`${dash}${name}:${pick(VALUES)}`);
+      else if (form < 0.15) words.push(`${dash}${name}:`, pick(VALUES));
+      else words.push(`${dash}${name}`);
+    } else words.push(pick(VALUES));
+  }
+  addMulti(...words);
+}
 
 export default cases;

@@ -9,7 +9,13 @@ export type ArgumentValue =
   | { readonly kind: 'string'; readonly value: string }
   | { readonly kind: 'int'; readonly value: number; readonly text: string }
   | { readonly kind: 'long'; readonly value: bigint; readonly text: string }
-  | { readonly kind: 'double'; readonly value: number; readonly text: string }
+  | {
+      readonly kind: 'double';
+      readonly value: number;
+      readonly text: string;
+      /** A `d`-suffixed literal: a System.Decimal. */
+      readonly decimal?: boolean;
+    }
   | { readonly kind: 'bool'; readonly value: boolean }
   | { readonly kind: 'null' }
   | { readonly kind: 'array'; readonly items: readonly ArgumentValue[] }
@@ -63,7 +69,9 @@ export function parseNumber(text: string): ArgumentValue | undefined {
   if (/[.e]/.test(body) || suffix === 'd') {
     const v = Number(body) * Number(mult) * Number(sign);
     if (mult !== 1n && Number.isInteger(v) && /^[^.e]*$/.test(body)) return integer(BigInt(v), text, false);
-    return { kind: 'double', value: v, text };
+    return suffix === 'd'
+      ? { kind: 'double', value: v, text, decimal: true }
+      : { kind: 'double', value: v, text };
   }
   return integer(sign * BigInt(body) * mult, text, suffix === 'l');
 }
@@ -203,8 +211,8 @@ function parseValueText(
     const v = env[envVar[1] as string];
     return v === undefined ? { kind: 'null' } : { kind: 'string', value: v };
   }
-  // Command mode: `-5` is not a number but a word (a parameter name cannot start with a digit).
-  if (!inExpression && /^-\d/.test(t)) return { kind: 'string', value: t };
+  // Command mode: `-5`, `+5` and `-.5` are not numbers but words (a signed number needs an expression).
+  if (!inExpression && /^[-+]\.?\d/.test(t)) return { kind: 'string', value: t };
   if (t.startsWith('$'))
     throw parseError(
       text,
@@ -230,9 +238,16 @@ export function parseArguments(
   env: Readonly<Record<string, string | undefined>> = {},
 ): RawArgument[] {
   const out: RawArgument[] = [];
+  // about_Parsing: a bare `--` ends the parameters; it is dropped, and every word after it is an argument, even
+  // one that looks like a parameter name.
+  let verbatim = false;
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i] as string;
-    const m = PARAM.exec(word);
+    if (word === '--' && !verbatim) {
+      verbatim = true;
+      continue;
+    }
+    const m = verbatim ? null : PARAM.exec(word);
     if (m) {
       const name = m[1] as string;
       if (m[2] === ':') {
@@ -292,6 +307,7 @@ export function formatDoubleText(d: number): string {
     const digits = exponent.replace(/^[+-]/, '');
     return `${mantissa}E${sign}${sign === '-' ? digits.padStart(2, '0') : digits}`;
   }
+  if (Object.is(d, -0)) return '-0';
   if (Number.isNaN(d)) return 'NaN';
   if (!Number.isFinite(d)) return d > 0 ? '∞' : '-∞';
   return String(d);
@@ -307,7 +323,7 @@ export function valueTypeName(v: ArgumentValue): string {
     case 'long':
       return 'System.Int64';
     case 'double':
-      return 'System.Double';
+      return v.decimal ? 'System.Decimal' : 'System.Double';
     case 'bool':
       return 'System.Boolean';
     case 'null':

@@ -112,6 +112,22 @@ describe('parseArguments', () => {
         { kind: 'parameter', name: 'UseSSL', text: `${dash}UseSSL` },
       ]);
   });
+  it('a bare -- is dropped and ends the parameters: the words after it are values, even -UseSSL and --', () => {
+    expect(parseArguments(['srv01', '--', '-UseSSL', '--', '5'])).toEqual([
+      { kind: 'value', value: { kind: 'string', value: 'srv01' }, text: 'srv01' },
+      { kind: 'value', value: { kind: 'string', value: '-UseSSL' }, text: '-UseSSL' },
+      { kind: 'value', value: { kind: 'string', value: '--' }, text: '--' },
+      { kind: 'value', value: { kind: 'int', value: 5, text: '5' }, text: '5' },
+    ]);
+  });
+  it('signed words (+5, -5, -.5) are strings in command mode; .5 is a Double', () => {
+    expect(parseArguments(['+5', '-5', '-.5', '.5']).map((a) => a.kind === 'value' && a.value.kind)).toEqual([
+      'string',
+      'string',
+      'string',
+      'double',
+    ]);
+  });
   it('a lone hyphen and a word with spaces (quotes removed by the shell) are values', () => {
     expect(parseArguments(['-', 'srv 01'])).toEqual([
       { kind: 'value', value: { kind: 'string', value: '-' }, text: '-' },
