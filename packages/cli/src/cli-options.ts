@@ -1,3 +1,5 @@
+import { PSRemotingError } from '@psremote/core';
+
 /**
  * psremote's own options: every token that starts with `--`, anywhere on the line (issue 3). Everything else
  * is an Enter-PSSession argument and goes to the binder untouched.
@@ -11,6 +13,12 @@ export interface CliOptions {
   /** `--pwsh <path>` / `--pwsh=<path>`: the local PowerShell for the no-target session. */
   readonly pwsh: string | undefined;
   readonly unknown: readonly string[];
+  /**
+   * A psremote option written wrongly: `--pwsh` with no value (`MissingArgument`, as PowerShell's binder says
+   * of a parameter followed by another parameter or by nothing), or a flag given a value
+   * (`OptionTakesNoValue`). The CLI reports it and exits with the usage status.
+   */
+  readonly error: PSRemotingError | undefined;
 }
 
 export interface SplitArguments {
@@ -27,6 +35,7 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
   const unknown: string[] = [];
   const seen = new Set<string>();
   let pwsh: string | undefined;
+  let error: PSRemotingError | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a.startsWith('--') && a.length > 2) {
@@ -34,11 +43,17 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
         ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
         : [a, undefined];
       if (name === '--pwsh') {
-        pwsh = value ?? argv[++i];
+        // PowerShell's rule: the next token is the value unless it is itself a parameter (`-x`, `--x`).
+        const next = argv[i + 1];
+        const given = value ?? (next !== undefined && !/^-./.test(next) ? argv[++i] : undefined);
+        if (given) pwsh = given;
+        else error ??= missingValue(name);
         continue;
       }
-      if (FLAGS.has(name)) seen.add(name);
-      else unknown.push(a);
+      if (FLAGS.has(name)) {
+        seen.add(name);
+        if (value !== undefined) error ??= noValue(name, a);
+      } else unknown.push(a);
       continue;
     }
     if (a === '-h' && command === undefined) {
@@ -59,6 +74,26 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
       noColor: seen.has('--no-color'),
       pwsh,
       unknown,
+      error,
     },
   };
+}
+
+function missingValue(option: string): PSRemotingError {
+  return new PSRemotingError(
+    `Missing an argument for psremote's option '${option}'. Give the path of a PowerShell executable: ${option} <path> or ${option}=<path>.`,
+    { errorId: 'MissingArgument', category: 'InvalidArgument', targetObject: option, commandName: '' },
+  );
+}
+
+function noValue(option: string, token: string): PSRemotingError {
+  return new PSRemotingError(
+    `psremote's option '${option}' takes no value: '${token}'. Write ${option} alone.`,
+    {
+      errorId: 'OptionTakesNoValue',
+      category: 'InvalidArgument',
+      targetObject: token,
+      commandName: '',
+    },
+  );
 }

@@ -17,7 +17,7 @@ import { container as rootContainer } from 'tsyringe';
 import { type CliOptions, splitArguments } from './cli-options.ts';
 import { runInvoke } from './invoke-command.ts';
 import { runRepl } from './repl.ts';
-import { createTerminal, type Terminal } from './terminal-adapter.ts';
+import { createTerminal, formatLocalError, type Terminal } from './terminal-adapter.ts';
 import { registeredTransports, registerInstalledTransports } from './transports.ts';
 
 /** Exit statuses: 0 ok, 1 the session ended in error / the last command failed, 2 bad arguments. */
@@ -60,6 +60,10 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       io.stdout.write(`\nSYNTAX (Enter-PSSession)\n${renderSyntax()}\n`);
     }
     return command === undefined && !options.help ? EXIT.usage : EXIT.ok;
+  }
+  if (options.error) {
+    io.stderr.write(`${formatLocalError(options.error)}\n`);
+    return EXIT.usage;
   }
   if (options.unknown.length > 0) {
     io.stderr.write(`psremote: unknown option ${options.unknown.join(', ')} (see psremote --help)\n`);

@@ -340,6 +340,7 @@ const BINDING_IDS = new Set([
   'ParameterArgumentTransformationError',
   'ParameterBindingFailed',
   'ScriptBlockArgumentNoInput',
+  'OptionTakesNoValue',
 ]);
 
 /** psremote's own error in PowerShell's error view: the message, then CategoryInfo and FullyQualifiedErrorId. */
