@@ -1,10 +1,11 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { CompletionResult, HostUi, InvocationEvent, PSRemotingError } from '@psremote/core';
 import type { ErrorRecordInfo } from '@psremote/psrp';
 import type { MainIo } from './main.ts';
+import { appendPrivateFile } from './private-file.ts';
 import { type EditState, TabCycle } from './tab-cycle.ts';
 import { TerminalHostUi } from './terminal-host-ui.ts';
 
@@ -241,8 +242,8 @@ class LineTerminal implements Terminal {
   private remember(line: string): void {
     if (!this.interactive || !this.historyFile || !line.trim()) return;
     try {
-      mkdirSync(dirname(this.historyFile), { recursive: true });
-      appendFileSync(this.historyFile, `${line.replace(/\n/g, ' ')}\n`);
+      // Private (0700 directories, 0600 file): the history holds what the user typed.
+      appendPrivateFile(this.historyFile, `${line.replace(/\n/g, ' ')}\n`, stateDirectory(this.io.env));
     } catch {
       // History is a convenience: a read-only home must not stop the session.
     }
