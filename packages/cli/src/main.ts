@@ -15,6 +15,7 @@ import {
 import { createProcessTransport } from '@psremote/transport-process';
 import { container as rootContainer } from 'tsyringe';
 import { type CliOptions, splitArguments } from './cli-options.ts';
+import { installCommand, thisInstallKind } from './install-hint.ts';
 import { runInvoke } from './invoke-command.ts';
 import { runRepl } from './repl.ts';
 import { createTerminal, formatLocalError, type Terminal } from './terminal-adapter.ts';
@@ -122,7 +123,11 @@ async function run(
         hostUi: terminal.hostUi,
       });
       try {
-        plugin = selectTransport(plugins, bound.parameterSet, { placeholders: installed.placeholders });
+        plugin = selectTransport(plugins, bound.parameterSet, {
+          placeholders: installed.placeholders,
+          // npm install -g for a global psremote, npm install for a project's (install-hint.ts).
+          installCommand: (pkg) => installCommand(pkg, thisInstallKind(io.env)),
+        });
       } catch (e) {
         if (!isPSRemotingError(e) || !options.dryRun) throw e;
         transportError = e;
