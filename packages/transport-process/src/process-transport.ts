@@ -9,6 +9,7 @@ import {
   type TransportPlugin,
   type TransportTarget,
 } from '@psremote/core';
+import { childEnvironment } from './child-environment.ts';
 import { findPwsh } from './find-pwsh.ts';
 
 export interface ProcessTarget extends TransportTarget {
@@ -21,6 +22,11 @@ export interface ProcessTransportOptions {
   readonly pwshPath?: string;
   /** Working directory of the server process. */
   readonly cwd?: string;
+  /**
+   * The server process's environment, exactly. Default: the session's environment as PowerShell would pass
+   * it, without what belongs to psremote and to what started it (childEnvironment).
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -50,7 +56,7 @@ export function createProcessTransport(options: ProcessTransportOptions = {}): T
       const child = spawn(exe, [...t.arguments], {
         stdio: ['pipe', 'pipe', 'pipe'],
         cwd: options.cwd,
-        env: ctx.env as NodeJS.ProcessEnv,
+        env: (options.env ?? childEnvironment(ctx.env)) as NodeJS.ProcessEnv,
         // The terminal's Ctrl+C must reach psremote only; the stop travels as a PSRP Signal
         // (protocols.md 2.4: PowerShell shields its ssh child the same way).
         detached: process.platform !== 'win32',
