@@ -7,6 +7,7 @@ import {
   isPSRemotingError,
   openSession,
   PSRemotingError,
+  type PSSession,
   parseArguments,
   renderSyntax,
   selectTransport,
@@ -17,6 +18,7 @@ import { container as rootContainer } from 'tsyringe';
 import { type CliOptions, splitArguments } from './cli-options.ts';
 import { installCommand, thisInstallKind } from './install-hint.ts';
 import { runInvoke } from './invoke-command.ts';
+import { END_GRACE_MS, ProcessEnd } from './process-end.ts';
 import { runRepl } from './repl.ts';
 import { createTerminal, formatLocalError, type Terminal } from './terminal-adapter.ts';
 import { registeredTransports, registerInstalledTransports } from './transports.ts';
@@ -50,6 +52,20 @@ Parameters are written as after Enter-PSSession at a pwsh prompt. Options of psr
 `;
 
 export async function main(argv: readonly string[], io: MainIo): Promise<number> {
+  // SIGTERM, SIGHUP, a closed stdout/stderr: the session is closed, then psremote ends quietly (process-end.ts).
+  const end = new ProcessEnd(io);
+  try {
+    const status = await dispatch(argv, end.io, end);
+    return end.status ?? status;
+  } catch (e) {
+    if (end.status !== undefined) return end.status;
+    throw e;
+  } finally {
+    end.dispose();
+  }
+}
+
+async function dispatch(argv: readonly string[], io: MainIo, end: ProcessEnd): Promise<number> {
   const { command, options, psArguments } = splitArguments(argv);
   if (options.version) {
     io.stdout.write(`psremote ${version()}\n`);
@@ -80,9 +96,12 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
   const terminal = createTerminal(command === 'invoke' ? { ...io, stdout: io.stderr } : io, {
     noColor: options.noColor,
   });
+  // Ending early stops what runs (the command, a connect) as Ctrl+C does, and ends a pending read.
+  const offEnd = end.onEnd(() => terminal.stopAll());
   try {
-    return await run(command, psArguments, options, io, terminal);
+    return await run(command, psArguments, options, io, terminal, end);
   } finally {
+    offEnd();
     terminal.close();
   }
 }
@@ -93,6 +112,7 @@ async function run(
   options: CliOptions,
   io: MainIo,
   terminal: Terminal,
+  end: ProcessEnd,
 ): Promise<number> {
   const container = rootContainer.createChildContainer();
   const installed = await registerInstalledTransports(container, io.env, (m) => io.stderr.write(`${m}\n`));
@@ -175,6 +195,13 @@ async function run(
     offInterrupt();
   }
 
+  // An early end (a signal, a closed stdout) has stopped the command; the run below then ends as after Ctrl+C
+  // and its finally closes the session. pwsh answers the session's Close only once every pipeline is closed
+  // (OutOfProcServerMediator waits for them), so the close waits for that. A command that does not stop within
+  // END_GRACE_MS is not waited for: the transport is disposed (the local pwsh killed).
+  const offEnd = end.onEnd(() => {
+    setTimeout(() => void forceClose(session), END_GRACE_MS).unref();
+  });
   try {
     if (command === 'invoke')
       return await runInvoke(session, script ?? '', { json: options.json }, io, terminal);
@@ -187,8 +214,18 @@ async function run(
     }
     return await runRepl(shell, terminal, io);
   } finally {
+    offEnd();
     await session.close();
   }
+}
+
+/**
+ * Closes without waiting for the server: a session.close() while one is under way does not wait for the
+ * CloseAck again, it disposes the transport at once (OutOfProc connection close()).
+ */
+async function forceClose(session: PSSession): Promise<void> {
+  void session.close().catch(() => {});
+  await session.close().catch(() => {});
 }
 
 function safeResolve(

@@ -30,6 +30,8 @@ export interface Terminal {
   ): Promise<ReadResult>;
   /** Cancels a pending readCommand (the session broke). */
   interruptRead(): void;
+  /** The process is ending (a signal, a closed stdout): stops what runs as Ctrl+C would, ends a pending read. */
+  stopAll(): void;
   /** Keeps the command history of this target (under the user's state directory). */
   useHistory(target: string): void;
   /** Ctrl+C while a command runs or while connecting; returns the unsubscribe function. */
@@ -97,6 +99,8 @@ class LineTerminal implements Terminal {
   private readonly tabs = new TabCycle();
   /** Lines entered so far: a completion answer for an earlier line is dropped. */
   private lineCount = 0;
+  /** stopAll was called: the process is ending, no more commands are read (not even typed-ahead ones). */
+  private ended = false;
 
   constructor(io: MainIo, options: { noColor: boolean }) {
     this.io = io;
@@ -253,6 +257,7 @@ class LineTerminal implements Terminal {
     prompt: string,
     complete: (line: string, cursor: number) => Promise<CompletionResult>,
   ): Promise<ReadResult> {
+    if (this.ended) return Promise.resolve({ kind: 'eof' });
     this.completer = complete;
     this.tabs.reset();
     const rl = this.lines();
@@ -272,6 +277,12 @@ class LineTerminal implements Terminal {
     const r = this.pendingRead;
     this.pendingRead = undefined;
     r?.({ kind: 'eof' });
+  }
+
+  stopAll(): void {
+    this.ended = true;
+    this.onSigint();
+    this.interruptRead();
   }
 
   onInterrupt(handler: () => void): () => void {
