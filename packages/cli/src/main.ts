@@ -203,6 +203,8 @@ async function run(
     setTimeout(() => void forceClose(session), END_GRACE_MS).unref();
   });
   try {
+    // Ended while connecting, and the connect won the race: nothing more runs.
+    if (end.status !== undefined) return end.status;
     if (command === 'invoke')
       return await runInvoke(session, script ?? '', { json: options.json }, io, terminal);
     terminal.useHistory(session.computerName);
