@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findPwsh } from '@psremote/transport-process';
 import { describe, expect, it } from 'vitest';
+import { PtySession } from './pty/harness.ts';
 
 /**
  * psremote made to end early, against real pwsh: a reader that goes away (`| head -1`), SIGTERM, SIGHUP. Each
@@ -144,5 +145,24 @@ describe.skipIf(!havePwsh())('psremote ended early, against real pwsh', { timeou
     expect(busy.stderr).toBe('');
     expect(busy.status).toBe(143);
     expect(busy.serverAliveAtExit).toBe(false);
+  });
+
+  it('SIGHUP to an interactive session in a terminal (the terminal closed): 129, the server gone', async () => {
+    const t = new PtySession(process.execPath, [BIN, 'enter'], { env, cwd: '/' });
+    try {
+      await t.waitFor(/\[localhost\]: PS \/\S*> $/m, 60_000);
+      t.type('$PID\r');
+      const screen = await t.waitFor(/^\d+$/m);
+      const serverPid = Number(/^(\d+)$/m.exec(screen)?.[1]);
+      await t.waitFor(/\[localhost\]: PS \/\S*> $/m);
+      expect(alive(serverPid)).toBe(true);
+      t.pty.kill('SIGHUP');
+      expect((await t.exited).exitCode).toBe(129);
+      const gone = !alive(serverPid);
+      if (!gone) process.kill(serverPid, 'SIGKILL');
+      expect(gone).toBe(true);
+    } finally {
+      t.kill();
+    }
   });
 });
