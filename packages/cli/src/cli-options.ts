@@ -1,3 +1,5 @@
+import { PSRemotingError } from '@psremote/core';
+
 /**
  * psremote's own options: every token that starts with `--`, anywhere on the line (issue 3). Everything else
  * is an Enter-PSSession argument and goes to the binder untouched.
@@ -17,6 +19,12 @@ export interface CliOptions {
    */
   readonly sessionOption: string | undefined;
   readonly unknown: readonly string[];
+  /**
+   * A psremote option written wrongly: `--pwsh` with no value (`MissingArgument`, as PowerShell's binder says
+   * of a parameter followed by another parameter or by nothing), or a flag given a value
+   * (`OptionTakesNoValue`). The CLI reports it and exits with the usage status.
+   */
+  readonly error: PSRemotingError | undefined;
 }
 
 export interface SplitArguments {
@@ -34,6 +42,7 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
   const seen = new Set<string>();
   let pwsh: string | undefined;
   let sessionOption: string | undefined;
+  let error: PSRemotingError | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a.startsWith('--') && a.length > 2) {
@@ -41,15 +50,25 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
         ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
         : [a, undefined];
       if (name === '--pwsh') {
-        pwsh = value ?? argv[++i];
+        // PowerShell's rule: the next token is the value unless it is itself a parameter (`-x`, `--x`).
+        const next = argv[i + 1];
+        const given = value ?? (next !== undefined && !/^-./.test(next) ? argv[++i] : undefined);
+        if (given) pwsh = given;
+        else error ??= missingValue(name);
         continue;
       }
       if (name === '--session-option') {
-        sessionOption = value ?? argv[++i];
+        // A hashtable never starts with `-`; the same rule as --pwsh.
+        const next = argv[i + 1];
+        const given = value ?? (next !== undefined && !/^-./.test(next) ? argv[++i] : undefined);
+        if (given) sessionOption = given;
+        else error ??= missingValue(name);
         continue;
       }
-      if (FLAGS.has(name)) seen.add(name);
-      else unknown.push(a);
+      if (FLAGS.has(name)) {
+        seen.add(name);
+        if (value !== undefined) error ??= noValue(name, a);
+      } else unknown.push(a);
       continue;
     }
     if (a === '-h' && command === undefined) {
@@ -71,6 +90,26 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
       pwsh,
       sessionOption,
       unknown,
+      error,
     },
   };
+}
+
+function missingValue(option: string): PSRemotingError {
+  return new PSRemotingError(
+    `Missing an argument for psremote's option '${option}'. Give the path of a PowerShell executable: ${option} <path> or ${option}=<path>.`,
+    { errorId: 'MissingArgument', category: 'InvalidArgument', targetObject: option, commandName: '' },
+  );
+}
+
+function noValue(option: string, token: string): PSRemotingError {
+  return new PSRemotingError(
+    `psremote's option '${option}' takes no value: '${token}'. Write ${option} alone.`,
+    {
+      errorId: 'OptionTakesNoValue',
+      category: 'InvalidArgument',
+      targetObject: token,
+      commandName: '',
+    },
+  );
 }

@@ -7,6 +7,7 @@ import {
   isPSRemotingError,
   openSession,
   PSRemotingError,
+  type PSSession,
   parseArguments,
   parseSessionOptionText,
   type ResolvedSessionOptions,
@@ -18,9 +19,11 @@ import {
 import { createProcessTransport } from '@psremote/transport-process';
 import { container as rootContainer } from 'tsyringe';
 import { type CliOptions, splitArguments } from './cli-options.ts';
+import { installCommand, thisInstallKind } from './install-hint.ts';
 import { runInvoke } from './invoke-command.ts';
+import { END_GRACE_MS, ProcessEnd } from './process-end.ts';
 import { runRepl } from './repl.ts';
-import { createTerminal, type Terminal } from './terminal-adapter.ts';
+import { createTerminal, formatLocalError, type Terminal } from './terminal-adapter.ts';
 import { registeredTransports, registerInstalledTransports } from './transports.ts';
 
 /**
@@ -57,6 +60,20 @@ Parameters are written as after Enter-PSSession at a pwsh prompt. Options of psr
 `;
 
 export async function main(argv: readonly string[], io: MainIo): Promise<number> {
+  // SIGTERM, SIGHUP, a closed stdout/stderr: the session is closed, then psremote ends quietly (process-end.ts).
+  const end = new ProcessEnd(io);
+  try {
+    const status = await dispatch(argv, end.io, end);
+    return end.status ?? status;
+  } catch (e) {
+    if (end.status !== undefined) return end.status;
+    throw e;
+  } finally {
+    end.dispose();
+  }
+}
+
+async function dispatch(argv: readonly string[], io: MainIo, end: ProcessEnd): Promise<number> {
   const { command, options, psArguments } = splitArguments(argv);
   if (options.version) {
     io.stdout.write(`psremote ${version()}\n`);
@@ -68,6 +85,10 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       io.stdout.write(`\nSYNTAX (Enter-PSSession)\n${renderSyntax()}\n`);
     }
     return command === undefined && !options.help ? EXIT.usage : EXIT.ok;
+  }
+  if (options.error) {
+    io.stderr.write(`${formatLocalError(options.error)}\n`);
+    return EXIT.usage;
   }
   if (options.unknown.length > 0) {
     io.stderr.write(`psremote: unknown option ${options.unknown.join(', ')} (see psremote --help)\n`);
@@ -84,9 +105,12 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     noColor: options.noColor,
     typeAhead: command === 'enter',
   });
+  // Ending early stops what runs (the command, a connect) as Ctrl+C does, and ends a pending read.
+  const offEnd = end.onEnd(() => terminal.stopAll());
   try {
-    return await run(command, psArguments, options, io, terminal);
+    return await run(command, psArguments, options, io, terminal, end);
   } finally {
+    offEnd();
     terminal.close();
   }
 }
@@ -97,6 +121,7 @@ async function run(
   options: CliOptions,
   io: MainIo,
   terminal: Terminal,
+  end: ProcessEnd,
 ): Promise<number> {
   const container = rootContainer.createChildContainer();
   const installed = await registerInstalledTransports(container, io.env, (m) => io.stderr.write(`${m}\n`));
@@ -128,7 +153,11 @@ async function run(
         hostUi: terminal.hostUi,
       });
       try {
-        plugin = selectTransport(plugins, bound.parameterSet, { placeholders: installed.placeholders });
+        plugin = selectTransport(plugins, bound.parameterSet, {
+          placeholders: installed.placeholders,
+          // npm install -g for a global psremote, npm install for a project's (install-hint.ts).
+          installCommand: (pkg) => installCommand(pkg, thisInstallKind(io.env)),
+        });
       } catch (e) {
         if (!isPSRemotingError(e) || !options.dryRun) throw e;
         transportError = e;
@@ -189,7 +218,16 @@ async function run(
     offInterrupt();
   }
 
+  // An early end (a signal, a closed stdout) has stopped the command; the run below then ends as after Ctrl+C
+  // and its finally closes the session. pwsh answers the session's Close only once every pipeline is closed
+  // (OutOfProcServerMediator waits for them), so the close waits for that. A command that does not stop within
+  // END_GRACE_MS is not waited for: the transport is disposed (the local pwsh killed).
+  const offEnd = end.onEnd(() => {
+    setTimeout(() => void forceClose(session), END_GRACE_MS).unref();
+  });
   try {
+    // Ended while connecting, and the connect won the race: nothing more runs.
+    if (end.status !== undefined) return end.status;
     if (command === 'invoke')
       return await runInvoke(session, script ?? '', { json: options.json }, io, terminal);
     terminal.useHistory(session.computerName);
@@ -201,8 +239,18 @@ async function run(
     }
     return await runRepl(shell, terminal, io);
   } finally {
+    offEnd();
     await session.close();
   }
+}
+
+/**
+ * Closes without waiting for the server: a session.close() while one is under way does not wait for the
+ * CloseAck again, it disposes the transport at once (OutOfProc connection close()).
+ */
+async function forceClose(session: PSSession): Promise<void> {
+  void session.close().catch(() => {});
+  await session.close().catch(() => {});
 }
 
 function safeResolve(

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import {
   type CompletionResult,
@@ -12,6 +12,7 @@ import {
 } from '@psremote/core';
 import type { ErrorRecordInfo } from '@psremote/psrp';
 import type { MainIo } from './main.ts';
+import { appendPrivateFile } from './private-file.ts';
 import { type EditState, TabCycle } from './tab-cycle.ts';
 import { TerminalHostUi } from './terminal-host-ui.ts';
 import { type KeyReader, TypeAhead } from './type-ahead.ts';
@@ -37,6 +38,8 @@ export interface Terminal {
   ): Promise<ReadResult>;
   /** Cancels a pending readCommand (the session broke). */
   interruptRead(): void;
+  /** The process is ending (a signal, a closed stdout): stops what runs as Ctrl+C would, ends a pending read. */
+  stopAll(): void;
   /** Keeps the command history of this target (under the user's state directory). */
   useHistory(target: string): void;
   /** Ctrl+C while a command runs or while connecting; returns the unsubscribe function. */
@@ -184,6 +187,8 @@ class LineTerminal implements Terminal {
   private tabGeneration = 0;
   /** readline as a reader of keys: at the command prompt, and at ReadLine's questions (TerminalHostUi.ask). */
   private readonly lineKeys: KeyReader;
+  /** stopAll was called: the process is ending, no more commands are read (not even typed-ahead ones). */
+  private ended = false;
 
   constructor(io: MainIo, options: TerminalOptions) {
     this.io = io;
@@ -360,8 +365,8 @@ class LineTerminal implements Terminal {
   private remember(line: string): void {
     if (!this.interactive || !this.historyFile || !line.trim()) return;
     try {
-      mkdirSync(dirname(this.historyFile), { recursive: true });
-      appendFileSync(this.historyFile, `${line.replace(/\n/g, ' ')}\n`);
+      // Private (0700 directories, 0600 file): the history holds what the user typed.
+      appendPrivateFile(this.historyFile, `${line.replace(/\n/g, ' ')}\n`, stateDirectory(this.io.env));
     } catch {
       // History is a convenience: a read-only home must not stop the session.
     }
@@ -371,6 +376,7 @@ class LineTerminal implements Terminal {
     prompt: string,
     complete: (line: string, cursor: number) => Promise<CompletionResult>,
   ): Promise<ReadResult> {
+    if (this.ended) return Promise.resolve({ kind: 'eof' });
     this.completer = complete;
     this.tabs.reset();
     const rl = this.lines();
@@ -390,6 +396,12 @@ class LineTerminal implements Terminal {
 
   interruptRead(): void {
     this.settleRead({ kind: 'eof' });
+  }
+
+  stopAll(): void {
+    this.ended = true;
+    this.onSigint();
+    this.interruptRead();
   }
 
   onInterrupt(handler: () => void): () => void {
@@ -462,6 +474,7 @@ const BINDING_IDS = new Set([
   'ParameterArgumentTransformationError',
   'ParameterBindingFailed',
   'ScriptBlockArgumentNoInput',
+  'OptionTakesNoValue',
 ]);
 
 /** psremote's own error in PowerShell's error view: the message, then CategoryInfo and FullyQualifiedErrorId. */

@@ -1,3 +1,4 @@
+export { childEnvironment } from './child-environment.ts';
 export { findPwsh } from './find-pwsh.ts';
 export {
   createProcessTransport,

@@ -9,6 +9,7 @@ import {
   type TransportPlugin,
   type TransportTarget,
 } from '@psremote/core';
+import { childEnvironment } from './child-environment.ts';
 import { findPwsh } from './find-pwsh.ts';
 
 export interface ProcessTarget extends TransportTarget {
@@ -21,6 +22,11 @@ export interface ProcessTransportOptions {
   readonly pwshPath?: string;
   /** Working directory of the server process. */
   readonly cwd?: string;
+  /**
+   * The server process's environment, exactly. Default: the session's environment as PowerShell would pass
+   * it, without what belongs to psremote and to what started it (childEnvironment).
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -50,7 +56,7 @@ export function createProcessTransport(options: ProcessTransportOptions = {}): T
       const child = spawn(exe, [...t.arguments], {
         stdio: ['pipe', 'pipe', 'pipe'],
         cwd: options.cwd,
-        env: ctx.env as NodeJS.ProcessEnv,
+        env: (options.env ?? childEnvironment(ctx.env)) as NodeJS.ProcessEnv,
         // The terminal's Ctrl+C must reach psremote only; the stop travels as a PSRP Signal
         // (protocols.md 2.4: PowerShell shields its ssh child the same way).
         detached: process.platform !== 'win32',
@@ -70,6 +76,23 @@ export function createProcessTransport(options: ProcessTransportOptions = {}): T
         );
       });
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      // The server may be a grandchild: the .NET global tool's `pwsh` is a launcher running `dotnet pwsh.dll` as
+      // its child, which holds the same stdout. The server is gone when the child has exited and its stdout is
+      // closed (no process holds it any more).
+      const stdoutClosed = new Promise<void>((resolve) => child.stdout.once('close', () => resolve()));
+      const serverGone = Promise.all([exited, stdoutClosed]);
+      /**
+       * Signals the child's process group on POSIX (its own, from `detached`: the launcher and the server it
+       * started), the child alone on Windows.
+       */
+      const kill = (signal: NodeJS.Signals): void => {
+        try {
+          if (process.platform !== 'win32' && child.pid !== undefined) process.kill(-child.pid, signal);
+          else child.kill(signal);
+        } catch {
+          // Already gone (ESRCH).
+        }
+      };
       const stream: OutOfProcStream = {
         input: child.stdout,
         output: child.stdin,
@@ -77,13 +100,12 @@ export function createProcessTransport(options: ProcessTransportOptions = {}): T
         description: `pwsh process ${child.pid}`,
         async dispose() {
           child.stdin.end();
-          if (child.exitCode === null && child.signalCode === null) {
-            const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-            timer.unref();
-            child.kill('SIGTERM');
-            await exited;
-            clearTimeout(timer);
-          }
+          // pwsh ends by itself once its stdin is closed (after the session's Close): a moment for that.
+          if (await within(serverGone, 1000)) return;
+          kill('SIGTERM');
+          if (await within(serverGone, 2000)) return;
+          kill('SIGKILL');
+          await exited;
         },
       };
       // The child's pipes keep Node alive only while the session is open.
@@ -102,3 +124,16 @@ export function createProcessTransport(options: ProcessTransportOptions = {}): T
 
 /** The default instance: pwsh from PSREMOTE_PWSH, PATH or ~/.dotnet/tools. */
 export const processTransport: TransportPlugin = createProcessTransport();
+
+/** Whether `promise` settles within `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -74,6 +74,12 @@ describe('selectTransport', () => {
       'TransportNotRegistered,Microsoft.PowerShell.Commands.EnterPSSessionCommand',
     );
   });
+  it('names the install command the program gives (a global CLI: npm install -g)', () => {
+    const e = errorOf(() => selectTransport([], 'SSHHost', { installCommand: (p) => `npm install -g ${p}` }));
+    expect(e.errorId).toBe('TransportNotRegistered');
+    expect(e.message).toContain('Install it with: npm install -g @psremote/transport-ssh');
+    expect(e.recommendedAction).toBe('npm install -g @psremote/transport-ssh');
+  });
   it('says what is wrong when only an incompatible plugin serves the set', () => {
     const e = errorOf(() => selectTransport([plugin('old', ['VMName'], '^9.0.0')], 'VMName'));
     expect(e.errorId).toBe('TransportApiMismatch');

@@ -30,6 +30,11 @@ export function selectTransport(
   options: {
     /** Transport packages that are installed but implement nothing yet (they export `implemented: false`). */
     readonly placeholders?: ReadonlySet<string>;
+    /**
+     * The command that installs a package where this program finds it (`npm install -g <pkg>` for a global
+     * install); `npm install <pkg>` when not given.
+     */
+    readonly installCommand?: (pkg: string) => string;
   } = {},
 ): TransportPlugin {
   const serving = plugins.filter((p) => p.parameterSets.includes(set));
@@ -61,13 +66,14 @@ export function selectTransport(
       },
     );
   }
+  const install = pkg ? (options.installCommand ?? ((p: string) => `npm install ${p}`))(pkg) : undefined;
   throw new PSRemotingError(
-    `No installed transport serves the ${set} parameter set. Install it with: npm install ${pkg ?? 'a transport for it'}`,
+    `No installed transport serves the ${set} parameter set. Install it with: ${install ?? 'npm install a transport for it'}`,
     {
       errorId: 'TransportNotRegistered',
       category: 'NotInstalled',
       targetObject: set,
-      recommendedAction: pkg ? `npm install ${pkg}` : undefined,
+      recommendedAction: install,
     },
   );
 }

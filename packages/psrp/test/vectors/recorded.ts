@@ -1,18 +1,24 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Defragmenter } from '../../src/fragment/fragment.ts';
 import { decodeMessage, type PsrpMessage } from '../../src/message/header.ts';
 
-/** The recordings (pypsrp's test data, real Windows WinRM servers): /work/shared/vectors/winrm-recorded. */
-export const VECTOR_DIR =
-  process.env.PSREMOTE_WINRM_VECTORS ??
-  new URL('../../../../../shared/vectors/winrm-recorded/', import.meta.url).pathname;
+/**
+ * The recordings (pypsrp's test data, real Windows WinRM servers), kept beside this file with their licence
+ * (winrm-recorded/LICENSE.pypsrp), so a clone of the repository has them.
+ */
+export const VECTOR_DIR = fileURLToPath(new URL('./winrm-recorded/', import.meta.url));
 
+/** The recording files; none found is an error (they ship with the repository), never a silent skip. */
 export function vectorFiles(): string[] {
-  if (!existsSync(VECTOR_DIR)) return [];
-  return readdirSync(VECTOR_DIR)
-    .filter((f) => f.endsWith('.yml') && !f.startsWith('_'))
-    .sort();
+  const files = existsSync(VECTOR_DIR)
+    ? readdirSync(VECTOR_DIR)
+        .filter((f) => f.endsWith('.yml') && !f.startsWith('_'))
+        .sort()
+    : [];
+  if (files.length === 0) throw new Error(`the recorded WinRM vectors are missing: ${VECTOR_DIR}`);
+  return files;
 }
 
 /** One HTTP exchange of a recording: the SOAP envelope sent and, unless the exchange failed, the answer. */
