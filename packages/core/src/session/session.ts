@@ -348,6 +348,12 @@ export class PSSession {
         }
         break;
       case 'ProtocolError':
+        // A limit the engine applies to one command (MaximumReceivedDataSizePerCommand) fails that pipeline and
+        // leaves the pool open: only a protocol error that broke the pool breaks the session.
+        if (this.pool.state === 'Opened') {
+          this.log.debug(`protocol error without a broken pool: ${ev.error.errorId}`);
+          break;
+        }
         this.fail(
           receiveLimitError(ev.error, this.computerName, this.options) ??
             new PSRemotingError(`The server broke the PowerShell remoting protocol: ${ev.error.message}`, {
@@ -508,6 +514,14 @@ export class PSSession {
       if (isPSRemotingError(e)) this.log.debug(`stop: ${e.message}`);
       else throw e;
     }
+  }
+
+  /**
+   * Ctrl+C for whatever the session is running (an internal command such as the prompt, Enter-PSSession's
+   * command check, a completion): Invocation.interrupt for each, with the same escalation.
+   */
+  interrupt(): void {
+    for (const id of [...this.invocations.keys()]) this.interruptPipeline(id);
   }
 
   /** Pipelines Ctrl+C is stopping, with their escalation timers. */
