@@ -354,17 +354,24 @@ export class PSSession {
           this.log.debug(`protocol error without a broken pool: ${ev.error.errorId}`);
           break;
         }
-        this.fail(
-          receiveLimitError(ev.error, this.computerName, this.options) ??
+        {
+          const limit = receiveLimitError(ev.error, this.computerName, this.options);
+          if (limit) {
+            // Over a receive limit: stop reading now (the rest of the object is not wanted), no goodbye.
+            this.terminate(limit);
+            break;
+          }
+          this.fail(
             new PSRemotingError(`The server broke the PowerShell remoting protocol: ${ev.error.message}`, {
               errorId: ev.error.errorId,
               category: 'ProtocolError',
               targetObject: this.computerName,
               cause: ev.error,
             }),
-        );
-        void this.conn.close().catch(() => {});
-        break;
+          );
+          void this.conn.close().catch(() => {});
+          break;
+        }
       default:
         break;
     }
