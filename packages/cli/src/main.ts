@@ -232,10 +232,20 @@ async function run(
       return await runInvoke(session, script ?? '', { json: options.json }, io, terminal);
     terminal.useHistory(session.computerName);
     const shell = new InteractiveSession(session);
+    // Ctrl+C while Enter-PSSession checks the remote commands: stop them, and end a session that does not answer.
+    const offEnterInterrupt = terminal.onInterrupt(() => session.interrupt());
     try {
       await shell.enter();
     } catch (e) {
-      return reportStartError(e, options, io, terminal, EXIT.failed);
+      return reportStartError(
+        e,
+        options,
+        io,
+        terminal,
+        session.state === 'Broken' ? EXIT.broken : EXIT.failed,
+      );
+    } finally {
+      offEnterInterrupt();
     }
     return await runRepl(shell, terminal, io);
   } finally {

@@ -46,7 +46,15 @@ export async function runRepl(shell: InteractiveSession, terminal: Terminal, io:
   try {
     for (;;) {
       if (session.state !== 'Opened') return 3;
-      const prompt = terminal.interactive ? (block !== undefined ? '>> ' : await shell.prompt()) : '';
+      // Ctrl+C while the prompt is fetched reaches that command too (a stuck server must not trap the user).
+      const offPromptInterrupt = terminal.onInterrupt(() => session.interrupt());
+      let prompt: string;
+      try {
+        prompt = terminal.interactive ? (block !== undefined ? '>> ' : await shell.prompt()) : '';
+      } finally {
+        offPromptInterrupt();
+      }
+      if (session.state !== 'Opened') return 3;
       const read = await terminal.readCommand(prompt, (line, cursor) => shell.complete(line, cursor));
       if (read.kind === 'interrupt') {
         block = undefined; // Ctrl+C drops a block being typed

@@ -206,6 +206,22 @@ describe('psremote enter against a hostile server, in a pseudo-terminal', () => 
     expect(await s.screen()).toContain('FullyQualifiedErrorId : IPCSignalTimedOut,PSSessionStateBroken');
   });
 
+  it('Ctrl+C twice gets out while the prompt is being fetched from a stuck server', async () => {
+    const s = enter([], { HOSTILE_PWSH_STUCK_PROMPT: '1' });
+    await s.waitFor(/\[localhost\]: PS fake> $/m);
+    s.type('1\r');
+    // The next prompt never comes: the stream is stuck mid-fragment.
+    await new Promise((r) => setTimeout(r, 1000));
+    s.type('\x03');
+    await new Promise((r) => setTimeout(r, 200));
+    s.type('\x03');
+    const end = await s.exited;
+    expect(end.exitCode).toBe(3);
+    expect(await s.screen()).toContain(
+      'FullyQualifiedErrorId : SessionEndedByInterrupt,PSSessionStateBroken',
+    );
+  });
+
   it('Ctrl+C while the server never answers the handshake cancels the open at once', async () => {
     const log = join(mkdtempSync(join(tmpdir(), 'hostile-')), 'log');
     const s = enter([], { HOSTILE_PWSH_SILENT: '1', HOSTILE_PWSH_LOG: log });

@@ -348,17 +348,30 @@ export class PSSession {
         }
         break;
       case 'ProtocolError':
-        this.fail(
-          receiveLimitError(ev.error, this.computerName, this.options) ??
+        // A limit the engine applies to one command (MaximumReceivedDataSizePerCommand) fails that pipeline and
+        // leaves the pool open: only a protocol error that broke the pool breaks the session.
+        if (this.pool.state === 'Opened') {
+          this.log.debug(`protocol error without a broken pool: ${ev.error.errorId}`);
+          break;
+        }
+        {
+          const limit = receiveLimitError(ev.error, this.computerName, this.options);
+          if (limit) {
+            // Over a receive limit: stop reading now (the rest of the object is not wanted), no goodbye.
+            this.terminate(limit);
+            break;
+          }
+          this.fail(
             new PSRemotingError(`The server broke the PowerShell remoting protocol: ${ev.error.message}`, {
               errorId: ev.error.errorId,
               category: 'ProtocolError',
               targetObject: this.computerName,
               cause: ev.error,
             }),
-        );
-        void this.conn.close().catch(() => {});
-        break;
+          );
+          void this.conn.close().catch(() => {});
+          break;
+        }
       default:
         break;
     }
@@ -508,6 +521,14 @@ export class PSSession {
       if (isPSRemotingError(e)) this.log.debug(`stop: ${e.message}`);
       else throw e;
     }
+  }
+
+  /**
+   * Ctrl+C for whatever the session is running (an internal command such as the prompt, Enter-PSSession's
+   * command check, a completion): Invocation.interrupt for each, with the same escalation.
+   */
+  interrupt(): void {
+    for (const id of [...this.invocations.keys()]) this.interruptPipeline(id);
   }
 
   /** Pipelines Ctrl+C is stopping, with their escalation timers. */
