@@ -1,6 +1,5 @@
 import type { PsrpProtocolError } from '@psremote/psrp';
 import { PSRemotingError } from '../errors/ps-remoting-error.ts';
-import type { ResolvedSessionOptions } from '../parameters/session-option.ts';
 
 /** The command part of PowerShell's FullyQualifiedErrorId for an error that broke an open session. */
 export const SESSION_BROKEN_COMMAND = 'PSSessionStateBroken';
@@ -34,24 +33,12 @@ export function openCancelled(reason?: unknown): PSRemotingError {
 
 /**
  * The engine refused data beyond MaximumReceivedObjectSize: PowerShell's PSRemotingTransportException
- * ReceivedObjectSizeExceededMaximumClient (RemotingErrorIdStrings.resx), the session Broken. Undefined for
- * other protocol errors.
+ * ReceivedObjectSizeExceededMaximumClient (RemotingErrorIdStrings.resx, the engine's text), the session Broken.
+ * Undefined for other protocol errors.
  */
-export function receiveLimitError(
-  error: PsrpProtocolError,
-  computerName: string,
-  options: ResolvedSessionOptions,
-): PSRemotingError | undefined {
-  let message: string;
-  if (error.errorId === 'ReceivedObjectSizeExceededMaximumClient') {
-    message = error.message;
-  } else if (error.errorId === 'PsrpMessageTooLarge' && options.maximumReceivedObjectSize !== null) {
-    // The engine's message-size bound stands for the object limit until the engine names it itself.
-    return objectSizeExceededError(computerName, options.maximumReceivedObjectSize, error);
-  } else {
-    return undefined;
-  }
-  return objectSizeError(message, computerName, error);
+export function receiveLimitError(error: PsrpProtocolError, computerName: string): PSRemotingError | undefined {
+  if (error.errorId !== 'ReceivedObjectSizeExceededMaximumClient') return undefined;
+  return objectSizeError(error.message, computerName, error);
 }
 
 /** ReceivedObjectSizeExceededMaximumClient when only the limit is known (not the object's size). */

@@ -1,19 +1,29 @@
 import type { ClientRunspacePoolOptions } from '@psremote/psrp';
 import type { ResolvedSessionOptions } from '../parameters/session-option.ts';
 
-/** The largest fragment blob MS-PSRP can declare (BlobLength is an int32): "unlimited" in engine terms. */
-const UNLIMITED = 2 ** 31;
-
 /**
- * The runspace pool's receive limits from the session options. The engine's `maxMessageSize` bounds one
- * reassembled message, which is what MaximumReceivedObjectSize bounds (PowerShell counts each object's fragment
- * bytes, PriorityCollection.cs ReceiveDataCollection.ProcessRawData); the per-command limit has no engine option
- * here, so only the object limit is applied.
+ * The runspace pool's receive limits from the session options (null: no limit).
+ *
+ * MaximumReceivedObjectSize bounds every object, the pool's and each pipeline's. PowerShell's own OutOfProc client
+ * applies its 10 MB only to the pool's messages (BaseTransportManager.MaximumReceivedObjectSize; its command
+ * transport managers set none), and its WSMan client applies the PSSessionOption value to both. psremote applies the
+ * one setting to both, so a server it does not control cannot make it hold more than the limit for any object; a
+ * user who trusts the server raises it (`--session-option @{MaximumReceivedObjectSize=$null}`), and the error says so.
+ * MaximumReceivedDataSizePerCommand fails only the command that went over it (the engine's
+ * PipelineReceiveLimitExceeded event; the session then stops that pipeline on the server).
  */
 export function poolLimitOptions(
   options: ResolvedSessionOptions,
-): Pick<ClientRunspacePoolOptions, 'maxMessageSize'> {
-  const max = options.maximumReceivedObjectSize;
+): Pick<
+  ClientRunspacePoolOptions,
+  'maxReceivedObjectSize' | 'maxReceivedPipelineObjectSize' | 'maxReceivedDataSizePerCommand'
+> {
+  const object = options.maximumReceivedObjectSize;
   // 0 or a negative limit refuses every object, as PowerShell's `size < 0 || size > max` does.
-  return { maxMessageSize: max === null ? UNLIMITED : Math.max(0, max) };
+  const max = object === null ? null : Math.max(0, object);
+  return {
+    maxReceivedObjectSize: max,
+    maxReceivedPipelineObjectSize: max,
+    maxReceivedDataSizePerCommand: options.maximumReceivedDataSizePerCommand,
+  };
 }

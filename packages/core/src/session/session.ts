@@ -347,6 +347,12 @@ export class PSSession {
           w?.resolve(ev.value);
         }
         break;
+      case 'PipelineReceiveLimitExceeded':
+        // MaximumReceivedDataSizePerCommand: the engine fails the pipeline (its PipelineStateChanged follows) and
+        // drops its data; the server is told to stop producing it.
+        this.log.debug(`pipeline ${ev.pipelineId}: ${ev.received} bytes over the per-command limit ${ev.limit}`);
+        void this.conn.stopPipeline(ev.pipelineId).catch(() => {});
+        break;
       case 'ProtocolError':
         // A limit the engine applies to one command (MaximumReceivedDataSizePerCommand) fails that pipeline and
         // leaves the pool open: only a protocol error that broke the pool breaks the session.
@@ -355,7 +361,7 @@ export class PSSession {
           break;
         }
         {
-          const limit = receiveLimitError(ev.error, this.computerName, this.options);
+          const limit = receiveLimitError(ev.error, this.computerName);
           if (limit) {
             // Over a receive limit: stop reading now (the rest of the object is not wanted), no goodbye.
             this.terminate(limit);
