@@ -370,7 +370,10 @@ describe('a full client session against the in-memory fake server', () => {
     const answers = drain(pool).filter((e) => e.type === 'RunspaceAvailability');
     expect(asked).toEqual(['SET_MAX_RUNSPACES', 'SET_MIN_RUNSPACES', 'GET_AVAILABLE_RUNSPACES']);
     expect(answers.map((e) => e.type === 'RunspaceAvailability' && e.callId)).toEqual([max, min, avail]);
-    expect(answers.slice(0, 2).map((e) => e.type === 'RunspaceAvailability' && e.value)).toEqual([true, false]);
+    expect(answers.slice(0, 2).map((e) => e.type === 'RunspaceAvailability' && e.value)).toEqual([
+      true,
+      false,
+    ]);
     expect(server.violations).toEqual([]);
   });
 
