@@ -348,7 +348,10 @@ describe('OutOfProc connection over the memory pair: close', () => {
     pair.withhold('SignalAck');
     const stopping = conn.stopPipeline(PID).catch((e: unknown) => e);
     await pair.clientSent((p) => p.kind === 'Signal');
-    const reason = new PSRemotingError('interrupted twice', { errorId: 'SessionEndedByInterrupt' });
+    const reason = new PSRemotingError('interrupted twice', {
+      errorId: 'SessionEndedByInterrupt',
+      category: 'OperationStopped',
+    });
     conn.abort?.(reason);
     expect(await got.end).toBe(reason);
     expect(await stopping).toBe(reason);
