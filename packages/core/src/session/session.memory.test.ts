@@ -2,6 +2,7 @@ import { EMPTY_GUID, hostMethodId, PSObject, type testing } from '@psremote/psrp
 import { describe, expect, it } from 'vitest';
 import { isPSRemotingError, type PSRemotingError } from '../errors/ps-remoting-error.ts';
 import { RecordingHostUi } from '../host/recording-host-ui.ts';
+import { DEFAULT_SESSION_OPTIONS } from '../parameters/session-option.ts';
 import {
   createMemoryTransport,
   type MemoryOutOfProcPair,
@@ -17,7 +18,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Opens a session on a memory transport whose pipelines `script` drives; returns the session and its pair. */
 async function open(
   script: (p: FakePipeline) => void = () => {},
-  options: MemoryTransportOptions & { hostUi?: RecordingHostUi } = {},
+  options: MemoryTransportOptions & { hostUi?: RecordingHostUi; cancelTimeoutMs?: number } = {},
 ): Promise<{ session: PSSession; pair: MemoryOutOfProcPair; table: SessionTable; hostUi: RecordingHostUi }> {
   const transport = createMemoryTransport({
     ...options,
@@ -25,7 +26,14 @@ async function open(
   });
   const table = new SessionTable();
   const hostUi = options.hostUi ?? new RecordingHostUi();
-  const session = await openSession({ transport, hostUi, table });
+  const session = await openSession({
+    transport,
+    hostUi,
+    table,
+    ...(options.cancelTimeoutMs !== undefined
+      ? { sessionOptions: { ...DEFAULT_SESSION_OPTIONS, cancelTimeoutMs: options.cancelTimeoutMs } }
+      : {}),
+  });
   const pair = transport.pairOf(session);
   if (!pair) throw new Error('no pair for the session');
   return { session, pair, table, hostUi };
@@ -420,5 +428,66 @@ describe('PSSession over the memory transport: close', () => {
     expect(performance.now() - t0).toBeLessThan(3000);
     expect(session.state).toBe('Closed');
     expect(pair.disposeCalls).toBe(1);
+  });
+});
+
+describe('PSSession over the memory transport: Ctrl+C (interrupt)', () => {
+  it('interrupt: a Signal, the pipeline Stopped, the session kept', async () => {
+    const { session, pair } = await open();
+    const inv = session.invoke('while ($true) {}');
+    await serverPipeline(pair);
+    inv.interrupt();
+    expect((await inv.result()).state).toBe('Stopped');
+    expect(pair.fromClient.some((p) => p.kind === 'Signal' && p.psGuid === inv.pipelineId)).toBe(true);
+    expect(session.state).toBe('Opened');
+    await session.close();
+  });
+
+  it('a stop the server never answers: Broken within CancelTimeout, the transport torn down without Close', async () => {
+    const { session, pair } = await open(undefined, { cancelTimeoutMs: 100 });
+    const inv = session.invoke('while ($true) {}');
+    const sp = await serverPipeline(pair);
+    pair.withhold('SignalAck');
+    sp.finish = () => {}; // the pipeline ignores the stop
+    const t0 = performance.now();
+    inv.interrupt();
+    const err = await rejection(inv.result());
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(session.state).toBe('Broken');
+    expect(err).toBe(session.reason);
+    expect(isPSRemotingError(err)).toBe(true);
+    expect(pair.fromClient.some((p) => p.kind === 'Close' && p.psGuid === EMPTY_GUID)).toBe(false);
+    expect(pair.disposeCalls).toBe(1);
+  });
+
+  it('a second interrupt while the first is unanswered ends the session at once', async () => {
+    const { session, pair } = await open();
+    const inv = session.invoke('while ($true) {}');
+    const sp = await serverPipeline(pair);
+    pair.withhold('SignalAck');
+    sp.finish = () => {};
+    inv.interrupt();
+    await pair.clientSent((p) => p.kind === 'Signal');
+    inv.interrupt();
+    const err = await rejection(inv.result());
+    expect(err?.errorId).toBe('SessionEndedByInterrupt');
+    expect(session.state).toBe('Broken');
+  });
+});
+
+describe('PSSession over the memory transport: receive limits', () => {
+  it('an object past MaximumReceivedObjectSize breaks the session with ReceivedObjectSizeExceededMaximumClient', async () => {
+    const transport = createMemoryTransport({
+      serverOptions: { onPipeline: (p) => p.output('z'.repeat(200_000)).finish() },
+    });
+    const session = await openSession({
+      transport,
+      hostUi: new RecordingHostUi(),
+      table: new SessionTable(),
+      sessionOptions: { ...DEFAULT_SESSION_OPTIONS, maximumReceivedObjectSize: 50_000 },
+    });
+    const err = await rejection(session.invoke('big').result());
+    expect(err?.errorId).toBe('ReceivedObjectSizeExceededMaximumClient');
+    expect(session.state).toBe('Broken');
   });
 });
