@@ -89,6 +89,8 @@ describe('OutOfProc connection over the memory pair: acknowledgements', () => {
     pair.sendPacket({ kind: 'DataAck', psGuid: PID });
     pair.sendPacket({ kind: 'DataAck', psGuid: PID2 });
     await Promise.all([a2, b1]);
+    // The far end checks the lock-step too.
+    expect(pair.violations.filter((v) => v.startsWith('Data for'))).toEqual([]);
     await conn.close();
   });
 

@@ -129,6 +129,7 @@ describe('PSSession over the memory transport: commands', () => {
     // The finished pipeline is released on the transport (OutOfProc Close for its guid).
     await pair.clientSent((p) => p.kind === 'Close' && p.psGuid === inv.pipelineId);
     expect(pair.fromClient.find((p) => p.kind === 'Command')?.psGuid).toBe(inv.pipelineId);
+    expect(pair.violations).toEqual([]);
     await session.close();
   });
 

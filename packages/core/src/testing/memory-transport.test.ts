@@ -118,6 +118,16 @@ describe('MemoryOutOfProcPair', () => {
     expect(pair.disposeCalls).toBe(2);
   });
 
+  it('flags a second Data for a guid sent before the DataAck of the first', () => {
+    const pair = new MemoryOutOfProcPair();
+    pair.withhold('DataAck');
+    const line = `${encodePacket({ kind: 'Data', stream: 'Default', psGuid: '00000000-0000-0000-0000-000000000000', data: Buffer.from('x') })}\n`;
+    pair.stream.output.write(line);
+    expect(pair.violations.filter((v) => v.startsWith('Data for'))).toEqual([]);
+    pair.stream.output.write(line);
+    expect(pair.violations.filter((v) => v.startsWith('Data for'))).toHaveLength(1);
+  });
+
   it('records what the client sends and flags a packet only a server sends', () => {
     const pair = new MemoryOutOfProcPair();
     pair.stream.output.write(

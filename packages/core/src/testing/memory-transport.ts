@@ -80,6 +80,8 @@ export class MemoryOutOfProcPair {
   private readonly pending: Buffer[] = [];
   private readonly withheld = new Set<MemoryAckKind>();
   private readonly objectPipelines = new Map<bigint, string>();
+  /** Data packets per guid not acknowledged yet: OutOfProc Data is lock-step (protocols.md 3.2). */
+  private readonly unacked = new Map<string, number>();
   private readonly flushWaiters: (() => void)[] = [];
   private readonly clientWaiters: { test: (p: OutOfProcPacket) => boolean; resolve: () => void }[] = [];
   private wantMore = true;
@@ -170,6 +172,11 @@ export class MemoryOutOfProcPair {
 
   /** Writes one packet to the client (an ack the far end withheld, a packet only a client sends). */
   sendPacket(packet: OutOfProcPacket): void {
+    if (packet.kind === 'DataAck') {
+      const n = this.unacked.get(packet.psGuid) ?? 0;
+      if (n > 1) this.unacked.set(packet.psGuid, n - 1);
+      else this.unacked.delete(packet.psGuid);
+    }
     this.toClient.push(packet);
     this.enqueue(Buffer.from(`${encodePacket(packet)}\n`, 'utf8'));
   }
@@ -269,6 +276,9 @@ export class MemoryOutOfProcPair {
   private onPacket(p: OutOfProcPacket): void {
     switch (p.kind) {
       case 'Data':
+        if ((this.unacked.get(p.psGuid) ?? 0) > 0)
+          this.violations.push(`Data for ${p.psGuid} before the DataAck of the previous one`);
+        this.unacked.set(p.psGuid, (this.unacked.get(p.psGuid) ?? 0) + 1);
         try {
           this.server.receive(p.data);
         } catch (e) {
