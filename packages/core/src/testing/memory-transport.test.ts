@@ -118,6 +118,30 @@ describe('MemoryOutOfProcPair', () => {
     expect(pair.disposeCalls).toBe(2);
   });
 
+  it('latencyMs holds each chunk back that long', async () => {
+    const pair = new MemoryOutOfProcPair({ latencyMs: 40 });
+    pair.stream.input.on('data', () => {});
+    const t0 = performance.now();
+    pair.injectLine('late');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(pair.bytesDelivered).toBe(0);
+    await pair.flushed();
+    expect(pair.bytesDelivered).toBe(5);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(35);
+  });
+
+  it('a session works over a slow, finely chunked stream', async () => {
+    const transport = createMemoryTransport({
+      serverOptions: { onPipeline: kitScript },
+      latencyMs: 1,
+      chunkSize: 64,
+    });
+    const s = await openSession({ transport, hostUi: new RecordingHostUi(), table: new SessionTable() });
+    expect((await s.invoke('1..5').result()).output).toEqual([1, 2, 3, 4, 5]);
+    await s.close();
+    expect(s.state).toBe('Closed');
+  });
+
   it('flags a second Data for a guid sent before the DataAck of the first', () => {
     const pair = new MemoryOutOfProcPair();
     pair.withhold('DataAck');

@@ -225,6 +225,7 @@ export class MemoryOutOfProcPair {
     this.pending.length = 0;
     this.input.destroy(error);
     if (!this.errors.writableEnded) this.errors.end();
+    for (const w of this.flushWaiters.splice(0)) w();
   }
 
   /** Resolves once everything queued so far was handed to the client. */
