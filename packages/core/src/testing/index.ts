@@ -3,3 +3,13 @@ export {
   type ConformanceOptions,
   transportConformanceChecks,
 } from './conformance.ts';
+export {
+  createMemoryTransport,
+  type MemoryAckKind,
+  type MemoryOutOfProcOptions,
+  MemoryOutOfProcPair,
+  type MemoryTransport,
+  type MemoryTransportOptions,
+  registerMemoryTransport,
+  type TransportRegistrar,
+} from './memory-transport.ts';

@@ -351,6 +351,32 @@ describe('a full client session against the in-memory fake server', () => {
     expect(drain(pool).map((e) => e.type)).toEqual(['RunspacePoolStateChanged', 'PipelineStateChanged']);
   });
 
+  it('answers pool calls with RUNSPACE_AVAILABILITY carrying the call id, default or scripted', () => {
+    const asked: string[] = [];
+    const server = new FakePsrpServer({
+      onPoolCall: (name) => {
+        asked.push(name);
+        return name === 'GET_AVAILABLE_RUNSPACES' ? 7n : name !== 'SET_MIN_RUNSPACES';
+      },
+    });
+    const pool = new ClientRunspacePool({ host: HOST });
+    pool.open();
+    pump(pool, server);
+    drain(pool);
+    const max = pool.setRunspaces('MaxRunspaces', 4);
+    const min = pool.setRunspaces('MinRunspaces', 2);
+    const avail = pool.getAvailableRunspaces();
+    pump(pool, server);
+    const answers = drain(pool).filter((e) => e.type === 'RunspaceAvailability');
+    expect(asked).toEqual(['SET_MAX_RUNSPACES', 'SET_MIN_RUNSPACES', 'GET_AVAILABLE_RUNSPACES']);
+    expect(answers.map((e) => e.type === 'RunspaceAvailability' && e.callId)).toEqual([max, min, avail]);
+    expect(answers.slice(0, 2).map((e) => e.type === 'RunspaceAvailability' && e.value)).toEqual([
+      true,
+      false,
+    ]);
+    expect(server.violations).toEqual([]);
+  });
+
   it('fragments large messages both ways (small fragment size)', () => {
     const server = new FakePsrpServer({
       maxFragmentSize: 100,

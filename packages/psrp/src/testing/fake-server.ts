@@ -10,6 +10,7 @@ import type { PipelineSpec } from '../message/codecs/client-messages.ts';
 import {
   applicationPrivateDataBody,
   type DecodedHostInfo,
+  decodeCallId,
   decodeCreatePipeline,
   decodeGetCommandMetadata,
   decodeHostResponse,
@@ -29,6 +30,7 @@ import {
   pipelineStateBody,
   progressRecordObject,
   publicKeyRequestBody,
+  runspaceAvailabilityBody,
   runspacePoolStateBody,
   type SessionCapabilityInfo,
   serverSessionCapabilityBody,
@@ -59,6 +61,12 @@ export interface FakeServerOptions {
   readonly maxFragmentSize?: number;
   /** Called when a pipeline is created; the test drives it (output, records, host calls, state). */
   readonly onPipeline?: (pipeline: FakePipeline) => void;
+  /**
+   * The answer to a pool call (SET_MAX_RUNSPACES, SET_MIN_RUNSPACES, GET_AVAILABLE_RUNSPACES,
+   * RESET_RUNSPACE_STATE), sent back as RUNSPACE_AVAILABILITY with the request's call id. Default: true for the
+   * setters and the reset, 1 available runspace.
+   */
+  readonly onPoolCall?: (typeName: string, body: string) => boolean | bigint;
 }
 
 /** One pipeline on the fake server. */
@@ -336,6 +344,17 @@ export class FakePsrpServer {
         if (body.includes('<SS>') || body.includes('<SS ')) this.checkSecureStrings(body);
         const target = call?.pipelineId ? this.pipelines.get(call.pipelineId) : undefined;
         (target ? target.hostResponses : this.hostResponses).push(r);
+        return;
+      }
+      case MessageType.SET_MAX_RUNSPACES:
+      case MessageType.SET_MIN_RUNSPACES:
+      case MessageType.GET_AVAILABLE_RUNSPACES:
+      case MessageType.RESET_RUNSPACE_STATE: {
+        const name = messageTypeName(type);
+        const answer =
+          this.options.onPoolCall?.(name, body) ?? (type === MessageType.GET_AVAILABLE_RUNSPACES ? 1n : true);
+        // MS-PSRP 2.2.2.8: the reply carries the request's call id.
+        this.send(MessageType.RUNSPACE_AVAILABILITY, runspaceAvailabilityBody(decodeCallId(body), answer));
         return;
       }
       default:
