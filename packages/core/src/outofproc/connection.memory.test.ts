@@ -324,15 +324,18 @@ describe('OutOfProc connection over the memory pair: close', () => {
     expect(pair.disposeCalls).toBe(1);
   });
 
-  // Found by this suite: after a clean close, send() writes to the closed stream and waits for a DataAck that can
-  // never come (finish() only rejects the waiters it finds; `failure` stays unset), so the promise never settles.
-  // The session never sends after close today, but a late host response could. `it.fails` until that is fixed.
-  it.fails('a send after close fails at once instead of hanging', async () => {
+  // Found by this suite: after a clean close, send() used to write to the closed stream and wait for a DataAck that
+  // could never come. A late host response could do that; it now fails at once.
+  it('a send after close fails at once instead of hanging', async () => {
     const { conn } = setup();
     await conn.close();
     const late = conn.send(data(null, 'late'));
     late.catch(() => {});
     expect(await settled(late)).toBe(true);
+    await expect(late).rejects.toMatchObject({ errorId: 'PSRemotingTransportClosed' });
+    await expect(conn.stopPipeline('00000000-0000-0000-0000-000000000001')).rejects.toMatchObject({
+      errorId: 'PSRemotingTransportClosed',
+    });
   });
 
   it('close against a server that never acknowledges is bounded by closeTimeoutMs', async () => {

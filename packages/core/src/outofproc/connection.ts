@@ -329,7 +329,11 @@ class OutOfProcConnection implements TransportConnection {
 
   private expectAck(kind: AckKind, guid: string): Deferred<void> {
     const d = deferred<void>();
-    if (this.failure) d.reject(this.failure);
+    // After the end (a failure or a clean close) no ack can come: the waiter is told at once, never left hanging.
+    if (this.failure || this.closed) {
+      d.reject(this.closedError());
+      return d;
+    }
     const key = this.ackKey(kind, guid);
     const list = this.acks.get(key);
     if (list) list.push(d);
@@ -375,7 +379,7 @@ class OutOfProcConnection implements TransportConnection {
   // ---- outgoing ---------------------------------------------------------------------------------------
 
   private async writeLine(packet: OutOfProcPacket): Promise<void> {
-    if (this.failure) throw this.failure;
+    if (this.failure || this.closed) throw this.closedError();
     const out = this.stream.output;
     const ok = out.write(`${encodePacket(packet)}\n`);
     if (!ok) {
@@ -459,16 +463,22 @@ class OutOfProcConnection implements TransportConnection {
 
   // ---- ending -----------------------------------------------------------------------------------------
 
-  private finish(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.connectTimer) clearTimeout(this.connectTimer);
-    const err =
+  /** Why nothing more can be sent or acknowledged: the failure, or a clean close. */
+  private closedError(): PSRemotingError {
+    return (
       this.failure ??
       new PSRemotingError(`The connection to ${this.stream.description} is closed.`, {
         errorId: 'PSRemotingTransportClosed',
         category: 'ConnectionError',
-      });
+      })
+    );
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    const err = this.closedError();
     for (const list of this.acks.values()) for (const d of list) d.reject(err);
     this.acks.clear();
     if (this.failure) this.queue.fail(this.failure);

@@ -36,7 +36,10 @@ export function openCancelled(reason?: unknown): PSRemotingError {
  * ReceivedObjectSizeExceededMaximumClient (RemotingErrorIdStrings.resx, the engine's text), the session Broken.
  * Undefined for other protocol errors.
  */
-export function receiveLimitError(error: PsrpProtocolError, computerName: string): PSRemotingError | undefined {
+export function receiveLimitError(
+  error: PsrpProtocolError,
+  computerName: string,
+): PSRemotingError | undefined {
   if (error.errorId !== 'ReceivedObjectSizeExceededMaximumClient') return undefined;
   return objectSizeError(error.message, computerName, error);
 }

@@ -350,7 +350,9 @@ export class PSSession {
       case 'PipelineReceiveLimitExceeded':
         // MaximumReceivedDataSizePerCommand: the engine fails the pipeline (its PipelineStateChanged follows) and
         // drops its data; the server is told to stop producing it.
-        this.log.debug(`pipeline ${ev.pipelineId}: ${ev.received} bytes over the per-command limit ${ev.limit}`);
+        this.log.debug(
+          `pipeline ${ev.pipelineId}: ${ev.received} bytes over the per-command limit ${ev.limit}`,
+        );
         void this.conn.stopPipeline(ev.pipelineId).catch(() => {});
         break;
       case 'ProtocolError':
