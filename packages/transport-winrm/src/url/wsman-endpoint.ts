@@ -110,7 +110,6 @@ function resolveHost(computerName: string): string {
   if (computerName === '' || computerName === '.') return 'localhost';
   const name = computerName.trim();
   if (isIPv6(stripBrackets(name))) return name.startsWith('[') ? name : `[${name}]`;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is being refused
   if (name === '' || /[\s%*:/?#@[\]\\<>"^`{|}\u0000-\u001f]/.test(name))
     throw hostnameNotParsed(computerName);
   const labels = name.endsWith('.') ? name.slice(0, -1).split('.') : name.split('.');
