@@ -37,6 +37,7 @@ const parser = (maxDepth: number) =>
     htmlEntities: false,
     ignoreDeclaration: true,
     ignorePiTags: true,
+    cdataPropName: '#cdata',
     maxNestedTags: maxDepth,
   });
 
@@ -117,6 +118,8 @@ function toElement(
   let text = '';
   for (const c of (node[tag] ?? []) as RawNode[]) {
     if ('#text' in c) text += decodeEntities(String(c['#text']));
+    else if ('#cdata' in c)
+      text += ((c['#cdata'] ?? []) as RawNode[]).map((t) => String(t['#text'] ?? '')).join('');
     else children.push(toElement(c, inner, depth + 1, max));
   }
   return { ns, local, attrs, children, text, scope: inner };
