@@ -5,7 +5,7 @@ import { endpointFromComputerName } from '../src/url/wsman-endpoint.ts';
 import { basicAuth } from '../src/wsman/auth.ts';
 import { payloadBudget } from '../src/wsman/budget.ts';
 import { WsmanClient } from '../src/wsman/client.ts';
-import { WsmanFault } from '../src/wsman/errors.ts';
+import { WsmanFault, WsmanTransportError } from '../src/wsman/errors.ts';
 import { SIGNAL } from '../src/wsman/namespaces.ts';
 
 /**
@@ -69,7 +69,8 @@ describe.skipIf(!available)('WS-Management against OMI + PowerShell 7.6.9 WSMan 
   /** Runs a pipeline's Command, its remaining fragments by Send, and returns the CommandId. */
   async function startPipeline(signal: AbortSignal): Promise<{ commandId: string; pipelineId: string }> {
     const first = pool.dataToSend();
-    if (!first?.createsPipeline || !first.pipelineId) throw new Error('expected the CREATE_PIPELINE fragment');
+    if (!first?.createsPipeline || !first.pipelineId)
+      throw new Error('expected the CREATE_PIPELINE fragment');
     const { commandId } = await client.command(
       { shellId, pipelineId: first.pipelineId, arguments: first.data },
       signal,
@@ -134,18 +135,46 @@ describe.skipIf(!available)('WS-Management against OMI + PowerShell 7.6.9 WSMan 
     const { commandId, pipelineId } = await timed('command', () => startPipeline(signal));
     expect(commandId.toLowerCase()).toBe(pipelineId);
     const events = await timed('receive-1+1', () => receiveUntilDone(commandId, signal));
-    const output = events.filter((e) => e.type === 'PipelineOutput').map((e) => (e as { value: unknown }).value);
+    const output = events
+      .filter((e) => e.type === 'PipelineOutput')
+      .map((e) => (e as { value: unknown }).value);
     expect(output).toEqual([2]);
     expect(events.some((e) => e.type === 'PipelineStateChanged' && e.state === 'Completed')).toBe(true);
   });
 
   it('stops a running pipeline with the crtl_c Signal', async () => {
     const signal = AbortSignal.timeout(120_000);
-    pool.createPipeline({ commands: [{ command: 'Start-Sleep -Seconds 60', isScript: true }], noInput: true });
+    pool.createPipeline({
+      commands: [{ command: 'Start-Sleep -Seconds 60', isScript: true }],
+      noInput: true,
+    });
     const { commandId } = await startPipeline(signal);
     await timed('signal', () => client.signal({ shellId, commandId, code: SIGNAL.stop }, signal));
     const events = await timed('receive-stopped', () => receiveUntilDone(commandId, signal));
     expect(events.some((e) => e.type === 'PipelineStateChanged' && e.state === 'Stopped')).toBe(true);
+  });
+
+  it('speaks HTTPS to port 5986: refuses the self-signed certificate, accepts it with SkipCACheck+SkipCNCheck', async () => {
+    const signal = AbortSignal.timeout(60_000);
+    const tlsEndpoint = endpointFromComputerName({ computerName: HOST, useSSL: true });
+    expect(tlsEndpoint.url).toBe(`https://${HOST}:5986/wsman?PSVersion=2.0`);
+    const strict = new WsmanClient({ endpoint: tlsEndpoint, auth: basicAuth(USER, PASSWORD) });
+    const refused = await strict.receive({ shellId }, signal).catch((e: unknown) => e);
+    await strict.close();
+    expect(refused).toBeInstanceOf(WsmanTransportError);
+    const lax = new WsmanClient({
+      endpoint: tlsEndpoint,
+      auth: basicAuth(USER, PASSWORD),
+      tls: { skipCACheck: true, skipCNCheck: true },
+    });
+    // A Receive for a command that does not exist: answered (a fault) over TLS.
+    const answer = await timed('https-receive', () =>
+      lax
+        .receive({ shellId, commandId: '00000000-0000-0000-0000-000000000000' }, signal)
+        .catch((e: unknown) => e),
+    );
+    await lax.close();
+    expect(answer).not.toBeInstanceOf(WsmanTransportError);
   });
 
   it('deletes the shell (OMI answers a 500 InternalError fault, a known quirk)', async () => {

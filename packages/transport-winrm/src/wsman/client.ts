@@ -34,6 +34,8 @@ import {
 import { DEFAULT_XML_LIMITS } from './xml.ts';
 
 export interface WsmanTlsOptions {
+  /** False: no certificate check at all (SkipCACheck and SkipCNCheck together). Default true. */
+  readonly rejectUnauthorized?: boolean;
   /** PSSessionOption.SkipCACheck: accept a certificate no trusted CA signed. */
   readonly skipCACheck?: boolean;
   /** PSSessionOption.SkipCNCheck: accept a certificate for another name. */
@@ -107,8 +109,8 @@ export class WsmanClient {
 
   private connector() {
     const tls = this.options.tls ?? {};
-    const skipCA = tls.skipCACheck === true;
-    const skipCN = tls.skipCNCheck === true;
+    const skipCA = tls.skipCACheck === true || tls.rejectUnauthorized === false;
+    const skipCN = tls.skipCNCheck === true || tls.rejectUnauthorized === false;
     const connect = buildConnector({
       ...(tls.ca ? { ca: tls.ca as string | Buffer | Array<string | Buffer> } : {}),
       rejectUnauthorized: !skipCA,
