@@ -57,7 +57,7 @@ const CASES: Case[] = [
   { uri: 'ftp://srv01' },
 ];
 
-const SCRIPT = String.raw`
+const SCRIPT = `
 $ErrorActionPreference = 'Stop'
 $t = [System.Management.Automation.Runspaces.WSManConnectionInfo]
 $bf = [Reflection.BindingFlags]'NonPublic,Instance,Public'
