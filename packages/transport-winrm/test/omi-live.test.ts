@@ -142,16 +142,36 @@ describe.skipIf(!available)('WS-Management against OMI + PowerShell 7.6.9 WSMan 
     expect(events.some((e) => e.type === 'PipelineStateChanged' && e.state === 'Completed')).toBe(true);
   });
 
-  it('stops a running pipeline with the crtl_c Signal', async () => {
+  it('stops a running pipeline with the crtl_c Signal while its Receive waits on the other lane', async () => {
+    // As PowerShell does, a Receive is outstanding when the Signal goes: OMI completes the command at the Signal,
+    // so a Receive sent afterwards gets Done without the PIPELINE_STATE Stopped message.
     const signal = AbortSignal.timeout(120_000);
     pool.createPipeline({
-      commands: [{ command: 'Start-Sleep -Seconds 60', isScript: true }],
+      commands: [{ command: '"started"; Start-Sleep -Seconds 60', isScript: true }],
       noInput: true,
     });
     const { commandId } = await startPipeline(signal);
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((r) => {
+      started = r;
+    });
+    const events: PsrpEvent[] = [];
+    const receiving = (async () => {
+      for (let i = 0; i < 20; i++) {
+        const r = await client.receive({ shellId, commandId }, signal);
+        const got = feed(pool, r.streams);
+        events.push(...got);
+        if (got.some((e) => e.type === 'PipelineOutput' && e.value === 'started')) started();
+        if (r.commandState?.state === 'Done') return;
+      }
+      throw new Error('the command did not reach Done');
+    })();
+    await Promise.race([running, receiving]);
     await timed('signal', () => client.signal({ shellId, commandId, code: SIGNAL.stop }, signal));
-    const events = await timed('receive-stopped', () => receiveUntilDone(commandId, signal));
-    expect(events.some((e) => e.type === 'PipelineStateChanged' && e.state === 'Stopped')).toBe(true);
+    await timed('receive-stopped', () => receiving);
+    expect(
+      events.filter((e) => e.type === 'PipelineStateChanged').map((e) => (e as { state: string }).state),
+    ).toEqual(['Stopped']);
   });
 
   it('speaks HTTPS to port 5986: refuses the self-signed certificate, accepts it with SkipCACheck+SkipCNCheck', async () => {
@@ -184,6 +204,9 @@ describe.skipIf(!available)('WS-Management against OMI + PowerShell 7.6.9 WSMan 
         () => 'deleted',
         (e: unknown) => e,
       ),
+    );
+    console.log(
+      `[transport-winrm] OMI Delete: ${outcome === 'deleted' ? 'deleted' : (outcome as Error).message}`,
     );
     if (outcome !== 'deleted') {
       expect(outcome).toBeInstanceOf(WsmanFault);

@@ -65,7 +65,11 @@ function faultInfo(fault: XmlElement, httpStatus: number): WsmanFaultInfo {
     reason,
     wsmanCode: wsmanCode !== undefined && wsmanCode <= 0xffffffff ? wsmanCode : undefined,
     machine: wsf?.attrs.get('Machine'),
-    detail: message || reason,
+    // OMI's faults may carry no text at all (Delete: an empty Reason, subcode InternalError only).
+    detail:
+      message ||
+      reason ||
+      `The WS-Management service answered with a fault (${subcode?.local ?? code?.local ?? 'no code'}).`,
     faultDetail: child(detail, NS.wsman, 'FaultDetail')?.text.trim(),
   };
 }
@@ -96,7 +100,8 @@ export function parseResponse(
       throw new WsmanProtocolError('the fault answers another request (wsa:RelatesTo does not match)');
     throw new WsmanFault(faultInfo(fault, httpStatus));
   }
-  if (action !== `${request.action}Response`)
+  // Case-insensitive: OMI answers `.../windows/Shell/ReceiveResponse` (capital S) to `.../windows/shell/Receive`.
+  if (action.toLowerCase() !== `${request.action}Response`.toLowerCase())
     throw new WsmanProtocolError(
       `expected the action ${request.action}Response, got '${action.slice(0, 200)}'`,
     );
