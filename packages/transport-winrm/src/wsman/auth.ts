@@ -1,0 +1,51 @@
+/**
+ * The authentication hook of WsmanClient. Basic is here; NTLM/SPNEGO/Kerberos with message encryption plug in
+ * through the same interface (`src/auth/**`): they keep one context per lane (connection), answer 401 challenges
+ * by asking for a retry, wrap the SOAP body on the way out and unwrap the `multipart/encrypted` answer.
+ */
+
+/** The two long-lived connections: operations, and the long-poll Receive (plus any extra lanes a caller names). */
+export type Lane = string;
+
+export interface AuthRequest {
+  readonly lane: Lane;
+  readonly url: URL;
+  /** The plaintext SOAP envelope, UTF-8. */
+  readonly body: Uint8Array;
+  /** 0 for the first attempt, 1.. after each 401 the authenticator asked to retry. */
+  readonly attempt: number;
+}
+
+export interface PreparedRequest {
+  /** Authorization and, when the body is transformed, its Content-Type. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** What goes on the wire; absent: the plaintext envelope. */
+  readonly body?: Uint8Array;
+}
+
+export interface AuthResponse {
+  readonly lane: Lane;
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Uint8Array;
+}
+
+export interface WsmanAuthenticator {
+  /** Headers (and possibly a wrapped body) for one request. */
+  prepare(req: AuthRequest): PreparedRequest | Promise<PreparedRequest>;
+  /** A 401 came back: true to send the request again (the next `prepare` continues a handshake). */
+  challenge?(res: AuthResponse): boolean | Promise<boolean>;
+  /** The response body as plaintext SOAP (message decryption); absent: the body as received. */
+  unwrap?(res: AuthResponse): Uint8Array | Promise<Uint8Array>;
+  /** The lane's connection was replaced (a new TCP connection needs a new handshake). */
+  reset?(lane: Lane): void;
+}
+
+/**
+ * HTTP Basic (RFC 7617, UTF-8). WinRM accepts it only over HTTPS, or over HTTP with AllowUnencrypted=true
+ * (`research/protocols.md` 4.4); OMI's test server accepts it over HTTP.
+ */
+export function basicAuth(userName: string, password: string): WsmanAuthenticator {
+  const value = `Basic ${Buffer.from(`${userName}:${password}`, 'utf8').toString('base64')}`;
+  return { prepare: () => ({ headers: { authorization: value } }) };
+}

@@ -1,0 +1,200 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endpointFromConnectionUri } from '../url/wsman-endpoint.ts';
+import { basicAuth, type WsmanAuthenticator } from './auth.ts';
+import { WsmanClient } from './client.ts';
+import { WsmanFault, WsmanHttpError, WsmanProtocolError, WsmanTransportError } from './errors.ts';
+import { NS } from './namespaces.ts';
+
+type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
+let handler: Handler = (_q, _b, res) => res.end();
+let server: Server;
+let port: number;
+const seen: Array<{ headers: IncomingMessage['headers']; body: string; url: string | undefined }> = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(parts).toString('utf8');
+      seen.push({ headers: req.headers, body, url: req.url });
+      handler(req, body, res);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+});
+
+const messageIdOf = (body: string) => /<wsa:MessageID>([^<]+)</.exec(body)?.[1] ?? '';
+const reply = (action: string, relatesTo: string, body: string) =>
+  `<S:Envelope xmlns:S="${NS.soap}" xmlns:A="${NS.addressing}" xmlns:R="${NS.shell}"><S:Header><A:Action>${action}</A:Action>` +
+  `<A:RelatesTo>${relatesTo}</A:RelatesTo></S:Header><S:Body>${body}</S:Body></S:Envelope>`;
+const fault = (relatesTo: string, sub: string, code: number, message: string) =>
+  `<s:Envelope xmlns:s="${NS.soap}" xmlns:a="${NS.addressing}" xmlns:w="${NS.wsman}"><s:Header>` +
+  `<a:Action>${NS.addressing}/fault</a:Action><a:RelatesTo>${relatesTo}</a:RelatesTo></s:Header><s:Body><s:Fault>` +
+  `<s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>w:${sub}</s:Value></s:Subcode></s:Code>` +
+  `<s:Reason><s:Text xml:lang="en-US">reason</s:Text></s:Reason><s:Detail><f:WSManFault xmlns:f="${NS.wsmanFault}" Code="${code}" Machine="m">` +
+  `<f:Message>${message}</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>`;
+
+function client(auth: WsmanAuthenticator = basicAuth('u', 'p'), extra = {}) {
+  return new WsmanClient({
+    endpoint: endpointFromConnectionUri({ connectionUri: `http://127.0.0.1:${port}/wsman` }),
+    auth,
+    ...extra,
+  });
+}
+const signal = () => AbortSignal.timeout(10_000);
+
+describe('WsmanClient over HTTP', () => {
+  it('posts SOAP with Basic auth to the endpoint path with ?PSVersion= and reads a CreateResponse', async () => {
+    handler = (_q, body, res) =>
+      res.end(
+        reply(
+          `${NS.transfer}/CreateResponse`,
+          messageIdOf(body),
+          '<R:Shell><R:ShellId>ABC</R:ShellId><R:ResourceUri>http://x</R:ResourceUri></R:Shell>',
+        ),
+      );
+    const c = client();
+    const r = await c.create(
+      { runspacePoolId: 'abc', name: 'Runspace1', creationXml: new Uint8Array([1, 2, 3]) },
+      signal(),
+    );
+    await c.close();
+    expect(r).toEqual({ shellId: 'ABC', resourceUri: 'http://x' });
+    const last = seen.at(-1);
+    expect(last?.url).toBe('/wsman?PSVersion=2.0');
+    expect(last?.headers.authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+    expect(last?.headers['content-type']).toBe('application/soap+xml;charset=UTF-8');
+    expect(last?.body).toContain(
+      '<creationXml xmlns="http://schemas.microsoft.com/powershell">AQID</creationXml>',
+    );
+  });
+
+  it('turns a fault into WsmanFault with code and message, never the XML', async () => {
+    handler = (_q, body, res) => {
+      res.statusCode = 500;
+      res.end(
+        fault(messageIdOf(body), 'InvalidSelectors', 2150858843, 'The shell was not found &amp; gone.'),
+      );
+    };
+    const c = client();
+    const err = await c
+      .send({ shellId: 'S', stream: 'stdin', data: new Uint8Array([1]) }, signal())
+      .catch((e) => e);
+    await c.close();
+    expect(err).toBeInstanceOf(WsmanFault);
+    expect((err as WsmanFault).info.wsmanCode).toBe(2150858843);
+    expect((err as WsmanFault).signedCode).toBe(-2144108453);
+    expect((err as WsmanFault).message).toBe('The shell was not found & gone.');
+    expect((err as WsmanFault).info.subcode).toEqual({ ns: NS.wsman, local: 'InvalidSelectors' });
+  });
+
+  it('treats the OperationTimeout fault of a Receive as "nothing yet"', async () => {
+    handler = (_q, body, res) => {
+      res.statusCode = 500;
+      res.end(fault(messageIdOf(body), 'TimedOut', 2150858793, 'timed out'));
+    };
+    const c = client();
+    const r = await c.receive({ shellId: 'S' }, signal());
+    await c.close();
+    expect(r).toEqual({ streams: [], commandState: undefined, timedOut: true });
+    expect(seen.at(-1)?.body).toContain('<wsman:OperationTimeout>PT20S</wsman:OperationTimeout>');
+  });
+
+  it('HTTP errors without a fault are WsmanHttpError; 401 without a retry too', async () => {
+    handler = (_q, _b, res) => {
+      res.statusCode = 503;
+      res.end('<html>busy</html>');
+    };
+    const c = client();
+    const e503 = await c.delete({ shellId: 'S' }, signal()).catch((e) => e);
+    handler = (_q, _b, res) => {
+      res.statusCode = 401;
+      res.setHeader('www-authenticate', 'Basic realm="x"');
+      res.end();
+    };
+    const e401 = await c.delete({ shellId: 'S' }, signal()).catch((e) => e);
+    await c.close();
+    expect(e503).toBeInstanceOf(WsmanHttpError);
+    expect((e503 as WsmanHttpError).status).toBe(503);
+    expect((e503 as Error).message).not.toContain('html');
+    expect((e401 as WsmanHttpError).status).toBe(401);
+  });
+
+  it('lets an authenticator answer a 401 challenge and unwrap the body, on the same lane', async () => {
+    let n = 0;
+    handler = (req, body, res) => {
+      n++;
+      if (req.headers.authorization !== 'Token 2') {
+        res.statusCode = 401;
+        res.setHeader('www-authenticate', 'Token challenge');
+        return res.end();
+      }
+      res.end(Buffer.from(reply(`${NS.shell}/SignalResponse`, messageIdOf(body), '')).reverse());
+    };
+    const lanes: string[] = [];
+    const auth: WsmanAuthenticator = {
+      prepare: (r) => {
+        lanes.push(r.lane);
+        return { headers: { authorization: `Token ${r.attempt + 1}` } };
+      },
+      challenge: (r) => r.headers['www-authenticate'] === 'Token challenge',
+      unwrap: (r) => new Uint8Array(Buffer.from(r.body).reverse()),
+    };
+    const c = client(auth);
+    await c.signal({ shellId: 'S', commandId: 'C' }, signal());
+    await c.close();
+    expect(n).toBe(2);
+    expect(lanes).toEqual(['operation', 'operation']);
+  });
+
+  it('refuses an answer to another request (RelatesTo) and an oversized body', async () => {
+    handler = (_q, _b, res) => res.end(reply(`${NS.shell}/SendResponse`, 'uuid:OTHER', ''));
+    const c = client();
+    const wrong = await c
+      .send({ shellId: 'S', stream: 'pr', data: new Uint8Array(1) }, signal())
+      .catch((e) => e);
+    handler = (_q, body, res) =>
+      res.end(reply(`${NS.shell}/SendResponse`, messageIdOf(body), `<R:X>${'A'.repeat(5000)}</R:X>`));
+    const big = client(basicAuth('u', 'p'), { maxResponseBytes: 2048 });
+    const tooBig = await big
+      .send({ shellId: 'S', stream: 'pr', data: new Uint8Array(1) }, signal())
+      .catch((e) => e);
+    await c.close();
+    await big.close();
+    expect(wrong).toBeInstanceOf(WsmanProtocolError);
+    expect(tooBig).toBeInstanceOf(WsmanProtocolError);
+    expect((tooBig as Error).message).toContain('larger than 2048 bytes');
+  });
+
+  it('reports a refused connection and a cancelled request as WsmanTransportError', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const c = new WsmanClient({
+      endpoint: endpointFromConnectionUri({ connectionUri: `http://127.0.0.1:${deadPort}/wsman` }),
+      auth: basicAuth('u', 'p'),
+    });
+    const refused = await c.delete({ shellId: 'S' }, signal()).catch((e) => e);
+    await c.close();
+    expect(refused).toBeInstanceOf(WsmanTransportError);
+    expect((refused as WsmanTransportError).code).toBe('ECONNREFUSED');
+
+    handler = () => undefined; // never answers
+    const slow = client();
+    const ac = new AbortController();
+    const p = slow.receive({ shellId: 'S' }, ac.signal).catch((e) => e);
+    setTimeout(() => ac.abort(), 100);
+    const aborted = await p;
+    await slow.close();
+    expect(aborted).toBeInstanceOf(WsmanTransportError);
+    expect((aborted as WsmanTransportError).code).toBe('AbortError');
+  });
+});
