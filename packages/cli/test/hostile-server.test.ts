@@ -6,11 +6,7 @@ import { SCENARIOS } from './hostile/scenarios.mjs';
 // The hostile-server kit (issue 10): the built CLI against a fake `pwsh -s` that sends hostile data (see
 // hostile/scenarios.mjs). Each run is bounded in time and peak RSS, ends with the documented exit status and a
 // PowerShell-style message, never an internal error or a stack trace.
-//
-// Scenarios that wait for a parallel branch (`needs`) run only with HOSTILE_PENDING=1 until those branches are
-// merged; their titles say so. Remove the gate once psrp-bounds and session-limits are in.
 
-const RUN_PENDING = process.env.HOSTILE_PENDING === '1';
 const MAX_RSS_MB = 300;
 const DEFAULT_WITHIN_MS = 20_000;
 const built = existsSync(BIN);
@@ -20,10 +16,9 @@ const BAD_STDERR = /internal error|Maximum call stack|heap out of memory|^\s+at 
 describe.skipIf(!built)('psremote against a hostile server', () => {
   for (const s of SCENARIOS) {
     for (const mode of s.modes) {
-      const pending = s.needs !== undefined && !RUN_PENDING;
-      const title = `${s.name} (${mode}): ${s.about}${s.needs ? ` [needs ${s.needs}]` : ''}`;
+      const title = `${s.name} (${mode}): ${s.about}`;
       const within = s.withinMs ?? DEFAULT_WITHIN_MS;
-      it.skipIf(pending)(
+      it(
         title,
         async () => {
           const r = await runScenario({

@@ -68,7 +68,7 @@ export const SCENARIOS = [
     about: '100,000 nested objects',
     modes: ['json'],
     exit: [3],
-    errorId: /Clixml|Depth|PsrpMalformed/,
+    errorId: /DeserializationTooDeep/,
   },
   // parser classes
   {
