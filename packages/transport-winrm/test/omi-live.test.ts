@@ -9,7 +9,7 @@ import { WsmanFault, WsmanTransportError } from '../src/wsman/errors.ts';
 import { SIGNAL } from '../src/wsman/namespaces.ts';
 
 /**
- * A real WS-Management server: Microsoft's OMI with PowerShell 7's own WSMan plugin (/work/shared/peers/omi,
+ * A real WS-Management server: Microsoft's OMI with PowerShell 7's own WSMan plugin (../shared/peers/omi beside the checkout,
  * `build.sh WORKDIR start`, user psuser / Passw0rd!, Basic over HTTP on 127.0.0.1:5985). Not started here: the
  * build takes minutes, and the WinRM transport that will use these pieces is not wired yet, so CI does not build
  * OMI yet (the WinRM issue adds it to the peer set-up). Without a server this file skips and says why, unless
@@ -36,7 +36,7 @@ async function listening(host: string, port: number): Promise<boolean> {
 
 const available = await listening(HOST, 5985);
 if (!available) {
-  const why = `no WS-Management server on ${HOST}:5985 (build and start it: bash /work/shared/peers/omi/build.sh /work/omi-peer start)`;
+  const why = `no WS-Management server on ${HOST}:5985 (build and start it: bash ../shared/peers/omi/build.sh <workdir> start)`;
   if (process.env.PSREMOTE_REQUIRE_OMI === '1') throw new Error(`PSREMOTE_REQUIRE_OMI=1 but ${why}`);
   console.warn(`[transport-winrm] OMI live tests skip: ${why}`);
 }

@@ -1,11 +1,15 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 
-/** The recordings (pypsrp's test data, real Windows WinRM servers): /work/shared/vectors/winrm-recorded. */
+/**
+ * The recordings (pypsrp's test data, real Windows WinRM servers, MIT: LICENSE.pypsrp beside them), kept in the
+ * repository with psrp's test vectors so a clone has them.
+ */
 export const VECTOR_DIR =
   process.env.PSREMOTE_WINRM_VECTORS ??
-  new URL('../../../../../shared/vectors/winrm-recorded/', import.meta.url).pathname;
+  fileURLToPath(new URL('../../psrp/test/vectors/winrm-recorded/', import.meta.url));
 
 /** One recorded HTTP exchange: the request Windows got and its answer (null when the exchange failed). */
 export interface RecordedExchange {
