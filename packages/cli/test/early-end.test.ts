@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { findPwsh } from '@psremote/transport-process';
 import { describe, expect, it } from 'vitest';
+import { BIN, havePwsh, PWSH_PATH } from './local-pwsh.ts';
 import { PtySession } from './pty/harness.ts';
 
 /**
@@ -12,18 +11,7 @@ import { PtySession } from './pty/harness.ts';
  * run prints the server's $PID first; the server process must be gone when psremote has exited (psremote closed
  * the session and reaped it), psremote must say nothing, and its status is 128 + the signal.
  */
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-const env = { ...process.env, PATH: `${process.env.PATH}:${process.env.HOME}/.dotnet/tools`, NO_COLOR: '1' };
-
-function havePwsh(): boolean {
-  try {
-    findPwsh(env);
-    return true;
-  } catch (e) {
-    if (process.env.PSREMOTE_REQUIRE_PEERS === '1') throw e;
-    return false;
-  }
-}
+const env = { ...process.env, PATH: PWSH_PATH, NO_COLOR: '1' };
 
 function alive(pid: number): boolean {
   try {
@@ -91,7 +79,7 @@ function runThenEnd(
 }
 
 // Each case starts a real pwsh: slow on a loaded machine.
-describe.skipIf(!havePwsh())('psremote ended early, against real pwsh', { timeout: 90_000 }, () => {
+describe.skipIf(!havePwsh(env))('psremote ended early, against real pwsh', { timeout: 90_000 }, () => {
   it('invoke | head -1: the closed stdout ends it quietly with 141, the server gone', async () => {
     const r = await runThenEnd(
       ['invoke', '-Command', '$PID; 1..100000 | % { $_; Start-Sleep -Milliseconds 5 }'],

@@ -1,28 +1,16 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { findPwsh } from '@psremote/transport-process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, havePwsh, LOCAL_PROMPT, PWSH_PATH } from './local-pwsh.ts';
 import { PtySession } from './pty/harness.ts';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-const baseEnv = { PATH: `${process.env.PATH}:${process.env.HOME}/.dotnet/tools` };
-
-function havePwsh(): boolean {
-  try {
-    findPwsh({ ...process.env, ...baseEnv });
-    return true;
-  } catch (e) {
-    if (process.env.PSREMOTE_REQUIRE_PEERS === '1') throw e;
-    return false;
-  }
-}
+const baseEnv = { PATH: PWSH_PATH };
 
 let s: PtySession | undefined;
 afterEach(() => s?.kill());
 
-const PROMPT = /\[localhost\]: PS \/\S*> $/m;
+const PROMPT = LOCAL_PROMPT;
 
 function start(extraEnv: Record<string, string | undefined> = {}): PtySession {
   const state = mkdtempSync(join(tmpdir(), 'psremote-state-'));
@@ -34,7 +22,7 @@ function start(extraEnv: Record<string, string | undefined> = {}): PtySession {
   return s;
 }
 
-describe.skipIf(!havePwsh())('the interactive host in a pseudo-terminal, against real pwsh', () => {
+describe.skipIf(!havePwsh(baseEnv))('the interactive host in a pseudo-terminal, against real pwsh', () => {
   it('answers Read-Host, Get-Credential (masked) and PromptForChoice with ? help', async () => {
     const t = start({ NO_COLOR: '1' });
     await t.waitFor(PROMPT, 30_000);

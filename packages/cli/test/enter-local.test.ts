@@ -1,23 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { findPwsh } from '@psremote/transport-process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, havePwsh, PWSH_PATH } from './local-pwsh.ts';
 import { PtySession } from './pty/harness.ts';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-const env = { PATH: `${process.env.PATH}:${process.env.HOME}/.dotnet/tools`, NO_COLOR: '1' };
+const env = { PATH: PWSH_PATH, NO_COLOR: '1' };
 
-function havePwsh(): boolean {
-  try {
-    findPwsh({ ...process.env, ...env });
-    return true;
-  } catch (e) {
-    if (process.env.PSREMOTE_REQUIRE_PEERS === '1') throw e;
-    console.warn(`[cli] real pwsh unavailable, end-to-end tests skip: ${(e as Error).message}`);
-    return false;
-  }
-}
-const live = havePwsh();
+const live = havePwsh(env);
 
 let s: PtySession | undefined;
 afterEach(() => s?.kill());

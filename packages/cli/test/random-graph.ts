@@ -1,18 +1,10 @@
+import { seededRandom } from '@psremote/core/testing';
 import { PSDictionary, PSList, PSObject, PSPrimitive, type PSValue } from '@psremote/psrp';
 
 // Seeded random PSValue graphs for the property tests of what consumes server values (ps-json, text, errors).
 
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG of @psremote/core/testing, so a failing case can be replayed from its seed. */
+export const rng = seededRandom;
 
 export interface GraphOptions {
   readonly nodes: number;

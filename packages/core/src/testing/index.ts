@@ -13,3 +13,4 @@ export {
   registerMemoryTransport,
   type TransportRegistrar,
 } from './memory-transport.ts';
+export { seededRandom } from './seeded-random.ts';

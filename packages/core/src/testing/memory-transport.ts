@@ -17,6 +17,7 @@ import type {
 } from '../transport/contract.ts';
 import type { OutOfProcStream } from '../transport/outofproc-stream.ts';
 import { TransportPluginToken } from '../transport/tokens.ts';
+import { seededRandom } from './seeded-random.ts';
 
 type FakePsrpServer = testing.FakePsrpServer;
 type FakeServerOptions = testing.FakeServerOptions;
@@ -94,7 +95,7 @@ export class MemoryOutOfProcPair {
   constructor(options: MemoryOutOfProcOptions = {}) {
     this.options = options;
     this.server = options.server ?? new testing.FakePsrpServer(options.serverOptions);
-    this.random = mulberry32(options.seed ?? 1);
+    this.random = seededRandom(options.seed ?? 1);
     // Whatever the server queues, by a pipeline's script or a test's call, goes out on the next microtask.
     const server = this.server;
     const send = server.send.bind(server);
@@ -471,16 +472,4 @@ export function registerMemoryTransport(
   const transport = createMemoryTransport(options);
   container.register(TransportPluginToken, { useValue: transport });
   return transport;
-}
-
-/** A small seeded generator, so that a random chunking is the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

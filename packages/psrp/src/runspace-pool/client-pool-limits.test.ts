@@ -1,62 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { drain, openedPool, serverMessage } from '../../test/pool-harness.ts';
 import type { PSObject } from '../clixml/value.ts';
-import type { PsrpEvent } from '../events.ts';
-import { FRAGMENT_HEADER_SIZE, fragmentMessage } from '../fragment/fragment.ts';
-import { EMPTY_GUID } from '../guid.ts';
-import { encodeMessage, MessageType } from '../message/header.ts';
-import { ClientRunspacePool, type ClientRunspacePoolOptions } from './client-pool.ts';
-
-let nextObjectId = 1n;
-function serverMessage(
-  pool: ClientRunspacePool,
-  type: number,
-  body: string,
-  pipelineId = EMPTY_GUID,
-): Buffer {
-  const m = encodeMessage({
-    destination: 1,
-    messageType: type,
-    runspacePoolId: pool.runspacePoolId,
-    pipelineId,
-    data: Buffer.from(body),
-  });
-  return Buffer.concat(fragmentMessage(nextObjectId++, m, 32768));
-}
-
-function opened(options: ClientRunspacePoolOptions = {}): ClientRunspacePool {
-  const pool = new ClientRunspacePool(options);
-  pool.open();
-  pool.receiveData(
-    null,
-    serverMessage(
-      pool,
-      MessageType.SESSION_CAPABILITY,
-      '<Obj RefId="0"><MS><Version N="protocolversion">2.4</Version><Version N="PSVersion">2.0</Version><Version N="SerializationVersion">1.1.0.1</Version></MS></Obj>',
-    ),
-  );
-  pool.receiveData(
-    null,
-    serverMessage(
-      pool,
-      MessageType.RUNSPACEPOOL_STATE,
-      '<Obj RefId="0"><MS><I32 N="RunspaceState">2</I32></MS></Obj>',
-    ),
-  );
-  drain(pool);
-  return pool;
-}
-
-function drain(pool: ClientRunspacePool): PsrpEvent[] {
-  const out: PsrpEvent[] = [];
-  for (let e = pool.nextEvent(); e; e = pool.nextEvent()) out.push(e);
-  return out;
-}
+import { FRAGMENT_HEADER_SIZE } from '../fragment/fragment.ts';
+import { MessageType } from '../message/header.ts';
+import type { ClientRunspacePool } from './client-pool.ts';
 
 const script = { commands: [{ command: '1', isScript: true }] };
 
 describe('MaximumReceivedObjectSize on the pool', () => {
   it("defaults to 10 MiB: a fragment declaring more breaks the pool at its header, with PowerShell's id", () => {
-    const pool = opened();
+    const pool = openedPool();
     const p = pool.createPipeline(script);
     drain(pool);
     const header = Buffer.alloc(FRAGMENT_HEADER_SIZE);
@@ -78,14 +31,14 @@ describe('MaximumReceivedObjectSize on the pool', () => {
 
   it('is an option (null: none); maxMessageSize is its former name', () => {
     const big = `<S>${'x'.repeat(11 << 20)}</S>`;
-    const free = opened({ maxReceivedObjectSize: null });
+    const free = openedPool({ maxReceivedObjectSize: null });
     const p = free.createPipeline(script);
     drain(free);
     free.receiveData(p.pipelineId, serverMessage(free, MessageType.PIPELINE_OUTPUT, big, p.pipelineId));
     const out = drain(free);
     expect(out).toHaveLength(1);
     expect(out[0]?.type).toBe('PipelineOutput');
-    const small = opened({ maxMessageSize: 1000 });
+    const small = openedPool({ maxMessageSize: 1000 });
     const q = small.createPipeline(script);
     drain(small);
     small.receiveData(
@@ -100,7 +53,7 @@ describe('MaximumReceivedObjectSize on the pool', () => {
 describe("a pipeline object limit apart from the pool's (PowerShell's OutOfProc client)", () => {
   it('pipeline output above 10 MiB passes with maxReceivedPipelineObjectSize null; a pool message that size does not', () => {
     const big = `<S>${'x'.repeat(11 << 20)}</S>`;
-    const pool = opened({ maxReceivedPipelineObjectSize: null });
+    const pool = openedPool({ maxReceivedPipelineObjectSize: null });
     const p = pool.createPipeline(script);
     drain(pool);
     pool.receiveData(p.pipelineId, serverMessage(pool, MessageType.PIPELINE_OUTPUT, big, p.pipelineId));
@@ -116,7 +69,7 @@ describe("a pipeline object limit apart from the pool's (PowerShell's OutOfProc 
 
 describe('CLIXML nesting from the server', () => {
   it("49 levels are DeserializationTooDeep: a ProtocolError with PowerShell's id, the pool Broken", () => {
-    const pool = opened();
+    const pool = openedPool();
     const p = pool.createPipeline(script);
     drain(pool);
     const deep = `${'<Obj RefId="0"><LST>'.repeat(49)}<I32>1</I32>${'</LST></Obj>'.repeat(49)}`;
@@ -135,7 +88,7 @@ describe('MaximumReceivedDataSizePerCommand', () => {
     serverMessage(pool, MessageType.PIPELINE_OUTPUT, `<S>${text}</S>`, pid);
 
   it('is unlimited by default', () => {
-    const pool = opened();
+    const pool = openedPool();
     const p = pool.createPipeline(script);
     drain(pool);
     for (let i = 0; i < 2000; i++)
@@ -145,7 +98,7 @@ describe('MaximumReceivedDataSizePerCommand', () => {
   });
 
   it('fails only that pipeline, tells the session to stop it, drops its later data unread; the pool goes on', () => {
-    const pool = opened({ maxReceivedDataSizePerCommand: 1000 });
+    const pool = openedPool({ maxReceivedDataSizePerCommand: 1000 });
     const a = pool.createPipeline(script);
     const b = pool.createPipeline(script);
     drain(pool);
@@ -202,7 +155,7 @@ describe('MaximumReceivedDataSizePerCommand', () => {
   });
 
   it('pool messages do not count', () => {
-    const pool = opened({ maxReceivedDataSizePerCommand: 200 });
+    const pool = openedPool({ maxReceivedDataSizePerCommand: 200 });
     const p = pool.createPipeline(script);
     drain(pool);
     for (let i = 0; i < 20; i++)
@@ -214,7 +167,7 @@ describe('MaximumReceivedDataSizePerCommand', () => {
 
 describe('hostile values through the pool: cycles and shared references stay finite', () => {
   it('an ErrorRecord whose Exception is its own InnerException and whose ToString is its own base value', () => {
-    const pool = opened();
+    const pool = openedPool();
     const p = pool.createPipeline(script);
     drain(pool);
     const body =
@@ -229,7 +182,7 @@ describe('hostile values through the pool: cycles and shared references stay fin
   });
 
   it('informational, information and progress records and a host call built of self-references', () => {
-    const pool = opened();
+    const pool = openedPool();
     const p = pool.createPipeline(script);
     drain(pool);
     const self =

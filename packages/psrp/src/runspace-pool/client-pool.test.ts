@@ -1,55 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { drain, openedPool, serverMessage } from '../../test/pool-harness.ts';
 import { deserializeClixml } from '../clixml/deserialize.ts';
 import type { PSObject } from '../clixml/value.ts';
 import { fragmentMessage } from '../fragment/fragment.ts';
 import { EMPTY_GUID } from '../guid.ts';
-import { decodeMessage, encodeMessage, MessageType } from '../message/header.ts';
+import { decodeMessage, MessageType } from '../message/header.ts';
 import { ClientRunspacePool } from './client-pool.ts';
-
-function serverMessage(
-  pool: ClientRunspacePool,
-  type: number,
-  body: string,
-  pipelineId = EMPTY_GUID,
-  destination = 1,
-): Uint8Array {
-  const m = encodeMessage({
-    destination,
-    messageType: type,
-    runspacePoolId: pool.runspacePoolId,
-    pipelineId,
-    data: Buffer.from(body),
-  });
-  return Buffer.concat(fragmentMessage(99n, m, 32768));
-}
-
-function opened(): ClientRunspacePool {
-  const pool = new ClientRunspacePool();
-  pool.open();
-  pool.receiveData(
-    null,
-    serverMessage(
-      pool,
-      MessageType.SESSION_CAPABILITY,
-      '<Obj RefId="0"><MS><Version N="protocolversion">2.4</Version><Version N="PSVersion">2.0</Version><Version N="SerializationVersion">1.1.0.1</Version></MS></Obj>',
-    ),
-  );
-  pool.receiveData(
-    null,
-    serverMessage(
-      pool,
-      MessageType.RUNSPACEPOOL_STATE,
-      '<Obj RefId="0"><MS><I32 N="RunspaceState">2</I32></MS></Obj>',
-    ),
-  );
-  return pool;
-}
-
-function drain(pool: ClientRunspacePool) {
-  const out = [];
-  for (let e = pool.nextEvent(); e; e = pool.nextEvent()) out.push(e);
-  return out;
-}
 
 describe('ClientRunspacePool', () => {
   it('opens with SESSION_CAPABILITY 2.3 then INIT_RUNSPACEPOOL, and negotiates the lower version', () => {
@@ -80,7 +36,7 @@ describe('ClientRunspacePool', () => {
   });
 
   it('builds the interactive CREATE_PIPELINE with Out-Default and the merge values of PowerShell', () => {
-    const pool = opened();
+    const pool = openedPool();
     drain(pool);
     while (pool.dataToSend());
     const p = pool.createPipeline({
@@ -139,7 +95,7 @@ describe('ClientRunspacePool', () => {
         serverMessage(pool, MessageType.APPLICATION_PRIVATE_DATA, `${'<Obj><MS>'.repeat(400)}`),
     ],
   ])('%s: a ProtocolError event, the pool Broken, pipelines Failed, nothing thrown', (_name, make) => {
-    const pool = opened();
+    const pool = openedPool();
     const p = pool.createPipeline({ commands: [{ command: '1', isScript: true }] });
     drain(pool);
     expect(() => pool.receiveData(null, make(pool))).not.toThrow();
@@ -160,7 +116,7 @@ describe('ClientRunspacePool', () => {
   });
 
   it('delivers output, records and the final state of a pipeline', () => {
-    const pool = opened();
+    const pool = openedPool();
     const p = pool.createPipeline({ commands: [{ command: '1..2', isScript: true }] });
     drain(pool);
     pool.receiveData(
@@ -195,7 +151,7 @@ describe('ClientRunspacePool', () => {
   });
 
   it('output completed in the same payload before a bad fragment is delivered, then the ProtocolError', () => {
-    const pool = opened();
+    const pool = openedPool();
     const p = pool.createPipeline({ commands: [{ command: '1..2', isScript: true }] });
     drain(pool);
     const out = serverMessage(pool, MessageType.PIPELINE_OUTPUT, '<I32>7</I32>', p.pipelineId);
