@@ -4,6 +4,32 @@ import { PSRemotingError } from '@psremote/core';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { EngineEndpoint } from './endpoint.ts';
 
+/** The most of an engine's error answer read for its message. */
+const MAX_ERROR_BODY = 64 * 1024;
+/** The largest JSON answer taken from the engine (a container list of thousands of entries fits many times). */
+const MAX_JSON_BODY = 32 * 1024 * 1024;
+
+/**
+ * A response body as text, refused past `max` bytes: an engine (or whatever answers on its socket) cannot make
+ * psremote hold more than that.
+ */
+async function readBounded(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      body.destroy();
+      throw new PSRemotingError(`The container engine sent an answer larger than ${max} bytes.`, {
+        errorId: 'ContainerEngineProtocolError',
+        category: 'ProtocolError',
+      });
+    }
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
 /** The newest Docker Engine API version psremote speaks; older engines are met at theirs (moby client.go). */
 export const MAX_API_VERSION = '1.45';
 const MIN_API_VERSION = '1.24';
@@ -99,7 +125,7 @@ export class EngineClient {
     } catch (e) {
       throw unreachable(this.endpoint, e, true);
     }
-    await res.body.text();
+    await readBounded(res.body, MAX_ERROR_BODY);
     const server = String(res.headers['api-version'] ?? '1.40');
     if (cmpVersion(server, MIN_API_VERSION) < 0) {
       throw new PSRemotingError(
@@ -134,7 +160,7 @@ export class EngineClient {
       if ((e as Error)?.name === 'AbortError') throw e;
       throw unreachable(this.endpoint, e);
     }
-    const text = await res.body.text();
+    const text = await readBounded(res.body, MAX_JSON_BODY);
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
@@ -199,12 +225,13 @@ export class EngineClient {
           resolve({ socket, head: Buffer.from(rest) });
           return;
         }
-        // An error answer: read its body (Content-Length) for the engine's message.
+        // An error answer: read its body (Content-Length) for the engine's message, at most 64 KiB of it (an
+        // engine that declares more does not make us hold it).
         const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? -1);
-        if (len >= 0 && rest.length < len) return;
+        if (len >= 0 && rest.length < Math.min(len, MAX_ERROR_BODY)) return;
         cleanup();
         socket.destroy();
-        let message = rest.toString('utf8');
+        let message = rest.subarray(0, MAX_ERROR_BODY).toString('utf8');
         try {
           message = (JSON.parse(message) as { message?: string }).message ?? message;
         } catch {
