@@ -167,6 +167,40 @@ describe('psValueToJson bounds', () => {
     expect(doc[4999]).toEqual({ $ref: expect.stringMatching(/^#\/\d+$/) });
   });
 
+  it('$ref pointers under long property names are charged by length; past the cap repeats are $truncated', () => {
+    // The review's shape: one object 40 levels deep under long property names, then many references to it
+    // (and a cycle inside it), so each $ref carries a 40 × 30,000-character pointer.
+    const keyLength = 30_000;
+    const target = new PSObject({
+      typeNames: ['Target'],
+      extended: Array.from({ length: 100 }, (_, i): [string, PSValue] => [`P${i}`, i]),
+    });
+    target.extended.set('Self', target);
+    let chain: PSObject = target;
+    for (let i = 0; i < 40; i++) chain = new PSObject({ extended: [[`${i}`.padEnd(keyLength, 'k'), chain]] });
+    const items: PSValue[] = [chain, ...Array.from({ length: 100_000 }, () => target)];
+    const distinctSize = psValueToJsonText(new PSObject({ baseValue: new PSList('LST', [chain]) })).length;
+    expect(distinctSize).toBeGreaterThan(40 * keyLength);
+
+    const t0 = performance.now();
+    const text = psValueToJsonText(new PSObject({ baseValue: new PSList('LST', items) }));
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(text.length).toBeLessThan(64 * distinctSize);
+    const doc = JSON.parse(text) as JsonValue[];
+    expect(doc).toHaveLength(100_001);
+    // Faithful while affordable: the first repeats are expanded, then $refs to the first expansion, then the
+    // marker for the rest of the record.
+    expect(doc[1]).toMatchObject({ PSTypeNames: ['Target'], P99: 99, Self: { $ref: '#/1' } });
+    const firstRef = doc.findIndex((x) => x !== null && typeof x === 'object' && '$ref' in x);
+    const firstCut = doc.findIndex((x) => x !== null && typeof x === 'object' && '$truncated' in x);
+    expect(firstRef).toBeGreaterThan(1);
+    expect(firstCut).toBeGreaterThan(firstRef);
+    const to = (doc[firstRef] as { $ref: string }).$ref;
+    expect(to.length).toBeGreaterThan(40 * keyLength);
+    expect((resolve(doc, to) as { [k: string]: JsonValue }).P99).toBe(99);
+    for (const x of doc.slice(firstCut)) expect(x).toEqual({ $truncated: true });
+  }, 60_000);
+
   it('depth is bounded at 50 containers below the top: deeper values are their ToString text', () => {
     let node: PSObject = new PSObject({ typeNames: ['Bottom'], extended: [['Leaf', 1]] });
     for (let i = 0; i < 200; i++) node = new PSObject({ typeNames: [`L${i}`], extended: [['C', node]] });

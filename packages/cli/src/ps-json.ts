@@ -18,6 +18,11 @@ export interface PsJsonOptions {
   readonly minBudget?: number;
   /** Work allowed per unit of distinct content: repeats of shared objects are expanded up to this factor. */
   readonly budgetFactor?: number;
+  /**
+   * The hard cap on a record's work, as a multiple of its budget (default 2): a `$ref` is written only while
+   * its pointer fits under it; past it every further repeat is `{"$truncated":true}`.
+   */
+  readonly capFactor?: number;
   /** Characters gathered before a chunk is handed out. */
   readonly chunkSize?: number;
 }
@@ -25,20 +30,34 @@ export interface PsJsonOptions {
 export const JSON_MAX_DEPTH = 50;
 const MIN_BUDGET = 100_000;
 const BUDGET_FACTOR = 16;
+const CAP_FACTOR = 2;
+
+/** psremote's own marker (not JSON Reference) for a repeat left out once the record reached its hard cap. */
+const TRUNCATED_JSON = '{"$truncated":true}';
 
 /** Work units of a string: long strings cost by length, so one big string repeated is not free. */
 const stringCost = (s: string): number => 1 + (s.length >>> 6);
+/** Work units of JSON text written: 1 per 64 characters (what a value writes, beyond the 1 it costs). */
+const textCost = (json: string): number => json.length >>> 6;
 
 /**
  * JSON text of one record, in chunks (a caller can wait for its output stream between them). PowerShell's
  * deserializer keeps shared references shared; the text keeps them faithful while affordable:
  *
+ * - Work is what the record writes: 1 per value, plus 1 per 64 characters of its JSON text (strings, property
+ *   names and keys, type names, `$ref` pointers). Distinct content is counted the same way (property names
+ *   included), each object once.
  * - An object met again in the same record is expanded again, as long as the record's work stays within a
  *   budget of max(minBudget, budgetFactor × its distinct content). Past that, every further repeat is
  *   `{"$ref": "<pointer>"}` to its first expansion, so a 2 KB message that expands to 2^26 objects costs a
  *   few hundred thousand values, not gigabytes.
  * - A cycle (an object inside itself) is `{"$ref": "<pointer>"}` to the enclosing expansion.
- * - Below maxDepth containers a value is its ToString text (ConvertTo-Json beyond -Depth).
+ * - A `$ref` costs its pointer's length, and the record's work has a hard cap of capFactor × the budget: a
+ *   `$ref` that would cross it, and every repeat or cycle after it in the record, is `{"$truncated": true}`
+ *   (psremote's own marker, not part of JSON Reference). Pointers under long property names (megabytes each)
+ *   thus cannot multiply the output: what a record writes stays within a small multiple of its distinct content.
+ * - Below maxDepth containers a value is its ToString text (ConvertTo-Json beyond -Depth); past the cap, an
+ *   object already written (in full or as its text) is the marker there too.
  *
  * Pointers are RFC 6901 JSON Pointers in URI-fragment form (`#`, `#/Items/0/Parent`), relative to the record.
  * Primitives map as before: 64-bit integers beyond 2^53 and decimals as strings, byte arrays as base64, lists
@@ -52,6 +71,7 @@ export function* psValueJsonChunks(value: Value, options: PsJsonOptions = {}): G
     options.minBudget ?? MIN_BUDGET,
     (options.budgetFactor ?? BUDGET_FACTOR) * distinctCost(value),
   );
+  const cap = (options.capFactor ?? CAP_FACTOR) * budget;
 
   /** Path tokens of the value being written (the pointer of a container is its tokens at the time). */
   const path: string[] = [];
@@ -70,9 +90,29 @@ export function* psValueJsonChunks(value: Value, options: PsJsonOptions = {}): G
   const open = new Map<Container, number>();
   /** Where each container was first written in full. */
   const firstAt = new Map<Container, string>();
+  /** Containers written as their text below maxDepth (their repeats are cut past the cap). */
+  const cutAt = new Set<Container>();
   const stack: Frame[] = [];
   let spent = 0;
+  /** Set once the record reached its cap: every further repeat is the marker. */
+  let truncated = false;
   let buf = '';
+
+  /**
+   * Writes a repeat as `{"$ref"}` to `p` while the record can afford its pointer, else the marker (and the
+   * marker for every repeat after it). The cost is taken from the pointer's length before its text is built:
+   * JSON.stringify adds nothing to a pointer (URI-fragment characters only).
+   */
+  const writeRef = (p: string): void => {
+    const cost = (p.length + 11) >>> 6; // {"$ref":"…"}
+    if (truncated || spent + cost > cap) {
+      truncated = true;
+      buf += TRUNCATED_JSON;
+      return;
+    }
+    spent += cost;
+    buf += refJson(p);
+  };
 
   /** Writes `v` at the current path; a container opens a frame, anything else is written whole. */
   const visit = (v: Value): void => {
@@ -84,30 +124,36 @@ export function* psValueJsonChunks(value: Value, options: PsJsonOptions = {}): G
         // with a huge ToString referenced a thousand times is a thousand copies.
         const first = firstAt.get(v);
         if (first !== undefined && spent > budget) {
-          buf += refJson(first);
+          writeRef(first);
           return;
         }
         if (first === undefined) firstAt.set(v, pointer(path.length));
       }
       const json = scalarJson(target);
-      spent += json.length >>> 6;
+      spent += textCost(json);
       buf += json;
       return;
     }
     const openAt = open.get(target);
     if (openAt !== undefined) {
-      buf += refJson(pointer(openAt));
+      writeRef(pointer(openAt));
       return;
     }
     if (stack.length > maxDepth) {
-      const text = psValueText(v);
-      spent += stringCost(text);
-      buf += JSON.stringify(text);
+      if ((truncated || spent > cap) && (cutAt.has(target) || firstAt.has(target))) {
+        truncated = true;
+        buf += TRUNCATED_JSON;
+        return;
+      }
+      cutAt.add(target);
+      const json = JSON.stringify(psValueText(v));
+      spent += textCost(json);
+      buf += json;
       return;
     }
     const first = firstAt.get(target);
     if (first !== undefined && spent > budget) {
-      buf += refJson(first);
+      writeRef(first);
       return;
     }
     if (first === undefined) firstAt.set(target, pointer(path.length));
@@ -138,8 +184,9 @@ export function* psValueJsonChunks(value: Value, options: PsJsonOptions = {}): G
         if (i > 0) buf += ',';
         const [key, v] = entryAt(f, i);
         if (!f.array) {
-          buf += `${JSON.stringify(key)}:`;
-          spent += stringCost(key);
+          const json = JSON.stringify(key);
+          buf += `${json}:`;
+          spent += 1 + textCost(json);
         }
         if (pointers.length > path.length + 1) pointers.length = path.length + 1;
         path.push(key);
@@ -219,6 +266,7 @@ function openFrame(node: Container): Frame {
   if (node.typeNames.length > 0) {
     prefix = `"PSTypeNames":${JSON.stringify(node.typeNames)}`;
     for (const t of node.typeNames) cost += stringCost(t);
+    cost = Math.max(cost, textCost(prefix));
     keys.push('PSTypeNames');
     values.push(null);
   }
@@ -294,7 +342,10 @@ export function encodeToken(token: string): string {
   );
 }
 
-/** Work units of the record's distinct content: each object, container and value once (iterative). */
+/**
+ * Work units of the record's distinct content: each object, container and value once, with its property names
+ * and type names (iterative).
+ */
 function distinctCost(root: Value): number {
   const seen = new Set<object>();
   const todo: Value[] = [root];
@@ -321,8 +372,14 @@ function distinctCost(root: Value): number {
       }
     else {
       for (const t of v.typeNames) cost += stringCost(t);
-      for (const x of v.adapted.values()) todo.push(x);
-      for (const x of v.extended.values()) todo.push(x);
+      for (const [k, x] of v.adapted) {
+        cost += stringCost(k);
+        todo.push(x);
+      }
+      for (const [k, x] of v.extended) {
+        cost += stringCost(k);
+        todo.push(x);
+      }
       if (v.baseValue !== undefined) todo.push(v.baseValue);
     }
   }
