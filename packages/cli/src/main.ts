@@ -250,7 +250,14 @@ async function run(
     return await runRepl(shell, terminal, io);
   } finally {
     offEnd();
-    await session.close();
+    // Ctrl+C while the session closes (the CloseAck waits up to 10 s, the transport's dispose 3 s more) does not
+    // wait for the server: the transport is torn down at once. The exit status stays the one the command set.
+    const offCloseInterrupt = terminal.onInterrupt(() => void forceClose(session));
+    try {
+      await session.close();
+    } finally {
+      offCloseInterrupt();
+    }
   }
 }
 

@@ -99,6 +99,21 @@ describe('psremote invoke against a hostile server', () => {
     expect(end.at - t0).toBeLessThan(4000);
   });
 
+  it('Ctrl+C (SIGINT) while the session closes and the server never answers the Close: out at once, the status kept', async () => {
+    const log = join(mkdtempSync(join(tmpdir(), 'psremote-close-')), 'server.log');
+    const r = invoke(['-Command', '1'], { HOSTILE_PWSH_IGNORE_CLOSE: '1', HOSTILE_PWSH_LOG: log });
+    running.push(r);
+    const sessionClose = () =>
+      existsSync(log) && readFileSync(log, 'utf8').includes('< Close 00000000-0000-0000-0000-000000000000');
+    await until(sessionClose);
+    const t0 = performance.now();
+    r.child.kill('SIGINT');
+    const end = await r.exited;
+    // Without the interrupt the close waits 10 s for the CloseAck; the command itself succeeded.
+    expect(end.at - t0).toBeLessThan(2000);
+    expect(end.code).toBe(0);
+  });
+
   it('an object above MaximumReceivedObjectSize breaks the session with PowerShell error, exit 3', async () => {
     const r = invoke(['--session-option', '@{MaximumReceivedObjectSize=1mb}', '-Command', 'BIGOBJECT'], {
       HOSTILE_PWSH_BIG_BYTES: String(2 * 1024 * 1024),

@@ -47,6 +47,7 @@ export {
   type InvokeOptions,
   type OpenSessionOptions,
   openSession,
+  type PoolCallOptions,
   PSSession,
 } from './session/session.ts';
 export {

@@ -115,3 +115,24 @@ export function interruptedAgainError(computerName: string): PSRemotingError {
     },
   );
 }
+
+/** A pool call (SET_MAX_RUNSPACES, GET_AVAILABLE_RUNSPACES, ...) got no answer within OperationTimeout. */
+export function poolCallTimedOut(computerName: string, operationTimeoutMs: number): PSRemotingError {
+  return new PSRemotingError(
+    `The runspace pool on ${computerName} did not answer within the OperationTimeout of ${formatSeconds(operationTimeoutMs)}.`,
+    {
+      errorId: 'PoolCallTimedOut',
+      category: 'OperationTimeout',
+      targetObject: computerName,
+    },
+  );
+}
+
+/** The caller's signal stopped the wait for a pool call's answer. */
+export function poolCallStopped(reason?: unknown): PSRemotingError {
+  return new PSRemotingError('The runspace pool call was stopped before the server answered.', {
+    errorId: 'OperationStopped',
+    category: 'OperationStopped',
+    ...(reason === undefined ? {} : { cause: reason }),
+  });
+}

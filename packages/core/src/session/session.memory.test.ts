@@ -1,6 +1,7 @@
-import { EMPTY_GUID, hostMethodId, PSObject, type testing } from '@psremote/psrp';
+import { EMPTY_GUID, hostMethodId, PSObject, testing } from '@psremote/psrp';
 import { describe, expect, it } from 'vitest';
 import { isPSRemotingError, type PSRemotingError } from '../errors/ps-remoting-error.ts';
+import type { HostUi } from '../host/host-ui.ts';
 import { RecordingHostUi } from '../host/recording-host-ui.ts';
 import { DEFAULT_SESSION_OPTIONS } from '../parameters/session-option.ts';
 import {
@@ -12,6 +13,7 @@ import { openSession, type PSSession } from './session.ts';
 import { SessionTable } from './session-table.ts';
 
 type FakePipeline = testing.FakePipeline;
+const FakeServer = testing.FakePsrpServer;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -96,6 +98,48 @@ describe('PSSession over the memory transport: opening', () => {
     expect(performance.now() - t0).toBeLessThan(5000);
     await sleep(20);
     expect(transport.pairs[0]?.disposeCalls).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('PSSession over the memory transport: OpenTimeout and prompts while the pool opens', () => {
+  it('a pool host call answered slowly while the pool opens does not count against OpenTimeout', async () => {
+    // The server asks for a line before it reports the pool Opened, and reports it once answered.
+    class AskingServer extends FakeServer {
+      private asked = false;
+      private held = false;
+      override poolState(state: 'Opened' | 'Closed' | 'Broken'): void {
+        if (state === 'Opened' && !this.asked) {
+          this.asked = true;
+          this.held = true;
+          this.hostCall(hostMethodId('ReadLine'), []);
+          return;
+        }
+        super.poolState(state);
+      }
+      override receive(data: Uint8Array): void {
+        super.receive(data);
+        if (this.held && this.hostResponses.length > 0) {
+          this.held = false;
+          super.poolState('Opened');
+        }
+      }
+    }
+    const slow: HostUi = Object.assign(new RecordingHostUi(), {
+      readLine: async () => {
+        await sleep(400);
+        return 'typed slowly';
+      },
+    });
+    const transport = createMemoryTransport({ createServer: () => new AskingServer({}) });
+    const session = await openSession({
+      transport,
+      hostUi: slow,
+      table: new SessionTable(),
+      openTimeoutMs: 200,
+    });
+    expect(session.state).toBe('Opened');
+    expect(transport.pairOf(session)?.server.hostResponses[0]).toMatchObject({ result: 'typed slowly' });
+    await session.close();
   });
 });
 
@@ -269,6 +313,40 @@ describe('PSSession over the memory transport: pool calls', () => {
       'RESET_RUNSPACE_STATE',
     ]);
     expect(pair.server.violations).toEqual([]);
+    await session.close();
+  });
+
+  it('a pool call the server never answers: PoolCallTimedOut after OperationTimeout, the session stays open', async () => {
+    const transport = createMemoryTransport({ connection: { closeTimeoutMs: 50 } });
+    const session = await openSession({
+      transport,
+      hostUi: new RecordingHostUi(),
+      table: new SessionTable(),
+      sessionOptions: { ...DEFAULT_SESSION_OPTIONS, operationTimeoutMs: 100 },
+    });
+    transport.pairOf(session)?.stopAnswering();
+    const t0 = performance.now();
+    const err = await rejection(session.getAvailableRunspaces());
+    expect(isPSRemotingError(err)).toBe(true);
+    expect(err?.errorId).toBe('PoolCallTimedOut');
+    expect(err?.category).toBe('OperationTimeout');
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(session.state).toBe('Opened');
+    await session.close();
+  });
+
+  it('a pool call whose signal aborts rejects at once with OperationStopped', async () => {
+    const { session, pair } = await open(undefined, { connection: { closeTimeoutMs: 50 } });
+    pair.stopAnswering();
+    const ac = new AbortController();
+    const pending = rejection(session.setMaxRunspaces(2, { signal: ac.signal }));
+    await sleep(10);
+    ac.abort();
+    const err = await pending;
+    expect(err?.errorId).toBe('OperationStopped');
+    expect(session.state).toBe('Opened');
+    const already = await rejection(session.resetRunspaceState({ signal: ac.signal }));
+    expect(already?.errorId).toBe('OperationStopped');
     await session.close();
   });
 

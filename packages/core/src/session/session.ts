@@ -28,6 +28,8 @@ import {
   interruptedAgainError,
   openCancelled,
   openTimeoutError,
+  poolCallStopped,
+  poolCallTimedOut,
   receiveLimitError,
   STOP_ANSWER_TIMEOUT_MS,
   stopNotAnsweredError,
@@ -118,6 +120,8 @@ export class PSSession {
   private readonly table: SessionTable;
   private readonly poolCalls = new Map<bigint, ReturnType<typeof deferred<PSValue>>>();
   private readonly endedSignal = new AbortController();
+  /** The HostUi for pool-level host calls while the pool opens (its prompts stop the OpenTimeout clock). */
+  private readonly openingHostUi: HostUi | undefined;
   /** The timeouts and receive limits this session runs with. */
   readonly options: ResolvedSessionOptions;
 
@@ -132,6 +136,8 @@ export class PSSession {
     log: Logger;
     table: SessionTable;
     options?: ResolvedSessionOptions;
+    /** Answers the pool's host calls until the pool is opened (openSession: the OpenTimeout-pausing HostUi). */
+    openingHostUi?: HostUi;
   }) {
     this.id = init.id;
     this.name = init.name;
@@ -139,6 +145,7 @@ export class PSSession {
     this.computerName = init.target.computerName;
     this.transportName = init.transportName;
     this.hostUi = init.hostUi;
+    this.openingHostUi = init.openingHostUi;
     this.conn = init.conn;
     this.log = init.log;
     this.table = init.table;
@@ -355,31 +362,26 @@ export class PSSession {
         );
         void this.conn.stopPipeline(ev.pipelineId).catch(() => {});
         break;
-      case 'ProtocolError':
-        // A limit the engine applies to one command (MaximumReceivedDataSizePerCommand) fails that pipeline and
-        // leaves the pool open: only a protocol error that broke the pool breaks the session.
-        if (this.pool.state === 'Opened') {
-          this.log.debug(`protocol error without a broken pool: ${ev.error.errorId}`);
+      case 'ProtocolError': {
+        // The engine reports a ProtocolError only with the pool failed: it breaks the session. (The per-command
+        // limit, MaximumReceivedDataSizePerCommand, is PipelineReceiveLimitExceeded above: the pool stays open.)
+        const limit = receiveLimitError(ev.error, this.computerName);
+        if (limit) {
+          // Over a receive limit: stop reading now (the rest of the object is not wanted), no goodbye.
+          this.terminate(limit);
           break;
         }
-        {
-          const limit = receiveLimitError(ev.error, this.computerName);
-          if (limit) {
-            // Over a receive limit: stop reading now (the rest of the object is not wanted), no goodbye.
-            this.terminate(limit);
-            break;
-          }
-          this.fail(
-            new PSRemotingError(`The server broke the PowerShell remoting protocol: ${ev.error.message}`, {
-              errorId: ev.error.errorId,
-              category: 'ProtocolError',
-              targetObject: this.computerName,
-              cause: ev.error,
-            }),
-          );
-          void this.conn.close().catch(() => {});
-          break;
-        }
+        this.fail(
+          new PSRemotingError(`The server broke the PowerShell remoting protocol: ${ev.error.message}`, {
+            errorId: ev.error.errorId,
+            category: 'ProtocolError',
+            targetObject: this.computerName,
+            cause: ev.error,
+          }),
+        );
+        void this.conn.close().catch(() => {});
+        break;
+      }
       default:
         break;
     }
@@ -419,7 +421,8 @@ export class PSSession {
 
   private onHostCall(pipelineId: string | null, call: HostCall): void {
     const inv = pipelineId ? this.invocations.get(pipelineId) : undefined;
-    const hostUi = inv?.hostUi ?? this.hostUi;
+    // While the pool opens, a pool-level prompt (a password the server asks for) stops the OpenTimeout clock.
+    const hostUi = inv?.hostUi ?? (this._state === 'Opening' ? this.openingHostUi : undefined) ?? this.hostUi;
     // A prompt for a pipeline is withdrawn when the pipeline ends; one for the pool when the session ends.
     const signal = pipelineId ? inv?.signal : this.endedSignal.signal;
     void dispatchHostCall(call, hostUi, signal).then((outcome: HostCallOutcome) => {
@@ -596,35 +599,57 @@ export class PSSession {
     else void this.conn.close().catch(() => {});
   }
 
-  private poolCall(send: () => bigint): Promise<PSValue> {
+  /**
+   * Sends a pool call and waits for its answer: at most OperationTimeout (PoolCallTimedOut), or until `signal`
+   * aborts (OperationStopped). A late answer is dropped.
+   */
+  private poolCall(send: () => bigint, options: PoolCallOptions = {}): Promise<PSValue> {
     this.assertOpen();
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(poolCallStopped(signal.reason));
     const d = deferred<PSValue>();
-    this.poolCalls.set(send(), d);
+    const callId = send();
+    this.poolCalls.set(callId, d);
     this.kickSend();
-    return d.promise;
+    const giveUp = (err: PSRemotingError) => {
+      if (this.poolCalls.get(callId) !== d) return;
+      this.poolCalls.delete(callId);
+      d.reject(err);
+    };
+    const ms = this.options.operationTimeoutMs;
+    const timer =
+      ms > 0
+        ? setTimeout(() => giveUp(poolCallTimedOut(this.computerName, ms)), Math.min(ms, 2_147_483_647))
+        : undefined;
+    const onAbort = () => giveUp(poolCallStopped(signal?.reason));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return d.promise.finally(() => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    });
   }
 
   /** SET_MAX_RUNSPACES: true when the server accepted the new maximum. */
-  async setMaxRunspaces(count: number): Promise<boolean> {
-    return (await this.poolCall(() => this.pool.setRunspaces('MaxRunspaces', count))) === true;
+  async setMaxRunspaces(count: number, options?: PoolCallOptions): Promise<boolean> {
+    return (await this.poolCall(() => this.pool.setRunspaces('MaxRunspaces', count), options)) === true;
   }
 
   /** SET_MIN_RUNSPACES: true when the server accepted the new minimum. */
-  async setMinRunspaces(count: number): Promise<boolean> {
-    return (await this.poolCall(() => this.pool.setRunspaces('MinRunspaces', count))) === true;
+  async setMinRunspaces(count: number, options?: PoolCallOptions): Promise<boolean> {
+    return (await this.poolCall(() => this.pool.setRunspaces('MinRunspaces', count), options)) === true;
   }
 
   /** GET_AVAILABLE_RUNSPACES: how many runspaces of the pool are free. */
-  async getAvailableRunspaces(): Promise<number> {
-    const v = await this.poolCall(() => this.pool.getAvailableRunspaces());
+  async getAvailableRunspaces(options?: PoolCallOptions): Promise<number> {
+    const v = await this.poolCall(() => this.pool.getAvailableRunspaces(), options);
     return Number(
       v instanceof PSObject ? v.baseValue : typeof v === 'object' && v !== null && 'value' in v ? v.value : v,
     );
   }
 
   /** RESET_RUNSPACE_STATE (protocol 2.3+): variables and state of the runspace back to new. */
-  async resetRunspaceState(): Promise<boolean> {
-    return (await this.poolCall(() => this.pool.resetRunspaceState())) === true;
+  async resetRunspaceState(options?: PoolCallOptions): Promise<boolean> {
+    return (await this.poolCall(() => this.pool.resetRunspaceState(), options)) === true;
   }
 
   /** Closes the session (idempotent). Running pipelines end with the session. */
@@ -642,6 +667,12 @@ export class PSSession {
     await this.conn.close().catch((e: unknown) => this.log.debug(`close: ${(e as Error).message}`));
     await this.ended.promise;
   }
+}
+
+/** Options of the pool calls (setMaxRunspaces, getAvailableRunspaces, resetRunspaceState, ...). */
+export interface PoolCallOptions {
+  /** Aborting it stops the wait: the call rejects with OperationStopped. */
+  readonly signal?: AbortSignal;
 }
 
 function asRemotingError(e: unknown, computerName: string): PSRemotingError {
@@ -715,6 +746,7 @@ export async function openSession(options: OpenSessionOptions): Promise<PSSessio
       target,
       transportName: options.transport.name,
       hostUi: options.hostUi,
+      openingHostUi: pausingHostUi(options.hostUi, deadline),
       conn,
       log,
       table,
