@@ -1,4 +1,5 @@
 import {
+  DEFAULT_MAX_LINE_LENGTH,
   decodePacket,
   EMPTY_GUID,
   encodePacket,
@@ -46,13 +47,13 @@ export interface OutOfProcConnectionOptions {
   /**
    * The session's MaximumReceivedObjectSize (TransportContext.options; null: none). A Data line longer than one
    * fragment of that size can be is refused as soon as it is that long (ReceivedObjectSizeExceededMaximumClient):
-   * a fragment that trickles in is never held past the limit, and never past 64 MiB in any case.
+   * a fragment that trickles in is never held past the limit, and never past the splitter's line cap
+   * (DEFAULT_MAX_LINE_LENGTH, 16 MiB) in any case; a line past that cap when the limit is higher (or null) is a
+   * protocol error (PsrpMalformedPacket), not an object over the limit.
    */
   readonly maxReceivedObjectSize?: number | null;
 }
 
-/** The splitter's own cap on one OutOfProc line. */
-const MAX_LINE = 64 * 1024 * 1024;
 /** `<Data Stream='PromptResponse' PSGuid='<36>'>` and `</Data>`, with room to spare. */
 const DATA_PACKET_OVERHEAD = 256;
 
@@ -103,9 +104,13 @@ class OutOfProcConnection implements TransportConnection {
       limit === undefined || limit === null
         ? undefined
         : Math.ceil((Math.max(0, limit) + 21) / 3) * 4 + DATA_PACKET_OVERHEAD;
-    this.lineLimitObject =
-      lineForLimit !== undefined && lineForLimit < MAX_LINE ? (limit as number) : undefined;
-    this.splitter = new PacketLineSplitter({ maxLineLength: Math.min(lineForLimit ?? MAX_LINE, MAX_LINE) });
+    // The line cap is the object limit's line when that is the smaller, else the splitter's own cap; a too-long
+    // line is reported as what set the cap.
+    const fromLimit = lineForLimit !== undefined && lineForLimit <= DEFAULT_MAX_LINE_LENGTH;
+    this.lineLimitObject = fromLimit ? (limit as number) : undefined;
+    this.splitter = new PacketLineSplitter({
+      maxLineLength: fromLimit ? (lineForLimit as number) : DEFAULT_MAX_LINE_LENGTH,
+    });
     this.log = options.log ?? silentLogger;
     this.queue = new AsyncQueue<PsrpPayload>(options.receiveHighWaterMark ?? 256, (pressured) => {
       if (pressured) stream.input.pause();

@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { DEFAULT_MAX_LINE_LENGTH } from '@psremote/psrp';
 import { describe, expect, it } from 'vitest';
 import { isPSRemotingError } from '../../src/errors/ps-remoting-error.ts';
 import { createOutOfProcConnection } from '../../src/outofproc/connection.ts';
@@ -41,7 +42,7 @@ describe('the OutOfProc connection and MaximumReceivedObjectSize', () => {
     const err = await ended;
     expect(isPSRemotingError(err) && err.errorId).toBe('ReceivedObjectSizeExceededMaximumClient');
     expect(isPSRemotingError(err) && err.message).toContain('The allowed maximum object size is 1048576.');
-    // Refused once the line was longer than base64 of 1 MiB + header (about 1.34 MiB), not at the 64 MiB cap.
+    // Refused once the line was longer than base64 of 1 MiB + header (about 1.34 MiB), not at the 16 MiB line cap.
     expect(written).toBeLessThan(2 * 1024 * 1024);
   });
 
@@ -50,9 +51,30 @@ describe('the OutOfProc connection and MaximumReceivedObjectSize', () => {
     const conn = createOutOfProcConnection(stream, { maxReceivedObjectSize: null });
     const ended = firstError(conn.receive());
     stream.input.write("<Data Stream='Default' PSGuid='00000000-0000-0000-0000-000000000000'>");
-    stream.input.write('QUFB'.repeat(512 * 1024)); // 2 MiB: well under 64 MiB, no error
+    stream.input.write('QUFB'.repeat(512 * 1024)); // 2 MiB: well under the 16 MiB line cap, no error
     stream.input.end('\n');
     const err = await ended;
     expect(isPSRemotingError(err) && err.errorId).not.toBe('ReceivedObjectSizeExceededMaximumClient');
+  });
+
+  it('a limit above what one line can carry: a line past the splitter cap is a protocol error, not the object limit', async () => {
+    const stream = pipes();
+    const conn = createOutOfProcConnection(stream, { maxReceivedObjectSize: 64 * 1024 * 1024 });
+    let done = false;
+    const ended = firstError(conn.receive()).finally(() => {
+      done = true;
+    });
+    stream.input.write("<Data Stream='Default' PSGuid='00000000-0000-0000-0000-000000000000'>");
+    let written = 0;
+    const piece = 'QUFB'.repeat(256 * 1024); // 1 MiB of base64
+    while (written < 32 * 1024 * 1024 && !done) {
+      stream.input.write(piece);
+      written += piece.length;
+      await new Promise((r) => setImmediate(r));
+    }
+    const err = await ended;
+    expect(isPSRemotingError(err) && err.errorId).toBe('PsrpMalformedPacket');
+    expect(isPSRemotingError(err) && err.message).toContain(`exceeds ${DEFAULT_MAX_LINE_LENGTH} bytes`);
+    expect(written).toBeLessThanOrEqual(DEFAULT_MAX_LINE_LENGTH + 1024 * 1024);
   });
 });

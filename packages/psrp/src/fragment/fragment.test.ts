@@ -410,3 +410,59 @@ describe('a separate object limit for pipeline messages (PowerShell OutOfProc: s
     expect(big.flatMap((f) => free.push(f))).toHaveLength(1);
   });
 });
+
+describe('Defragmenter memory', () => {
+  it('a 3 MB fragment fed one byte at a time: the message, in bounded memory and time', () => {
+    const msg = bytes(3_000_000);
+    const stream = cat(fragmentMessage(5n, msg, msg.length + FRAGMENT_HEADER_SIZE));
+    const d = new Defragmenter();
+    const one = Buffer.alloc(1);
+    globalThis.gc?.();
+    const rss0 = process.memoryUsage().rss;
+    const heap0 = process.memoryUsage().heapUsed;
+    let peakRss = 0;
+    let peakHeap = 0;
+    const t0 = performance.now();
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < stream.length; i++) {
+      // One buffer, reused: the defragmenter must copy what it keeps.
+      one[0] = stream[i] as number;
+      out.push(...d.push(one));
+      if (i % 500_000 === 0) {
+        const m = process.memoryUsage();
+        peakRss = Math.max(peakRss, m.rss - rss0);
+        peakHeap = Math.max(peakHeap, m.heapUsed - heap0);
+      }
+    }
+    const ms = performance.now() - t0;
+    expect(out).toHaveLength(1);
+    expect(Buffer.compare(Buffer.from(out[0] as Uint8Array), Buffer.from(msg))).toBe(0);
+    expect(d.bufferedBytes).toBe(0);
+    expect(peakRss).toBeLessThan(64 * 1024 * 1024);
+    expect(peakHeap).toBeLessThan(64 * 1024 * 1024);
+    expect(ms).toBeLessThan(10_000);
+  });
+
+  it('fragments of interleaved objects split at every size come out the same', () => {
+    const a = bytes(5000, 3);
+    const b = bytes(777, 9);
+    const fa = fragmentMessage(1n, a, 300);
+    const fb = fragmentMessage(2n, b, 100);
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < Math.max(fa.length, fb.length); i++) {
+      if (fa[i]) parts.push(fa[i] as Uint8Array);
+      if (fb[i]) parts.push(fb[i] as Uint8Array);
+    }
+    const stream = cat(parts);
+    for (const step of [1, 2, 5, 21, 22, 64, 1000]) {
+      const d = new Defragmenter();
+      const out: Uint8Array[] = [];
+      for (let i = 0; i < stream.length; i += step) out.push(...d.push(stream.subarray(i, i + step)));
+      expect(out.map((m) => Buffer.from(m).toString('hex'))).toEqual([
+        Buffer.from(b).toString('hex'),
+        Buffer.from(a).toString('hex'),
+      ]);
+      d.end();
+    }
+  });
+});

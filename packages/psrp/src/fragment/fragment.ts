@@ -128,8 +128,11 @@ export class Defragmenter {
   private readonly maxBufferedBytes: number;
   private readonly pending = new Map<bigint, Pending>();
   private pendingSize = 0;
-  /** The chunks of an incomplete fragment, kept apart until `need` bytes are there (no quadratic copying). */
-  private carry: Buffer[] = [];
+  /**
+   * The bytes of an incomplete fragment, in one buffer whose capacity doubles (bounded by `need` once the
+   * chunk fits): amortized linear copying, and memory of about the bytes held, however small the chunks.
+   */
+  private carry: Buffer | undefined;
   private carrySize = 0;
   private need = FRAGMENT_HEADER_SIZE;
   private failed: PsrpProtocolError | undefined;
@@ -221,18 +224,19 @@ export class Defragmenter {
   }
 
   private *read(bytes: Uint8Array): Generator<Uint8Array, void, undefined> {
-    let buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    /** The carry buffer when `buf` is read from it (an unread carry then stays where it is). */
+    let carried: Buffer | undefined;
     if (this.carrySize > 0) {
-      this.carry.push(buf);
-      this.carrySize += buf.length;
+      // Copied into the carry: the caller may reuse its buffer once push returns.
+      this.appendCarry(buf);
       if (this.carrySize < this.need) {
         this.checkBudget();
-        // Copy: the caller may reuse its buffer once push returns.
-        this.carry[this.carry.length - 1] = Buffer.from(buf);
         return;
       }
-      buf = Buffer.concat(this.carry, this.carrySize);
-      this.carry = [];
+      carried = this.carry as Buffer;
+      buf = carried.subarray(0, this.carrySize);
+      this.carry = undefined;
       this.carrySize = 0;
     }
     let off = 0;
@@ -275,11 +279,32 @@ export class Defragmenter {
       if (msg) yield msg;
     }
     if (off < buf.length) {
-      // Keep only the incomplete tail, copied so the caller's buffer can be reused.
-      this.carry = [Buffer.from(buf.subarray(off))];
+      // Keep only the incomplete tail: the carry itself when nothing of it was read, else a copy (the caller's
+      // buffer may be reused; a large carry is not pinned for a small tail).
+      if (carried && off === 0) {
+        this.carry = carried;
+      } else {
+        this.carry = undefined;
+        this.carrySize = 0;
+        this.appendCarry(buf.subarray(off));
+      }
       this.carrySize = buf.length - off;
       this.checkBudget();
     }
+  }
+
+  /** Appends to the carry, growing its capacity by doubling (up to `need` when that is enough). */
+  private appendCarry(bytes: Buffer): void {
+    const want = this.carrySize + bytes.length;
+    const carry = this.carry;
+    if (!carry || carry.length < want) {
+      const doubled = Math.max(2 * (carry?.length ?? 0), 64);
+      const grown = Buffer.allocUnsafe(Math.max(want, Math.min(doubled, this.need)));
+      if (carry && this.carrySize > 0) carry.copy(grown, 0, 0, this.carrySize);
+      this.carry = grown;
+    }
+    bytes.copy(this.carry as Buffer, this.carrySize);
+    this.carrySize = want;
   }
 
   private checkBudget(): void {
@@ -291,17 +316,17 @@ export class Defragmenter {
     }
   }
 
-  /**
-   * The checks PowerShell's ReceiveDataCollection makes on a fragment header (PriorityCollection.cs), made as
-   * soon as the 21 header bytes are in; returns the object's pending state (undefined for a start fragment).
-   * Idempotent: a header read again once its blob is complete passes again.
-   */
   /** The limit for an object whose message header (MS-PSRP 2.2.1) is `head`: by its PID, zero or not. */
   private limitFor(head: Uint8Array): number {
     for (let i = 24; i < MESSAGE_HEADER_SIZE; i++) if (head[i] !== 0) return this.maxPipelineObjectSize;
     return this.maxObjectSize;
   }
 
+  /**
+   * The checks PowerShell's ReceiveDataCollection makes on a fragment header (PriorityCollection.cs), made as
+   * soon as the 21 header bytes are in; returns the object's pending state (undefined for a start fragment).
+   * Idempotent: a header read again once its blob is complete passes again.
+   */
   private checkHeader(
     objectId: bigint,
     fragmentId: bigint,

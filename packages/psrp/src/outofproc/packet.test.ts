@@ -274,3 +274,56 @@ describe('PacketLineSplitter default bound', () => {
     expect(held).toBeLessThanOrEqual(16 << 20);
   });
 });
+
+describe('PacketLineSplitter memory', () => {
+  it('3 million 1-byte pushes then a newline: the line, in bounded memory and time', () => {
+    const s = new PacketLineSplitter();
+    const n = 3_000_000;
+    const one = Buffer.from('x');
+    globalThis.gc?.();
+    const rss0 = process.memoryUsage().rss;
+    const heap0 = process.memoryUsage().heapUsed;
+    const t0 = performance.now();
+    let peakRss = 0;
+    let peakHeap = 0;
+    let early = 0;
+    for (let i = 0; i < n; i++) {
+      // One buffer, reused: the splitter must copy what it keeps.
+      one[0] = 0x61 + (i % 26);
+      early += s.push(one).length;
+      if (i % 500_000 === 0) {
+        const m = process.memoryUsage();
+        peakRss = Math.max(peakRss, m.rss - rss0);
+        peakHeap = Math.max(peakHeap, m.heapUsed - heap0);
+      }
+    }
+    expect(early).toBe(0);
+    expect(s.pendingBytes).toBe(n);
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss - rss0);
+    peakHeap = Math.max(peakHeap, m.heapUsed - heap0);
+    const lines = s.push(Buffer.from('\r\n'));
+    const ms = performance.now() - t0;
+    expect(lines).toHaveLength(1);
+    const line = lines[0] as string;
+    expect(line.length).toBe(n);
+    for (const i of [0, 1, 25, 26, 1_234_567, n - 1]) expect(line.charCodeAt(i)).toBe(0x61 + (i % 26));
+    expect(s.pendingBytes).toBe(0);
+    // Generous: 3 MB are pending; a Buffer per push held about 150 times that (450 MB).
+    expect(peakRss).toBeLessThan(64 * 1024 * 1024);
+    expect(peakHeap).toBeLessThan(64 * 1024 * 1024);
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  it('lines split anywhere come out the same (the held buffer is reused and grown)', () => {
+    const text = Array.from({ length: 200 }, (_, i) => `line ${i} ${'y'.repeat(i * 37)}`);
+    const bytes = Buffer.from(`${text.join('\r\n')}\n`);
+    for (const step of [1, 2, 3, 7, 100, 4096]) {
+      const s = new PacketLineSplitter();
+      const out: string[] = [];
+      for (let i = 0; i < bytes.length; i += step) out.push(...s.push(bytes.subarray(i, i + step)));
+      expect(out).toEqual(text);
+      expect(s.pendingBytes).toBe(0);
+    }
+  });
+});

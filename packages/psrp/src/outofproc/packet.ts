@@ -231,19 +231,30 @@ function isEndTag(rest: string, name: string): boolean {
 }
 
 /**
+ * The default bound on one OutOfProc line, in bytes: 16 MiB carries a fragment of 12 MiB in base64, more than
+ * the default MaximumReceivedObjectSize (10 MiB) lets through (PowerShell itself writes one fragment of at most
+ * 32 KiB per line).
+ */
+export const DEFAULT_MAX_LINE_LENGTH = 16 * 1024 * 1024;
+
+/** A held buffer above this many bytes is let go once its line is out (it is not kept for the next line). */
+const KEEP_CAPACITY = 64 * 1024;
+
+/**
  * Splits a byte stream into UTF-8 lines (`\n` or `\r\n`), across chunk boundaries. A line longer than
- * `maxLineLength` bytes is a protocol error: a peer cannot make us buffer without bound. The default, 16 MiB,
- * carries a fragment of 12 MiB in base64, more than the default MaximumReceivedObjectSize (10 MiB) lets through
- * (PowerShell itself writes one fragment of at most 32 KiB per line).
+ * `maxLineLength` bytes (default DEFAULT_MAX_LINE_LENGTH) is a protocol error: a peer cannot make us buffer
+ * without bound. The bytes of an unfinished line are held in one buffer whose capacity doubles (bounded by the
+ * cap), so a peer writing one byte at a time costs about those bytes, not an object per chunk, and no byte is
+ * copied more than about twice; lines a chunk holds whole are read from the chunk, without copying.
  */
 export class PacketLineSplitter {
-  private parts: Buffer[] = [];
+  private held: Buffer | undefined;
   private size = 0;
   private failed: PsrpProtocolError | undefined;
   private readonly maxLineLength: number;
 
   constructor(options: { maxLineLength?: number } = {}) {
-    this.maxLineLength = options.maxLineLength ?? 16 * 1024 * 1024;
+    this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
   }
 
   get pendingBytes(): number {
@@ -254,15 +265,18 @@ export class PacketLineSplitter {
     // After a too-long line the framing is lost: every later push fails the same way.
     if (this.failed) throw this.failed;
     const lines: string[] = [];
-    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     for (;;) {
       const nl = buf.indexOf(0x0a);
       if (nl < 0) break;
       let piece = buf.subarray(0, nl);
       if (this.size > 0) {
-        piece = Buffer.concat([...this.parts, piece]);
-        this.parts = [];
+        // One byte more may be the CR before the LF.
+        if (this.size + nl > this.maxLineLength + 1) throw this.tooLong();
+        this.append(piece);
+        piece = (this.held as Buffer).subarray(0, this.size);
         this.size = 0;
+        if ((this.held as Buffer).length > KEEP_CAPACITY) this.held = undefined;
       }
       const end = piece.length > 0 && piece[piece.length - 1] === 0x0d ? piece.length - 1 : piece.length;
       if (end > this.maxLineLength) throw this.tooLong();
@@ -270,16 +284,30 @@ export class PacketLineSplitter {
       buf = buf.subarray(nl + 1);
     }
     if (buf.length) {
-      this.size += buf.length;
       // One byte more may be the CR of a CRLF still to come.
-      if (this.size > this.maxLineLength + 1) throw this.tooLong();
-      this.parts.push(Buffer.from(buf));
+      if (this.size + buf.length > this.maxLineLength + 1) throw this.tooLong();
+      // Copied: the caller may reuse its buffer once push returns.
+      this.append(buf);
     }
     return lines;
   }
 
+  /** Appends to the held bytes (the caller has checked the total against the cap). */
+  private append(bytes: Buffer): void {
+    const want = this.size + bytes.length;
+    const held = this.held;
+    if (!held || held.length < want) {
+      const cap = Math.max(want, Math.min(Math.max(2 * (held?.length ?? 0), 256), this.maxLineLength + 1));
+      const grown = Buffer.allocUnsafe(cap);
+      if (held && this.size > 0) held.copy(grown, 0, 0, this.size);
+      this.held = grown;
+    }
+    bytes.copy(this.held as Buffer, this.size);
+    this.size = want;
+  }
+
   private tooLong(): PsrpProtocolError {
-    this.parts = [];
+    this.held = undefined;
     this.size = 0;
     this.failed = new PsrpProtocolError(
       'PsrpMalformedPacket',
