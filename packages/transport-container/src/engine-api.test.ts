@@ -12,7 +12,7 @@ afterEach(async () => {
 
 /** An "engine" on 127.0.0.1 that answers every request with `size` bytes of JSON-ish text, in 1 MiB writes. */
 async function engine(size: number): Promise<string> {
-  server = createServer((_req, res) => {
+  const srv = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json', 'api-version': '1.41' });
     const chunk = Buffer.alloc(1024 * 1024, 0x20);
     let left = size;
@@ -30,8 +30,9 @@ async function engine(size: number): Promise<string> {
     res.on('error', () => {});
     pump();
   });
-  await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
-  return `tcp://127.0.0.1:${(server?.address() as AddressInfo).port}`;
+  server = srv;
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return `tcp://127.0.0.1:${(srv.address() as AddressInfo).port}`;
 }
 
 describe('EngineClient against an engine that answers without end', () => {
