@@ -14,6 +14,7 @@ export {
   serializeProperties,
 } from './clixml/serialize.ts';
 export * from './clixml/value.ts';
+export { psValueNumber, psValueText } from './clixml/value-text.ts';
 export * from './crypto/session-key.ts';
 export { InvalidStateError, PsrpProtocolError } from './errors.ts';
 export type { PsrpEvent } from './events.ts';
@@ -21,7 +22,9 @@ export * from './fragment/fragment.ts';
 export { EMPTY_GUID, guidFromBytes, guidToBytes, newGuid } from './guid.ts';
 export * from './host/decode-host-call.ts';
 export * from './host/host-call.ts';
+export * from './host/host-call-args.ts';
 export * from './host/host-method.ts';
+export * from './host/host-return.ts';
 export {
   type CommandSpec,
   consoleColor,

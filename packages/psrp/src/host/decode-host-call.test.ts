@@ -169,6 +169,19 @@ describe('decodeHostCall: typed arguments for every RemoteHostMethodId (protocol
     });
   });
 
+  it('a colour or cursor size that is none decodes as undefined (the host keeps its own); numbers read through strings', () => {
+    expect(call('Write2', [null, 'x', 'y'])).toEqual({
+      method: 'Write2',
+      foregroundColor: undefined,
+      backgroundColor: undefined,
+      text: 'y',
+    });
+    expect(call('SetBackgroundColor', [])).toEqual({ method: 'SetBackgroundColor', color: undefined });
+    expect(call('SetCursorSize', [null])).toEqual({ method: 'SetCursorSize', cursorSize: undefined });
+    expect(call('SetShouldExit', ['7'])).toEqual({ method: 'SetShouldExit', exitCode: 7 });
+    expect(call('ReadKey', [])).toEqual({ method: 'ReadKey', options: 4 });
+  });
+
   it('never throws on odd peer arguments', () => {
     const odd: PSValue[] = [
       null,

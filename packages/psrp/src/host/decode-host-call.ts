@@ -1,4 +1,5 @@
 import { PSObject, PSPrimitive, type PSValue } from '../clixml/value.ts';
+import { psValueNumber, psValueText } from '../clixml/value-text.ts';
 import { asNumber, asString, enumValue } from '../message/codecs/enum.ts';
 import { decodeProgressRecord, type ProgressRecordInfo } from '../records/records.ts';
 import {
@@ -10,7 +11,7 @@ import {
   decodeIntCollection,
   decodeSize,
   type FieldDescriptionInfo,
-} from './host-call.ts';
+} from './host-call-args.ts';
 import { hostMethodName } from './host-method.ts';
 
 export interface Coordinates {
@@ -80,8 +81,9 @@ export type DecodedHostCall =
     }
   | {
       readonly method: 'Write2' | 'WriteLine3';
-      readonly foregroundColor: number;
-      readonly backgroundColor: number;
+      /** Undefined when the argument is no colour: the host keeps its own. */
+      readonly foregroundColor: number | undefined;
+      readonly backgroundColor: number | undefined;
       readonly text: string;
     }
   | { readonly method: 'WriteProgress'; readonly sourceId: bigint; readonly record: ProgressRecordInfo }
@@ -123,9 +125,11 @@ export type DecodedHostCall =
       readonly choices: ChoiceDescriptionInfo[];
       readonly defaultChoices: number[];
     }
-  | { readonly method: 'SetForegroundColor' | 'SetBackgroundColor'; readonly color: number }
+  /** `color` is undefined when the argument is no colour: the host keeps its own. */
+  | { readonly method: 'SetForegroundColor' | 'SetBackgroundColor'; readonly color: number | undefined }
   | { readonly method: 'SetCursorPosition' | 'SetWindowPosition'; readonly coordinates: Coordinates }
-  | { readonly method: 'SetCursorSize'; readonly cursorSize: number }
+  /** `cursorSize` is undefined when the argument is no number: the host keeps its own. */
+  | { readonly method: 'SetCursorSize'; readonly cursorSize: number | undefined }
   | { readonly method: 'SetBufferSize' | 'SetWindowSize'; readonly size: Size }
   | { readonly method: 'SetWindowTitle'; readonly title: string }
   /** ReadKeyOptions flags (AllowCtrlC 1, NoEcho 2, IncludeKeyDown 4, IncludeKeyUp 8). */
@@ -143,7 +147,9 @@ export type DecodedHostCall =
   | { readonly method: 'PushRunspace'; readonly runspace: PSValue }
   | { readonly method: 'Unknown'; readonly methodId: number };
 
-const str = (v: PSValue | undefined): string => (v === undefined || v === null ? '' : String(v));
+// Text, and the numbers a client acts on (exit code, default choice, cursor size, ReadKey options, progress
+// source id), read as psValueText and psValueNumber do: safe on any value the peer sent, base value cycles too.
+const str = (v: PSValue | undefined): string => psValueText(v);
 const num = (v: PSValue | undefined, dflt = 0): number => enumValue(v) ?? asNumber(v) ?? dflt;
 
 function rectangle(v: PSValue | undefined): Rectangle {
@@ -168,7 +174,7 @@ function bufferCell(v: PSValue | undefined): BufferCell {
 
 function int64(v: PSValue | undefined): bigint {
   if (v instanceof PSPrimitive && typeof v.value === 'bigint') return v.value;
-  const n = asNumber(v) ?? 0;
+  const n = psValueNumber(v, 0);
   return Number.isFinite(n) ? BigInt(Math.trunc(n)) : 0n;
 }
 
@@ -212,7 +218,7 @@ export function decodeHostCall(methodId: number, args: readonly PSValue[]): Deco
   if (NO_ARGS.has(name)) return { method: name as NoArgHostMethod };
   switch (name) {
     case 'SetShouldExit':
-      return { method: name, exitCode: num(a[0]) };
+      return { method: name, exitCode: psValueNumber(a[0], 0) };
     case 'Write1':
     case 'WriteLine2':
     case 'WriteErrorLine':
@@ -224,8 +230,8 @@ export function decodeHostCall(methodId: number, args: readonly PSValue[]): Deco
     case 'WriteLine3':
       return {
         method: name,
-        foregroundColor: decodeColor(a[0]) ?? 7,
-        backgroundColor: decodeColor(a[1]) ?? 0,
+        foregroundColor: decodeColor(a[0]),
+        backgroundColor: decodeColor(a[1]),
         text: str(a[2]),
       };
     case 'WriteProgress':
@@ -245,7 +251,7 @@ export function decodeHostCall(methodId: number, args: readonly PSValue[]): Deco
         caption: str(a[0]),
         message: str(a[1]),
         choices: decodeChoiceDescriptions(a[2]),
-        defaultChoice: num(a[3], -1),
+        defaultChoice: psValueNumber(a[3], -1),
       };
     case 'PromptForChoiceMultipleSelection':
       return {
@@ -257,19 +263,19 @@ export function decodeHostCall(methodId: number, args: readonly PSValue[]): Deco
       };
     case 'SetForegroundColor':
     case 'SetBackgroundColor':
-      return { method: name, color: decodeColor(a[0]) ?? 0 };
+      return { method: name, color: decodeColor(a[0]) };
     case 'SetCursorPosition':
     case 'SetWindowPosition':
       return { method: name, coordinates: decodeCoordinates(a[0]) };
     case 'SetCursorSize':
-      return { method: name, cursorSize: num(a[0]) };
+      return { method: name, cursorSize: psValueNumber(a[0], undefined) };
     case 'SetBufferSize':
     case 'SetWindowSize':
       return { method: name, size: decodeSize(a[0]) };
     case 'SetWindowTitle':
       return { method: name, title: str(a[0]) };
     case 'ReadKey':
-      return { method: name, options: num(a[0], 4) };
+      return { method: name, options: psValueNumber(a[0], 4) };
     case 'SetBufferContents1':
       return { method: name, rectangle: rectangle(a[0]), fill: bufferCell(a[1]) };
     case 'SetBufferContents2':

@@ -1,7 +1,7 @@
 import { serializeClixml } from '../clixml/serialize.ts';
 import type { PSValue } from '../clixml/value.ts';
-import { type HostCallResult, returnNeedsSessionKey } from '../host/host-call.ts';
 import { hostMethodName } from '../host/host-method.ts';
+import { type HostCallResult, returnNeedsSessionKey } from '../host/host-return.ts';
 import { MessageType } from '../message/header.ts';
 import {
   canPipelineTransition,

@@ -6,14 +6,14 @@ import type { PsrpEvent } from '../events.ts';
 import { DEFAULT_MAX_RECEIVED_OBJECT_SIZE, Defragmenter, fragmentMessage } from '../fragment/fragment.ts';
 import { EMPTY_GUID, newGuid } from '../guid.ts';
 import { decodeHostCall } from '../host/decode-host-call.ts';
+import type { HostCall } from '../host/host-call.ts';
+import { hostMethodName } from '../host/host-method.ts';
 import {
   encodeHostReturn,
-  type HostCall,
   type HostCallResult,
   hostErrorRecord,
   returnNeedsSessionKey as resultNeedsKey,
-} from '../host/host-call.ts';
-import { hostMethodName } from '../host/host-method.ts';
+} from '../host/host-return.ts';
 import {
   createPipelineBody,
   getAvailableRunspacesBody,

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { deserializeClixml } from '../../clixml/deserialize.ts';
 import { serializeClixml } from '../../clixml/serialize.ts';
 import { PSDictionary, type PSList, PSObject, PSPrimitive } from '../../clixml/value.ts';
-import { encodeHostReturn, hostErrorRecord } from '../../host/host-call.ts';
 import { hostMethodId } from '../../host/host-method.ts';
+import { encodeHostReturn, hostErrorRecord } from '../../host/host-return.ts';
 import { decodeErrorRecord, decodeInformationRecord, decodeProgressRecord } from '../../records/records.ts';
 import { sampleHostData } from '../../testing/host-data.ts';
 import {
