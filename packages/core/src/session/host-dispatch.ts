@@ -1,18 +1,5 @@
-import {
-  decodeChoiceDescriptions,
-  decodeColor,
-  decodeCoordinates,
-  decodeFieldDescriptions,
-  decodeIntCollection,
-  decodeProgressRecord,
-  decodeSize,
-  type HostCall,
-  type HostCallResult,
-  type HostReturn,
-  type PSValue,
-} from '@psremote/psrp';
+import type { DecodedHostCall, HostCall, HostCallResult, HostReturn } from '@psremote/psrp';
 import type { Credential, HostUi, PromptAnswer } from '../host/host-ui.ts';
-import { psValueNumber, psValueText } from '../util/ps-value-text.ts';
 
 /** What to do with a host call's outcome. */
 export type HostCallOutcome =
@@ -22,8 +9,6 @@ export type HostCallOutcome =
   /** PopRunspace / SetShouldExit: the interactive session ends (RemoteHost.cs: not forwarded to the host). */
   | { readonly kind: 'exit'; readonly exitCode: number };
 
-// Host-call arguments are server values: their text must be finite even when the server sent a cycle.
-const str = (v: PSValue | undefined): string => psValueText(v);
 const ok = (value: HostReturn): HostCallOutcome => ({ kind: 'respond', result: { value } });
 const none: HostCallOutcome = { kind: 'none' };
 
@@ -38,6 +23,11 @@ function notSupported(call: HostCall, why?: string): HostCallOutcome {
       },
     },
   };
+}
+
+/** A member this client does not implement: a void call goes unanswered, any other gets the error reply. */
+function unsupported(call: HostCall): HostCallOutcome {
+  return call.callId === -100n ? none : notSupported(call);
 }
 
 function credentialReturn(c: Credential | null): HostReturn {
@@ -57,62 +47,57 @@ function promptAnswerReturn(a: PromptAnswer | undefined, typeName: string): Host
 
 /**
  * Answers one host call with the HostUi (protocols.md 1.6): output methods write, prompts ask, RawUI members
- * read or set. A member the HostUi cannot honour gets PowerShell's error reply, never silence.
+ * read or set. It acts on the engine's typed decoding of the call (`call.decoded`), read safely from whatever
+ * the server sent. A member the HostUi cannot honour gets PowerShell's error reply,
+ * never silence.
  */
 export async function dispatchHostCall(
   call: HostCall,
   ui: HostUi,
   signal?: AbortSignal,
 ): Promise<HostCallOutcome> {
-  const a = call.args;
+  const d = call.decoded;
   try {
-    switch (call.methodName) {
+    switch (d.method) {
       case 'Write1':
-        ui.write(str(a[0]));
+        ui.write(d.text);
         return none;
       case 'Write2':
-        ui.write(str(a[2]), decodeColor(a[0]), decodeColor(a[1]));
+        ui.write(d.text, d.foregroundColor, d.backgroundColor);
         return none;
       case 'WriteLine1':
         ui.writeLine('');
         return none;
       case 'WriteLine2':
-        ui.writeLine(str(a[0]));
+        ui.writeLine(d.text);
         return none;
       case 'WriteLine3':
-        ui.writeLine(str(a[2]), decodeColor(a[0]), decodeColor(a[1]));
+        ui.writeLine(d.text, d.foregroundColor, d.backgroundColor);
         return none;
       case 'WriteErrorLine':
-        ui.writeErrorLine(str(a[0]));
+        ui.writeErrorLine(d.text);
         return none;
       case 'WriteDebugLine':
-        ui.writeDebugLine(str(a[0]));
+        ui.writeDebugLine(d.text);
         return none;
       case 'WriteVerboseLine':
-        ui.writeVerboseLine(str(a[0]));
+        ui.writeVerboseLine(d.text);
         return none;
       case 'WriteWarningLine':
-        ui.writeWarningLine(str(a[0]));
+        ui.writeWarningLine(d.text);
         return none;
-      case 'WriteProgress': {
-        const src = a[0];
-        const sourceId =
-          typeof src === 'object' && src !== null && 'value' in src && typeof src.value === 'bigint'
-            ? src.value
-            : BigInt(Math.trunc(psValueNumber(src, 0)));
-        ui.writeProgress(sourceId, decodeProgressRecord(a[1]));
+      case 'WriteProgress':
+        ui.writeProgress(d.sourceId, d.record);
         return none;
-      }
       case 'ReadLine':
         return ok({ kind: 'string', value: await ui.readLine(signal) });
       case 'ReadLineAsSecureString':
         return ok({ kind: 'secureString', value: await ui.readLineAsSecureString(signal) });
       case 'Prompt': {
-        const fields = decodeFieldDescriptions(a[2]);
-        const answers = await ui.prompt(str(a[0]), str(a[1]), fields, signal);
+        const answers = await ui.prompt(d.caption, d.message, d.fields, signal);
         return ok({
           kind: 'promptResult',
-          entries: fields.map(
+          entries: d.fields.map(
             (f) => [f.name, promptAnswerReturn(answers[f.name], f.parameterTypeName)] as const,
           ),
         });
@@ -120,32 +105,22 @@ export async function dispatchHostCall(
       case 'PromptForCredential1':
       case 'PromptForCredential2':
         return ok(
-          credentialReturn(await ui.promptForCredential(str(a[0]), str(a[1]), str(a[2]), str(a[3]), signal)),
+          credentialReturn(
+            await ui.promptForCredential(d.caption, d.message, d.userName, d.targetName, signal),
+          ),
         );
       case 'PromptForChoice':
         return ok({
           kind: 'int32',
-          value: await ui.promptForChoice(
-            str(a[0]),
-            str(a[1]),
-            decodeChoiceDescriptions(a[2]),
-            psValueNumber(a[3], -1),
-            signal,
-          ),
+          value: await ui.promptForChoice(d.caption, d.message, d.choices, d.defaultChoice, signal),
         });
       case 'PromptForChoiceMultipleSelection':
         return ok({
           kind: 'int32Collection',
-          values: await ui.promptForChoiceMultiple(
-            str(a[0]),
-            str(a[1]),
-            decodeChoiceDescriptions(a[2]),
-            decodeIntCollection(a[3]),
-            signal,
-          ),
+          values: await ui.promptForChoiceMultiple(d.caption, d.message, d.choices, d.defaultChoices, signal),
         });
       case 'SetShouldExit':
-        return { kind: 'exit', exitCode: psValueNumber(a[0], 0) };
+        return { kind: 'exit', exitCode: d.exitCode };
       case 'PopRunspace':
         return { kind: 'exit', exitCode: 0 };
       case 'EnterNestedPrompt':
@@ -157,57 +132,62 @@ export async function dispatchHostCall(
       case 'GetIsRunspacePushed':
         return ok({ kind: 'boolean', value: true });
       default:
-        return rawUi(call, ui, signal);
+        return rawUi(call, d, ui, signal);
     }
   } catch (e) {
     return notSupported(call, (e as Error).message);
   }
 }
 
-async function rawUi(call: HostCall, ui: HostUi, signal?: AbortSignal): Promise<HostCallOutcome> {
+/** The PSHostRawUserInterface members; any other member (GetName, the buffer methods, PushRunspace, an unknown id) is unsupported. */
+async function rawUi(
+  call: HostCall,
+  d: DecodedHostCall,
+  ui: HostUi,
+  signal?: AbortSignal,
+): Promise<HostCallOutcome> {
   const raw = ui.rawUi;
-  if (!raw) return call.callId === -100n ? none : notSupported(call);
-  const a = call.args;
-  switch (call.methodName) {
+  if (!raw) return unsupported(call);
+  switch (d.method) {
     case 'GetForegroundColor':
       return ok({ kind: 'color', value: raw.foregroundColor });
     case 'SetForegroundColor':
-      raw.foregroundColor = decodeColor(a[0]) ?? raw.foregroundColor;
+      raw.foregroundColor = d.color ?? raw.foregroundColor;
       return none;
     case 'GetBackgroundColor':
       return ok({ kind: 'color', value: raw.backgroundColor });
     case 'SetBackgroundColor':
-      raw.backgroundColor = decodeColor(a[0]) ?? raw.backgroundColor;
+      raw.backgroundColor = d.color ?? raw.backgroundColor;
       return none;
     case 'GetCursorPosition':
       return ok({ kind: 'coordinates', ...raw.cursorPosition });
     case 'SetCursorPosition':
-      raw.cursorPosition = decodeCoordinates(a[0]);
+      raw.cursorPosition = d.coordinates;
       return none;
     case 'GetWindowPosition':
       return ok({ kind: 'coordinates', ...raw.windowPosition });
     case 'SetWindowPosition':
-      raw.windowPosition = decodeCoordinates(a[0]);
+      raw.windowPosition = d.coordinates;
       return none;
     case 'GetCursorSize':
       return ok({ kind: 'int32', value: raw.cursorSize });
     case 'SetCursorSize':
-      raw.cursorSize = psValueNumber(a[0], raw.cursorSize);
+      raw.cursorSize = d.cursorSize ?? raw.cursorSize;
       return none;
     case 'GetBufferSize':
       return ok({ kind: 'size', ...raw.bufferSize });
     case 'SetBufferSize':
-      raw.bufferSize = decodeSize(a[0]);
+      raw.bufferSize = d.size;
       return none;
     case 'GetWindowSize':
       return ok({ kind: 'size', ...raw.windowSize });
     case 'SetWindowSize':
-      raw.windowSize = decodeSize(a[0]);
+      raw.windowSize = d.size;
       return none;
     case 'GetWindowTitle':
       return ok({ kind: 'string', value: raw.windowTitle });
     case 'SetWindowTitle':
-      raw.windowTitle = str(a[0]);
+      raw.windowTitle = d.title;
       return none;
     case 'GetMaxWindowSize':
       return ok({ kind: 'size', ...raw.maxWindowSize });
@@ -215,15 +195,12 @@ async function rawUi(call: HostCall, ui: HostUi, signal?: AbortSignal): Promise<
       return ok({ kind: 'size', ...raw.maxPhysicalWindowSize });
     case 'GetKeyAvailable':
       return ok({ kind: 'boolean', value: raw.keyAvailable });
-    case 'ReadKey': {
-      const opt = psValueNumber(a[0], 4);
-      const k = await raw.readKey(opt, signal);
-      return ok({ kind: 'keyInfo', ...k });
-    }
+    case 'ReadKey':
+      return ok({ kind: 'keyInfo', ...(await raw.readKey(d.options, signal)) });
     case 'FlushInputBuffer':
       raw.flushInputBuffer();
       return none;
     default:
-      return call.callId === -100n ? none : notSupported(call);
+      return unsupported(call);
   }
 }

@@ -1,4 +1,12 @@
-import { type HostCall, PSDictionary, PSList, PSObject, PSPrimitive } from '@psremote/psrp';
+import {
+  decodeHostCall,
+  type HostCall,
+  hostMethodId,
+  PSDictionary,
+  PSList,
+  PSObject,
+  PSPrimitive,
+} from '@psremote/psrp';
 import { describe, expect, it } from 'vitest';
 import { RecordingHostUi } from '../host/recording-host-ui.ts';
 import { dispatchHostCall } from '../session/host-dispatch.ts';
@@ -11,8 +19,10 @@ function selfBase(typeName?: string): PSObject {
   return o;
 }
 
-const call = (methodName: string, args: HostCall['args']): HostCall =>
-  ({ callId: -100n, methodId: 0, methodName, args, decoded: {} }) as unknown as HostCall;
+const call = (methodName: string, args: HostCall['args']): HostCall => {
+  const methodId = hostMethodId(methodName);
+  return { callId: -100n, methodId, methodName, args, decoded: decodeHostCall(methodId, args) };
+};
 
 describe('psValueText', () => {
   it('gives ToString, the base value text, else the first type name, as PSObject.toString does', () => {
