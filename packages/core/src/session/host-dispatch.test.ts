@@ -384,4 +384,16 @@ describe('dispatchHostCall: the engine-decoded call drives the HostUi (protocols
     };
     expect(await dispatchHostCall(hostCall('WriteWarningLine', ['w'], VOID), ui)).toEqual(refused('closed'));
   });
+
+  it('a RawUi member that rejects (ReadKey withdrawn) or throws is answered too, never an unhandled rejection', async () => {
+    const ui = new RawHostUi();
+    ui.rawUi.readKey = () => Promise.reject(new Error('key withdrawn'));
+    expect(await dispatchHostCall(hostCall('ReadKey', [6]), ui)).toEqual(refused('key withdrawn'));
+    Object.defineProperty(ui.rawUi, 'windowTitle', {
+      get() {
+        throw new Error('no title');
+      },
+    });
+    expect(await dispatchHostCall(hostCall('GetWindowTitle'), ui)).toEqual(refused('no title'));
+  });
 });

@@ -132,7 +132,8 @@ export async function dispatchHostCall(
       case 'GetIsRunspacePushed':
         return ok({ kind: 'boolean', value: true });
       default:
-        return rawUi(call, d, ui, signal);
+        // Awaited here, so a RawUi member that throws or rejects (ReadKey aborted) becomes an error reply.
+        return await rawUi(call, d, ui, signal);
     }
   } catch (e) {
     return notSupported(call, (e as Error).message);
