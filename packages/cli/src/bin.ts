@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // tsyringe needs the Reflect metadata polyfill loaded before it (the CLI is the one place it runs).
 import 'reflect-metadata';
+import { EXIT } from './io.ts';
 import { main } from './main.ts';
 
 main(process.argv.slice(2), {
@@ -15,6 +16,6 @@ main(process.argv.slice(2), {
   (e: unknown) => {
     process.stderr.write(`psremote: internal error: ${(e as Error)?.message ?? String(e)}\n`);
     if (process.env.PSREMOTE_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
-    process.exitCode = 1;
+    process.exitCode = EXIT.failed;
   },
 );

@@ -1,8 +1,8 @@
 import type { PSSession } from '@psremote/core';
 import { isPSRemotingError, psValueText } from '@psremote/core';
-import type { MainIo } from './main.ts';
+import { EXIT, type MainIo } from './io.ts';
 import { psValueJsonChunks } from './ps-json.ts';
-import type { Terminal } from './terminal-adapter.ts';
+import type { Terminal } from './terminal/line-terminal.ts';
 
 /**
  * `psremote invoke <target> -Command '<script>' [--json]`: one command for scripts. Text mode formats on
@@ -72,13 +72,13 @@ export async function runInvoke(
     const end = await inv.finished;
     if (end.state === 'Failed') {
       if (end.reason) io.stderr.write(`${terminal.formatErrorRecord(end.reason)}\n`);
-      return 1;
+      return EXIT.failed;
     }
-    return end.state === 'Completed' && errors === 0 ? 0 : 1;
+    return end.state === 'Completed' && errors === 0 ? EXIT.ok : EXIT.failed;
   } catch (e) {
     if (isPSRemotingError(e)) {
       io.stderr.write(`${terminal.formatLocalError(e)}\n`);
-      return 3;
+      return EXIT.broken;
     }
     throw e;
   } finally {

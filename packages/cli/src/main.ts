@@ -21,23 +21,12 @@ import { container as rootContainer } from 'tsyringe';
 import { type CliOptions, splitArguments } from './cli-options.ts';
 import { installCommand, thisInstallKind } from './install-hint.ts';
 import { runInvoke } from './invoke-command.ts';
+import { EXIT, type MainIo } from './io.ts';
 import { END_GRACE_MS, ProcessEnd } from './process-end.ts';
 import { runRepl } from './repl.ts';
-import { createTerminal, formatLocalError, type Terminal } from './terminal-adapter.ts';
+import { createTerminal, type Terminal } from './terminal/line-terminal.ts';
+import { formatLocalError } from './terminal/render.ts';
 import { registeredTransports, registerInstalledTransports } from './transports.ts';
-
-/**
- * Exit statuses: 0 ok, 1 the session could not be opened (OpenTimeout, Ctrl+C while connecting) or the last command
- * failed, 2 bad arguments, 3 the session broke (including a session Ctrl+C had to end, and a receive limit).
- */
-export const EXIT = { ok: 0, failed: 1, usage: 2, broken: 3 } as const;
-
-export interface MainIo {
-  readonly stdin: NodeJS.ReadStream;
-  readonly stdout: NodeJS.WriteStream;
-  readonly stderr: NodeJS.WriteStream;
-  readonly env: Readonly<Record<string, string | undefined>>;
-}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MainIo } from './main.ts';
+import type { MainIo } from './io.ts';
 import { END_STATUS, ProcessEnd } from './process-end.ts';
 
 function fakeIo(): { io: MainIo; written: () => string } {

@@ -1,4 +1,4 @@
-import type { MainIo } from './main.ts';
+import { EXIT, type MainIo } from './io.ts';
 
 /**
  * Exit statuses when psremote is made to end early: 128 + the signal's number, what a shell reports for a
@@ -6,7 +6,11 @@ import type { MainIo } from './main.ts';
  * `cat` or `git` have in `... | head -1`: Node ignores SIGPIPE and sees EPIPE instead, so psremote gives the
  * status the signal would have given (`set -o pipefail` scripts see the same as with those tools).
  */
-export const END_STATUS = { SIGHUP: 129, SIGPIPE: 141, SIGTERM: 143 } as const;
+export const END_STATUS = {
+  SIGHUP: EXIT.hangup,
+  SIGPIPE: EXIT.brokenPipe,
+  SIGTERM: EXIT.terminated,
+} as const;
 
 type EndSignal = 'SIGTERM' | 'SIGHUP';
 const SIGNALS: readonly EndSignal[] = ['SIGTERM', 'SIGHUP'];
@@ -88,11 +92,11 @@ export class ProcessEnd {
   };
 
   private readonly onOutputError = (e: NodeJS.ErrnoException): void => {
-    this.end(e.code === 'EPIPE' ? END_STATUS.SIGPIPE : 1);
+    this.end(e.code === 'EPIPE' ? END_STATUS.SIGPIPE : EXIT.failed);
   };
 
   private readonly onInputError = (): void => {
-    this.end(1);
+    this.end(EXIT.failed);
   };
 
   /**

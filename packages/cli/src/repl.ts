@@ -1,7 +1,7 @@
 import type { InteractiveSession } from '@psremote/core';
 import { isPSRemotingError } from '@psremote/core';
-import type { MainIo } from './main.ts';
-import type { Terminal } from './terminal-adapter.ts';
+import { EXIT, type MainIo } from './io.ts';
+import type { Terminal } from './terminal/line-terminal.ts';
 
 /** What running one piece of input came to. */
 type Ran = { kind: 'done'; failed: boolean } | { kind: 'incomplete' } | { kind: 'exit'; code: number };
@@ -45,7 +45,7 @@ export async function runRepl(shell: InteractiveSession, terminal: Terminal, io:
 
   try {
     for (;;) {
-      if (session.state !== 'Opened') return 3;
+      if (session.state !== 'Opened') return EXIT.broken;
       // Ctrl+C while the prompt is fetched reaches that command too (a stuck server must not trap the user).
       const offPromptInterrupt = terminal.onInterrupt(() => session.interrupt());
       let prompt: string;
@@ -54,7 +54,7 @@ export async function runRepl(shell: InteractiveSession, terminal: Terminal, io:
       } finally {
         offPromptInterrupt();
       }
-      if (session.state !== 'Opened') return 3;
+      if (session.state !== 'Opened') return EXIT.broken;
       const read = await terminal.readCommand(prompt, (line, cursor) => shell.complete(line, cursor));
       if (read.kind === 'interrupt') {
         block = undefined; // Ctrl+C drops a block being typed
@@ -82,12 +82,12 @@ export async function runRepl(shell: InteractiveSession, terminal: Terminal, io:
         if (read.text.trim() === '') continue;
         text = read.text;
       }
-      if (session.state !== 'Opened') return 3;
+      if (session.state !== 'Opened') return EXIT.broken;
       let ran: Ran;
       try {
         ran = await run(text, endOfBlock);
       } catch (e) {
-        if (isPSRemotingError(e) && (session.state as string) === 'Broken') return 3;
+        if (isPSRemotingError(e) && (session.state as string) === 'Broken') return EXIT.broken;
         throw e;
       }
       if (ran.kind === 'incomplete') {
@@ -101,7 +101,7 @@ export async function runRepl(shell: InteractiveSession, terminal: Terminal, io:
       if (read.kind === 'eof') break;
     }
     // Interactive: 0 at Ctrl+D; a script on stdin: 1 when its last command failed or wrote an error.
-    return terminal.interactive ? 0 : lastFailed ? 1 : 0;
+    return terminal.interactive ? EXIT.ok : lastFailed ? EXIT.failed : EXIT.ok;
   } finally {
     offState();
   }

@@ -1,5 +1,5 @@
 // The hostile-server scenarios (issue 10): what fake-pwsh.mjs sends, in which CLI modes each one runs, and what
-// psremote must do. Exit statuses are the CLI's documented ones (main.ts EXIT): 0 ok, 1 the command wrote an
+// psremote must do. Exit statuses are the CLI's documented ones (io.ts EXIT): 0 ok, 1 the command wrote an
 // error or the session could not open, 3 the session broke (the server broke the protocol).
 //
 // `needs` names the parallel branch whose fix the scenario waits for ('psrp-bounds': deserializer and

@@ -4,15 +4,10 @@ import { join } from 'node:path';
 import { type InvocationEvent, PSRemotingError } from '@psremote/core';
 import { decodeErrorRecord, errorRecordObject, PSObject } from '@psremote/psrp';
 import { describe, expect, it } from 'vitest';
-import { randomGraph } from '../test/random-graph.ts';
-import {
-  createTerminal,
-  formatLocalError,
-  HISTORY_SIZE,
-  loadHistory,
-  MAX_LOCAL_ERROR_MESSAGE,
-  stateDirectory,
-} from './terminal-adapter.ts';
+import { randomGraph } from '../../test/random-graph.ts';
+import { HISTORY_SIZE, loadHistory, stateDirectory } from './history.ts';
+import { createTerminal } from './line-terminal.ts';
+import { formatLocalError, MAX_LOCAL_ERROR_MESSAGE } from './render.ts';
 
 describe('stateDirectory: where the history is kept', () => {
   it('XDG_STATE_HOME first, then ~/.local/state; %LOCALAPPDATA% on Windows', () => {

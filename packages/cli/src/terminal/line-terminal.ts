@@ -1,20 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
-import {
-  type CompletionResult,
-  type HostUi,
-  type InvocationEvent,
-  type PSRemotingError,
-  psValueText,
-} from '@psremote/core';
+import type { CompletionResult, HostUi, InvocationEvent, PSRemotingError } from '@psremote/core';
 import type { ErrorRecordInfo } from '@psremote/psrp';
-import type { MainIo } from './main.ts';
-import { appendPrivateFile } from './private-file.ts';
+import type { MainIo } from '../io.ts';
+import { appendPrivateFile } from '../private-file.ts';
+import { HISTORY_SIZE, loadHistory, stateDirectory } from './history.ts';
+import { TerminalHostUi } from './host-ui.ts';
+import { formatErrorRecord, formatLocalError, renderEvent } from './render.ts';
 import { type EditState, TabCycle } from './tab-cycle.ts';
-import { TerminalHostUi } from './terminal-host-ui.ts';
 import { type KeyReader, TypeAhead } from './type-ahead.ts';
 
 interface KeyInfo {
@@ -64,42 +58,6 @@ export interface TerminalOptions {
 
 export function createTerminal(io: MainIo, options: TerminalOptions): Terminal {
   return new LineTerminal(io, options);
-}
-
-/** $XDG_STATE_HOME/psremote, else ~/.local/state/psremote; on Windows %LOCALAPPDATA%\\psremote. */
-export function stateDirectory(
-  env: Readonly<Record<string, string | undefined>>,
-  platform: NodeJS.Platform = process.platform,
-): string {
-  if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'psremote');
-  if (platform === 'win32' && env.LOCALAPPDATA) return join(env.LOCALAPPDATA, 'psremote');
-  return join(env.HOME ?? homedir(), '.local', 'state', 'psremote');
-}
-
-/** Lines of history kept for a target; the file is cut back to them once it holds twice as many. */
-export const HISTORY_SIZE = 1000;
-
-/**
- * The history of a target, newest first (readline's order), at most HISTORY_SIZE entries. A file grown past twice
- * that is rewritten with its newest HISTORY_SIZE lines, so it never grows without bound.
- */
-export function loadHistory(file: string): string[] {
-  if (!existsSync(file)) return [];
-  let lines: string[];
-  try {
-    lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-  if (lines.length > 2 * HISTORY_SIZE) {
-    lines = lines.slice(-HISTORY_SIZE);
-    try {
-      writeFileSync(file, `${lines.join('\n')}\n`);
-    } catch {
-      // a read-only history stays as it is
-    }
-  }
-  return lines.reverse().slice(0, HISTORY_SIZE);
 }
 
 /**
@@ -416,37 +374,11 @@ class LineTerminal implements Terminal {
   }
 
   render(ev: InvocationEvent): void {
-    switch (ev.kind) {
-      case 'output':
-        this.hostUi.writeLine(psValueText(ev.value));
-        break;
-      case 'error':
-        this.hostUi.errors++;
-        this.io.stderr.write(`${this.formatErrorRecord(ev.record)}\n`);
-        break;
-      case 'warning':
-        this.hostUi.writeWarningLine(ev.message);
-        break;
-      case 'verbose':
-        this.hostUi.writeVerboseLine(ev.message);
-        break;
-      case 'debug':
-        this.hostUi.writeDebugLine(ev.message);
-        break;
-      case 'information':
-        // Write-Host text already came through the host's Write calls; its record is tagged PSHOST.
-        if (!ev.record.tags.includes('PSHOST')) this.hostUi.writeInformation(ev.record.text);
-        break;
-      case 'progress':
-        this.hostUi.writeProgress(0n, ev.record);
-        break;
-    }
+    renderEvent(ev, this.hostUi, (record) => this.io.stderr.write(`${this.formatErrorRecord(record)}\n`));
   }
 
   formatErrorRecord(r: ErrorRecordInfo): string {
-    const text = `${r.message}\n    + CategoryInfo          : ${r.categoryInfo}\n    + FullyQualifiedErrorId : ${r.fullyQualifiedErrorId}`;
-    const colors = !this.io.env.NO_COLOR && Boolean(this.io.stderr.isTTY);
-    return colors ? `\x1b[91m${text}\x1b[0m` : text;
+    return formatErrorRecord(r, !this.io.env.NO_COLOR && Boolean(this.io.stderr.isTTY));
   }
 
   formatLocalError(e: PSRemotingError): string {
@@ -458,47 +390,4 @@ class LineTerminal implements Terminal {
     this.rl?.close();
     this.keys?.close();
   }
-}
-
-const BINDING_IDS = new Set([
-  'AmbiguousParameterSet',
-  'AmbiguousParameter',
-  'NamedParameterNotFound',
-  'MissingArgument',
-  'ParameterAlreadyBound',
-  'PositionalParameterNotFound',
-  'MissingMandatoryParameter',
-  'CannotConvertArgument',
-  'CannotConvertArgumentNoMessage',
-  'ParameterArgumentValidationError',
-  'ParameterArgumentTransformationError',
-  'ParameterBindingFailed',
-  'ScriptBlockArgumentNoInput',
-  'OptionTakesNoValue',
-]);
-
-/** psremote's own error in PowerShell's error view: the message, then CategoryInfo and FullyQualifiedErrorId. */
-export function formatLocalError(e: PSRemotingError): string {
-  const reason = BINDING_IDS.has(e.errorId) ? 'ParameterBindingException' : 'PSRemotingTransportException';
-  const target = typeof e.targetObject === 'string' ? `${e.targetObject}:String` : ':';
-  const lines = [
-    `Enter-PSSession: ${boundedMessage(e.message)}`,
-    `    + CategoryInfo          : ${e.category}: (${target}) [Enter-PSSession], ${reason}`,
-    `    + FullyQualifiedErrorId : ${e.fullyQualifiedErrorId}`,
-  ];
-  if (e.recommendedAction) lines.push(`    + RecommendedAction     : ${e.recommendedAction}`);
-  return lines.join('\n');
-}
-
-/** The most of psremote's own error message that is shown; the rest is counted, not printed. */
-export const MAX_LOCAL_ERROR_MESSAGE = 4000;
-
-/**
- * psremote's own messages quote what the server sent (a malformed value, the server's stderr): a hostile server
- * must not turn one error into megabytes on the terminal, or push the error id out of sight. The cut is said.
- */
-function boundedMessage(message: string): string {
-  if (message.length <= MAX_LOCAL_ERROR_MESSAGE) return message;
-  const rest = message.length - MAX_LOCAL_ERROR_MESSAGE;
-  return `${message.slice(0, MAX_LOCAL_ERROR_MESSAGE)}... (${rest} more characters)`;
 }

@@ -1,6 +1,6 @@
 import type { Interface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { TerminalHostUi } from './terminal-host-ui.ts';
+import { TerminalHostUi } from './host-ui.ts';
 
 /** A terminal stderr that records what is written to it. */
 function tty(rows: number): NodeJS.WriteStream & { written: string[] } {

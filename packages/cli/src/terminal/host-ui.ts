@@ -10,15 +10,14 @@ import {
   type PromptAnswer,
   type RawUi,
 } from '@psremote/core';
-import { decodeKey } from './key-decode.ts';
+import { ProgressDisplay } from './progress.ts';
+import { ended, type RawInput, readKey, readMasked, withdrawn } from './raw-input.ts';
 import type { KeyReader, TypeAhead } from './type-ahead.ts';
 
 /** System.ConsoleColor to ANSI SGR (PowerShell's 16-colour console palette). */
 const FG = [30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97];
 const DEFAULT_FG = 7; // Gray
 const DEFAULT_BG = 0; // Black
-/** PendingProgress.cs maxNodeCount. */
-const MAX_PROGRESS_ACTIVITIES = 128;
 
 export interface TerminalStreams {
   readonly stdin: NodeJS.ReadStream;
@@ -43,9 +42,9 @@ export class TerminalHostUi implements HostUi {
   private readonly keys: TypeAhead | undefined;
   private readonly lineKeys: KeyReader | undefined;
   private readonly interrupt: () => boolean;
-  private readonly progress = new Map<number, ProgressRecord>();
-  private progressLines = 0;
-  private lastProgressDraw = 0;
+  private readonly progress: ProgressDisplay;
+  /** Masked input and ReadKey, in a terminal. */
+  private readonly raw: RawInput | undefined;
   errors = 0;
 
   constructor(
@@ -68,6 +67,8 @@ export class TerminalHostUi implements HostUi {
     this.lineKeys = options.lineKeys;
     this.interrupt = options.interrupt ?? (() => false);
     this.interactive = Boolean(io.stdin.isTTY);
+    this.progress = new ProgressDisplay(io.stderr, options.colors);
+    this.raw = this.keys ? { keys: this.keys, interrupt: this.interrupt } : undefined;
     const out = io.stdout;
     const keys = this.keys;
     let title = '';
@@ -120,7 +121,7 @@ export class TerminalHostUi implements HostUi {
   }
 
   private out(text: string): void {
-    this.clearProgress();
+    this.progress.clear();
     this.io.stdout.write(text);
   }
 
@@ -132,7 +133,7 @@ export class TerminalHostUi implements HostUi {
   }
   writeErrorLine(text: string): void {
     this.errors++;
-    this.clearProgress();
+    this.progress.clear();
     this.io.stderr.write(`${this.sgr(text, 12)}\n`);
   }
   writeWarningLine(text: string): void {
@@ -150,47 +151,7 @@ export class TerminalHostUi implements HostUi {
 
   /** A progress bar per activity on stderr, redrawn in place, cleared when the last one completes. */
   writeProgress(_sourceId: bigint, record: ProgressRecord): void {
-    if (record.recordType === 'Completed') this.progress.delete(record.activityId);
-    else {
-      this.progress.set(record.activityId, record);
-      // PendingProgress.cs keeps at most 128 activities (maxNodeCount) and evicts the oldest: a server that
-      // sends a new activity per record cannot grow the display without bound.
-      while (this.progress.size > MAX_PROGRESS_ACTIVITIES) {
-        const oldest = this.progress.keys().next().value as number;
-        this.progress.delete(oldest);
-      }
-    }
-    const err = this.io.stderr;
-    if (!err.isTTY) return;
-    const now = Date.now();
-    if (this.progress.size > 0 && now - this.lastProgressDraw < 50 && record.recordType !== 'Completed')
-      return;
-    this.lastProgressDraw = now;
-    this.clearProgress();
-    if (this.progress.size === 0) return;
-    // One screen line per activity, never wrapped (a wrapped line would break the redraw in place).
-    const width = Math.max(1, (err.columns || 80) - 1);
-    const barWidth = width >= 60 ? 30 : Math.max(5, Math.floor(width / 4));
-    const lines: string[] = [];
-    // Never more lines than the screen holds (less one for the cursor): the latest activities.
-    const room = Math.max(1, (err.rows || 24) - 1);
-    const shown = [...this.progress.values()].slice(-room);
-    for (const r of shown) {
-      const indent = r.parentActivityId >= 0 ? '  ' : '';
-      const pct = r.percentComplete >= 0 ? Math.min(100, r.percentComplete) : -1;
-      const filled = pct >= 0 ? Math.round((pct / 100) * barWidth) : 0;
-      const bar = pct >= 0 ? `[${'o'.repeat(filled)}${' '.repeat(barWidth - filled)}] ${pct}%` : '';
-      const line = `${indent}${r.activity} ${bar} ${r.statusDescription}`.slice(0, width);
-      lines.push(this.colors ? `\x1b[7m${line}\x1b[0m` : line);
-    }
-    err.write(`${lines.join('\n')}\n`);
-    this.progressLines = lines.length;
-  }
-
-  private clearProgress(): void {
-    if (this.progressLines === 0) return;
-    this.io.stderr.write(`\x1b[${this.progressLines}A\x1b[J`);
-    this.progressLines = 0;
+    this.progress.update(record);
   }
 
   // ---- input ------------------------------------------------------------------------------------------
@@ -227,53 +188,8 @@ export class TerminalHostUi implements HostUi {
 
   /** Reads a line without echo, showing `*` per character (ConsoleHostUserInterfaceSecurity.cs). */
   private askMasked(query: string, signal?: AbortSignal): Promise<string> {
-    const keys = this.keys;
-    if (!keys) return this.ask(query, signal);
-    if (signal?.aborted) return Promise.reject(withdrawn());
-    const out = this.io.stdout;
-    return new Promise((resolve, reject) => {
-      out.write(query);
-      let value = '';
-      let release = (): void => {};
-      const onAbort = () => finish(withdrawn());
-      let finished = false;
-      const finish = (err?: Error) => {
-        if (finished) return;
-        finished = true;
-        release();
-        signal?.removeEventListener('abort', onAbort);
-        out.write('\n');
-        if (err) reject(err);
-        else resolve(value);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      // One key at a time from the type-ahead: what was typed after Enter stays for whatever reads next.
-      const reader: KeyReader = {
-        take: (key) => {
-          if (key === '\r' || key === '\n' || key === '\r\n') return finish();
-          // Ctrl+C stops the command, as in the console host; the prompt goes when it has stopped (onAbort).
-          // Meanwhile it takes no more keys: they are the next reader's.
-          if (key === '\u0003') {
-            const cancelled = () => finish(new HostUiNotSupported('input: cancelled with Ctrl+C'));
-            if (this.stopOnCtrlC(signal, cancelled)) return release();
-            return cancelled();
-          }
-          if (key === '\u007f' || key === '\b') {
-            if (value.length) {
-              value = value.slice(0, -1);
-              out.write('\b \b');
-            }
-            return;
-          }
-          // Other control keys and escape sequences (arrows, function keys) are not part of the text.
-          if (key < ' ' || key.startsWith('\x1b')) return;
-          value += key;
-          out.write('*');
-        },
-        end: () => finish(ended()),
-      };
-      release = keys.read(reader);
-    });
+    if (!this.raw) return this.ask(query, signal);
+    return readMasked(this.raw, this.io.stdout, query, signal);
   }
 
   readLine(signal?: AbortSignal): Promise<string> {
@@ -430,75 +346,12 @@ export class TerminalHostUi implements HostUi {
 
   /** ReadKey: one key from the terminal in raw mode; echoed unless ReadKeyOptions.NoEcho (2), as the console host. */
   private readKey(options: number, signal?: AbortSignal): Promise<KeyInfo> {
-    const keys = this.keys;
-    if (!keys) return Promise.reject(new HostUiNotSupported('ReadKey (the input is not a terminal)'));
-    if (signal?.aborted) return Promise.reject(withdrawn());
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      let release = (): void => {};
-      /** Stops reading once; false when that was already done. */
-      const done = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        release();
-        signal?.removeEventListener('abort', onAbort);
-        return true;
-      };
-      const onAbort = () => {
-        if (done()) reject(withdrawn());
-      };
-      const cancelled = () => {
-        if (done()) reject(new HostUiNotSupported('ReadKey: cancelled with Ctrl+C'));
-      };
-      // One key per ReadKey: what came with it (typed ahead, pasted) stays for the next read.
-      const reader: KeyReader = {
-        take: (k) => {
-          const key = decodeKey(k);
-          // Ctrl+C stops the command unless ReadKeyOptions.AllowCtrlC (1) asks for it as a key; meanwhile the
-          // keys that follow are the next reader's.
-          if (key.character === '\x03' && (options & 1) === 0 && this.stopOnCtrlC(signal, cancelled))
-            return release();
-          if (!done()) return;
-          if ((options & 2) === 0 && key.character >= ' ' && key.character !== '\x7f')
-            this.write(key.character);
-          resolve(key);
-        },
-        end: () => {
-          if (done()) reject(ended());
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      release = keys.read(reader);
-    });
-  }
-
-  /**
-   * Ctrl+C typed into a raw-mode prompt (masked input, ReadKey): stops the running command, as the console host
-   * does. The prompt is then withdrawn by its command's end (its signal); one that is not of that command (a
-   * pool-level prompt) is cancelled after a moment. False when no command runs: the caller cancels at once.
-   */
-  private stopOnCtrlC(signal: AbortSignal | undefined, cancel: () => void): boolean {
-    if (!signal || !this.interrupt()) return false;
-    setTimeout(cancel, GRACE_AFTER_INTERRUPT_MS).unref?.();
-    return true;
+    if (!this.raw) return Promise.reject(new HostUiNotSupported('ReadKey (the input is not a terminal)'));
+    return readKey(this.raw, options, (text) => this.write(text), signal);
   }
 
   /** A command ended: progress bars it left (stopped before reporting Completed) are cleared. */
   endCommand(): void {
-    this.progress.clear();
-    this.clearProgress();
+    this.progress.reset();
   }
-}
-
-/** How long a prompt waits, after Ctrl+C stopped a command, to be withdrawn before it cancels itself. */
-const GRACE_AFTER_INTERRUPT_MS = 1000;
-
-/** The terminal hung up, or a script on stdin ended, before the prompt was answered. */
-function ended(): HostUiNotSupported {
-  return new HostUiNotSupported('input: the input ended (no one can answer the prompt)');
-}
-
-/** The prompt's command ended before it was answered (stopped with Ctrl+C, or the session closed). */
-function withdrawn(): HostUiNotSupported {
-  return new HostUiNotSupported('input: the command ended before the prompt was answered');
 }
