@@ -37,26 +37,17 @@ export async function runInvoke(
   // Ctrl+C stops the command; unanswered, or pressed again, it ends the session (exit status 3).
   const offInterrupt = terminal.onInterrupt(() => inv.interrupt());
   let errors = 0;
-  // Nobody reads the output any more (EPIPE: `| head`): stop the command instead of rendering the rest into a
-  // stream that drops it (a write waiting for 'drain' would otherwise wait for ever).
-  let stdoutGone = false;
-  const onStdoutError = (): void => {
-    if (stdoutGone) return;
-    stdoutGone = true;
-    void inv.stop().catch(() => {});
-  };
-  io.stdout.on('error', onStdoutError);
+  // A closed stdout (EPIPE: `| head`) is ProcessEnd's: it stops this command (terminal.stopAll) and drops what
+  // is written after, so the loop below only drains the stopped command's last events.
   try {
     for await (const ev of inv) {
       switch (ev.kind) {
         case 'output':
           // Output waits for stdout (a slow terminal or pipe): what the server sends faster stays in the
           // session's bounded queues instead of piling up in this process.
-          if (stdoutGone) break;
           if (options.json) {
             for (const chunk of psValueJsonChunks(ev.value)) {
               await write(io.stdout, chunk);
-              if (stdoutGone) break;
             }
             await write(io.stdout, '\n');
           } else await write(io.stdout, `${psValueText(ev.value)}\n`);
@@ -82,7 +73,6 @@ export async function runInvoke(
     }
     throw e;
   } finally {
-    io.stdout.off('error', onStdoutError);
     offInterrupt();
     terminal.endCommand();
   }
