@@ -47,7 +47,7 @@ function invalidContainer(id: string, why: string): PSRemotingError {
 export function createContainerTransport(): TransportPlugin {
   return {
     name: 'container',
-    apiRange: '^1.0.0',
+    apiRange: '^2.0.0',
     parameterSets: ['ContainerId'],
     resolveTarget(bound: BoundParameters, env): ContainerTarget {
       const id = String(bound.bound.ContainerId ?? '');

@@ -37,7 +37,7 @@ export interface ProcessTransportOptions {
 export function createProcessTransport(options: ProcessTransportOptions = {}): TransportPlugin {
   return {
     name: 'process',
-    apiRange: '^1.0.0',
+    apiRange: '^2.0.0',
     // No Enter-PSSession parameter set names a local child process; the CLI chooses this transport when
     // no target is given, and library users pass it explicitly.
     parameterSets: [],

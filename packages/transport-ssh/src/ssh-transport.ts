@@ -29,7 +29,7 @@ function isSshTarget(t: TransportTarget): t is SshTarget {
 export function createSshTransport(options: SshTransportOptions = {}): TransportPlugin {
   return {
     name: 'ssh',
-    apiRange: '^1.0.0',
+    apiRange: '^2.0.0',
     parameterSets: ['SSHHost'],
     resolveTarget(bound: BoundParameters, env: Readonly<Record<string, string | undefined>>): SshTarget {
       return resolveSshTarget(bound, env ?? process.env, options);

@@ -6,10 +6,11 @@ import {
   type OutOfProcPacket,
   PacketLineSplitter,
   PsrpProtocolError,
+  splitFragments,
 } from '@psremote/psrp';
 import { PSRemotingError } from '../errors/ps-remoting-error.ts';
 import { objectSizeExceededError } from '../session/limits.ts';
-import type { Logger, PsrpPayload, TransportConnection } from '../transport/contract.ts';
+import type { Logger, OpenRequest, PsrpPayload, TransportConnection } from '../transport/contract.ts';
 import { silentLogger } from '../transport/contract.ts';
 import type { OutOfProcStream } from '../transport/outofproc-stream.ts';
 import { AsyncQueue } from '../util/async-queue.ts';
@@ -403,6 +404,18 @@ class OutOfProcConnection implements TransportConnection {
     }
   }
 
+  /** The opening fragments go as the first Data packets of the pool, one fragment each (as PowerShell's client). */
+  async open(request: OpenRequest): Promise<void> {
+    const sent = splitFragments(request.data).map((data) =>
+      this.send({ pipelineId: null, stream: 'Default', data }),
+    );
+    await Promise.all(sent);
+  }
+
+  /**
+   * One Data packet, lock-step per PSGuid: the next waits for the DataAck of the previous one. No `maxPayloadSize`
+   * is declared, so the kernel sends one fragment at a time, as PowerShell's OutOfProc client does.
+   */
   send(payload: PsrpPayload): Promise<void> {
     const guid = payload.pipelineId ?? EMPTY_GUID;
     const prev = this.dataChains.get(guid) ?? Promise.resolve();

@@ -3,6 +3,7 @@ import {
   type ErrorRecordInfo,
   type HostCall,
   type HostDefaultData,
+  type OutgoingPayload,
   type PipelineSpec,
   PSObject,
   type PSValue,
@@ -15,6 +16,7 @@ import { type ResolvedSessionOptions, resolveSessionOptions } from '../parameter
 import type { BoundParameters } from '../parameters/types.ts';
 import {
   type Logger,
+  type PsrpPayload,
   silentLogger,
   type TransportConnection,
   type TransportPlugin,
@@ -114,6 +116,16 @@ export class PSSession {
   private readonly ended = deferred<void>();
   private sending = false;
   private sendAgain = false;
+  /** Resolves once the transport took the opening messages; nothing else is sent before. */
+  private transportOpened: Promise<void> = Promise.resolve();
+  /** A fragment taken from the pool that did not fit the last packed send: the next send starts with it. */
+  private heldOutgoing: OutgoingPayload | undefined;
+  private transportReady = false;
+  /**
+   * Settled once each pipeline's createPipeline returned: a stop or close waits for it, so a transport never gets
+   * a Signal for a command it has not created yet (Ctrl+C right after Enter; WinRM would fault on the CommandId).
+   */
+  private readonly pipelineCreated = new Map<string, ReturnType<typeof deferred<void>>>();
   private resumeReceive: (() => void) | undefined;
   private readonly stateListeners = new Set<(s: SessionState, reason?: PSRemotingError) => void>();
   private exitListeners = new Set<(code: number) => void>();
@@ -218,6 +230,8 @@ export class PSSession {
     if (s === 'Broken') this.brokenReason = reason;
     for (const l of this.stateListeners) l(s, reason);
     if (s === 'Broken' || s === 'Closed') {
+      // No createPipeline comes any more: a stop or close waiting for one goes on (and fails on the ended transport).
+      for (const gate of this.pipelineCreated.values()) gate.resolve();
       this.ended.resolve();
       this.endedSignal.abort(reason);
     }
@@ -228,11 +242,22 @@ export class PSSession {
   /** @internal `stop` rejects when OpenTimeout expires or the open is cancelled (Ctrl+C), with the error to give. */
   async start(stop: Promise<never>): Promise<void> {
     this.table.add(this);
-    void this.receiveLoop();
     this.pool.open();
-    this.kickSend();
+    // The opening messages are all the pool has queued: they go with the transport's open step (WinRM's Create).
+    const opening: Uint8Array[] = [];
+    for (let out = this.pool.dataToSend(); out; out = this.pool.dataToSend()) opening.push(out.data);
+    const transportOpened = this.conn.open({
+      runspacePoolId: this.pool.runspacePoolId,
+      data: Buffer.concat(opening),
+    });
+    void this.receiveLoop();
+    this.transportOpened = transportOpened.then(() => {
+      this.transportReady = true;
+    });
+    // Failing here is the open failing; it is handled by the race below (and by the receive loop's end).
+    this.transportOpened.catch(() => {});
     try {
-      await Promise.race([this.opened.promise, stop]);
+      await Promise.race([this.opened.promise, this.transportOpened.then(() => this.opened.promise), stop]);
     } catch (e) {
       await this.abandon(e);
       throw e;
@@ -299,12 +324,18 @@ export class PSSession {
 
   private async sendLoop(): Promise<void> {
     try {
+      if (!this.transportReady) await this.transportOpened;
       do {
         this.sendAgain = false;
-        for (let out = this.pool.dataToSend(); out; out = this.pool.dataToSend()) {
-          const payload = { pipelineId: out.pipelineId, stream: out.stream, data: out.data };
-          if (out.createsPipeline && out.pipelineId) await this.conn.createPipeline(out.pipelineId, payload);
-          else await this.conn.send(payload);
+        for (let out = this.nextOutgoing(); out; out = this.nextOutgoing()) {
+          if (out.createsPipeline && out.pipelineId) {
+            const id = out.pipelineId;
+            try {
+              await this.conn.createPipeline(id, { pipelineId: id, stream: out.stream, data: out.data });
+            } finally {
+              this.pipelineCreated.get(id)?.resolve();
+            }
+          } else await this.conn.send(this.pack(out));
         }
       } while (this.sendAgain);
     } catch (e) {
@@ -313,6 +344,48 @@ export class PSSession {
     } finally {
       this.sending = false;
     }
+  }
+
+  private afterCreated<T>(pipelineId: string, then: () => Promise<T>): Promise<T> {
+    const gate = this.pipelineCreated.get(pipelineId);
+    return gate ? gate.promise.then(then) : then();
+  }
+
+  private nextOutgoing(): OutgoingPayload | undefined {
+    const held = this.heldOutgoing;
+    this.heldOutgoing = undefined;
+    return held ?? this.pool.dataToSend();
+  }
+
+  /**
+   * `first` and the fragments queued after it for the same target and stream, up to the transport's payload size
+   * (WinRM packs a Send full; OutOfProc takes one fragment a packet). The first fragment that does not belong is
+   * held for the next send, so the order of everything stays as queued.
+   */
+  private pack(first: OutgoingPayload): PsrpPayload {
+    const budget = this.conn.maxPayloadSize ?? 0;
+    const parts = [first.data];
+    let size = first.data.length;
+    while (size < budget) {
+      const next = this.pool.dataToSend();
+      if (!next) break;
+      if (
+        next.createsPipeline ||
+        next.pipelineId !== first.pipelineId ||
+        next.stream !== first.stream ||
+        size + next.data.length > budget
+      ) {
+        this.heldOutgoing = next;
+        break;
+      }
+      parts.push(next.data);
+      size += next.data.length;
+    }
+    return {
+      pipelineId: first.pipelineId,
+      stream: first.stream,
+      data: parts.length === 1 ? first.data : Buffer.concat(parts, size),
+    };
   }
 
   private drainEvents(): void {
@@ -360,7 +433,7 @@ export class PSSession {
         this.log.debug(
           `pipeline ${ev.pipelineId}: ${ev.received} bytes over the per-command limit ${ev.limit}`,
         );
-        void this.conn.stopPipeline(ev.pipelineId).catch(() => {});
+        void this.afterCreated(ev.pipelineId, () => this.conn.stopPipeline(ev.pipelineId)).catch(() => {});
         break;
       case 'ProtocolError': {
         // The engine reports a ProtocolError only with the pool failed: it breaks the session. (The per-command
@@ -415,7 +488,9 @@ export class PSSession {
       this.invocations.delete(id);
       inv.finish(state, reason);
       // Release the pipeline on the transport (OutOfProc Close); nobody waits for it.
-      if (this._state === 'Opened') void this.conn.closePipeline(id).catch(() => {});
+      if (this._state === 'Opened')
+        void this.afterCreated(id, () => this.conn.closePipeline(id)).catch(() => {});
+      this.pipelineCreated.delete(id);
     }
   }
 
@@ -507,6 +582,7 @@ export class PSSession {
       resumeReceiving: () => this.resumeReceiving(),
     });
     this.invocations.set(pipeline.pipelineId, inv);
+    this.pipelineCreated.set(pipeline.pipelineId, deferred<void>());
     if (options.input) {
       for (const v of options.input) pipeline.sendInput(v);
       pipeline.endInput();
@@ -527,7 +603,7 @@ export class PSSession {
     pipeline.stop();
     this.kickSend();
     try {
-      await this.conn.stopPipeline(id);
+      await this.afterCreated(id, () => this.conn.stopPipeline(id));
     } catch (e) {
       if (isPSRemotingError(e)) this.log.debug(`stop: ${e.message}`);
       else throw e;
@@ -580,7 +656,7 @@ export class PSSession {
       pipeline.stop();
       this.kickSend();
     }
-    this.conn.stopPipeline(id).then(
+    this.afterCreated(id, () => this.conn.stopPipeline(id)).then(
       () => {
         entry.answered = true;
       },

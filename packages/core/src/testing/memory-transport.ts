@@ -430,7 +430,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Mem
   const computerName = options.computerName ?? 'memory';
   return {
     name: 'memory',
-    apiRange: '^1.0.0',
+    apiRange: '^2.0.0',
     // Like transport-process: no Enter-PSSession parameter set names it; callers pass it explicitly.
     parameterSets: [],
     pairs,

@@ -7,7 +7,7 @@ import { selectTransport } from './registry.ts';
 const plugin = (
   name: string,
   sets: TransportPlugin['parameterSets'],
-  apiRange = '^1.0.0',
+  apiRange = '^2.0.0',
 ): TransportPlugin => ({
   name,
   apiRange,
@@ -46,7 +46,7 @@ describe('satisfiesApiRange', () => {
     expect(satisfiesApiRange(v, r)).toBe(ok);
   });
   it('accepts the kernel version itself', () => {
-    expect(satisfiesApiRange(TRANSPORT_API, '^1.0.0')).toBe(true);
+    expect(satisfiesApiRange(TRANSPORT_API, '^2.0.0')).toBe(true);
   });
 });
 
@@ -79,6 +79,12 @@ describe('selectTransport', () => {
     expect(e.errorId).toBe('TransportNotRegistered');
     expect(e.message).toContain('Install it with: npm install -g @psremote/transport-ssh');
     expect(e.recommendedAction).toBe('npm install -g @psremote/transport-ssh');
+  });
+  it('a transport written for contract 1.x (one fragment a send, no open step) is refused by this kernel', () => {
+    expect(TRANSPORT_API).toBe('2.0.0');
+    const e = errorOf(() => selectTransport([plugin('v1', ['SSHHost'], '^1.0.0')], 'SSHHost'));
+    expect(e.errorId).toBe('TransportApiMismatch');
+    expect(e.message).toContain('provides 2.0.0');
   });
   it('says what is wrong when only an incompatible plugin serves the set', () => {
     const e = errorOf(() => selectTransport([plugin('old', ['VMName'], '^9.0.0')], 'VMName'));

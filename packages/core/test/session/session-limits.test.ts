@@ -1,4 +1,4 @@
-import { testing } from '@psremote/psrp';
+import { splitFragments, testing } from '@psremote/psrp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isPSRemotingError, type PSRemotingError } from '../../src/errors/ps-remoting-error.ts';
 import { RecordingHostUi } from '../../src/host/recording-host-ui.ts';
@@ -6,6 +6,7 @@ import { resolveSessionOptions } from '../../src/parameters/session-option.ts';
 import { openSession, type PSSession } from '../../src/session/session.ts';
 import { SessionTable } from '../../src/session/session-table.ts';
 import type {
+  OpenRequest,
   PsrpPayload,
   TransportConnection,
   TransportContext,
@@ -34,14 +35,24 @@ function memoryTransport(
   });
   class MemoryConnection implements TransportConnection {
     readonly maxFragmentSize = 32_768;
+    /** Message-oriented, as WinRM: sends carry packed fragments. */
+    readonly maxPayloadSize = 100_000;
     readonly queue = new AsyncQueue<PsrpPayload>(1_000_000);
     aborted: PSRemotingError | undefined;
     closed = false;
-    private flush(pipelineId: string | null): void {
+    readonly opened: OpenRequest[] = [];
+    readonly sent: PsrpPayload[] = [];
+    flush(pipelineId: string | null): void {
       if (behaviour.silent) return;
       for (const data of server.takeOutput()) this.queue.push({ pipelineId, stream: 'Default', data });
     }
+    open(r: OpenRequest): Promise<void> {
+      if (this.sent.length > 0) throw new Error('sent before open');
+      this.opened.push(r);
+      return this.send({ pipelineId: null, stream: 'Default', data: r.data });
+    }
     async send(p: PsrpPayload): Promise<void> {
+      this.sent.push(p);
       if (behaviour.silent) return new Promise<void>(() => {});
       server.receive(p.data);
       this.flush(p.pipelineId);
@@ -70,7 +81,7 @@ function memoryTransport(
   }
   const plugin: TransportPlugin = {
     name: 'memory',
-    apiRange: '^1.0.0',
+    apiRange: '^2.0.0',
     parameterSets: [],
     resolveTarget: () => ({ computerName: 'fakehost', prompt: { kind: 'prefix', text: '[fakehost]: ' } }),
     async connect(_t, ctx) {
@@ -102,6 +113,40 @@ async function errorOf(p: Promise<unknown>): Promise<PSRemotingError> {
   }
   throw new Error('no error');
 }
+
+describe('transport contract 2: the open step and packed sends', () => {
+  it('opens with the pool id and the two opening fragments, then packs input into few sends', async () => {
+    let created: testing.FakePipeline | undefined;
+    const t = memoryTransport({ onPipeline: (p) => (created = p) });
+    session = await openSession({
+      transport: t.plugin,
+      hostUi: new RecordingHostUi(),
+      table: new SessionTable(),
+    });
+    const conn = t.seen.conn;
+    if (!conn) throw new Error('not connected');
+    expect(conn.opened).toHaveLength(1);
+    expect(conn.opened[0]?.runspacePoolId).toBe(session.instanceId);
+    expect(splitFragments(conn.opened[0]?.data as Uint8Array)).toHaveLength(2);
+    const input = Array.from({ length: 3000 }, (_, i) => i);
+    const inv = session.invoke('$input', { input });
+    for (let i = 0; i < 200 && !created?.inputEnded; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(created?.input).toEqual(input);
+    const forPipeline = conn.sent.filter((p) => p.pipelineId === inv.pipelineId);
+    // CREATE_PIPELINE, 3000 inputs and the end of input, in whole fragments, at most 100 000 bytes a send.
+    expect(forPipeline.length).toBeGreaterThan(1);
+    expect(forPipeline.length).toBeLessThan(30);
+    let fragments = 0;
+    for (const p of forPipeline) {
+      expect(p.data.length).toBeLessThanOrEqual(conn.maxPayloadSize);
+      fragments += splitFragments(p.data).length;
+    }
+    expect(fragments).toBe(3002);
+    created?.finish('Completed');
+    conn.flush(inv.pipelineId);
+    expect((await inv.finished).state).toBe('Completed');
+  });
+});
 
 describe('openSession and the session options', () => {
   it('lends the resolved options to the transport and applies the object limit to the pool', async () => {

@@ -6,6 +6,7 @@ import {
   encodeFragment,
   FRAGMENT_HEADER_SIZE,
   fragmentMessage,
+  splitFragments,
 } from './fragment.ts';
 
 const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
@@ -464,5 +465,24 @@ describe('Defragmenter memory', () => {
       ]);
       d.end();
     }
+  });
+});
+
+describe('splitFragments', () => {
+  it('takes apart packed fragments at their headers, empty blobs included', () => {
+    const a = fragmentMessage(1n, new Uint8Array(100).fill(1), 40);
+    const b = fragmentMessage(2n, new Uint8Array(0), 40);
+    const packed = Buffer.concat([...a, ...b]);
+    const parts = splitFragments(packed);
+    expect(parts.map((p) => p.length)).toEqual([...a, ...b].map((p) => p.length));
+    expect(Buffer.concat(parts).equals(packed)).toBe(true);
+    expect(splitFragments(new Uint8Array(0))).toEqual([]);
+  });
+
+  it('refuses data that does not end on a fragment boundary', () => {
+    const f = fragmentMessage(1n, new Uint8Array(10), 64)[0] as Uint8Array;
+    expect(() => splitFragments(f.subarray(0, f.length - 1))).toThrow(PsrpProtocolError);
+    expect(() => splitFragments(f.subarray(0, 10))).toThrow(/not a whole fragment/);
+    expect(() => splitFragments(Buffer.concat([f, f.subarray(0, 22)]))).toThrow(/at 31/);
   });
 });

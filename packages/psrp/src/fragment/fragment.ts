@@ -24,6 +24,32 @@ export function encodeFragment(f: Fragment): Uint8Array {
 }
 
 /**
+ * The whole fragments in `data` (one or more, back to back), as views into it: how a transport that writes one
+ * fragment per packet takes apart what the kernel packed. Throws PsrpFragmentSize when `data` does not end on a
+ * fragment boundary (a caller's bug, never peer input: received data goes through the Defragmenter).
+ */
+export function splitFragments(data: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let off = 0;
+  while (off < data.length) {
+    const end =
+      off + FRAGMENT_HEADER_SIZE + (off + FRAGMENT_HEADER_SIZE <= data.length ? view.getUint32(off + 17) : 0);
+    if (off + FRAGMENT_HEADER_SIZE > data.length || end > data.length)
+      throw new PsrpProtocolError(
+        'PsrpFragmentSize',
+        `${data.length - off} bytes at ${off} are not a whole fragment`,
+        {
+          remote: false,
+        },
+      );
+    out.push(data.subarray(off, end));
+    off = end;
+  }
+  return out;
+}
+
+/**
  * Splits one message into fragments of at most `maxFragmentSize` bytes each, header included
  * (BaseTransportManager.cs: 32 KiB fragments, so 32747-byte blobs).
  */
