@@ -12,7 +12,7 @@ stdout carries one line per event, for the test that started it:
   LISTENING <port>        ready; the HTTP port (0 when --https-only)
   AUTH <conn> <scheme> <user> cbt=<none|ok> target=<spn|->   a connection authenticated
   AUTHFAIL <conn> <scheme> <why>
-  SHELL <ShellId> <pid>   a shell's pwsh started
+  SHELL <ShellId> <pid>   a shell's pwsh started, in its own process group <pid>
   SHELLEXIT <ShellId> <rc>
 Requests are logged on stderr only with --verbose.
 """
@@ -347,7 +347,10 @@ class Shell:
         self.proc = subprocess.Popen(
             [server.pwsh, "-s", "-NoLogo", "-NoProfile"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=server.workdir, env=server.child_env)
+            cwd=server.workdir, env=server.child_env,
+            # Its own process group: a dotnet-tool pwsh is a launcher with the runtime as its child, and killing
+            # the shell (a test does, to prove "server dies mid-pipeline") must take both.
+            start_new_session=True)
         self.pid = self.proc.pid
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
@@ -517,11 +520,18 @@ class Shell:
         try:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            self.kill()
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 pass
+        self.kill()  # whatever the launcher left behind
+
+    def kill(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 # ---- authentication ----------------------------------------------------------------------------------------------
@@ -629,10 +639,7 @@ class Endpoint:
         with self.lock:
             shells = list(self.shells.values())
         for s in shells:
-            try:
-                s.proc.kill()
-            except OSError:
-                pass
+            s.kill()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -651,6 +658,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         super().setup()
         self.conn_id = next(ep.conn_ids)
         self.auth = None
+        self.requests = 0
 
     def log_message(self, fmt, *a):
         log("conn %s: %s" % (getattr(self, "conn_id", "?"), fmt % a))
@@ -663,6 +671,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if body or ctype:
             self.send_header("Content-Type", ctype or "application/soap+xml;charset=UTF-8")
         self.send_header("Content-Length", str(len(body)))
+        self.requests += 1
+        limit = self.server.endpoint.args.conn_max_requests
+        if limit and self.requests >= limit:
+            close = True
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
@@ -837,11 +849,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return False
         try:
             out = self.auth.ctx.step(token)
+            complete = self.auth.ctx.complete  # python-gssapi may raise the step's error here
         except Exception as e:  # GSSError: wrong password, bad token, bad channel binding
             emit("AUTHFAIL %s %s %s" % (self.conn_id, scheme, type(e).__name__))
             self.unauthorized("GSSAPI refused the token: %s" % e)
             return False
-        if not self.auth.ctx.complete:
+        if not complete:
             log("conn %s: %s leg, %d bytes out" % (self.conn_id, scheme, len(out or b"")))
             self.reply(401, headers=[("WWW-Authenticate", "%s %s" % (scheme, base64.b64encode(out or b"").decode()))])
             return False
@@ -1214,6 +1227,8 @@ def main():
     p.add_argument("--redirect-to", help="answer the first --redirect-count requests with a redirect here")
     p.add_argument("--redirect-count", type=int, default=1)
     p.add_argument("--redirect-status", type=int, default=307, choices=(301, 302, 303, 307, 308))
+    p.add_argument("--conn-max-requests", type=int, default=0,
+                   help="close each connection after this many answers (a new connection must authenticate again)")
     p.add_argument("--workdir", default=None, help="for the generated certificate and the shells' cwd")
     p.add_argument("--ignore-stdin", action="store_true", help="keep running when stdin closes")
     p.add_argument("--verbose", action="store_true", help="log requests to stderr")
