@@ -74,6 +74,8 @@ interface LaneState {
 }
 
 const EMPTY = new Uint8Array(0);
+/** How long a request waits for another request's handshake on its lane before starting its own. */
+const HANDSHAKE_WAIT_MS = 30_000;
 
 function header(res: AuthResponse, name: string): string | string[] | undefined {
   return res.headers[name] ?? res.headers[name.toLowerCase()];
@@ -156,9 +158,15 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
   return {
     async prepare(req: AuthRequest): Promise<PreparedRequest> {
       let state = lanes.get(req.lane);
-      // Another request's handshake on this lane: wait for it rather than interleave legs on one connection.
+      // Another request's handshake on this lane: wait for it rather than interleave legs on one connection. Its
+      // request settles it either way; a handshake abandoned between legs (its request aborted) is dropped after
+      // HANDSHAKE_WAIT_MS.
       while (state && state.stage !== 'established' && req.attempt === 0) {
-        await state.done;
+        const waited = await Promise.race([
+          state.done.then(() => true),
+          new Promise<false>((r) => setTimeout(r, HANDSHAKE_WAIT_MS, false).unref()),
+        ]);
+        if (!waited && lanes.get(req.lane) === state) drop(req.lane);
         state = lanes.get(req.lane);
       }
       if (!state) {
@@ -198,10 +206,16 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
       const state = lanes.get(res.lane);
       const offered = parseWwwAuthenticate(header(res, 'www-authenticate'));
       const mine = offered.find((c) => c.scheme.toLowerCase() === scheme.toLowerCase());
-      if (!state) return false;
+      // No state on a 401: the lane reconnected (undici reports the old connection's end just after the next
+      // request left on the new one): authenticate the new connection.
+      if (!state) return res.status === 401;
       if (res.status !== 401) {
-        // The answer to a handshake-only leg (HTTP): after AUTHENTICATE, the logon is complete.
-        if (state.stage !== 'authenticate-sent' || res.status < 200 || res.status >= 300) return false;
+        // The answer to a handshake-only leg (HTTP): after AUTHENTICATE, the logon is complete. Anything else (a
+        // redirect, a 500) ends this handshake: the next request starts a new one.
+        if (state.stage !== 'authenticate-sent' || res.status < 200 || res.status >= 300) {
+          drop(res.lane);
+          return false;
+        }
         finish(res.lane, state, res);
         return true;
       }

@@ -63,7 +63,10 @@ export interface WsmanClientOptions {
   readonly tls?: WsmanTlsOptions;
   /** Largest response body read, bytes; default 4 MiB (a server honours MaxEnvelopeSize, so this is generous). */
   readonly maxResponseBytes?: number;
-  /** Most 401 round trips one request may take (multi-leg handshakes); default 4. */
+  /**
+   * Most authentication round trips one request may take; default 6: a request sent on a connection the server
+   * no longer knows (401), NEGOTIATE, AUTHENTICATE and the request itself, with room for one restart.
+   */
   readonly maxAuthLegs?: number;
   /** `wsmv:SessionId`; default a new `uuid:` per client. */
   readonly sessionId?: string;
@@ -185,7 +188,7 @@ export class WsmanClient {
     const maxBytes = this.options.maxResponseBytes ?? DEFAULT_XML_LIMITS.maxChars;
     // The server may hold a Receive for its OperationTimeout (OMI: 30 s whatever we ask); wait a little longer.
     const waitMs = ((timeoutSeconds ?? this.context.operationTimeoutSeconds) + 45) * 1000;
-    const legs = this.options.maxAuthLegs ?? 4;
+    const legs = this.options.maxAuthLegs ?? 6;
     for (let attempt = 0; ; attempt++) {
       const peerCertificate = this.peerCertificates.get(lane);
       const prepared = await this.options.auth.prepare({

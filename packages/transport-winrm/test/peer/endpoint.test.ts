@@ -50,7 +50,10 @@ class Session {
   readonly pool = new ClientRunspacePool();
   shellId = '';
   receives = 0;
-  constructor(readonly client: WsmanClient) {}
+  readonly client: WsmanClient;
+  constructor(client: WsmanClient) {
+    this.client = client;
+  }
 
   private feed(streams: ReadonlyArray<{ data: Uint8Array }>): PsrpEvent[] {
     for (const s of streams) if (s.data.length > 0) this.pool.receiveData(null, s.data);
@@ -175,7 +178,10 @@ describe.skipIf(skip !== undefined)('WS-Management test endpoint over HTTP (gss-
       const auths = ep.events.filter((l) => l.startsWith('AUTH ')).slice(before);
       const scheme = opts.scheme ?? 'Negotiate';
       expect(auths.length).toBeGreaterThanOrEqual(2); // the operation lane and the receive lane
-      for (const a of auths) expect(a).toMatch(new RegExp(`^AUTH \\d+ ${scheme} PSREMOTE\\\\psuser cbt=none target=HTTP/127\\.0\\.0\\.1$`));
+      for (const a of auths)
+        expect(a).toMatch(
+          new RegExp(`^AUTH \\d+ ${scheme} PSREMOTE\\\\psuser cbt=none target=HTTP/127\\.0\\.0\\.1$`),
+        );
       expect(rec.sent.length).toBeGreaterThan(3);
       for (const ct of [...rec.sent, ...rec.received])
         expect(ct).toBe(
@@ -259,10 +265,7 @@ describe.skipIf(skip !== undefined)('WS-Management test endpoint over HTTP (gss-
   });
 
   it('refuses a plaintext body on an HTTP Negotiate connection (AllowUnencrypted=false): 401', async () => {
-    const client = clientFor(
-      ep,
-      negotiateAuth({ username: USER, password: PASSWORD, encryption: 'never' }),
-    );
+    const client = clientFor(ep, negotiateAuth({ username: USER, password: PASSWORD, encryption: 'never' }));
     const err = await client
       .receive({ shellId: '00000000-0000-0000-0000-000000000000' }, AbortSignal.timeout(20_000))
       .catch((e: unknown) => e);
@@ -308,7 +311,7 @@ describe.skipIf(skip !== undefined)('WS-Management test endpoint over HTTP (gss-
 describe.skipIf(skip !== undefined)('a new connection authenticates again', () => {
   let ep: StartedEndpoint;
   beforeAll(async () => {
-    // Every connection closes after 2 answers: the client must re-authenticate each new one.
+    // Every connection closes after 2 envelopes: the client must re-authenticate each new one.
     ep = await startWsmanEndpoint({ connMaxRequests: 2 });
   });
   afterAll(async () => {
@@ -402,7 +405,9 @@ describe.skipIf(skip !== undefined)('over HTTPS', () => {
       await s.open(signal);
       expect(outputs(await s.run('3*3', signal))).toEqual([9]);
       await client.delete({ shellId: s.shellId }, signal);
-      const line = await ep.waitForEvent(/^AUTH \d+ Negotiate PSREMOTE\\psuser cbt=ok target=HTTP\/127\.0\.0\.1$/);
+      const line = await ep.waitForEvent(
+        /^AUTH \d+ Negotiate PSREMOTE\\psuser cbt=ok target=HTTP\/127\.0\.0\.1$/,
+      );
       expect(line).toBeTruthy();
       for (const ct of [...rec.sent, ...rec.received]) expect(ct).toMatch(/^application\/soap\+xml/);
     } finally {
@@ -414,13 +419,10 @@ describe.skipIf(skip !== undefined)('over HTTPS', () => {
     const inner = negotiateAuth({ username: USER, password: PASSWORD });
     const lying: WsmanAuthenticator = {
       ...inner,
-      prepare: (req) =>
-        inner.prepare(req.peerCertificate ? { ...req, peerCertificate: otherCertDer } : req),
+      prepare: (req) => inner.prepare(req.peerCertificate ? { ...req, peerCertificate: otherCertDer } : req),
     };
     const client = new WsmanClient({ endpoint: https(), auth: lying, tls: { ca: ep.caPem as string } });
-    const err = await client
-      .receive({ shellId: 'X' }, AbortSignal.timeout(20_000))
-      .catch((e: unknown) => e);
+    const err = await client.receive({ shellId: 'X' }, AbortSignal.timeout(20_000)).catch((e: unknown) => e);
     await client.close();
     expect(err).toBeInstanceOf(WsmanAuthError);
     await ep.waitForEvent(/^AUTHFAIL \d+ Negotiate cbt:wrong$/);
@@ -438,7 +440,9 @@ describe.skipIf(skip !== undefined)('hostile knobs', () => {
       expect(err).toBeInstanceOf(WsmanHttpError);
       expect((err as WsmanHttpError).status).toBe(307);
       // Only the first: the next request gets through to WS-Management (a fault: no such shell).
-      const next = await client.receive({ shellId: 'X' }, AbortSignal.timeout(20_000)).catch((e: unknown) => e);
+      const next = await client
+        .receive({ shellId: 'X' }, AbortSignal.timeout(20_000))
+        .catch((e: unknown) => e);
       await client.close();
       expect(next).toBeInstanceOf(WsmanFault);
       expect((next as WsmanFault).info.subcode?.local).toBe('InvalidSelectors');
@@ -452,10 +456,7 @@ describe.skipIf(skip !== undefined)('hostile knobs', () => {
     try {
       const client = clientFor(ep, negotiateAuth({ username: USER, password: PASSWORD }));
       const err = await client
-        .send(
-          { shellId: 'X', stream: 'stdin', data: new Uint8Array(20_000) },
-          AbortSignal.timeout(20_000),
-        )
+        .send({ shellId: 'X', stream: 'stdin', data: new Uint8Array(20_000) }, AbortSignal.timeout(20_000))
         .catch((e: unknown) => e);
       await client.close();
       expect(err).toBeInstanceOf(WsmanFault);

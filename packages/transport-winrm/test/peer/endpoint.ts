@@ -44,7 +44,7 @@ export interface WsmanEndpointOptions {
   readonly redirectTo?: string;
   readonly redirectCount?: number;
   readonly redirectStatus?: 301 | 302 | 303 | 307 | 308;
-  /** Close each connection after this many answers (the next one must authenticate again). */
+  /** Close each connection after this many WS-Management answers (the next one must authenticate again). */
   readonly connMaxRequests?: number;
   readonly users?: readonly EndpointUser[];
   /** pwsh for the shells; default PSREMOTE_PWSH, PATH, ~/.dotnet/tools/pwsh. */
@@ -124,7 +124,17 @@ export async function startWsmanEndpoint(opts: WsmanEndpointOptions = {}): Promi
     mode: 0o600,
   });
   const verbose = opts.verbose ?? process.env.PSREMOTE_PEER_VERBOSE === '1';
-  const args = [ENDPOINT_SCRIPT, '--host', '127.0.0.1', '--port', '0', '--users', usersFile, '--workdir', dir];
+  const args = [
+    ENDPOINT_SCRIPT,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--users',
+    usersFile,
+    '--workdir',
+    dir,
+  ];
   if (opts.https || opts.httpsOnly) args.push('--https');
   if (opts.httpsOnly) args.push('--https-only');
   if (opts.requireCbt) args.push('--require-cbt');
@@ -190,8 +200,7 @@ export async function startWsmanEndpoint(opts: WsmanEndpointOptions = {}): Promi
     });
   };
 
-  const shellGroups = () =>
-    events.filter((l) => l.startsWith('SHELL ')).map((l) => Number(l.split(' ')[2]));
+  const shellGroups = () => events.filter((l) => l.startsWith('SHELL ')).map((l) => Number(l.split(' ')[2]));
   const shellPid = (shellId: string) => {
     const line = events.find((l) => l.toUpperCase().startsWith(`SHELL ${shellId.toUpperCase()} `));
     return line ? Number(line.split(' ')[2]) : undefined;

@@ -671,10 +671,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if body or ctype:
             self.send_header("Content-Type", ctype or "application/soap+xml;charset=UTF-8")
         self.send_header("Content-Length", str(len(body)))
-        self.requests += 1
-        limit = self.server.endpoint.args.conn_max_requests
-        if limit and self.requests >= limit:
-            close = True
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
@@ -770,12 +766,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             text = body.decode("utf-8", "replace")
 
         status, answer = self.dispatch(text, len(soap))
+        self.requests += 1
+        close = bool(a.conn_max_requests) and self.requests >= a.conn_max_requests
         out = answer.encode("utf-8")
         if encrypted:
             ctype, out = seal_body(self.auth.ctx, out)
         else:
             ctype = "application/soap+xml;charset=UTF-8"
-        self.reply(status, out, ctype, headers=extra)
+        self.reply(status, out, ctype, headers=extra, close=close)
 
     def authenticate(self):
         """Authenticates the request; returns the final server token (bytes or None) or False when answered."""
@@ -823,8 +821,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         ep = self.server.endpoint
         a = ep.args
         raw = token.startswith(b"NTLMSSP\x00")
-        if self.auth is None or self.auth.complete or self.auth.ctx is None or self.auth.scheme.lower() != scheme.lower():
-            # A first token: a new context (a new handshake on an authenticated connection starts over, as IIS does).
+        # An NTLM NEGOTIATE or a SPNEGO NegTokenInit (GSS-API tag 0x60, RFC 2743 3.1) opens a handshake.
+        initial = token.startswith(b"\x60") or (raw and token[8:12] == struct.pack("<I", 1))
+        if (self.auth is None or self.auth.complete or self.auth.ctx is None or initial
+                or self.auth.scheme.lower() != scheme.lower()):
+            # A new context: a first token starts over, even on an authenticated connection (as IIS does).
             cb = None
             if self.tls and ep.cbt_app_data is not None:
                 cb = gssapi.raw.ChannelBindings(application_data=ep.cbt_app_data)
@@ -1228,7 +1229,7 @@ def main():
     p.add_argument("--redirect-count", type=int, default=1)
     p.add_argument("--redirect-status", type=int, default=307, choices=(301, 302, 303, 307, 308))
     p.add_argument("--conn-max-requests", type=int, default=0,
-                   help="close each connection after this many answers (a new connection must authenticate again)")
+                   help="close each connection after this many WS-Management answers (authentication legs do not count)")
     p.add_argument("--workdir", default=None, help="for the generated certificate and the shells' cwd")
     p.add_argument("--ignore-stdin", action="store_true", help="keep running when stdin closes")
     p.add_argument("--verbose", action="store_true", help="log requests to stderr")
