@@ -1215,7 +1215,7 @@ def main():
     p.add_argument("--require-cbt", action="store_true",
                    help="over HTTPS refuse NTLM without the right tls-server-end-point binding (Extended Protection)")
     p.add_argument("--users", default=os.environ.get("NTLM_USER_FILE"),
-                   help="DOMAIN:User:Password lines (default $NTLM_USER_FILE)")
+                   help="DOMAIN:User:Password lines (default $NTLM_USER_FILE, else PSREMOTE:psuser:Passw0rd!)")
     p.add_argument("--auth", default="negotiate,ntlm,basic", help="schemes accepted, comma-separated")
     p.add_argument("--offer-ntlm", action="store_true", help="also offer the bare NTLM scheme in 401s")
     p.add_argument("--allow-unencrypted", action="store_true",
@@ -1238,13 +1238,20 @@ def main():
     args.auth = {x.strip().lower() for x in args.auth.split(",") if x.strip()}
     if args.https_only:
         args.https = True
-    if not args.users or not os.path.isfile(args.users):
+    args.workdir = args.workdir or tempfile.mkdtemp(prefix="psremote-wsman-")
+    if not args.users:
+        # Started by hand: the documented test account (README "Try WinRM without Windows").
+        args.users = os.path.join(args.workdir, "users")
+        with open(args.users, "w", encoding="utf-8") as f:
+            f.write("PSREMOTE:psuser:Passw0rd!\n:psuser@psremote.test:Passw0rd!\n")
+        os.chmod(args.users, 0o600)
+        sys.stderr.write("[wsman-endpoint] no --users: account PSREMOTE\\psuser, password Passw0rd!\n")
+    if not os.path.isfile(args.users):
         p.error("--users (or NTLM_USER_FILE) must name a DOMAIN:User:Password file")
     os.environ["NTLM_USER_FILE"] = os.path.abspath(args.users)
     args.pwsh = args.pwsh or find_pwsh()
     if not args.pwsh:
         p.error("pwsh not found: give --pwsh or set PSREMOTE_PWSH")
-    args.workdir = args.workdir or tempfile.mkdtemp(prefix="psremote-wsman-")
 
     import gssapi  # after NTLM_USER_FILE is set: gss-ntlmssp reads it
     NTLM_OID = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
