@@ -23,6 +23,7 @@ import sys
 import gssapi
 import gssapi.raw
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 from wsmv_sealing import seal_body, unseal_body
 
 NTLM = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")

@@ -37,6 +37,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "acceptor"))
 from wsmv_sealing import SealingError, is_encrypted, seal_body, unseal_body  # noqa: E402
 
