@@ -14,6 +14,11 @@ export interface AuthRequest {
   readonly body: Uint8Array;
   /** 0 for the first attempt, 1.. after each 401 the authenticator asked to retry. */
   readonly attempt: number;
+  /**
+   * The DER certificate of the lane's TLS peer, once the lane has connected over HTTPS (for channel binding,
+   * RFC 5929 tls-server-end-point). Absent over HTTP and before the lane's first connection.
+   */
+  readonly peerCertificate?: Uint8Array;
 }
 
 export interface PreparedRequest {
@@ -21,6 +26,12 @@ export interface PreparedRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** What goes on the wire; absent: the plaintext envelope. */
   readonly body?: Uint8Array;
+  /**
+   * The request carries only an authentication token (an empty body, so nothing goes out before it can be
+   * encrypted): whatever the status, its response goes to `challenge`, and the request is sent again when that
+   * returns true. pypsrp and pywinrm finish NTLM this way before the first encrypted message.
+   */
+  readonly handshake?: boolean;
 }
 
 export interface AuthResponse {

@@ -63,7 +63,10 @@ export interface WsmanClientOptions {
   readonly tls?: WsmanTlsOptions;
   /** Largest response body read, bytes; default 4 MiB (a server honours MaxEnvelopeSize, so this is generous). */
   readonly maxResponseBytes?: number;
-  /** Most 401 round trips one request may take (multi-leg handshakes); default 4. */
+  /**
+   * Most authentication round trips one request may take; default 6: a request sent on a connection the server
+   * no longer knows (401), NEGOTIATE, AUTHENTICATE and the request itself, with room for one restart.
+   */
   readonly maxAuthLegs?: number;
   /** `wsmv:SessionId`; default a new `uuid:` per client. */
   readonly sessionId?: string;
@@ -89,6 +92,8 @@ export class WsmanClient {
   private readonly options: WsmanClientOptions;
   private readonly url: URL;
   private readonly lanes = new Map<Lane, Client>();
+  /** Each lane's TLS peer certificate (DER), for channel binding; replaced when the lane reconnects. */
+  private readonly peerCertificates = new Map<Lane, Uint8Array>();
   private closed = false;
 
   constructor(options: WsmanClientOptions) {
@@ -107,7 +112,23 @@ export class WsmanClient {
     };
   }
 
-  private connector() {
+  /** The lane's connector, recording the peer certificate of each TLS connection it makes. */
+  private connector(lane: Lane): ReturnType<typeof buildConnector> {
+    const connect = this.baseConnector();
+    if (this.endpoint.scheme !== 'https') return connect;
+    return (opts, cb) =>
+      connect(opts, (err, socket) => {
+        if (!err && socket) {
+          const raw = (socket as TLSSocket).getPeerCertificate?.(true)?.raw;
+          if (raw) this.peerCertificates.set(lane, new Uint8Array(raw));
+          else this.peerCertificates.delete(lane);
+        }
+        if (err) return cb(err, null);
+        cb(null, socket as NonNullable<typeof socket>);
+      });
+  }
+
+  private baseConnector(): ReturnType<typeof buildConnector> {
     const tls = this.options.tls ?? {};
     const skipCA = tls.skipCACheck === true || tls.rejectUnauthorized === false;
     const skipCN = tls.skipCNCheck === true || tls.rejectUnauthorized === false;
@@ -142,9 +163,12 @@ export class WsmanClient {
       c = new Client(this.url.origin, {
         pipelining: 1,
         keepAliveTimeout: 60_000,
-        connect: this.connector(),
+        connect: this.connector(name),
       });
-      c.on('disconnect', () => this.options.auth.reset?.(name));
+      c.on('disconnect', () => {
+        this.peerCertificates.delete(name);
+        this.options.auth.reset?.(name);
+      });
       this.lanes.set(name, c);
     }
     return c;
@@ -164,9 +188,16 @@ export class WsmanClient {
     const maxBytes = this.options.maxResponseBytes ?? DEFAULT_XML_LIMITS.maxChars;
     // The server may hold a Receive for its OperationTimeout (OMI: 30 s whatever we ask); wait a little longer.
     const waitMs = ((timeoutSeconds ?? this.context.operationTimeoutSeconds) + 45) * 1000;
-    const legs = this.options.maxAuthLegs ?? 4;
+    const legs = this.options.maxAuthLegs ?? 6;
     for (let attempt = 0; ; attempt++) {
-      const prepared = await this.options.auth.prepare({ lane, url: this.url, body, attempt });
+      const peerCertificate = this.peerCertificates.get(lane);
+      const prepared = await this.options.auth.prepare({
+        lane,
+        url: this.url,
+        body,
+        attempt,
+        ...(peerCertificate ? { peerCertificate } : {}),
+      });
       let status: number;
       let headers: Record<string, string | string[] | undefined>;
       let raw: Uint8Array;
@@ -188,9 +219,9 @@ export class WsmanClient {
         throw toTransportError(e, signal, this.endpoint);
       }
       const authRes: AuthResponse = { lane, status, headers, body: raw };
-      if (status === 401) {
+      if (status === 401 || prepared.handshake) {
         if (attempt + 1 < legs && (await this.options.auth.challenge?.(authRes))) continue;
-        throw new WsmanHttpError(401, 'Unauthorized');
+        if (status === 401) throw new WsmanHttpError(401, 'Unauthorized');
       }
       const plain = this.options.auth.unwrap ? await this.options.auth.unwrap(authRes) : raw;
       const text = Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength).toString('utf8');

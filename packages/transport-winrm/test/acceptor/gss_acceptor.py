@@ -11,22 +11,23 @@ Run with NTLM_USER_FILE pointing at lines `DOMAIN:User:Password`. Requests:
   {"op": "wrap_winrm", "data": <b64>}        -> {"contentType": str, "body": <b64>}
 Any failure answers {"error": "<GSS error or parse problem>"}; the process keeps serving.
 
-The MS-WSMV 2.2.9.1 multipart parsing and building here is written from the spec independently of the
-TypeScript code under test, so that a shared misreading would have to happen twice.
+The MS-WSMV 2.2.9.1 multipart parsing and building (wsmv_sealing.py, shared with ../peer/wsman_endpoint.py) is
+written from the spec independently of the TypeScript code under test, so that a shared misreading would have to
+happen twice.
 """
 import base64
 import json
 import re
-import struct
 import sys
 
 import gssapi
 import gssapi.raw
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+from wsmv_sealing import seal_body, unseal_body
+
 NTLM = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
 SPNEGO = gssapi.OID.from_int_seq("1.3.6.1.5.5.2")
-PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
-BOUNDARY = b"--Encrypted Boundary"
 
 ctx = None
 
@@ -62,49 +63,14 @@ def step(req):
 
 
 def unwrap_winrm(req):
-    ctype = req["contentType"]
-    if not ctype.startswith("multipart/encrypted;") or ('protocol="%s"' % PROTOCOL) not in ctype:
-        raise ValueError("unexpected Content-Type " + ctype)
     body = unb64(req["body"])
-    if not body.startswith(BOUNDARY + b"\r\n"):
-        raise ValueError("body does not start with the boundary")
-    first_end = body.index(BOUNDARY, len(BOUNDARY))
-    meta = body[len(BOUNDARY) + 2:first_end].decode("ascii")
-    if meta != "\tContent-Type: %s\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%s\r\n" % (
-        PROTOCOL, re.search(r"Length=(\d+)", meta).group(1)):
-        raise ValueError("metadata part is not exactly as MS-WSMV 2.2.9.1.1.2.1 shows: %r" % meta)
-    length = int(re.search(r"Length=(\d+)", meta).group(1))
-    rest = body[first_end + len(BOUNDARY):]
-    octet = b"\r\n\tContent-Type: application/octet-stream\r\n"
-    if not rest.startswith(octet):
-        raise ValueError("second part header wrong: %r" % rest[:60])
-    rest = rest[len(octet):]
-    (hlen,) = struct.unpack("<I", rest[:4])
-    header = rest[4:4 + hlen]
-    data = rest[4 + hlen:4 + hlen + length]
-    tail = rest[4 + hlen + length:]
-    if tail != BOUNDARY + b"--\r\n":
-        raise ValueError("trailer wrong: %r" % tail)
-    res = ctx.unwrap(header + data)
-    if not res.encrypted:
-        raise ValueError("message was not sealed")
-    return {"data": b64(res.message), "length": length}
+    data, _charset = unseal_body(ctx, req["contentType"], body)
+    length = int(re.search(rb"Length=(\d+)", body).group(1))
+    return {"data": b64(data), "length": length}
 
 
 def wrap_winrm(req):
-    data = unb64(req["data"])
-    sealed = ctx.wrap(data, True).message
-    header, enc = sealed[:16], sealed[16:]
-    body = (
-        BOUNDARY + b"\r\n"
-        + ("\tContent-Type: %s\r\n" % PROTOCOL).encode()
-        + ("\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%d\r\n" % len(data)).encode()
-        + BOUNDARY + b"\r\n"
-        + b"\tContent-Type: application/octet-stream\r\n"
-        + struct.pack("<I", len(header)) + header + enc
-        + BOUNDARY + b"--\r\n"
-    )
-    ctype = 'multipart/encrypted;protocol="%s";boundary="Encrypted Boundary"' % PROTOCOL
+    ctype, body = seal_body(ctx, unb64(req["data"]))
     return {"contentType": ctype, "body": b64(body)}
 
 
@@ -121,13 +87,19 @@ def unwrap(req):
 OPS = {"init": init, "step": step, "wrap": wrap, "unwrap": unwrap, "wrap_winrm": wrap_winrm,
        "unwrap_winrm": unwrap_winrm}
 
-for line in sys.stdin:
-    if not line.strip():
-        continue
-    try:
-        req = json.loads(line)
-        res = OPS[req["op"]](req)
-    except Exception as e:  # every failure is an answer, never a crash: the test asserts on it
-        res = {"error": "%s: %s" % (type(e).__name__, e)}
-    sys.stdout.write(json.dumps(res) + "\n")
-    sys.stdout.flush()
+
+def main():
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            res = OPS[req["op"]](req)
+        except Exception as e:  # every failure is an answer, never a crash: the test asserts on it
+            res = {"error": "%s: %s" % (type(e).__name__, e)}
+        sys.stdout.write(json.dumps(res) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
