@@ -181,7 +181,10 @@ async function run(
         ...(target === undefined
           ? {}
           : target.ok
-            ? { computerName: target.value.computerName }
+            ? {
+                computerName: target.value.computerName,
+                ...(target.value.summary ? { target: target.value.summary } : {}),
+              }
             : { targetError: target.error }),
       })}\n`,
     );

@@ -29,6 +29,11 @@ export interface TransportTarget {
   /** Shown in the session table and error messages. */
   readonly computerName: string;
   readonly prompt: PromptStyle;
+  /**
+   * What `--dry-run` shows about where and how the transport would connect, without secrets: WinRM's URL,
+   * authentication and resource URI; SSH's user, host and port.
+   */
+  readonly summary?: Readonly<Record<string, string | number | boolean | null>>;
   /** Anything else the transport needs to connect. */
   readonly [key: string]: unknown;
 }
