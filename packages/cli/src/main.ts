@@ -15,6 +15,7 @@ import {
   resolveSessionOptions,
   selectTransport,
   type TransportPlugin,
+  type TransportTarget,
 } from '@psremote/core';
 import { createProcessTransport } from '@psremote/transport-process';
 import { container as rootContainer } from 'tsyringe';
@@ -141,6 +142,7 @@ async function run(
         interactive: terminal.interactive && !options.dryRun,
         hostUi: terminal.hostUi,
       });
+      if (options.pwsh !== undefined) throw pwshNotApplicable(bound.parameterSet);
       try {
         plugin = selectTransport(plugins, bound.parameterSet, {
           placeholders: installed.placeholders,
@@ -266,9 +268,7 @@ function safeResolve(
   plugin: TransportPlugin,
   bound: BoundParameters | undefined,
   env: Readonly<Record<string, string | undefined>>,
-):
-  | { ok: true; value: { computerName: string } }
-  | { ok: false; error: { errorId: string; message: string } } {
+): { ok: true; value: TransportTarget } | { ok: false; error: { errorId: string; message: string } } {
   try {
     return {
       ok: true,
@@ -300,6 +300,19 @@ function reportStartError(
   }
   io.stderr.write(`${terminal.formatLocalError(e)}\n`);
   return status;
+}
+
+/** `--pwsh` names the local PowerShell of the session without a target: with a target it would be ignored. */
+function pwshNotApplicable(parameterSet: string): PSRemotingError {
+  return new PSRemotingError(
+    `psremote's option '--pwsh' chooses the local PowerShell for a session without a target; it does not apply to a session of the ${parameterSet} parameter set, whose PowerShell is the remote one. Remove --pwsh, or give no Enter-PSSession parameters to start the local session.`,
+    {
+      errorId: 'PwshOptionNotApplicable',
+      category: 'InvalidArgument',
+      targetObject: '--pwsh',
+      recommendedAction: 'Remove --pwsh, or give no Enter-PSSession parameters.',
+    },
+  );
 }
 
 /** `-Command '<script>'` (any unique prefix, as PowerShell matches parameter names) for `psremote invoke`. */

@@ -151,6 +151,22 @@ describe.skipIf(!live)('psremote without a terminal', () => {
     expect(JSON.parse(stdout)).toMatchObject({ errorId: 'ParameterArgumentValidationError' });
   });
 
+  it('--pwsh with a target is refused (exit 2, PwshOptionNotApplicable), not silently ignored', () => {
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'enter', '-HostName', 'me@box', '--pwsh', '/opt/pwsh', '--dry-run'],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ errorId: 'PwshOptionNotApplicable' });
+    const plain = spawnSync(process.execPath, [BIN, 'enter', '-ContainerId', 'c1', '--pwsh=/x/pwsh'], {
+      encoding: 'utf8',
+    });
+    expect(plain.status).toBe(2);
+    expect(plain.stderr).toContain('does not apply to a session of the ContainerId parameter set');
+    expect(plain.stderr).toContain('FullyQualifiedErrorId : PwshOptionNotApplicable');
+  });
+
   it('a binding error in a normal run prints the PowerShell error view and exits 2', () => {
     let status = 0;
     let stderr = '';
