@@ -1,4 +1,13 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -32,6 +41,24 @@ describe.skipIf(process.platform === 'win32')('appendPrivateFile (the command hi
     expect(mode(join(own, 'history'))).toBe(0o700);
     expect(mode(file)).toBe(0o600);
     expect(mode(base)).toBe(0o755); // an existing directory above psremote's own is not ours
+  });
+
+  it('never changes the mode of what a symbolic link points to (a linked history file, a linked directory)', () => {
+    const own = join(base, 'psremote');
+    mkdirSync(own, { mode: 0o700 });
+    const elsewhere = join(base, 'shared');
+    mkdirSync(elsewhere);
+    chmodSync(elsewhere, 0o755);
+    const target = join(elsewhere, 'history.txt');
+    writeFileSync(target, 'old\n');
+    chmodSync(target, 0o644);
+    symlinkSync(elsewhere, join(own, 'history'));
+    const file = join(own, 'history', 'h.txt');
+    symlinkSync(target, join(elsewhere, 'h.txt'));
+    appendPrivateFile(file, 'new\n', own);
+    expect(readFileSync(target, 'utf8')).toBe('old\nnew\n');
+    expect(mode(target)).toBe(0o644);
+    expect(mode(elsewhere)).toBe(0o755);
   });
 
   it("tightens psremote's own existing directories and file that others could read", () => {

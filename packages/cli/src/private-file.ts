@@ -1,4 +1,4 @@
-import { appendFileSync, chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 
 /**
@@ -18,9 +18,14 @@ function within(inner: string, outer: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
-/** Removes group and other bits (never adds any). */
+/**
+ * Removes group and other bits (never adds any). A symbolic link is left alone: chmod would change what it points
+ * to (a history file the user linked elsewhere on purpose, or a file that is not psremote's at all).
+ */
 function tighten(path: string): void {
-  const mode = statSync(path).mode & 0o777;
+  const st = lstatSync(path);
+  if (st.isSymbolicLink()) return;
+  const mode = st.mode & 0o777;
   if (mode & 0o077) chmodSync(path, mode & 0o700);
 }
 
