@@ -372,6 +372,37 @@ function timeSpanParseError(text: string): string | undefined {
 }
 
 /**
+ * A culture name CultureInfo(name) accepts on .NET with ICU, as far as its shape goes: empty (the invariant
+ * culture), or a language of 2-3 (or 5-8) letters and subtags of 1-8 letters or digits joined by `-` or `_`
+ * (`en-US`, `en_US`, `xx-bogus`, `en-US-x-priv`). pwsh 7.6 refuses `a`, ` en-US`, `en US`, `-en`, `en-`, `2.5`, `é`.
+ */
+const CULTURE_NAME = /^(?:(?:[A-Za-z]{2,3}|[A-Za-z]{5,8})(?:[-_][A-Za-z0-9]{1,8})*)?$/;
+/** Longest culture name CultureInfo takes (LocaleNameMaxLength less its terminator). */
+const CULTURE_NAME_MAX = 84;
+
+/**
+ * Culture / UICulture of a PSSessionOption hashtable: a name is checked as CultureInfo checks it; a number is an LCID
+ * (left to the transport); $true, a list, a hashtable or a script block do not convert (pwsh 7.6's texts).
+ */
+function cultureValueError(
+  v: ArgumentValue,
+  shown: string,
+  cannotConvertValue: (why: string) => string,
+  cannotConvertType: () => string,
+): string | undefined {
+  if (v.kind === 'null' || v.kind === 'int') return undefined;
+  if (v.kind === 'bool')
+    return cannotConvertValue(`Invalid cast from 'System.Boolean' to 'System.Globalization.CultureInfo'.`);
+  if (v.kind !== 'string' && v.kind !== 'double') return cannotConvertType();
+  if (shown.length > CULTURE_NAME_MAX)
+    return `Cannot convert value "${shown}" to type "System.Globalization.CultureInfo".`;
+  if (v.kind === 'string' && CULTURE_NAME.test(shown)) return undefined;
+  return cannotConvertValue(
+    `Culture is not supported. (Parameter 'name')\n${shown} is an invalid culture identifier.`,
+  );
+}
+
+/**
  * LanguagePrimitives sets each PSSessionOption property from the hashtable value converted to the property's type.
  * The reason a value does not convert (the text after "Cannot create object of type ..."), or undefined.
  */
@@ -381,7 +412,9 @@ function sessionOptionValueError(type: string, v: ArgumentValue): string | undef
     `Cannot convert value "${shown}" to type "${type}". Error: "${why}"`;
   const cannotConvertType = () =>
     `Cannot convert the "${shown}" value of type "${valueTypeName(v)}" to type "${type}".`;
-  if (type === 'System.Boolean' || type === 'System.Globalization.CultureInfo') return undefined;
+  if (type === 'System.Boolean') return undefined;
+  if (type === 'System.Globalization.CultureInfo')
+    return cultureValueError(v, shown, cannotConvertValue, cannotConvertType);
   // A list converts to none of the other property types but an enum (whose names it joins).
   if (v.kind === 'array' && !ENUMS[type]) return cannotConvertType();
   if (type.startsWith('System.Nullable`1[[System.Int32') || type === 'System.Int32') {

@@ -1,5 +1,7 @@
 import { PSRemotingError } from '../errors/ps-remoting-error.ts';
 import { type ArgumentValue, formatDoubleText, parseNumber, parseValue } from './arguments.ts';
+import { convert } from './conversion.ts';
+import type { ParameterMetadata } from './metadata-types.ts';
 import type { BoundValue } from './types.ts';
 
 /**
@@ -148,6 +150,11 @@ const SETTABLE = [
   'IdleTimeout',
 ];
 
+const SESSION_OPTION_PARAMETER = {
+  name: 'SessionOption',
+  type: PSSESSIONOPTION,
+} as ParameterMetadata;
+
 /**
  * psremote's `--session-option '@{...}'` (the `$PSSessionOption` preference variable of psremote: it applies to
  * every transport, where Enter-PSSession's -SessionOption binds only with -ComputerName and -ConnectionUri). The
@@ -165,6 +172,9 @@ export function parseSessionOptionText(
       { errorId: 'CannotConvertArgumentNoMessage', category: 'InvalidArgument', targetObject: text },
     );
   }
+  // Each value must convert to its property's type, exactly as where Enter-PSSession binds -SessionOption.
+  const checked = convert(SESSION_OPTION_PARAMETER, v, true);
+  if (!checked.ok && checked.error) throw checked.error;
   const out: Record<string, SessionOptionValue> = {};
   for (const [key, value] of v.entries) {
     const name = SETTABLE.find((n) => n.toLowerCase() === key.toLowerCase());

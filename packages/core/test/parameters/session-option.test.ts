@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isPSRemotingError } from '../../src/errors/ps-remoting-error.ts';
 import {
   DEFAULT_SESSION_OPTIONS,
+  parseSessionOptionText,
   parseTimeSpan,
   resolveSessionOptions,
   type SessionOptionValue,
@@ -155,6 +156,42 @@ describe('resolveSessionOptions: the receive limits (Nullable<Int32>)', () => {
     });
     expect(bindingError(() => resolveSessionOptions({ MaximumReceivedObjectSize: str('abc') })).message).toBe(
       `${head}Cannot convert value "abc" to type "System.Int32". Error: "The input string 'abc' was not in a correct format."`,
+    );
+  });
+});
+
+describe('--session-option: Culture and UICulture (CultureInfo) as where -SessionOption binds', () => {
+  const head =
+    'Cannot bind parameter \'SessionOption\'. Cannot create object of type "System.Management.Automation.Remoting.PSSessionOption". ';
+  it('keeps the names CultureInfo takes, the empty (invariant) name, LCIDs and $null', () => {
+    for (const name of ['de-DE', 'xx-bogus', 'en_US', 'en-US-x-priv', '', 'haw-US', 'sr-Latn-RS']) {
+      expect(parseSessionOptionText(`@{Culture='${name}'; UICulture='${name}'}`)).toMatchObject({
+        Culture: str(name),
+        UICulture: str(name),
+      });
+    }
+    expect(() => parseSessionOptionText('@{Culture=1033; UICulture=$null}')).not.toThrow();
+  });
+  it('refuses what pwsh 7.6 refuses, with its text', () => {
+    for (const bad of ['a', ' en-US', 'en US', '-en', 'en-', 'é', '!!bad']) {
+      expect(bindingError(() => parseSessionOptionText(`@{Culture='${bad}'}`))).toEqual({
+        errorId: 'CannotConvertArgumentNoMessage',
+        message: `${head}Cannot convert value "${bad}" to type "System.Globalization.CultureInfo". Error: "Culture is not supported. (Parameter 'name')\n${bad} is an invalid culture identifier."`,
+      });
+    }
+    expect(bindingError(() => parseSessionOptionText('@{UICulture=2.5}')).message).toContain(
+      '2.5 is an invalid culture identifier.',
+    );
+    expect(bindingError(() => parseSessionOptionText('@{Culture=$true}')).message).toBe(
+      `${head}Cannot convert value "True" to type "System.Globalization.CultureInfo". Error: "Invalid cast from 'System.Boolean' to 'System.Globalization.CultureInfo'."`,
+    );
+    expect(bindingError(() => parseSessionOptionText(`@{Culture='${'a'.repeat(90)}'}`)).message).toBe(
+      `${head}Cannot convert value "${'a'.repeat(90)}" to type "System.Globalization.CultureInfo".`,
+    );
+  });
+  it('the other property types are checked too (a user name is not a ProxyCredential)', () => {
+    expect(bindingError(() => parseSessionOptionText("@{ProxyCredential='bob'}")).message).toBe(
+      `${head}Cannot convert the "bob" value of type "System.String" to type "System.Management.Automation.PSCredential".`,
     );
   });
 });
