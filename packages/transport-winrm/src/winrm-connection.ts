@@ -276,6 +276,7 @@ export class WinrmConnection implements TransportConnection {
       if (entry) {
         entry.done = true;
         this.releaseLane(entry.lane);
+        if (entry.closing) this.forget(entry);
       }
     }
   }
@@ -356,12 +357,16 @@ export class WinrmConnection implements TransportConnection {
     } catch (e) {
       this.log.debug(`closing pipeline ${pipelineId}: ${(e as Error).message}`);
     } finally {
-      if (entry.done) {
-        this.commands.delete(pipelineId);
-        this.byCommandId.delete(entry.commandId.toUpperCase());
-        this.sendChains.delete(pipelineId);
-      }
+      if (entry.done) this.forget(entry);
     }
+  }
+
+  /** Drops a closed command's bookkeeping (unless a new pipeline took its id since). */
+  private forget(entry: CommandEntry): void {
+    if (this.commands.get(entry.pipelineId) !== entry) return;
+    this.commands.delete(entry.pipelineId);
+    this.byCommandId.delete(entry.commandId.toUpperCase());
+    this.sendChains.delete(entry.pipelineId);
   }
 
   // ---- send ---------------------------------------------------------------------------------------------
