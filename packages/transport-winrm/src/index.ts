@@ -1,5 +1,31 @@
 /**
- * @psremote/transport-winrm is not built yet: it registers no transport, so the ComputerName and Uri
- * parameter sets report that no transport serves them. See this package's README.
+ * @psremote/transport-winrm: Enter-PSSession's ComputerName and Uri parameter sets over WS-Management (WinRM).
+ * See this package's README.
  */
-export const implemented = false as const;
+export {
+  AUTHENTICATION_MECHANISMS,
+  type AuthenticationMechanism,
+  type AuthenticatorFactory,
+  type AuthenticatorRequest,
+  authenticatorFor,
+  WinrmCredential,
+} from './auth-select.ts';
+export {
+  type ComputerNameTarget,
+  type ConnectionUriTarget,
+  endpointFromComputerName,
+  endpointFromConnectionUri,
+  type WsmanEndpoint,
+} from './url/wsman-endpoint.ts';
+export { redirectEndpoint, WinrmConnection, type WinrmConnectionOptions } from './winrm-connection.ts';
+export { cultureFromEnv, type WinrmSessionOptions, winrmSessionOptions } from './winrm-options.ts';
+export {
+  createWinrmTransport,
+  register,
+  resolveWinrmTarget,
+  type TransportContainer,
+  type WinrmTarget,
+  type WinrmTransportOptions,
+  winrmTransport,
+} from './winrm-transport.ts';
+export { basicAuth, type WsmanAuthenticator } from './wsman/auth.ts';

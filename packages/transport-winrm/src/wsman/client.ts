@@ -19,7 +19,13 @@ import {
   signalRequest,
   type WsmanRequest,
 } from './envelope.ts';
-import { WsmanError, WsmanHttpError, WsmanProtocolError, WsmanTransportError } from './errors.ts';
+import {
+  WsmanError,
+  WsmanHttpError,
+  WsmanProtocolError,
+  WsmanRedirect,
+  WsmanTransportError,
+} from './errors.ts';
 import {
   type CreateShellResult,
   isOperationTimeout,
@@ -225,6 +231,8 @@ export class WsmanClient {
       }
       const plain = this.options.auth.unwrap ? await this.options.auth.unwrap(authRes) : raw;
       const text = Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength).toString('utf8');
+      const location = status >= 300 && status < 400 ? headers.location : undefined;
+      if (location) throw new WsmanRedirect(status, Array.isArray(location) ? String(location[0]) : location);
       if (status < 200 || status >= 300) {
         throw parseFault(status, text) ?? new WsmanHttpError(status, '');
       }

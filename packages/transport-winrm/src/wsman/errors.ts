@@ -58,6 +58,21 @@ export class WsmanHttpError extends WsmanError {
   }
 }
 
+/**
+ * The server asked for the request to go elsewhere (HTTP 3xx with a Location): what WinRM reports as
+ * ERROR_WSMAN_REDIRECT_REQUESTED with WSMAN_OPTION_REDIRECT_LOCATION, and PowerShell follows only with
+ * -AllowRedirection ([PS] WSManTransportManager.cs ConstructTransportErrorEventArgs).
+ */
+export class WsmanRedirect extends WsmanHttpError {
+  /** The Location header as sent (absolute or relative to the request URL). */
+  readonly location: string;
+  constructor(status: number, location: string) {
+    super(status, 'Redirect');
+    this.name = 'WsmanRedirect';
+    this.location = location;
+  }
+}
+
 /** The request did not get an answer: refused, reset, DNS, TLS, timed out or aborted. */
 export class WsmanTransportError extends WsmanError {
   readonly kind = 'transport' as const;

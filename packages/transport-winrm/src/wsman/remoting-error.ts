@@ -60,6 +60,86 @@ const TRANSPORT_ERROR_IDS = new Map<number, string>([
   [-2144108101, 'CannotUseIPAddress'],
 ]);
 
+const ERROR_WSMAN_NAME_NOT_RESOLVED = -2144108103;
+/** 0x80338126: what WinRM reports when the destination does not answer in time (FQEID WinRMOperationTimeout). */
+const ERROR_WSMAN_CANNOT_CONNECT_TIMEOUT = -2144108250;
+/** ERROR_WINHTTP_SECURE_FAILURE: the server certificate was refused. */
+const ERROR_WINHTTP_SECURE_FAILURE = 12175;
+/** ERROR_WINHTTP_SECURE_CHANNEL_ERROR: the TLS handshake failed. */
+const ERROR_WINHTTP_SECURE_CHANNEL_ERROR = 12157;
+
+// The WinRM client's own texts for network failures (what PowerShell puts after "failed with the following error
+// message :"), by the Node/undici error code that stands for the same failure.
+const CANNOT_CONNECT_TEXT =
+  'The client cannot connect to the destination specified in the request. Verify that the service on the destination is running and is accepting requests. Consult the logs and documentation for the WS-Management service running on the destination, most commonly IIS or WinRM. If the destination is the WinRM service, run the following command on the destination to analyze and configure the WinRM service: "winrm quickconfig".';
+const NAME_NOT_RESOLVED_TEXT =
+  'The WinRM client cannot process the request because the server name cannot be resolved.';
+const TIMEOUT_TEXT =
+  'WinRM cannot complete the operation. Verify that the specified computer name is valid, that the computer is accessible over the network, and that a firewall exception for the WinRM service is enabled and allows access from this computer. By default, the WinRM firewall exception for public profiles limits access to remote computers within the same local subnet.';
+const SSL_TEXT =
+  'The SSL connection cannot be established. Verify that the service on the remote host is properly configured to listen for HTTPS requests. Consult the logs and documentation for the WS-Management service running on the destination, most commonly IIS or WinRM. If the destination is the WinRM service, run the following command on the destination to analyze and configure the WinRM service: "winrm quickconfig -transport:https".';
+const CERT_UNKNOWN_CA = 'The SSL certificate is signed by an unknown certificate authority.';
+const CERT_CN = 'The SSL certificate contains a common name (CN) that does not match the hostname.';
+const CERT_EXPIRED = 'The SSL certificate is expired.';
+
+const UNKNOWN_CA_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_REJECTED',
+]);
+
+/** The WinRM code and text for a request that got no answer, by its Node/undici error code. */
+export function networkFailure(
+  code: string,
+  hostPort: string,
+): { readonly code: number; readonly text: string } | undefined {
+  if (code === 'AbortError')
+    return {
+      code: ERROR_OPERATION_ABORTED,
+      text: 'The I/O operation has been aborted because of either a thread exit or an application request.',
+    };
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'UND_ERR_SOCKET' ||
+    code === 'UND_ERR_CLOSED'
+  )
+    return { code: ERROR_WSMAN_SENDDATA_CANNOT_CONNECT, text: CANNOT_CONNECT_TEXT };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' || code === 'EAI_FAIL')
+    return { code: ERROR_WSMAN_NAME_NOT_RESOLVED, text: NAME_NOT_RESOLVED_TEXT };
+  if (
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'ETIMEDOUT' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ENETUNREACH' ||
+    code === 'OperationTimeout'
+  )
+    return { code: ERROR_WSMAN_CANNOT_CONNECT_TIMEOUT, text: TIMEOUT_TEXT };
+  const certError = UNKNOWN_CA_CODES.has(code)
+    ? CERT_UNKNOWN_CA
+    : code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+      ? CERT_CN
+      : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+        ? CERT_EXPIRED
+        : undefined;
+  if (certError)
+    return {
+      code: ERROR_WINHTTP_SECURE_FAILURE,
+      text: `The server certificate on the destination computer (${hostPort}) has the following errors: ${certError}`,
+    };
+  if (code.startsWith('ERR_SSL') || code === 'EPROTO' || code.startsWith('ERR_TLS'))
+    return { code: ERROR_WINHTTP_SECURE_CHANNEL_ERROR, text: SSL_TEXT };
+  return undefined;
+}
+
 /** The `about_Remote_Troubleshooting` suffix (RemotingErrorIdStrings.TroubleShootingHelpTopic). */
 const helpTopic = (m: string) =>
   `${m} For more information, see the about_Remote_Troubleshooting Help topic.`;
@@ -102,6 +182,8 @@ export interface TransportErrorDescription {
 export interface ErrorContext {
   /** WSManConnectionInfo.ComputerName (`WsmanEndpoint.computerName`). */
   readonly computerName: string;
+  /** `host:port` as WinRM names the destination in certificate errors; default the computer name. */
+  readonly hostPort?: string;
   /** The shell resource URI, for the unknown-configuration message. */
   readonly resourceUri: string;
 }
@@ -133,8 +215,9 @@ export function describeTransportError(
     code = err.status === 401 ? ERROR_ACCESS_DENIED : ERROR_WSMAN_HTTP_SERVICE_ERROR;
     transportMessage = err.status === 401 ? 'Access is denied.' : err.message;
   } else if (err instanceof WsmanTransportError) {
-    code = err.code === 'AbortError' ? ERROR_OPERATION_ABORTED : ERROR_WSMAN_SENDDATA_CANNOT_CONNECT;
-    transportMessage = err.message;
+    const known = networkFailure(err.code, ctx.hostPort ?? ctx.computerName);
+    code = known?.code ?? ERROR_WSMAN_SENDDATA_CANNOT_CONNECT;
+    transportMessage = known?.text ?? err.message;
   } else {
     transportMessage = `The server's response broke the WS-Management protocol: ${err.message}`;
   }
@@ -172,6 +255,22 @@ export function openFailedError(err: WsmanError, step: WsmanStep, ctx: ErrorCont
     errorId: 'CreateRemoteRunspaceFailed',
     category: 'InvalidArgument',
     targetObject: ctx.computerName,
+    cause: err,
+  });
+}
+
+/**
+ * The reason a session breaks after it opened: PowerShell's text for the failing call and the FullyQualifiedErrorId
+ * of a broken session, `<transport error id>,PSSessionStateBroken` ([PS] Job.cs, GetFQEIDFromTransportError), as a
+ * ConnectionError (the session is Broken).
+ */
+export function brokenError(err: WsmanError, step: WsmanStep, ctx: ErrorContext): PSRemotingError {
+  const d = describeTransportError(err, step, ctx);
+  return new PSRemotingError(d.message, {
+    errorId: d.transportErrorId ? `${d.transportErrorId},PSSessionStateBroken` : 'PSSessionStateBroken',
+    category: 'ConnectionError',
+    targetObject: ctx.computerName,
+    commandName: '',
     cause: err,
   });
 }

@@ -1,0 +1,227 @@
+import { inspect } from 'node:util';
+import {
+  type BoundValue,
+  DEFAULT_SESSION_OPTIONS,
+  isPSRemotingError,
+  type PSRemotingError,
+  RecordingHostUi,
+  resolveSessionOptions,
+  silentLogger,
+  TransportPluginToken,
+} from '@psremote/core';
+import { describe, expect, it } from 'vitest';
+import { cultureFromEnv, winrmSessionOptions } from './winrm-options.ts';
+import { register, resolveWinrmTarget, winrmTransport } from './winrm-transport.ts';
+
+const cred = { userName: 'DOM\\me', password: 'S3cret!' };
+
+function resolve(bound: Record<string, BoundValue>, set: 'ComputerName' | 'Uri' = 'ComputerName') {
+  return resolveWinrmTarget({ parameterSet: set, bound });
+}
+
+function failure(f: () => unknown): PSRemotingError {
+  try {
+    f();
+  } catch (e) {
+    expect(isPSRemotingError(e)).toBe(true);
+    return e as PSRemotingError;
+  }
+  throw new Error('no error');
+}
+
+describe('resolveTarget: the ComputerName and Uri sets', () => {
+  it('the plugin: name, api range, sets, register', () => {
+    expect(winrmTransport.name).toBe('winrm');
+    expect(winrmTransport.apiRange).toBe('^2.0.0');
+    expect(winrmTransport.parameterSets).toEqual(['ComputerName', 'Uri']);
+    const seen: unknown[] = [];
+    register({ register: (token, p) => seen.push(token, p.useValue) });
+    expect(seen).toEqual([TransportPluginToken, winrmTransport]);
+  });
+
+  it('-ComputerName alone: port 5985, /wsman, Microsoft.PowerShell, Default auth, the prompt prefix', () => {
+    const t = resolve({ ComputerName: 'srv01', Credential: cred });
+    expect(t.endpoint.url).toBe('http://srv01:5985/wsman?PSVersion=2.0');
+    expect(t.endpoint.resourceUri).toBe('http://schemas.microsoft.com/powershell/Microsoft.PowerShell');
+    expect(t.authentication).toBe('Default');
+    expect(t.prompt).toEqual({ kind: 'prefix', text: '[srv01]: ' });
+    expect(t.computerName).toBe('srv01');
+    expect(t.allowRedirection).toBe(false);
+    expect(t.credential?.userName).toBe('DOM\\me');
+  });
+
+  it('-UseSSL, -Port, -ApplicationName, -ConfigurationName', () => {
+    const t = resolve({
+      ComputerName: 'srv01.dom.example',
+      UseSSL: true,
+      Port: 8443,
+      ApplicationName: 'ps',
+      ConfigurationName: 'PowerShell.7',
+      Authentication: 'Basic',
+      Credential: { userName: 'me@dom.example', password: 'x' },
+    });
+    expect(t.endpoint.url).toBe('https://srv01.dom.example:8443/ps?PSVersion=2.0');
+    expect(t.endpoint.resourceUri).toBe('http://schemas.microsoft.com/powershell/PowerShell.7');
+    expect(t.authentication).toBe('Basic');
+    expect(resolve({ ComputerName: 'srv01', UseSSL: true, Credential: cred }).endpoint.port).toBe(5986);
+  });
+
+  it('an IPv6 address is bracketed in the URL and the prompt', () => {
+    const t = resolve({ ComputerName: '::1', Credential: cred });
+    expect(t.endpoint.url).toBe('http://[::1]:5985/wsman?PSVersion=2.0');
+    expect(t.prompt).toEqual({ kind: 'prefix', text: '[[::1]]: ' });
+  });
+
+  it('-ConnectionUri: the host in the prompt, -AllowRedirection only there', () => {
+    const t = resolve(
+      { ConnectionUri: 'https://ps.example.com/PowerShell', AllowRedirection: true, Credential: cred },
+      'Uri',
+    );
+    expect(t.endpoint.url).toBe('https://ps.example.com:443/PowerShell?PSVersion=2.0');
+    expect(t.prompt).toEqual({ kind: 'prefix', text: '[ps.example.com]: ' });
+    expect(t.allowRedirection).toBe(true);
+    expect(
+      resolve({ ComputerName: 'srv01', AllowRedirection: true, Credential: cred }).allowRedirection,
+    ).toBe(false);
+  });
+
+  it('the Uri set without -ConnectionUri, and a relative URI: PowerShell errors', () => {
+    expect(failure(() => resolve({ AllowRedirection: true }, 'Uri')).errorId).toBe(
+      'CreateRemoteRunspaceFailed',
+    );
+    const e = failure(() => resolve({ ConnectionUri: 'srv01/wsman', Credential: cred }, 'Uri'));
+    expect(e.message).toBe('Relative URIs are not supported in the creation of remote sessions.');
+  });
+
+  it('a name .NET cannot parse', () => {
+    expect(failure(() => resolve({ ComputerName: 'srv 01', Credential: cred })).message).toBe(
+      'Invalid URI: The hostname could not be parsed.',
+    );
+  });
+
+  it('-CertificateThumbprint: not supported yet, naming the issue', () => {
+    const e = failure(() => resolve({ ComputerName: 'srv01', CertificateThumbprint: 'AB12' }));
+    expect(e.message).toContain(
+      'client certificate authentication (-CertificateThumbprint) is not supported',
+    );
+    expect(e.message).toContain('issue 12');
+    expect(e.category).toBe('NotImplemented');
+  });
+
+  it.each([
+    ['Kerberos', 'Kerberos authentication'],
+    ['Credssp', 'CredSSP authentication'],
+    ['Digest', 'Digest authentication'],
+    ['NegotiateWithImplicitCredential', "Negotiate with the current user's credentials"],
+  ])('-Authentication %s is refused with what is missing', (mechanism, text) => {
+    const bound: Record<string, BoundValue> = { ComputerName: 'srv01', Authentication: mechanism };
+    if (mechanism !== 'NegotiateWithImplicitCredential') bound.Credential = cred;
+    const e = failure(() => resolve(bound));
+    expect(e.message).toContain(text);
+    expect(e.category).toBe('NotImplemented');
+    expect(e.fullyQualifiedErrorId).toBe(
+      'CreateRemoteRunspaceFailed,Microsoft.PowerShell.Commands.EnterPSSessionCommand',
+    );
+  });
+
+  it('Default or Negotiate without -Credential needs Kerberos tickets; Basic needs a credential', () => {
+    expect(failure(() => resolve({ ComputerName: 'srv01' })).message).toContain('without -Credential');
+    expect(failure(() => resolve({ ComputerName: 'srv01', Authentication: 'Basic' })).message).toContain(
+      'Basic authentication needs a user name and password',
+    );
+  });
+
+  it('the password never shows: not in JSON, not in inspect, not in errors', () => {
+    const t = resolve({ ComputerName: 'srv01', Authentication: 'Basic', Credential: cred });
+    expect(JSON.stringify(t)).not.toContain('S3cret!');
+    expect(inspect(t, { depth: 5 })).not.toContain('S3cret!');
+    expect(t.credential?.reveal()).toBe('S3cret!');
+  });
+});
+
+describe('connect: refusals before anything is sent', () => {
+  const ctx = (sessionOption?: Record<string, string>) => ({
+    hostUi: new RecordingHostUi(),
+    signal: new AbortController().signal,
+    log: silentLogger,
+    env: {},
+    options: sessionOption ? resolveSessionOptions(sessionOption) : DEFAULT_SESSION_OPTIONS,
+  });
+
+  it('Basic over HTTP: PowerShell on Unix refuses it; NoEncryption=$true allows it', async () => {
+    const t = resolve({ ComputerName: 'srv01', Authentication: 'Basic', Credential: cred });
+    const e = await winrmTransport.connect(t, ctx()).catch((x: unknown) => x as PSRemotingError);
+    expect((e as PSRemotingError).message).toBe('Basic authentication is not supported over HTTP on Unix.');
+    expect((e as PSRemotingError).recommendedAction).toContain('NoEncryption');
+    const conn = await winrmTransport.connect(t, ctx({ NoEncryption: 'True' }));
+    expect(conn.maxFragmentSize).toBeGreaterThan(100_000);
+    expect(conn.maxPayloadSize).toBeGreaterThanOrEqual(conn.maxFragmentSize);
+    await conn.close();
+    const tls = resolve({ ComputerName: 'srv01', UseSSL: true, Authentication: 'Basic', Credential: cred });
+    await (await winrmTransport.connect(tls, ctx())).close();
+  });
+
+  it('Negotiate (NTLM) is not wired in this build yet: a clear error', async () => {
+    const t = resolve({ ComputerName: 'srv01', Credential: cred });
+    const e = (await winrmTransport.connect(t, ctx()).catch((x: unknown) => x)) as PSRemotingError;
+    expect(isPSRemotingError(e)).toBe(true);
+    expect(e.message).toContain('not available in this build');
+    expect(e.message).not.toContain('S3cret!');
+  });
+});
+
+describe('session options for WinRM', () => {
+  it('defaults: 3 min operations, no skips, 5 redirects, the culture of the environment', () => {
+    const o = winrmSessionOptions(DEFAULT_SESSION_OPTIONS, { LANG: 'fr_CA.UTF-8' });
+    expect(o).toMatchObject({
+      operationTimeoutSeconds: 180,
+      skipCACheck: false,
+      skipCNCheck: false,
+      noEncryption: false,
+      noMachineProfile: false,
+      maximumRedirection: 5,
+      culture: 'fr-CA',
+      uiCulture: 'fr-CA',
+      idleTimeoutMs: -1,
+    });
+  });
+
+  it('the hashtable values as the binder flattens them, and as --session-option types them', () => {
+    const o = winrmSessionOptions(
+      resolveSessionOptions({
+        SkipCACheck: 'True',
+        skipcncheck: 'False',
+        NoMachineProfile: true,
+        MaximumConnectionRedirectionCount: '-1',
+        Culture: 'de-DE',
+        UICulture: { kind: 'string', value: 'ja-JP' },
+        OperationTimeout: '00:00:30',
+        IdleTimeout: '00:10:00',
+      }),
+      {},
+    );
+    expect(o).toMatchObject({
+      skipCACheck: true,
+      skipCNCheck: false,
+      noMachineProfile: true,
+      culture: 'de-DE',
+      uiCulture: 'ja-JP',
+      operationTimeoutSeconds: 30,
+      idleTimeoutMs: 600_000,
+    });
+    expect(o.maximumRedirection).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('a culture that is no culture name is PowerShell’s conversion error', () => {
+    const e = failure(() => winrmSessionOptions(resolveSessionOptions({ Culture: 'not a culture!' }), {}));
+    expect(e.errorId).toBe('CannotConvertArgumentNoMessage');
+  });
+
+  it('LC_ALL wins over the category and LANG; C and POSIX are en-US', () => {
+    expect(cultureFromEnv({ LC_ALL: 'es_ES.UTF-8', LANG: 'de_DE.UTF-8' }, 'LC_MESSAGES')).toBe('es-ES');
+    expect(cultureFromEnv({ LC_MESSAGES: 'it_IT', LANG: 'de_DE.UTF-8' }, 'LC_MESSAGES')).toBe('it-IT');
+    expect(cultureFromEnv({ LANG: 'C.UTF-8' }, 'LC_NUMERIC')).toBe('en-US');
+    expect(cultureFromEnv({ LANG: 'POSIX' }, 'LC_NUMERIC')).toBe('en-US');
+    expect(cultureFromEnv({}, 'LC_NUMERIC')).toBe('en-US');
+  });
+});

@@ -1,0 +1,217 @@
+import {
+  type BoundParameters,
+  type BoundValue,
+  type PSCredentialValue,
+  PSRemotingError,
+  type TransportConnection,
+  type TransportContext,
+  type TransportPlugin,
+  TransportPluginToken,
+  type TransportTarget,
+} from '@psremote/core';
+import {
+  AUTHENTICATION_MECHANISMS,
+  type AuthenticationMechanism,
+  type AuthenticatorFactory,
+  authenticatorFor,
+  checkMechanism,
+  WinrmCredential,
+} from './auth-select.ts';
+import {
+  endpointFromComputerName,
+  endpointFromConnectionUri,
+  type WsmanEndpoint,
+} from './url/wsman-endpoint.ts';
+import { WinrmConnection } from './winrm-connection.ts';
+import { winrmSessionOptions } from './winrm-options.ts';
+import { WsmanClient } from './wsman/client.ts';
+
+/** What `resolveTarget` makes of the ComputerName and Uri sets. */
+export interface WinrmTarget extends TransportTarget {
+  readonly parameterSet: 'ComputerName' | 'Uri';
+  readonly endpoint: WsmanEndpoint;
+  readonly authentication: AuthenticationMechanism;
+  /** The bound -Credential (its password hidden from logs and JSON); absent: none given. */
+  readonly credential: WinrmCredential | undefined;
+  /** -AllowRedirection (Uri set only). */
+  readonly allowRedirection: boolean;
+}
+
+export interface WinrmTransportOptions {
+  /** The authenticator for each client (default `authenticatorFor`: Basic; NTLM/Negotiate once merged). */
+  readonly authenticatorFor?: AuthenticatorFactory;
+  /** Extra trusted CA certificates (PEM) for HTTPS, beside the system store (tests use their own CA). */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** `wsman:MaxEnvelopeSize` in bytes; default 150 KB (budget.ts DEFAULT_MAX_ENVELOPE_SIZE). */
+  readonly maxEnvelopeSize?: number;
+  /** Receive long-poll OperationTimeout in seconds; default WsmanClient's (20). */
+  readonly receiveTimeoutSeconds?: number;
+}
+
+function isWinrmTarget(t: TransportTarget): t is WinrmTarget {
+  return (
+    (t.parameterSet === 'ComputerName' || t.parameterSet === 'Uri') &&
+    typeof t.endpoint === 'object' &&
+    t.endpoint !== null &&
+    typeof t.authentication === 'string'
+  );
+}
+
+function str(v: BoundValue | undefined): string | undefined {
+  return typeof v === 'string' ? v : v === null || v === undefined ? undefined : String(v);
+}
+
+function isCredential(v: BoundValue | undefined): v is PSCredentialValue {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    typeof (v as PSCredentialValue).userName === 'string'
+  );
+}
+
+/**
+ * The ComputerName and Uri sets (WSManConnectionInfo): the endpoint by PowerShell's rules (wsman-endpoint.ts),
+ * -Authentication and -Credential, -AllowRedirection. Pure: nothing is contacted. Throws PowerShell's errors.
+ */
+export function resolveWinrmTarget(bound: BoundParameters): WinrmTarget {
+  const b = bound.bound;
+  const set = bound.parameterSet;
+  if (set !== 'ComputerName' && set !== 'Uri')
+    throw new TypeError(`The winrm transport does not serve the ${set} parameter set.`);
+  const configurationName = str(b.ConfigurationName);
+  if (set === 'Uri' && !str(b.ConnectionUri)) {
+    // WSManConnectionInfo.ConnectionUri = null (the Uri set chosen by -AllowRedirection alone): ArgumentNullException.
+    throw new PSRemotingError("Value cannot be null. (Parameter 'value')", {
+      errorId: 'CreateRemoteRunspaceFailed',
+      category: 'InvalidArgument',
+      targetObject: null,
+    });
+  }
+  const endpoint =
+    set === 'Uri'
+      ? endpointFromConnectionUri({
+          connectionUri: str(b.ConnectionUri) as string,
+          ...(configurationName ? { configurationName } : {}),
+        })
+      : endpointFromComputerName({
+          computerName: str(b.ComputerName) ?? '',
+          ...(typeof b.Port === 'number' ? { port: b.Port } : {}),
+          useSSL: b.UseSSL === true,
+          ...(str(b.ApplicationName) ? { applicationName: str(b.ApplicationName) as string } : {}),
+          ...(configurationName ? { configurationName } : {}),
+        });
+  const thumbprint = str(b.CertificateThumbprint);
+  if (thumbprint) {
+    throw new PSRemotingError(
+      `Connecting to remote server ${endpoint.computerName} failed: client certificate authentication (-CertificateThumbprint) is not supported by psremote yet (planned: WinRM in a domain, issue 12).`,
+      {
+        errorId: 'CreateRemoteRunspaceFailed',
+        category: 'NotImplemented',
+        targetObject: endpoint.computerName,
+      },
+    );
+  }
+  const auth = (str(b.Authentication) ?? 'Default') as AuthenticationMechanism;
+  const authentication = AUTHENTICATION_MECHANISMS.find((m) => m.toLowerCase() === auth.toLowerCase());
+  if (!authentication)
+    throw new PSRemotingError(
+      `Cannot bind parameter 'Authentication'. Cannot convert value "${auth}" to type "System.Management.Automation.Runspaces.AuthenticationMechanism". Error: "Unable to match the identifier name ${auth} to a valid enumerator name. Specify one of the following enumerator names and try again: ${AUTHENTICATION_MECHANISMS.join(', ')}"`,
+      { errorId: 'CannotConvertArgumentNoMessage', category: 'InvalidArgument', targetObject: auth },
+    );
+  const cred = b.Credential;
+  const credential = isCredential(cred) ? new WinrmCredential(cred.userName, cred.password ?? '') : undefined;
+  // Kerberos, CredSSP, Digest and implicit credentials are refused here, before anything is contacted.
+  checkMechanism(authentication, credential !== undefined, endpoint.computerName);
+  return {
+    computerName: endpoint.computerName,
+    // HostUtilities.GetRemotePrompt for a WSMan runspace: `[<ConnectionInfo.ComputerName>]: ` (the host of
+    // -ConnectionUri).
+    prompt: { kind: 'prefix', text: `[${endpoint.computerName}]: ` },
+    parameterSet: set,
+    endpoint,
+    authentication,
+    credential,
+    allowRedirection: set === 'Uri' && b.AllowRedirection === true,
+  };
+}
+
+/** Basic over plain HTTP (RemotingErrorIdStrings.BasicAuthOverHttpNotSupported, what pwsh on Unix says). */
+function basicOverHttpError(target: WinrmTarget): PSRemotingError {
+  return new PSRemotingError('Basic authentication is not supported over HTTP on Unix.', {
+    errorId: 'CreateRemoteRunspaceFailed',
+    category: 'InvalidArgument',
+    targetObject: target.computerName,
+    recommendedAction:
+      'Use -UseSSL (HTTPS), or -SessionOption @{NoEncryption=$true} against a server that allows unencrypted traffic (AllowUnencrypted=true); the password then crosses the network in clear.',
+  });
+}
+
+/** The ComputerName and Uri parameter sets: PowerShell over WinRM (WS-Management). */
+export function createWinrmTransport(options: WinrmTransportOptions = {}): TransportPlugin {
+  const makeAuthenticator = options.authenticatorFor ?? authenticatorFor;
+  return {
+    name: 'winrm',
+    apiRange: '^2.0.0',
+    parameterSets: ['ComputerName', 'Uri'],
+    resolveTarget(bound: BoundParameters): WinrmTarget {
+      return resolveWinrmTarget(bound);
+    },
+    async connect(target: TransportTarget, ctx: TransportContext): Promise<TransportConnection> {
+      if (!isWinrmTarget(target))
+        throw new TypeError('The winrm transport was given a target it did not resolve.');
+      const o = winrmSessionOptions(ctx.options, ctx.env);
+      if (target.authentication === 'Basic' && target.endpoint.scheme === 'http' && !o.noEncryption)
+        throw basicOverHttpError(target);
+      const createClient = (endpoint: WsmanEndpoint) =>
+        new WsmanClient({
+          endpoint,
+          auth: makeAuthenticator({
+            mechanism: target.authentication,
+            credential: target.credential,
+            endpoint,
+            noEncryption: o.noEncryption,
+          }),
+          locale: o.uiCulture,
+          dataLocale: o.culture,
+          operationTimeoutSeconds: o.operationTimeoutSeconds,
+          tls: {
+            skipCACheck: o.skipCACheck,
+            skipCNCheck: o.skipCNCheck,
+            ...(options.ca ? { ca: options.ca } : {}),
+          },
+          ...(options.maxEnvelopeSize ? { maxEnvelopeSize: options.maxEnvelopeSize } : {}),
+          ...(options.receiveTimeoutSeconds ? { receiveTimeoutSeconds: options.receiveTimeoutSeconds } : {}),
+        });
+      const connection = new WinrmConnection({
+        endpoint: target.endpoint,
+        createClient,
+        idleTimeoutMs: o.idleTimeoutMs,
+        noMachineProfile: o.noMachineProfile,
+        // A little before the kernel's own OpenTimeout, so WinRM's timeout text is what the user sees.
+        openTimeoutMs: Math.max(1, o.openTimeoutMs - Math.min(250, Math.floor(o.openTimeoutMs / 10))),
+        cancelTimeoutMs: o.cancelTimeoutMs,
+        maxRedirects: target.allowRedirection ? o.maximumRedirection : 0,
+        // RemotingErrorIdStrings.URIRedirectWarningToHost.
+        onRedirect: (uri) =>
+          ctx.hostUi.writeWarningLine(`Your connection has been redirected to the following URI: "${uri}"`),
+        signal: ctx.signal,
+        log: ctx.log,
+      });
+      return connection;
+    },
+  };
+}
+
+/** The ComputerName and Uri sets with the default authenticators. */
+export const winrmTransport: TransportPlugin = createWinrmTransport();
+
+/** The part of a tsyringe DependencyContainer that `register` uses (psremote never imports tsyringe at runtime). */
+export interface TransportContainer {
+  register(token: symbol, provider: { useValue: TransportPlugin }): unknown;
+}
+
+/** Registers the winrm transport: `container.register(TransportPluginToken, { useValue: winrmTransport })`. */
+export function register(container: TransportContainer): void {
+  container.register(TransportPluginToken, { useValue: winrmTransport });
+}
