@@ -141,6 +141,7 @@ async function run(
       bound = await bindEnterPSSession(parseArguments(bindArgs, io.env), {
         interactive: terminal.interactive && !options.dryRun,
         hostUi: terminal.hostUi,
+        deferCredentialPrompt: options.dryRun,
       });
       if (options.pwsh !== undefined) throw pwshNotApplicable(bound.parameterSet);
       try {

@@ -184,17 +184,57 @@ describe.skipIf(!live)('psremote without a terminal', () => {
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('a parameter set whose transport is missing or a placeholder says which package, and exits 2', () => {
-    // In this workspace @psremote/transport-winrm is installed (an optional peer) but implements nothing yet.
-    const winrm = spawnSync(process.execPath, [BIN, 'enter', '-ComputerName', 'srv01'], {
+  it('a placeholder transport says which package; -ComputerName reaches the WinRM transport', () => {
+    // In this workspace @psremote/transport-hyperv is installed (an optional peer) but implements nothing yet.
+    const hyperv = spawnSync(
+      process.execPath,
+      [BIN, 'enter', '-VMName', 'vm1', '-Credential', 'me', '--dry-run'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+      },
+    );
+    expect(JSON.parse(hyperv.stdout)).toMatchObject({
+      parameterSet: 'VMName',
+      bound: { Credential: { userName: 'me' } },
+      transportError: { errorId: 'TransportNotImplemented' },
+    });
+    expect(hyperv.stdout).toContain(
+      'needs @psremote/transport-hyperv, which is installed but does not implement it yet',
+    );
+    // --dry-run names the URL, resource URI and authentication, with the user but never a password prompt.
+    const winrm = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        'enter',
+        '-ComputerName',
+        'srv01',
+        '-UseSSL',
+        '-Credential',
+        'DOM\\me',
+        '-ConfigurationName',
+        'PowerShell.7',
+        '--dry-run',
+      ],
+      { encoding: 'utf8', env: { ...process.env, ...env } },
+    );
+    expect(JSON.parse(winrm.stdout)).toMatchObject({
+      transport: 'winrm',
+      computerName: 'srv01',
+      target: {
+        url: 'https://srv01:5986/wsman?PSVersion=2.0',
+        resourceUri: 'http://schemas.microsoft.com/powershell/PowerShell.7',
+        authentication: 'Default',
+        userName: 'DOM\\me',
+      },
+    });
+    const noCredential = spawnSync(process.execPath, [BIN, 'enter', '-ComputerName', 'srv01'], {
       encoding: 'utf8',
       env: { ...process.env, ...env },
       input: '',
     });
-    expect(winrm.status).toBe(2);
-    expect(winrm.stderr).toContain(
-      'needs @psremote/transport-winrm, which is installed but does not implement it yet',
-    );
-    expect(winrm.stderr).toContain('FullyQualifiedErrorId : TransportNotImplemented,');
+    expect(noCredential.status).toBe(1);
+    expect(noCredential.stderr).toContain('FullyQualifiedErrorId : CreateRemoteRunspaceFailed,');
   });
 });

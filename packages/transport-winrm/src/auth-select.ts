@@ -1,4 +1,5 @@
 import { PSRemotingError } from '@psremote/core';
+import { negotiateAuth } from './auth/negotiate-auth.ts';
 import type { WsmanEndpoint } from './url/wsman-endpoint.ts';
 import { basicAuth, type WsmanAuthenticator } from './wsman/auth.ts';
 
@@ -110,24 +111,18 @@ export function checkMechanism(
 }
 
 /**
- * The authenticator for `-Authentication`: Basic now; Default and Negotiate (NTLM inside SPNEGO, with MS-WSMV
- * message encryption over HTTP) plug in here once `negotiateAuth` (src/auth) is merged.
+ * The authenticator for `-Authentication`: Basic, and Default / Negotiate with -Credential as NTLM inside SPNEGO
+ * (our TypeScript NTLMv2, src/auth), with MS-WSMV message encryption over HTTP unless NoEncryption, and the channel
+ * binding over HTTPS. Kerberos inside Negotiate comes with issue 12.
  */
 export const authenticatorFor: AuthenticatorFactory = (request) => {
-  const { mechanism, credential, endpoint } = request;
+  const { mechanism, credential, endpoint, noEncryption } = request;
   checkMechanism(mechanism, credential !== undefined, endpoint.computerName);
-  if (mechanism === 'Basic') {
-    const c = credential as WinrmCredential;
-    return basicAuth(c.userName, c.reveal());
-  }
-  throw new PSRemotingError(
-    `Connecting to remote server ${endpoint.computerName} failed: ${mechanism} authentication (NTLM) is not available in this build of psremote yet.`,
-    {
-      errorId: 'CreateRemoteRunspaceFailed',
-      category: 'NotImplemented',
-      targetObject: endpoint.computerName,
-      recommendedAction:
-        'Use -Authentication Basic with -UseSSL (or -SessionOption @{NoEncryption=$true} against a server that allows unencrypted traffic).',
-    },
-  );
+  const c = credential as WinrmCredential;
+  if (mechanism === 'Basic') return basicAuth(c.userName, c.reveal());
+  return negotiateAuth({
+    username: c.userName,
+    password: c.reveal(),
+    encryption: noEncryption ? 'never' : 'always',
+  });
 };

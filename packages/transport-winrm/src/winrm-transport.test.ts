@@ -161,12 +161,12 @@ describe('connect: refusals before anything is sent', () => {
     await (await winrmTransport.connect(tls, ctx())).close();
   });
 
-  it('Negotiate (NTLM) is not wired in this build yet: a clear error', async () => {
+  it('Default with -Credential is NTLM inside Negotiate: connect sends nothing yet, the password stays hidden', async () => {
     const t = resolve({ ComputerName: 'srv01', Credential: cred });
-    const e = (await winrmTransport.connect(t, ctx()).catch((x: unknown) => x)) as PSRemotingError;
-    expect(isPSRemotingError(e)).toBe(true);
-    expect(e.message).toContain('not available in this build');
-    expect(e.message).not.toContain('S3cret!');
+    const conn = await winrmTransport.connect(t, ctx());
+    expect(conn.maxFragmentSize).toBeGreaterThan(100_000);
+    expect(JSON.stringify(t)).not.toContain('S3cret!');
+    await conn.close();
   });
 });
 

@@ -128,6 +128,14 @@ export function resolveWinrmTarget(bound: BoundParameters): WinrmTarget {
     // HostUtilities.GetRemotePrompt for a WSMan runspace: `[<ConnectionInfo.ComputerName>]: ` (the host of
     // -ConnectionUri).
     prompt: { kind: 'prefix', text: `[${endpoint.computerName}]: ` },
+    // What --dry-run prints: where and how it would connect, never the password.
+    summary: {
+      url: endpoint.url,
+      resourceUri: endpoint.resourceUri,
+      authentication,
+      userName: credential?.userName ?? null,
+      allowRedirection: set === 'Uri' && b.AllowRedirection === true,
+    },
     parameterSet: set,
     endpoint,
     authentication,

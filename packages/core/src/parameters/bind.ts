@@ -20,6 +20,11 @@ export interface BindOptions {
   readonly hostUi?: HostUi;
   readonly signal?: AbortSignal;
   readonly metadata?: CommandMetadata;
+  /**
+   * A dry run (`psremote --dry-run`): a -Credential user name binds as that user with no password instead of
+   * prompting, so the binding can be shown without asking for a secret.
+   */
+  readonly deferCredentialPrompt?: boolean;
 }
 
 const CMDLET = 'Enter-PSSession';
@@ -226,6 +231,7 @@ class Binder {
       );
     }
     const userName = v.kind === 'null' ? '' : v.value;
+    if (this.options.deferCredentialPrompt) return { userName };
     const ui = this.options.hostUi;
     if (!this.options.interactive || !ui) {
       throw bindError(

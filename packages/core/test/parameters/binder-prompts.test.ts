@@ -63,6 +63,16 @@ describe('prompts while binding', () => {
       caption: 'PowerShell credential request',
     });
   });
+  it('a dry run binds -Credential DOM\\me as the user alone: no prompt, no password', async () => {
+    const ui = new RecordingHostUi({ answers: [{ userName: 'DOM\\me', password: 'pw' }] });
+    const r = await bindEnterPSSession(parseArguments(['-ComputerName', 'srv01', '-Credential', 'DOM\\me']), {
+      interactive: false,
+      hostUi: ui,
+      deferCredentialPrompt: true,
+    });
+    expect(r.bound.Credential).toEqual({ userName: 'DOM\\me' });
+    expect(ui.records).toHaveLength(0);
+  });
   it('a missing mandatory parameter is prompted for when interactive', async () => {
     const ui = new RecordingHostUi({ answers: [{ HostName: 'box' }] });
     const r = await bindEnterPSSession(parseArguments(['-UserName', 'me']), {
