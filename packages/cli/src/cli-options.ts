@@ -10,6 +10,8 @@ export interface CliOptions {
   readonly dryRun: boolean;
   readonly json: boolean;
   readonly noColor: boolean;
+  /** `--password-stdin`: the -Credential password is the first line of stdin (scripts; never argv or env). */
+  readonly passwordStdin: boolean;
   /** `--pwsh <path>` / `--pwsh=<path>`: the local PowerShell for the no-target session. */
   readonly pwsh: string | undefined;
   /**
@@ -33,7 +35,7 @@ export interface SplitArguments {
   readonly psArguments: readonly string[];
 }
 
-const FLAGS = new Set(['--help', '--version', '--dry-run', '--json', '--no-color']);
+const FLAGS = new Set(['--help', '--version', '--dry-run', '--json', '--no-color', '--password-stdin']);
 
 export function splitArguments(argv: readonly string[]): SplitArguments {
   let command: string | undefined;
@@ -87,6 +89,7 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
       dryRun: seen.has('--dry-run'),
       json: seen.has('--json'),
       noColor: seen.has('--no-color'),
+      passwordStdin: seen.has('--password-stdin'),
       pwsh,
       sessionOption,
       unknown,

@@ -47,6 +47,9 @@ With no target, 'psremote enter' opens a session on the local pwsh.
 Parameters are written as after Enter-PSSession at a pwsh prompt. Options of psremote start with --.
   --session-option "@{OpenTimeout='00:00:30'; MaximumReceivedObjectSize=$null}"
       PSSessionOption values for every transport (as $PSSessionOption; -SessionOption wins where it binds)
+  --password-stdin
+      psremote invoke: the password of -Credential is the first line of stdin, for scripts
+      (printf '%s\n' "$pw" | psremote invoke -ComputerName srv01 -Credential DOMme -Command ... --password-stdin)
 `;
 
 export async function main(argv: readonly string[], io: MainIo): Promise<number> {
@@ -138,10 +141,14 @@ async function run(
     if (bindArgs.length === 0) {
       plugin = createProcessTransport(options.pwsh ? { pwshPath: options.pwsh } : {});
     } else {
+      const credentialPassword = options.passwordStdin
+        ? await readPasswordFromStdin(command, bindArgs, io)
+        : undefined;
       bound = await bindEnterPSSession(parseArguments(bindArgs, io.env), {
         interactive: terminal.interactive && !options.dryRun,
         hostUi: terminal.hostUi,
         deferCredentialPrompt: options.dryRun,
+        ...(credentialPassword !== undefined ? { credentialPassword } : {}),
       });
       if (options.pwsh !== undefined) throw pwshNotApplicable(bound.parameterSet);
       try {
@@ -173,7 +180,7 @@ async function run(
     io.stdout.write(
       `${JSON.stringify({
         parameterSet: bound?.parameterSet ?? null,
-        bound: bound?.bound ?? {},
+        bound: withoutSecrets(bound?.bound ?? {}),
         transport: plugin?.name ?? null,
         ...(options.sessionOption !== undefined || bound?.bound.SessionOption !== undefined
           ? { sessionOptions }
@@ -301,6 +308,93 @@ function reportStartError(
   }
   io.stderr.write(`${terminal.formatLocalError(e)}\n`);
   return status;
+}
+
+/** The bound parameters as --dry-run prints them: a credential shows its user name, never its password. */
+function withoutSecrets(bound: BoundParameters['bound']): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(bound)) {
+    out[name] =
+      value !== null && typeof value === 'object' && !Array.isArray(value) && 'password' in value
+        ? { userName: (value as { userName?: unknown }).userName }
+        : value;
+  }
+  return out;
+}
+
+/** Longest password line `--password-stdin` reads (a password, not a file). */
+const PASSWORD_STDIN_MAX = 64 * 1024;
+
+/**
+ * `--password-stdin` (as `docker login --password-stdin`): the first line of stdin, without its line end, is the
+ * password of -Credential. Only for `psremote invoke` (enter reads its commands from stdin), only with -Credential,
+ * never from a terminal (type it at the prompt instead).
+ */
+async function readPasswordFromStdin(
+  command: 'enter' | 'invoke',
+  bindArgs: readonly string[],
+  io: MainIo,
+): Promise<string> {
+  const refuse = (errorId: string, message: string, action: string) =>
+    new PSRemotingError(message, {
+      errorId,
+      category: 'InvalidArgument',
+      targetObject: '--password-stdin',
+      recommendedAction: action,
+    });
+  if (command !== 'invoke')
+    throw refuse(
+      'PasswordStdinNotApplicable',
+      "psremote's option '--password-stdin' applies to psremote invoke: psremote enter reads its commands from stdin and asks for the password at the prompt.",
+      'Remove --password-stdin; psremote enter asks for the password.',
+    );
+  if (!bindArgs.some((a) => /^-cr(e(d(e(n(t(i(a(l)?)?)?)?)?)?)?)?(:|$)/i.test(a)))
+    throw refuse(
+      'PasswordStdinNeedsCredential',
+      "psremote's option '--password-stdin' gives the password of -Credential, and no -Credential was given.",
+      'Add -Credential <user>.',
+    );
+  if (io.stdin.isTTY)
+    throw refuse(
+      'PasswordStdinIsTerminal',
+      "psremote's option '--password-stdin' reads the password from a pipe or a file, and stdin is a terminal.",
+      'Pipe the password in, or leave --password-stdin out to be asked for it.',
+    );
+  // Read up to the first line end and stop there (the stream paused, not destroyed: the rest stays unread).
+  const chunks: Buffer[] = [];
+  let size = 0;
+  await new Promise<void>((resolve, reject) => {
+    const stdin = io.stdin;
+    const done = () => {
+      stdin.off('data', onData);
+      stdin.off('end', done);
+      stdin.off('error', onError);
+      stdin.pause();
+      resolve();
+    };
+    const onError = (e: Error) => {
+      done();
+      reject(e);
+    };
+    const onData = (chunk: Buffer | string) => {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      chunks.push(b);
+      size += b.length;
+      if (b.indexOf(0x0a) >= 0 || size > PASSWORD_STDIN_MAX) done();
+    };
+    stdin.on('data', onData);
+    stdin.once('end', done);
+    stdin.once('error', onError);
+  });
+  const text = Buffer.concat(chunks).toString('utf8');
+  const end = text.indexOf('\n');
+  if (end < 0 && size > PASSWORD_STDIN_MAX)
+    throw refuse(
+      'PasswordStdinTooLong',
+      `psremote's option '--password-stdin' read more than ${PASSWORD_STDIN_MAX} bytes without a line end: that is not a password.`,
+      'Give the password alone on the first line of stdin.',
+    );
+  return (end < 0 ? text : text.slice(0, end)).replace(/\r$/, '');
 }
 
 /** `--pwsh` names the local PowerShell of the session without a target: with a target it would be ignored. */

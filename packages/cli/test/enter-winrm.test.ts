@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -81,5 +82,47 @@ describe.skipIf(skip)('psremote enter -ComputerName over WinRM (NTLM, sealed), i
     expect(screen).toContain('Access is denied.');
     expect(screen).not.toContain('not-the-password');
     expect((await s.exited).exitCode).toBe(1);
+  }, 120_000);
+
+  it('psremote invoke with --password-stdin: the password from a pipe, output as JSON lines, never echoed', () => {
+    const args = [
+      'invoke',
+      '-ComputerName',
+      '127.0.0.1',
+      '-Port',
+      String(endpoint.port),
+      '-Credential',
+      'PSREMOTE\\psuser',
+    ];
+    const r = spawnSync(process.execPath, [BIN, ...args, '-Command', '1..3', '--json', '--password-stdin'], {
+      encoding: 'utf8',
+      input: `${PASSWORD}\r\nignored second line\n`,
+      timeout: 90_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([1, 2, 3]);
+    const dry = spawnSync(
+      process.execPath,
+      [BIN, ...args, '-Command', '1', '--dry-run', '--password-stdin'],
+      {
+        encoding: 'utf8',
+        input: `${PASSWORD}\n`,
+      },
+    );
+    expect(JSON.parse(dry.stdout).bound.Credential).toEqual({ userName: 'PSREMOTE\\psuser' });
+    expect(dry.stdout).not.toContain(PASSWORD);
+    const noCredential = spawnSync(
+      process.execPath,
+      [BIN, 'invoke', '-ComputerName', '127.0.0.1', '-Command', '1', '--password-stdin'],
+      { encoding: 'utf8', input: 'x\n' },
+    );
+    expect(noCredential.status).toBe(2);
+    expect(noCredential.stderr).toContain('FullyQualifiedErrorId : PasswordStdinNeedsCredential');
   }, 120_000);
 });

@@ -25,6 +25,11 @@ export interface BindOptions {
    * prompting, so the binding can be shown without asking for a secret.
    */
   readonly deferCredentialPrompt?: boolean;
+  /**
+   * The password of a -Credential given by user name, known beforehand (`psremote --password-stdin`): it binds
+   * with the user name without a prompt.
+   */
+  readonly credentialPassword?: string;
 }
 
 const CMDLET = 'Enter-PSSession';
@@ -231,6 +236,8 @@ class Binder {
       );
     }
     const userName = v.kind === 'null' ? '' : v.value;
+    if (this.options.credentialPassword !== undefined)
+      return { userName, password: this.options.credentialPassword };
     if (this.options.deferCredentialPrompt) return { userName };
     const ui = this.options.hostUi;
     if (!this.options.interactive || !ui) {
