@@ -10,10 +10,45 @@ import {
   openSshChannel,
   resolveSshTarget,
 } from '../packages/transport-ssh/dist/index.js';
+import { authenticatorFor, createWinrmTransport } from '../packages/transport-winrm/dist/index.js';
 
 const [repeat = 5, bulk = 1_000_000, rich = 100_000] = process.argv.slice(2).map(Number);
 const ssh = process.env.BENCH_SSH ? JSON.parse(process.env.BENCH_SSH) : undefined;
 const ct = process.env.BENCH_CONTAINER ? JSON.parse(process.env.BENCH_CONTAINER) : undefined;
+// BENCH_WINRM='{"port":..,"user":..,"password":..,"authentication":"Negotiate"|"Basic","noEncryption":bool}'
+const winrm = process.env.BENCH_WINRM ? JSON.parse(process.env.BENCH_WINRM) : undefined;
+/** WinRM traffic: requests that carried a body (envelopes) and response bytes, counted at the authenticator. */
+const wire = { envelopes: 0, receivedBytes: 0 };
+const winrmTransport =
+  winrm &&
+  createWinrmTransport({
+    authenticatorFor: (request) => {
+      const inner = authenticatorFor(request);
+      return {
+        async prepare(req) {
+          const p = await inner.prepare(req);
+          if ((p.body ?? req.body).length > 0) wire.envelopes++;
+          return p;
+        },
+        challenge: (res) => inner.challenge?.(res) ?? false,
+        unwrap(res) {
+          wire.receivedBytes += res.body.length;
+          return inner.unwrap ? inner.unwrap(res) : res.body;
+        },
+        reset: (lane) => inner.reset?.(lane),
+      };
+    },
+  });
+const winrmBound = winrm && {
+  parameterSet: 'ComputerName',
+  bound: {
+    ComputerName: '127.0.0.1',
+    Port: winrm.port,
+    Authentication: winrm.authentication ?? 'Negotiate',
+    Credential: { userName: winrm.user, password: winrm.password },
+    ...(winrm.noEncryption ? { SessionOption: { NoEncryption: 'True' } } : {}),
+  },
+};
 const hostUi = new RecordingHostUi();
 const env = { ...process.env, PATH: `${process.env.PATH}:${process.env.HOME}/.dotnet/tools` };
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
@@ -35,16 +70,18 @@ const sshBound = ssh && {
   },
 };
 const open = () =>
-  ssh
-    ? openSession({ transport: sshTransport, bound: sshBound, hostUi, env })
-    : ct
-      ? openSession({
-          transport: containerTransport,
-          bound: { parameterSet: 'ContainerId', bound: { ContainerId: ct.name } },
-          hostUi,
-          env: { ...env, DOCKER_HOST: `unix://${ct.socket}` },
-        })
-      : openSession({ transport: processTransport, hostUi, env });
+  winrm
+    ? openSession({ transport: winrmTransport, bound: winrmBound, hostUi, env })
+    : ssh
+      ? openSession({ transport: sshTransport, bound: sshBound, hostUi, env })
+      : ct
+        ? openSession({
+            transport: containerTransport,
+            bound: { parameterSet: 'ContainerId', bound: { ContainerId: ct.name } },
+            hostUi,
+            env: { ...env, DOCKER_HOST: `unix://${ct.socket}` },
+          })
+        : openSession({ transport: processTransport, hostUi, env });
 
 // warm-up
 {
@@ -103,8 +140,17 @@ for (const [name, script] of cases) {
   const t = performance.now();
   let count = 0;
   const sampler = setInterval(() => rss.push(Math.round(process.memoryUsage.rss() / 1048576)), 500);
+  const w0 = { ...wire };
   for await (const ev of s.invoke(script)) if (ev.kind === 'output') count++;
   clearInterval(sampler);
-  emit({ name, ms: performance.now() - t, cpuMs: cpuMs() - c0, count, rssSamplesMB: rss.slice(0, 40) });
+  const mb = (wire.receivedBytes - w0.receivedBytes) / 1048576;
+  emit({
+    name,
+    ms: performance.now() - t,
+    cpuMs: cpuMs() - c0,
+    count,
+    rssSamplesMB: rss.slice(0, 40),
+    ...(winrm ? { envelopes: wire.envelopes - w0.envelopes, receivedMB: mb } : {}),
+  });
 }
 await s.close();

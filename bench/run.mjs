@@ -3,7 +3,8 @@
 // then PowerShell over SSH on a private sshd (transport-ssh's test peer). Prints figures and ratios; never a
 // pass/fail test. Then a container session through podman's Docker API beside `podman exec` (pwsh has no client
 // for containers off Windows). Sizes: BENCH_BULK (default 1000000), BENCH_RICH (100000), BENCH_REPEAT (5);
-// BENCH_LOCAL=0, BENCH_SSH=0 and BENCH_CONTAINER=0 leave a part out.
+// Then WinRM: psremote's WSMan transport against the gss-ntlmssp test endpoint (NTLM, sealed) beside the same pwsh
+// over the process transport. BENCH_LOCAL=0, BENCH_SSH=0, BENCH_CONTAINER=0 and BENCH_WINRM=0 leave a part out.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -67,6 +68,7 @@ console.log(`psremote bench: bulk=${bulk} rich=${rich} repeat=${repeat} (node ${
 if (process.env.BENCH_LOCAL !== '0') localSection();
 if (process.env.BENCH_SSH !== '0') await sshSection();
 if (process.env.BENCH_CONTAINER !== '0') await containerSection();
+if (process.env.BENCH_WINRM !== '0') await winrmSection();
 
 function localSection() {
   console.log('\n## Local session (pwsh -s child)');
@@ -203,5 +205,78 @@ async function containerSection() {
     console.log(`| 1..${small} received: client CPU | ${fmt(ours.bulk?.cpuMs)} | - | - |`);
   } finally {
     stopContainerPeer(peer);
+  }
+}
+
+/** The WS-Management test endpoint of transport-winrm (python3-gssapi + gss-ntlmssp, each shell a `pwsh -s`). */
+async function startWsmanEndpoint() {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'psremote-bench-wsman-'));
+  const users = join(dir, 'users');
+  writeFileSync(users, 'PSREMOTE:psuser:Passw0rd!\n', { mode: 0o600 });
+  const script = join(root, 'packages/transport-winrm/test/peer/wsman_endpoint.py');
+  const proc = spawn('/usr/bin/python3', [script, '--port', '0', '--users', users], {
+    env: { ...env, NTLM_USER_FILE: users },
+    stdio: ['pipe', 'pipe', 'inherit'],
+    detached: true,
+  });
+  const port = await new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error('the WSMan endpoint did not start within 30 s')), 30_000);
+    proc.stdout.on('data', (d) => {
+      text += d;
+      const m = /LISTENING (\d+)/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`the WSMan endpoint exited (${code})`)));
+  });
+  return {
+    port,
+    stop() {
+      try {
+        process.kill(-proc.pid, 'SIGTERM');
+      } catch {}
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function winrmSection() {
+  console.log(
+    '\n## WinRM (WS-Management): NTLM with message sealing, the gss-ntlmssp test endpoint relaying to pwsh -s',
+  );
+  const small = Math.min(bulk, 200_000);
+  const endpoint = await startWsmanEndpoint();
+  try {
+    const ours = client([repeat, small, 0], {
+      BENCH_WINRM: JSON.stringify({ port: endpoint.port, user: 'PSREMOTE\\psuser', password: 'Passw0rd!' }),
+    });
+    const local = client([repeat, small, 0]);
+    console.log(
+      '\n| measure | psremote over WinRM | psremote, process transport | ratio (cost of the WSMan layer) | target |',
+    );
+    console.log('|---|---|---|---|---|');
+    for (const [label, key, field, target] of [
+      ['session open (median)', 'open', 'ms', 'open < 2 s'],
+      ['round trip of 1 (median)', 'roundtrip', 'ms', '-'],
+      [`1..${small} received: wall`, 'bulk', 'ms', '-'],
+      [`1..${small} received: client CPU`, 'bulk', 'cpuMs', '-'],
+    ]) {
+      const a = ours[key]?.[field];
+      const b = local[key]?.[field];
+      console.log(`| ${label} | ${fmt(a)} | ${fmt(b)} | ${ratio(a, b)} | ${target} |`);
+    }
+    const b = ours.bulk;
+    if (b?.receivedMB)
+      console.log(
+        `\n1..${small} over WinRM: ${b.envelopes} envelopes for ${b.receivedMB.toFixed(2)} MB received (${(b.envelopes / b.receivedMB).toFixed(1)} envelopes per MB), peak RSS ${fmt(b.peakRssMB, 'MB')}`,
+      );
+  } finally {
+    endpoint.stop();
   }
 }
