@@ -1,6 +1,12 @@
 import { PSList, PSObject, PSPrimitive, type PSValue } from '../clixml/value.ts';
 import { asNumber, asString, enumValue, psEnum } from '../message/codecs/enum.ts';
 
+/*
+ * The records the server's streams carry: ErrorRecord (MS-PSRP 2.2.3.15), ProgressRecord (2.2.5.1.25) and
+ * InformationRecord (2.2.5.1.26). Each has the decoder the client reads it with and the encoder the fake server
+ * and the tests write it with.
+ */
+
 /** PowerShell's System.Management.Automation.ErrorCategory names; the value is the index. */
 export const ERROR_CATEGORY_NAMES = [
   'NotSpecified',

@@ -2,8 +2,9 @@ import { PSDictionary, PSObject, type PSValue } from '../../clixml/value.ts';
 import { asString, psEnum } from './enum.ts';
 
 /*
- * HostInfo (MS-PSRP 2.2.3.14), the host a client describes in INIT_RUNSPACEPOOL and CREATE_PIPELINE, and the
- * RawUI shapes it and host calls carry (Size, Coordinates, ConsoleColor): encoders and decoders.
+ * HostInfo (MS-PSRP 2.2.3.14), the host a client describes in INIT_RUNSPACEPOOL and CREATE_PIPELINE: its encoder
+ * and decoder, and the encoders of the RawUI shapes it carries (ConsoleColor, Size, Coordinates), which host-call
+ * returns use too.
  */
 
 /** The RawUI values a client reports at open (protocols.md 1.4 hostDefaultData keys 0..9). */
@@ -117,6 +118,7 @@ export interface DecodedHostInfo {
   readonly defaultData: Map<number, [string, PSValue]>;
 }
 
+/** HostInfo back into its flags and hostDefaultData (what a server reads). */
 export function decodeHostInfo(v: PSValue | undefined): DecodedHostInfo {
   const o = v instanceof PSObject ? v : new PSObject();
   const defaultData = new Map<number, [string, PSValue]>();
