@@ -26,13 +26,40 @@ export * from './host/host-call-args.ts';
 export * from './host/host-method.ts';
 export * from './host/host-return.ts';
 export {
+  type CommandMetadataRequest,
   type CommandSpec,
-  consoleColor,
-  type HostDefaultData,
+  decodeCallId,
+  decodeCreatePipeline,
+  decodeGetCommandMetadata,
+  decodeHostResponse,
+  decodeInitRunspacePool,
+  decodePublicKey,
+  decodeSessionCapability,
+  type HostResponseInfo,
+  type InitRunspacePoolInfo,
   type PipelineSpec,
+  type SessionCapabilityInfo,
 } from './message/codecs/client-messages.ts';
 export { enumValue, type PipelineResultType, PipelineResultTypes, psEnum } from './message/codecs/enum.ts';
-export * from './message/codecs/server-messages.ts';
+export {
+  consoleColor,
+  type DecodedHostInfo,
+  decodeHostInfo,
+  type HostDefaultData,
+} from './message/codecs/host-info.ts';
+export {
+  applicationPrivateDataBody,
+  encryptedSessionKeyBody,
+  hostCallBody,
+  informationalRecordBody,
+  pipelineStateBody,
+  publicKeyRequestBody,
+  runspaceAvailabilityBody,
+  runspacePoolInitDataBody,
+  runspacePoolStateBody,
+  serverSessionCapabilityBody,
+  userEventBody,
+} from './message/codecs/server-messages.ts';
 export * from './message/header.ts';
 export * from './outofproc/packet.ts';
 export { ClientPipeline } from './pipeline/client-pipeline.ts';

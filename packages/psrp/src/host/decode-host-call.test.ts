@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { deserializeClixml } from '../clixml/deserialize.ts';
 import { PSList, PSObject, PSPrimitive, type PSValue } from '../clixml/value.ts';
-import { consoleColor, coordinatesObject, sizeObject } from '../message/codecs/client-messages.ts';
-import { hostCallBody, progressRecordObject } from '../message/codecs/server-messages.ts';
+import { consoleColor, coordinatesObject, sizeObject } from '../message/codecs/host-info.ts';
+import { hostCallBody } from '../message/codecs/server-messages.ts';
+import { progressRecordObject } from '../records/records.ts';
 import { decodeHostCall } from './decode-host-call.ts';
 import { HOST_METHOD_NAMES, hostMethodId } from './host-method.ts';
 

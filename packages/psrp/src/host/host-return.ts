@@ -1,5 +1,5 @@
 import { PSDictionary, PSList, PSObject, PSPrimitive, type PSValue } from '../clixml/value.ts';
-import { coordinatesObject, sizeObject } from '../message/codecs/client-messages.ts';
+import { coordinatesObject, sizeObject } from '../message/codecs/host-info.ts';
 
 /**
  * What a client answers to a host call, in typed JS form; the engine encodes it (SecureStrings need the

@@ -1,5 +1,11 @@
-import { PSList, PSObject, type PSValue } from '../clixml/value.ts';
-import { asNumber, asString, enumValue } from '../message/codecs/enum.ts';
+import { PSList, PSObject, PSPrimitive, type PSValue } from '../clixml/value.ts';
+import { asNumber, asString, enumValue, psEnum } from '../message/codecs/enum.ts';
+
+/*
+ * The records the server's streams carry: ErrorRecord (MS-PSRP 2.2.3.15), ProgressRecord (2.2.5.1.25) and
+ * InformationRecord (2.2.5.1.26). Each has the decoder the client reads it with and the encoder the fake server
+ * and the tests write it with.
+ */
 
 /** PowerShell's System.Management.Automation.ErrorCategory names; the value is the index. */
 export const ERROR_CATEGORY_NAMES = [
@@ -92,6 +98,67 @@ export function decodeErrorRecord(v: PSValue | undefined): ErrorRecordInfo {
   };
 }
 
+export interface ErrorRecordSpec {
+  readonly message: string;
+  readonly fullyQualifiedErrorId: string;
+  readonly category?: (typeof ERROR_CATEGORY_NAMES)[number];
+  readonly activity?: string;
+  readonly reason?: string;
+  readonly targetName?: string;
+  readonly targetType?: string;
+  readonly exceptionTypeNames?: string[];
+  readonly targetObject?: PSValue;
+  readonly errorDetailsMessage?: string;
+  readonly recommendedAction?: string;
+  readonly positionMessage?: string;
+  readonly scriptStackTrace?: string;
+}
+
+/** A serialized ErrorRecord as PowerShell writes one (MS-PSRP 2.2.3.15; SerializeExtendedInfo false). */
+export function errorRecordObject(e: ErrorRecordSpec): PSObject {
+  const category = e.category ?? 'NotSpecified';
+  const reason = e.reason ?? 'RuntimeException';
+  const exception = new PSObject({
+    typeNames: (
+      e.exceptionTypeNames ?? [
+        'System.Management.Automation.RuntimeException',
+        'System.Exception',
+        'System.Object',
+      ]
+    ).map((t) => `Deserialized.${t}`),
+    toStringValue: e.message,
+    adapted: [
+      ['Message', e.message],
+      ['HResult', -2146233087],
+    ],
+  });
+  const props: Array<[string, PSValue]> = [
+    ['Exception', exception],
+    ['TargetObject', e.targetObject ?? null],
+    ['FullyQualifiedErrorId', e.fullyQualifiedErrorId],
+    ['InvocationInfo', null],
+    ['ErrorCategory_Category', ERROR_CATEGORY_NAMES.indexOf(category)],
+    ['ErrorCategory_Activity', e.activity ?? ''],
+    ['ErrorCategory_Reason', reason],
+    ['ErrorCategory_TargetName', e.targetName ?? ''],
+    ['ErrorCategory_TargetType', e.targetType ?? ''],
+    [
+      'ErrorCategory_Message',
+      `${category}: (${e.targetName ?? ''}:${e.targetType ?? ''}) [${e.activity ?? ''}], ${reason}`,
+    ],
+  ];
+  if (e.errorDetailsMessage !== undefined) props.push(['ErrorDetails_Message', e.errorDetailsMessage]);
+  if (e.recommendedAction !== undefined) props.push(['ErrorDetails_RecommendedAction', e.recommendedAction]);
+  if (e.scriptStackTrace !== undefined) props.push(['ErrorDetails_ScriptStackTrace', e.scriptStackTrace]);
+  if (e.positionMessage !== undefined) props.push(['InvocationInfo_PositionMessage', e.positionMessage]);
+  props.push(['SerializeExtendedInfo', false]);
+  return new PSObject({
+    typeNames: ['Deserialized.System.Management.Automation.ErrorRecord', 'Deserialized.System.Object'],
+    toStringValue: e.message,
+    extended: props,
+  });
+}
+
 /**
  * An ErrorRecord for a failure the client detects itself (PowerShell raises a PSRemotingTransportException, an
  * error of category ResourceUnavailable), in the shape decodeErrorRecord gives for the server's records.
@@ -160,6 +227,41 @@ export function decodeProgressRecord(v: PSValue | undefined): ProgressRecordInfo
   };
 }
 
+export interface ProgressRecordSpec {
+  readonly activity: string;
+  readonly activityId?: number;
+  readonly statusDescription?: string;
+  readonly currentOperation?: string | null;
+  readonly parentActivityId?: number;
+  readonly percentComplete?: number;
+  readonly secondsRemaining?: number;
+  readonly recordType?: 'Processing' | 'Completed';
+}
+
+/** PROGRESS_RECORD (MS-PSRP 2.2.5.1.25); also WriteProgress's second host-call argument. */
+export function progressRecordObject(p: ProgressRecordSpec): PSObject {
+  const completed = p.recordType === 'Completed';
+  return new PSObject({
+    extended: [
+      ['Activity', p.activity],
+      ['ActivityId', p.activityId ?? 0],
+      ['StatusDescription', p.statusDescription ?? 'Processing'],
+      ['CurrentOperation', p.currentOperation ?? null],
+      ['ParentActivityId', p.parentActivityId ?? -1],
+      ['PercentComplete', p.percentComplete ?? -1],
+      ['SecondsRemaining', p.secondsRemaining ?? -1],
+      [
+        'Type',
+        psEnum(
+          'System.Management.Automation.ProgressRecordType',
+          completed ? 'Completed' : 'Processing',
+          completed ? 1 : 0,
+        ),
+      ],
+    ],
+  });
+}
+
 export interface InformationRecordInfo {
   readonly messageData: PSValue;
   /** The text PowerShell would show (MessageData's string form; HostInformationMessage's Message). */
@@ -196,4 +298,39 @@ export function decodeInformationRecord(v: PSValue | undefined): InformationReco
     processId: asNumber(o.get('ProcessId')),
     raw: o,
   };
+}
+
+export interface InformationRecordSpec {
+  readonly messageData: PSValue;
+  readonly source?: string;
+  readonly tags?: string[];
+  readonly timeGenerated?: string;
+  readonly user?: string;
+  readonly computer?: string;
+  readonly processId?: number;
+}
+
+/** INFORMATION_RECORD (MS-PSRP 2.2.5.1.26). */
+export function informationRecordObject(r: InformationRecordSpec): PSObject {
+  return new PSObject({
+    typeNames: ['System.Management.Automation.InformationRecord', 'System.Object'],
+    toStringValue: String(r.messageData),
+    extended: [
+      ['MessageData', r.messageData],
+      ['Source', r.source ?? ''],
+      ['TimeGenerated', new PSPrimitive('DT', r.timeGenerated ?? '2026-01-01T00:00:00.0000000+00:00')],
+      [
+        'Tags',
+        new PSObject({
+          typeNames: ['System.Collections.Generic.List`1[[System.String]]', 'System.Object'],
+          baseValue: new PSList('LST', [...(r.tags ?? [])]),
+        }),
+      ],
+      ['User', r.user ?? 'user'],
+      ['Computer', r.computer ?? 'localhost'],
+      ['ProcessId', new PSPrimitive('U32', r.processId ?? 1)],
+      ['NativeThreadId', new PSPrimitive('U32', 1)],
+      ['ManagedThreadId', new PSPrimitive('U32', 1)],
+    ],
+  });
 }

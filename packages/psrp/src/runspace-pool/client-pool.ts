@@ -1,12 +1,10 @@
-import { deserializeClixml } from '../clixml/deserialize.ts';
-import { PSObject, type PSValue } from '../clixml/value.ts';
+import type { PSValue } from '../clixml/value.ts';
 import { decryptSecureString, encryptSecureString, SessionKeyExchange } from '../crypto/session-key.ts';
 import { PsrpProtocolError } from '../errors.ts';
 import type { PsrpEvent } from '../events.ts';
+import { Fifo } from '../fifo.ts';
 import { DEFAULT_MAX_RECEIVED_OBJECT_SIZE, Defragmenter, fragmentMessage } from '../fragment/fragment.ts';
 import { EMPTY_GUID, newGuid } from '../guid.ts';
-import { decodeHostCall } from '../host/decode-host-call.ts';
-import type { HostCall } from '../host/host-call.ts';
 import { hostMethodName } from '../host/host-method.ts';
 import {
   encodeHostReturn,
@@ -18,7 +16,6 @@ import {
   createPipelineBody,
   getAvailableRunspacesBody,
   getCommandMetadataBody,
-  type HostDefaultData,
   hostResponseBody,
   initRunspacePoolBody,
   type PipelineSpec,
@@ -27,31 +24,33 @@ import {
   sessionCapabilityBody,
   setRunspacesBody,
 } from '../message/codecs/client-messages.ts';
-import { asNumber, asString, enumValue } from '../message/codecs/enum.ts';
+import type { HostDefaultData } from '../message/codecs/host-info.ts';
 import {
-  Destination,
-  decodeMessage,
-  encodeMessage,
-  isKnownMessageType,
-  MessageType,
-  messageTypeName,
-} from '../message/header.ts';
+  decodeApplicationPrivateData,
+  decodeEncryptedSessionKey,
+  decodeHostCallMessage,
+  decodeInformationalRecord,
+  decodeMessageBody,
+  decodePipelineState,
+  decodeRunspaceAvailability,
+  decodeRunspacePoolInitData,
+  decodeRunspacePoolState,
+  decodeServerMessage,
+  decodeServerSessionCapability,
+  type StateInfo,
+} from '../message/codecs/server-messages.ts';
+import { Destination, encodeMessage, MessageType, messageTypeName } from '../message/header.ts';
 import { ClientPipeline } from '../pipeline/client-pipeline.ts';
-import { INVOCATION_STATES, isFinished } from '../pipeline/transitions.ts';
+import { isFinished, type PipelineAction, type PSInvocationState } from '../pipeline/transitions.ts';
 import { CLIENT_PROTOCOL_VERSION, compareVersions, needsSessionKey, negotiate } from '../protocol-version.ts';
 import {
   clientErrorRecord,
   decodeErrorRecord,
   decodeInformationRecord,
   decodeProgressRecord,
+  type ErrorRecordInfo,
 } from '../records/records.ts';
-import {
-  canPoolTransition,
-  type PoolAction,
-  poolTransition,
-  RUNSPACE_POOL_STATES,
-  type RunspacePoolState,
-} from './transitions.ts';
+import { canPoolTransition, type PoolAction, poolTransition, type RunspacePoolState } from './transitions.ts';
 
 export interface ClientRunspacePoolOptions {
   readonly runspacePoolId?: string;
@@ -111,38 +110,17 @@ interface PendingSecure {
   readonly result: HostCallResult;
 }
 
-// MS-PSRP 2.2.3.4 / 2.2.3.5: the wire values are the indexes of these lists.
-const PIPELINE_STATES = INVOCATION_STATES;
-const POOL_STATES = RUNSPACE_POOL_STATES;
+/** The action a server's PIPELINE_STATE takes in the pipeline's table; other states change nothing. */
+const SERVER_PIPELINE_ACTIONS: Readonly<Partial<Record<PSInvocationState, PipelineAction>>> = {
+  Running: 'serverRunning',
+  Stopping: 'serverRunning',
+  Completed: 'serverCompleted',
+  Stopped: 'serverStopped',
+  Failed: 'serverFailed',
+};
 
-/** The server-to-client messages about the pool; every other one concerns a pipeline. */
-const POOL_MESSAGES: ReadonlySet<number> = new Set([
-  MessageType.SESSION_CAPABILITY,
-  MessageType.APPLICATION_PRIVATE_DATA,
-  MessageType.RUNSPACEPOOL_STATE,
-  MessageType.ENCRYPTED_SESSION_KEY,
-  MessageType.PUBLIC_KEY_REQUEST,
-  MessageType.RUNSPACE_AVAILABILITY,
-  MessageType.USER_EVENT,
-  MessageType.RUNSPACEPOOL_INIT_DATA,
-  MessageType.RUNSPACEPOOL_HOST_CALL,
-]);
-
-/** `major.minor[.build[.revision]]`, each at most 9 digits (System.Version's text). */
-function isVersionText(v: string): boolean {
-  let parts = 1;
-  let digits = 0;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c === 0x2e) {
-      if (digits === 0 || ++parts > 4) return false;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (++digits > 9) return false;
-    } else return false;
-  }
-  return parts >= 2 && digits > 0;
-}
+type PoolMessageHandler = (body: PSValue) => void;
+type PipelineMessageHandler = (body: PSValue, pipeline: ClientPipeline) => void;
 
 /** RemotingErrorIdStrings.resx ReceivedDataSizeExceededMaximumClient, PowerShell's id and text. */
 function receivedDataSizeExceeded(max: number): PsrpProtocolError {
@@ -163,10 +141,8 @@ export class ClientRunspacePool {
   private readonly options: ClientRunspacePoolOptions;
   private readonly maxFragmentSize: number;
   private readonly defrag: Defragmenter;
-  private readonly events: PsrpEvent[] = [];
-  private eventHead = 0;
-  private readonly outgoing: OutgoingPayload[] = [];
-  private outHead = 0;
+  private readonly events = new Fifo<PsrpEvent>();
+  private readonly outgoing = new Fifo<OutgoingPayload>();
   private nextObjectId = 1n;
   private readonly pipelines = new Map<string, ClientPipeline>();
   private _negotiated: string | undefined;
@@ -209,7 +185,7 @@ export class ClientRunspacePool {
     return this.pipelines.get(id.toLowerCase());
   }
 
-  private move(action: PoolAction, reason?: ReturnType<typeof decodeErrorRecord>): void {
+  private move(action: PoolAction, reason?: ErrorRecordInfo): void {
     const before = this._state;
     this._state = poolTransition(this._state, action);
     if (before !== this._state) {
@@ -249,27 +225,11 @@ export class ClientRunspacePool {
   }
 
   dataToSend(): OutgoingPayload | undefined {
-    if (this.outHead >= this.outgoing.length) return undefined;
-    const p = this.outgoing[this.outHead] as OutgoingPayload;
-    this.outgoing[this.outHead] = undefined as unknown as OutgoingPayload;
-    this.outHead++;
-    if (this.outHead === this.outgoing.length) {
-      this.outgoing.length = 0;
-      this.outHead = 0;
-    }
-    return p;
+    return this.outgoing.shift();
   }
 
   nextEvent(): PsrpEvent | undefined {
-    if (this.eventHead >= this.events.length) return undefined;
-    const e = this.events[this.eventHead] as PsrpEvent;
-    this.events[this.eventHead] = undefined as unknown as PsrpEvent;
-    this.eventHead++;
-    if (this.eventHead === this.events.length) {
-      this.events.length = 0;
-      this.eventHead = 0;
-    }
-    return e;
+    return this.events.shift();
   }
 
   /** Queues SESSION_CAPABILITY and INIT_RUNSPACEPOOL (MS-PSRP 3.1.5.4.1). */
@@ -462,8 +422,8 @@ export class ClientRunspacePool {
     this.failPipelines();
   }
 
-  transportFailed(reason: Error): void {
-    void reason;
+  /** The transport failed (the session reports its error): the pool goes Broken, its pipelines Failed. */
+  transportFailed(_reason: Error): void {
     if (this._state !== 'Closed' && this._state !== 'Broken' && canPoolTransition(this._state, 'fail'))
       this.move('fail');
     this.failPipelines();
@@ -492,7 +452,10 @@ export class ClientRunspacePool {
 
   // ---- incoming ---------------------------------------------------------------------------------------
 
-  /** Fragment bytes from the transport (one or more fragments). Never throws on bad peer input. */
+  /**
+   * Fragment bytes from the transport (one or more fragments). Never throws on bad peer input. The pipeline id
+   * the transport received them for is not needed: each message's header names its pipeline.
+   */
   receiveData(_pipelineId: string | null, data: Uint8Array): void {
     if (this._state === 'Broken' || this._state === 'Closed') return;
     try {
@@ -512,206 +475,171 @@ export class ClientRunspacePool {
     }
   }
 
-  private body(data: Uint8Array): PSValue {
-    if (data.length === 0) return null;
-    return deserializeClixml(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
-  }
-
+  /**
+   * One message from the server: its header checked, then the handler of its type decodes its body and applies
+   * it. A pipeline's message is matched to its pipeline and counted against its quota before its body is read.
+   */
   private onMessage(bytes: Uint8Array): void {
-    const m = decodeMessage(bytes);
-    if (m.destination !== Destination.Client) {
-      throw new PsrpProtocolError(
-        'PsrpUnexpectedDestination',
-        `a ${messageTypeName(m.messageType)} message addressed to ${m.destination}`,
-      );
-    }
-    if (!isKnownMessageType(m.messageType)) {
-      throw new PsrpProtocolError(
-        'PsrpUnknownMessageType',
-        `unknown message type ${messageTypeName(m.messageType)}`,
-      );
+    const m = decodeServerMessage(bytes);
+    const onPoolMessage = this.poolHandlers.get(m.messageType);
+    if (onPoolMessage) {
+      onPoolMessage(decodeMessageBody(m.data));
+      return;
     }
     const pid = m.pipelineId;
-    let p: ClientPipeline | undefined;
-    if (!POOL_MESSAGES.has(m.messageType)) {
-      // A pipeline's message: find its pipeline and count its bytes before reading a byte of its body.
-      p = this.pipelines.get(pid);
-      if (!p) {
-        // A late message for a pipeline we already finished (e.g. after a stop or over its quota): drop it unread.
-        if (this.finished.has(pid)) return;
-        // MS-PSRP 3.1.5.4: pipeline messages only ever concern pipelines this client created.
-        throw new PsrpProtocolError(
-          'PsrpUnknownPipeline',
-          `a ${messageTypeName(m.messageType)} for pipeline ${pid}, which this client never created`,
-        );
-      }
-      if (this.maxDataPerCommand !== null && this.overQuota(p, this.defrag.lastMessageWireSize)) return;
+    const p = this.pipelines.get(pid);
+    if (!p) {
+      // A late message for a pipeline we already finished (e.g. after a stop or over its quota): drop it unread.
+      if (this.finished.has(pid)) return;
+      // MS-PSRP 3.1.5.4: pipeline messages only ever concern pipelines this client created.
+      throw new PsrpProtocolError(
+        'PsrpUnknownPipeline',
+        `a ${messageTypeName(m.messageType)} for pipeline ${pid}, which this client never created`,
+      );
     }
-    const body = this.body(m.data);
-    const obj = body instanceof PSObject ? body : undefined;
-    switch (m.messageType) {
-      case MessageType.SESSION_CAPABILITY: {
+    if (this.maxDataPerCommand !== null && this.overQuota(p, this.defrag.lastMessageWireSize)) return;
+    const body = decodeMessageBody(m.data);
+    const onPipelineMessage = this.pipelineHandlers.get(m.messageType);
+    if (!onPipelineMessage)
+      throw new PsrpProtocolError(
+        'PsrpUnexpectedMessage',
+        `a client-bound ${messageTypeName(m.messageType)} was not expected`,
+      );
+    onPipelineMessage(body, p);
+  }
+
+  /** One handler per server message about the pool (MS-PSRP 3.1.5.4); every other type concerns a pipeline. */
+  private readonly poolHandlers: ReadonlyMap<number, PoolMessageHandler> = new Map<
+    number,
+    PoolMessageHandler
+  >([
+    [
+      MessageType.SESSION_CAPABILITY,
+      (body) => {
         // MS-PSRP 3.1.5.4.1: exactly one, in answer to ours; another one later is out of order.
         if (this._state !== 'NegotiationSent')
           throw new PsrpProtocolError(
             'PsrpUnexpectedMessage',
             `SESSION_CAPABILITY while the runspace pool is ${this._state}`,
           );
-        const server = asString(obj?.get('protocolversion')) ?? '2.0';
-        // PowerShell reads it as a System.Version: 2 to 4 numbers (and a peer's long text would otherwise be
-        // split again at every version comparison).
-        if (!isVersionText(server))
-          throw new PsrpProtocolError(
-            'PsrpMalformedMessage',
-            `SESSION_CAPABILITY with a bad protocolversion ${server.slice(0, 40)}`,
-          );
-        this._negotiated = negotiate(CLIENT_PROTOCOL_VERSION, server);
-        this.events.push({
-          type: 'SessionCapability',
-          protocolVersion: server,
-          psVersion: asString(obj?.get('PSVersion')) ?? '',
-          serializationVersion: asString(obj?.get('SerializationVersion')) ?? '',
-        });
-        if (this._state === 'NegotiationSent') this.move('negotiated');
-        return;
-      }
-      case MessageType.APPLICATION_PRIVATE_DATA:
-        this._appData = obj?.get('ApplicationPrivateData') ?? null;
+        const server = decodeServerSessionCapability(body);
+        this._negotiated = negotiate(CLIENT_PROTOCOL_VERSION, server.protocolVersion);
+        this.events.push({ type: 'SessionCapability', ...server });
+        this.move('negotiated');
+      },
+    ],
+    [
+      MessageType.APPLICATION_PRIVATE_DATA,
+      (body) => {
+        this._appData = decodeApplicationPrivateData(body);
         this.events.push({ type: 'ApplicationPrivateData', data: this._appData });
-        return;
-      case MessageType.RUNSPACEPOOL_STATE: {
-        const n = asNumber(obj?.get('RunspaceState'));
-        const state = n === undefined ? undefined : POOL_STATES[n];
-        if (!state)
-          throw new PsrpProtocolError(
-            'PsrpMalformedMessage',
-            `RUNSPACEPOOL_STATE without a valid RunspaceState`,
-          );
-        const ex = obj?.get('ExceptionAsErrorRecord');
-        const reason = ex ? decodeErrorRecord(ex) : undefined;
-        if (state === 'Opened') {
-          if (this._state === 'NegotiationSent') this.move('negotiated');
-          // A second Opened is out of order: the transition table rejects it (a ProtocolError).
-          this.move('serverOpened');
-        } else if (state === 'Broken') this.move('serverBroken', reason);
-        else if (state === 'Closed') this.move('serverClosed', reason);
-        if (state === 'Broken' || state === 'Closed') this.failPipelines();
-        return;
-      }
-      case MessageType.ENCRYPTED_SESSION_KEY: {
-        const b64 = asString(obj?.get('EncryptedSessionKey'));
+      },
+    ],
+    [MessageType.RUNSPACEPOOL_STATE, (body) => this.serverPoolState(decodeRunspacePoolState(body))],
+    [
+      MessageType.ENCRYPTED_SESSION_KEY,
+      (body) => {
+        const b64 = decodeEncryptedSessionKey(body);
         if (!b64 || !this.keyExchange)
           throw new PsrpProtocolError('PsrpBadSessionKey', 'an unexpected ENCRYPTED_SESSION_KEY');
         this.keyExchange.acceptEncryptedSessionKey(b64);
-        const pending = this.pendingSecure.splice(0);
-        for (const p of pending) this.writeHostResponse(p);
-        return;
-      }
-      case MessageType.PUBLIC_KEY_REQUEST:
-        this.startKeyExchange();
-        return;
-      case MessageType.RUNSPACE_AVAILABILITY: {
-        // MS-PSRP 2.2.2.9: SetMinMaxRunspacesResponse (a Boolean) or the available count (Int64), with the call id.
-        const ci = obj?.get('ci');
-        const callId =
-          typeof ci === 'object' && ci !== null && 'value' in ci && typeof ci.value === 'bigint'
-            ? ci.value
-            : undefined;
-        const value = obj?.get('SetMinMaxRunspacesResponse') ?? body;
-        this.events.push({
-          type: 'RunspaceAvailability',
-          value,
-          ...(callId !== undefined ? { callId } : {}),
-        });
-        return;
-      }
-      case MessageType.USER_EVENT:
-        this.events.push({ type: 'UserEvent', event: body });
-        return;
-      case MessageType.RUNSPACEPOOL_INIT_DATA:
-        // MS-PSRP 2.2.2.30: the pool's min/max, the answer to CONNECT_RUNSPACEPOOL.
-        this.events.push({
-          type: 'RunspacePoolInitData',
-          minRunspaces: asNumber(obj?.get('MinRunspaces')) ?? 1,
-          maxRunspaces: asNumber(obj?.get('MaxRunspaces')) ?? 1,
-        });
-        return;
-      case MessageType.RUNSPACEPOOL_HOST_CALL:
-        this.events.push({ type: 'HostCall', pipelineId: null, call: this.hostCall(obj) });
-        return;
-      default:
-        break;
-    }
-    if (!p)
-      throw new PsrpProtocolError('PsrpUnexpectedMessage', `an unexpected ${messageTypeName(m.messageType)}`);
-    switch (m.messageType) {
-      case MessageType.PIPELINE_OUTPUT:
-        this.events.push({ type: 'PipelineOutput', pipelineId: pid, value: body });
-        return;
-      case MessageType.ERROR_RECORD:
-        this.events.push({ type: 'ErrorRecord', pipelineId: pid, record: decodeErrorRecord(body) });
-        return;
-      case MessageType.WARNING_RECORD:
-      case MessageType.VERBOSE_RECORD:
-      case MessageType.DEBUG_RECORD: {
-        const stream =
-          m.messageType === MessageType.WARNING_RECORD
-            ? 'Warning'
-            : m.messageType === MessageType.VERBOSE_RECORD
-              ? 'Verbose'
-              : 'Debug';
-        const message =
-          asString(obj?.get('InformationalRecord_Message')) ?? (obj ? obj.toString() : String(body));
-        this.events.push({ type: 'InformationalRecord', pipelineId: pid, stream, message, raw: body });
-        return;
-      }
-      case MessageType.INFORMATION_RECORD:
+        for (const p of this.pendingSecure.splice(0)) this.writeHostResponse(p);
+      },
+    ],
+    [MessageType.PUBLIC_KEY_REQUEST, () => this.startKeyExchange()],
+    [
+      MessageType.RUNSPACE_AVAILABILITY,
+      (body) => this.events.push({ type: 'RunspaceAvailability', ...decodeRunspaceAvailability(body) }),
+    ],
+    [MessageType.USER_EVENT, (body) => this.events.push({ type: 'UserEvent', event: body })],
+    [
+      MessageType.RUNSPACEPOOL_INIT_DATA,
+      (body) => this.events.push({ type: 'RunspacePoolInitData', ...decodeRunspacePoolInitData(body) }),
+    ],
+    [
+      MessageType.RUNSPACEPOOL_HOST_CALL,
+      (body) => this.events.push({ type: 'HostCall', pipelineId: null, call: decodeHostCallMessage(body) }),
+    ],
+  ]);
+
+  /** One handler per server message about a pipeline, which onMessage has found. */
+  private readonly pipelineHandlers: ReadonlyMap<number, PipelineMessageHandler> = new Map<
+    number,
+    PipelineMessageHandler
+  >([
+    [
+      MessageType.PIPELINE_OUTPUT,
+      (body, p) => this.events.push({ type: 'PipelineOutput', pipelineId: p.pipelineId, value: body }),
+    ],
+    [
+      MessageType.ERROR_RECORD,
+      (body, p) =>
+        this.events.push({ type: 'ErrorRecord', pipelineId: p.pipelineId, record: decodeErrorRecord(body) }),
+    ],
+    [MessageType.WARNING_RECORD, (body, p) => this.informationalRecord(p, 'Warning', body)],
+    [MessageType.VERBOSE_RECORD, (body, p) => this.informationalRecord(p, 'Verbose', body)],
+    [MessageType.DEBUG_RECORD, (body, p) => this.informationalRecord(p, 'Debug', body)],
+    [
+      MessageType.INFORMATION_RECORD,
+      (body, p) =>
         this.events.push({
           type: 'InformationRecord',
-          pipelineId: pid,
+          pipelineId: p.pipelineId,
           record: decodeInformationRecord(body),
-        });
-        return;
-      case MessageType.PROGRESS_RECORD:
-        this.events.push({ type: 'ProgressRecord', pipelineId: pid, record: decodeProgressRecord(body) });
-        return;
-      case MessageType.PIPELINE_HOST_CALL:
-        this.events.push({ type: 'HostCall', pipelineId: pid, call: this.hostCall(obj) });
-        return;
-      case MessageType.PIPELINE_STATE: {
-        const n = asNumber(obj?.get('PipelineState'));
-        const state = n === undefined ? undefined : PIPELINE_STATES[n];
-        if (!state)
-          throw new PsrpProtocolError('PsrpMalformedMessage', 'PIPELINE_STATE without a valid PipelineState');
-        const ex = obj?.get('ExceptionAsErrorRecord');
-        const reason = ex ? decodeErrorRecord(ex) : undefined;
-        const action =
-          state === 'Completed'
-            ? 'serverCompleted'
-            : state === 'Stopped'
-              ? 'serverStopped'
-              : state === 'Failed'
-                ? 'serverFailed'
-                : state === 'Running' || state === 'Stopping'
-                  ? 'serverRunning'
-                  : undefined;
-        if (action && p.tryTransition(action)) {
-          if (isFinished(p.state)) this.forget(pid);
-          this.events.push({
-            type: 'PipelineStateChanged',
-            pipelineId: pid,
-            state: p.state,
-            ...(reason ? { reason } : {}),
-          });
-        }
-        return;
-      }
-      default:
-        throw new PsrpProtocolError(
-          'PsrpUnexpectedMessage',
-          `a client-bound ${messageTypeName(m.messageType)} was not expected`,
-        );
-    }
+        }),
+    ],
+    [
+      MessageType.PROGRESS_RECORD,
+      (body, p) =>
+        this.events.push({
+          type: 'ProgressRecord',
+          pipelineId: p.pipelineId,
+          record: decodeProgressRecord(body),
+        }),
+    ],
+    [
+      MessageType.PIPELINE_HOST_CALL,
+      (body, p) =>
+        this.events.push({ type: 'HostCall', pipelineId: p.pipelineId, call: decodeHostCallMessage(body) }),
+    ],
+    [MessageType.PIPELINE_STATE, (body, p) => this.serverPipelineState(p, decodePipelineState(body))],
+  ]);
+
+  /** RUNSPACEPOOL_STATE: Opened, Broken and Closed move the pool through its table; a second Opened is refused there. */
+  private serverPoolState({ state, reason }: StateInfo<RunspacePoolState>): void {
+    if (state === 'Opened') {
+      if (this._state === 'NegotiationSent') this.move('negotiated');
+      this.move('serverOpened');
+    } else if (state === 'Broken') this.move('serverBroken', reason);
+    else if (state === 'Closed') this.move('serverClosed', reason);
+    if (state === 'Broken' || state === 'Closed') this.failPipelines();
+  }
+
+  /** PIPELINE_STATE: through the pipeline's table; a finished pipeline is forgotten. */
+  private serverPipelineState(p: ClientPipeline, { state, reason }: StateInfo<PSInvocationState>): void {
+    const action = SERVER_PIPELINE_ACTIONS[state];
+    if (!action || !p.tryTransition(action)) return;
+    if (isFinished(p.state)) this.forget(p.pipelineId);
+    this.events.push({
+      type: 'PipelineStateChanged',
+      pipelineId: p.pipelineId,
+      state: p.state,
+      ...(reason ? { reason } : {}),
+    });
+  }
+
+  private informationalRecord(
+    p: ClientPipeline,
+    stream: 'Warning' | 'Verbose' | 'Debug',
+    body: PSValue,
+  ): void {
+    this.events.push({
+      type: 'InformationalRecord',
+      pipelineId: p.pipelineId,
+      stream,
+      message: decodeInformationalRecord(body),
+      raw: body,
+    });
   }
 
   /**
@@ -742,29 +670,5 @@ export class ClientRunspacePool {
       reason: clientErrorRecord(error.errorId, error.message),
     });
     return true;
-  }
-
-  private hostCall(obj: PSObject | undefined): HostCall {
-    if (!obj) throw new PsrpProtocolError('PsrpMalformedMessage', 'a host call without a body');
-    const ci = obj.get('ci');
-    const callId =
-      typeof ci === 'object' && ci !== null && 'value' in ci && typeof ci.value === 'bigint'
-        ? ci.value
-        : BigInt(asNumber(ci) ?? -100);
-    const methodId = enumValue(obj.get('mi')) ?? asNumber(obj.get('mi'));
-    if (methodId === undefined)
-      throw new PsrpProtocolError('PsrpMalformedMessage', 'a host call without a method id');
-    const mp = obj.get('mp');
-    const args =
-      mp instanceof PSObject && mp.baseValue && typeof mp.baseValue === 'object' && 'items' in mp.baseValue
-        ? [...mp.baseValue.items]
-        : [];
-    return {
-      callId,
-      methodId,
-      methodName: hostMethodName(methodId),
-      args,
-      decoded: decodeHostCall(methodId, args),
-    };
   }
 }

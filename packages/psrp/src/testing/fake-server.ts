@@ -6,10 +6,7 @@ import { decryptSecureString } from '../crypto/session-key.ts';
 import { Defragmenter, fragmentMessage } from '../fragment/fragment.ts';
 import { EMPTY_GUID } from '../guid.ts';
 import { hostMethodName, VOID_CALL_ID } from '../host/host-method.ts';
-import type { PipelineSpec } from '../message/codecs/client-messages.ts';
 import {
-  applicationPrivateDataBody,
-  type DecodedHostInfo,
   decodeCallId,
   decodeCreatePipeline,
   decodeGetCommandMetadata,
@@ -17,22 +14,21 @@ import {
   decodeInitRunspacePool,
   decodePublicKey,
   decodeSessionCapability,
-  type ErrorRecordSpec,
-  encryptedSessionKeyBody,
-  errorRecordObject,
   type HostResponseInfo,
-  hostCallBody,
-  type InformationRecordSpec,
   type InitRunspacePoolInfo,
+  type PipelineSpec,
+  type SessionCapabilityInfo,
+} from '../message/codecs/client-messages.ts';
+import type { DecodedHostInfo } from '../message/codecs/host-info.ts';
+import {
+  applicationPrivateDataBody,
+  encryptedSessionKeyBody,
+  hostCallBody,
   informationalRecordBody,
-  informationRecordObject,
-  type ProgressRecordSpec,
   pipelineStateBody,
-  progressRecordObject,
   publicKeyRequestBody,
   runspaceAvailabilityBody,
   runspacePoolStateBody,
-  type SessionCapabilityInfo,
   serverSessionCapabilityBody,
 } from '../message/codecs/server-messages.ts';
 import {
@@ -44,6 +40,14 @@ import {
 } from '../message/header.ts';
 import type { PSInvocationState } from '../pipeline/transitions.ts';
 import { compareVersions } from '../protocol-version.ts';
+import {
+  type ErrorRecordSpec,
+  errorRecordObject,
+  type InformationRecordSpec,
+  informationRecordObject,
+  type ProgressRecordSpec,
+  progressRecordObject,
+} from '../records/records.ts';
 
 /** A message the fake server received, decoded to its header and UTF-8 body. */
 export interface ReceivedMessage {

@@ -1,4 +1,4 @@
-import type { HostDefaultData } from '../message/codecs/client-messages.ts';
+import type { HostDefaultData } from '../message/codecs/host-info.ts';
 
 /**
  * The RawUI values of a 120x40 console (buffer 120x3000), for tests that open a pool with a host; override what a

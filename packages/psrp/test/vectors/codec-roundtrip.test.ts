@@ -7,7 +7,6 @@ import {
   createPipelineBody,
   getAvailableRunspacesBody,
   getCommandMetadataBody,
-  type HostDefaultData,
   hostResponseBody,
   initRunspacePoolBody,
   type PipelineSpec,
@@ -17,6 +16,7 @@ import {
   setRunspacesBody,
 } from '../../src/message/codecs/client-messages.ts';
 import { enumValue } from '../../src/message/codecs/enum.ts';
+import type { HostDefaultData } from '../../src/message/codecs/host-info.ts';
 import { messageTypeName } from '../../src/message/header.ts';
 import {
   decodeErrorRecord,

@@ -1,109 +1,26 @@
+import { deserializeClixml } from '../../clixml/deserialize.ts';
 import { serializeClixml } from '../../clixml/serialize.ts';
-import { PSDictionary, PSList, PSObject, PSPrimitive, type PSValue } from '../../clixml/value.ts';
+import { PSList, PSObject, PSPrimitive, type PSValue } from '../../clixml/value.ts';
+import { PsrpProtocolError } from '../../errors.ts';
+import { hostMethodName } from '../../host/host-method.ts';
 import { CLIENT_PROTOCOL_VERSION, PS_VERSION, SERIALIZATION_VERSION } from '../../protocol-version.ts';
-import { pipelineResultTypes, psEnum } from './enum.ts';
+import {
+  asBigInt,
+  asNumber,
+  asString,
+  enumValue,
+  pipelineResultTypes,
+  psEnum,
+  remoteHostMethodId,
+} from './enum.ts';
+import { type DecodedHostInfo, decodeHostInfo, type HostDefaultData, hostInfo } from './host-info.ts';
 
-/** The RawUI values a client reports at open (protocols.md 1.4 hostDefaultData keys 0..9). */
-export interface HostDefaultData {
-  readonly foregroundColor: number;
-  readonly backgroundColor: number;
-  readonly cursorPosition: { readonly x: number; readonly y: number };
-  readonly windowPosition: { readonly x: number; readonly y: number };
-  readonly cursorSize: number;
-  readonly bufferSize: { readonly width: number; readonly height: number };
-  readonly windowSize: { readonly width: number; readonly height: number };
-  readonly maxWindowSize: { readonly width: number; readonly height: number };
-  readonly maxPhysicalWindowSize: { readonly width: number; readonly height: number };
-  readonly windowTitle: string;
-}
+/*
+ * The messages a client sends (MS-PSRP 2.2.2, client to server): the encoders the client engine uses, and the
+ * decoders a server reads them back with (the in-memory fake server and the codec tests).
+ */
 
-const CONSOLE_COLORS = [
-  'Black',
-  'DarkBlue',
-  'DarkGreen',
-  'DarkCyan',
-  'DarkRed',
-  'DarkMagenta',
-  'DarkYellow',
-  'Gray',
-  'DarkGray',
-  'Blue',
-  'Green',
-  'Cyan',
-  'Red',
-  'Magenta',
-  'Yellow',
-  'White',
-];
-
-export function consoleColor(v: number): PSObject {
-  return psEnum('System.ConsoleColor', CONSOLE_COLORS[v] ?? String(v), v);
-}
-
-export function sizeObject(s: { width: number; height: number }): PSObject {
-  return new PSObject({
-    extended: [
-      ['width', s.width],
-      ['height', s.height],
-    ],
-  });
-}
-
-export function coordinatesObject(c: { x: number; y: number }): PSObject {
-  return new PSObject({
-    extended: [
-      ['x', c.x],
-      ['y', c.y],
-    ],
-  });
-}
-
-const typed = (t: string, v: PSValue) =>
-  new PSObject({
-    extended: [
-      ['T', t],
-      ['V', v],
-    ],
-  });
-
-/** HostInfo (MS-PSRP 2.2.3.14; RemoteSessionCapability.cs): the field names keep PowerShell's underscores. */
-export function hostInfo(
-  host: HostDefaultData | null | undefined,
-  useRunspaceHost: boolean,
-  hasUi = true,
-): PSObject {
-  const props: Array<[string, PSValue]> = [];
-  if (host) {
-    const SIZE = 'System.Management.Automation.Host.Size';
-    const COORD = 'System.Management.Automation.Host.Coordinates';
-    const data = new PSDictionary([
-      [9, typed('System.String', host.windowTitle)],
-      [8, typed(SIZE, sizeObject(host.maxPhysicalWindowSize))],
-      [7, typed(SIZE, sizeObject(host.maxWindowSize))],
-      [6, typed(SIZE, sizeObject(host.windowSize))],
-      [5, typed(SIZE, sizeObject(host.bufferSize))],
-      [4, typed('System.Int32', host.cursorSize)],
-      [3, typed(COORD, coordinatesObject(host.windowPosition))],
-      [2, typed(COORD, coordinatesObject(host.cursorPosition))],
-      [1, typed('System.ConsoleColor', host.backgroundColor)],
-      [0, typed('System.ConsoleColor', host.foregroundColor)],
-    ]);
-    const dataObj = new PSObject({
-      typeNames: ['System.Collections.Hashtable', 'System.Object'],
-      baseValue: data,
-    });
-    props.push(['_hostDefaultData', new PSObject({ extended: [['data', dataObj]] })]);
-  }
-  // A host without RawUI still has a UI: the server then builds its UI proxy, so Write/Prompt host calls work
-  // (ServerRemoteHost.cs); only a null UI leaves the remote Out-Default and Read-Host nowhere to go.
-  props.push(
-    ['_isHostNull', !hasUi],
-    ['_isHostUINull', !hasUi],
-    ['_isHostRawUINull', !host],
-    ['_useRunspaceHost', useRunspaceHost],
-  );
-  return new PSObject({ extended: props });
-}
+// ---- encoders ------------------------------------------------------------------------------------------
 
 export function sessionCapabilityBody(): string {
   return serializeClixml(
@@ -314,13 +231,6 @@ export function publicKeyBody(b64: string): string {
   return serializeClixml(new PSObject({ extended: [['PublicKey', b64]] }));
 }
 
-const HOST_METHOD_ID = [
-  'System.Management.Automation.Remoting.RemoteHostMethodId',
-  'System.Enum',
-  'System.ValueType',
-  'System.Object',
-];
-
 /** RUNSPACEPOOL_HOST_RESPONSE / PIPELINE_HOST_RESPONSE (MS-PSRP 2.2.2.16): ci, mi, then mr or me. */
 export function hostResponseBody(
   callId: bigint,
@@ -330,7 +240,7 @@ export function hostResponseBody(
 ): string {
   const props: Array<[string, PSValue]> = [
     ['ci', new PSPrimitive('I64', callId)],
-    ['mi', new PSObject({ typeNames: HOST_METHOD_ID, toStringValue: methodName, baseValue: methodId })],
+    ['mi', remoteHostMethodId(methodId, methodName)],
   ];
   if ('mr' in result) props.push(['mr', result.mr]);
   else props.push(['me', result.me]);
@@ -369,4 +279,162 @@ export function connectRunspacePoolBody(minRunspaces?: number, maxRunspaces?: nu
   if (minRunspaces !== undefined) props.push(['MinRunspaces', minRunspaces]);
   if (maxRunspaces !== undefined) props.push(['MaxRunspaces', maxRunspaces]);
   return serializeClixml(new PSObject({ extended: props }));
+}
+
+// ---- decoders ------------------------------------------------------------------------------------------
+
+function list(v: PSValue | undefined): PSValue[] {
+  if (v instanceof PSObject && v.baseValue instanceof PSList) return v.baseValue.items;
+  return [];
+}
+
+function parse(body: string): PSObject {
+  const v = deserializeClixml(body);
+  if (!(v instanceof PSObject))
+    throw new PsrpProtocolError('PsrpMalformedMessage', 'the body is not an object');
+  return v;
+}
+
+function callIdOf(v: PSValue | undefined): bigint {
+  const b = asBigInt(v);
+  if (b !== undefined) return b;
+  const n = asNumber(v);
+  if (n === undefined) throw new PsrpProtocolError('PsrpMalformedMessage', 'a message without a call id');
+  return BigInt(n);
+}
+
+export interface SessionCapabilityInfo {
+  readonly protocolVersion: string;
+  readonly psVersion: string;
+  readonly serializationVersion: string;
+  /** Property names in wire order (the tests check PowerShell's order). */
+  readonly propertyOrder: string[];
+}
+
+export function decodeSessionCapability(body: string): SessionCapabilityInfo {
+  const o = parse(body);
+  return {
+    protocolVersion: asString(o.get('protocolversion')) ?? '',
+    psVersion: asString(o.get('PSVersion')) ?? '',
+    serializationVersion: asString(o.get('SerializationVersion')) ?? '',
+    propertyOrder: [...o.extended.keys()],
+  };
+}
+
+export interface InitRunspacePoolInfo {
+  readonly minRunspaces: number;
+  readonly maxRunspaces: number;
+  readonly threadOptions: number;
+  readonly apartmentState: number;
+  readonly hostInfo: DecodedHostInfo;
+  readonly applicationArguments: PSValue;
+}
+
+export function decodeInitRunspacePool(body: string): InitRunspacePoolInfo {
+  const o = parse(body);
+  return {
+    minRunspaces: asNumber(o.get('MinRunspaces')) ?? 1,
+    maxRunspaces: asNumber(o.get('MaxRunspaces')) ?? 1,
+    threadOptions: enumValue(o.get('PSThreadOptions')) ?? 0,
+    apartmentState: enumValue(o.get('ApartmentState')) ?? 2,
+    hostInfo: decodeHostInfo(o.get('HostInfo')),
+    applicationArguments: o.get('ApplicationArguments') ?? null,
+  };
+}
+
+function decodeCommand(v: PSValue): CommandSpec {
+  const c = v instanceof PSObject ? v : new PSObject();
+  const ulc = c.get('UseLocalScope');
+  const merge = (name: string) => enumValue(c.get(name)) ?? 0;
+  return {
+    command: asString(c.get('Cmd')) ?? '',
+    isScript: c.get('IsScript') === true,
+    useLocalScope: typeof ulc === 'boolean' ? ulc : null,
+    parameters: list(c.get('Args')).map((a) => {
+      const p = a instanceof PSObject ? a : new PSObject();
+      const n = p.get('N');
+      return { name: n === null || n === undefined ? null : String(n), value: p.get('V') ?? null };
+    }),
+    mergeMyResult: merge('MergeMyResult'),
+    mergeToResult: merge('MergeToResult'),
+    mergePreviousResults: merge('MergePreviousResults'),
+    mergeError: merge('MergeError'),
+    mergeWarning: merge('MergeWarning'),
+    mergeVerbose: merge('MergeVerbose'),
+    mergeDebug: merge('MergeDebug'),
+    mergeInformation: merge('MergeInformation'),
+  };
+}
+
+/** CREATE_PIPELINE back into the PipelineSpec it was built from (what a server reads). */
+export function decodeCreatePipeline(body: string): PipelineSpec & { readonly hostInfo: DecodedHostInfo } {
+  const o = parse(body);
+  const ps = o.get('PowerShell');
+  const p = ps instanceof PSObject ? ps : new PSObject();
+  const extra = list(p.get('ExtraCmds')).map((s) =>
+    list(s instanceof PSObject ? s.get('Cmds') : undefined).map(decodeCommand),
+  );
+  const history = p.get('History');
+  return {
+    commands: list(p.get('Cmds')).map(decodeCommand),
+    ...(extra.length > 0 ? { extraStatements: extra } : {}),
+    noInput: o.get('NoInput') === true,
+    addToHistory: o.get('AddToHistory') === true,
+    history: history === null || history === undefined ? null : String(history),
+    isNested: o.get('IsNested') === true,
+    remoteStreamOptions: enumValue(o.get('RemoteStreamOptions')) ?? 0,
+    useRunspaceHost: decodeHostInfo(o.get('HostInfo')).useRunspaceHost,
+    hostInfo: decodeHostInfo(o.get('HostInfo')),
+  };
+}
+
+export interface HostResponseInfo {
+  readonly callId: bigint;
+  readonly methodId: number;
+  readonly methodName: string;
+  /** `mr`, when the call returned. */
+  readonly result?: PSValue;
+  /** `me`, when the call failed: the ErrorRecord. */
+  readonly error?: PSObject;
+}
+
+/** RUNSPACEPOOL_HOST_RESPONSE / PIPELINE_HOST_RESPONSE (MS-PSRP 2.2.2.16). */
+export function decodeHostResponse(body: string): HostResponseInfo {
+  const o = parse(body);
+  const mi = o.get('mi');
+  const methodId = enumValue(mi) ?? -1;
+  const me = o.get('me');
+  return {
+    callId: callIdOf(o.get('ci')),
+    methodId,
+    methodName: mi instanceof PSObject && mi.toStringValue ? mi.toStringValue : hostMethodName(methodId),
+    ...(o.has('mr') || o.extended.has('mr') ? { result: o.extended.get('mr') ?? null } : {}),
+    ...(me instanceof PSObject ? { error: me } : {}),
+  };
+}
+
+/** PUBLIC_KEY (MS-PSRP 2.2.2.3): the base64 PUBLICKEYBLOB. */
+export function decodePublicKey(body: string): string {
+  const b64 = asString(parse(body).get('PublicKey'));
+  if (!b64) throw new PsrpProtocolError('PsrpMalformedMessage', 'PUBLIC_KEY without a key');
+  return b64;
+}
+
+export interface CommandMetadataRequest {
+  readonly names: string[];
+  readonly commandType: number;
+}
+
+/** GET_COMMAND_METADATA (MS-PSRP 2.2.2.14). */
+export function decodeGetCommandMetadata(body: string): CommandMetadataRequest {
+  const o = parse(body);
+  return {
+    names: list(o.get('Name')).map((n) => String(n)),
+    commandType: enumValue(o.get('CommandType')) ?? 0,
+  };
+}
+
+/** The call id of SET_MAX/MIN_RUNSPACES, GET_AVAILABLE_RUNSPACES and RESET_RUNSPACE_STATE. */
+export function decodeCallId(body: string): bigint {
+  return callIdOf(parse(body).get('ci'));
 }

@@ -4,12 +4,26 @@ import { serializeClixml } from '../../clixml/serialize.ts';
 import { PSDictionary, type PSList, PSObject, PSPrimitive } from '../../clixml/value.ts';
 import { hostMethodId } from '../../host/host-method.ts';
 import { encodeHostReturn, hostErrorRecord } from '../../host/host-return.ts';
-import { decodeErrorRecord, decodeInformationRecord, decodeProgressRecord } from '../../records/records.ts';
+import {
+  decodeErrorRecord,
+  decodeInformationRecord,
+  decodeProgressRecord,
+  errorRecordObject,
+  informationRecordObject,
+  progressRecordObject,
+} from '../../records/records.ts';
 import { sampleHostData } from '../../testing/host-data.ts';
 import {
   commandTypesName,
   connectRunspacePoolBody,
   createPipelineBody,
+  decodeCallId,
+  decodeCreatePipeline,
+  decodeGetCommandMetadata,
+  decodeHostResponse,
+  decodeInitRunspacePool,
+  decodePublicKey,
+  decodeSessionCapability,
   getAvailableRunspacesBody,
   getCommandMetadataBody,
   hostResponseBody,
@@ -21,19 +35,7 @@ import {
   setRunspacesBody,
 } from './client-messages.ts';
 import { PipelineResultTypes } from './enum.ts';
-import {
-  decodeCallId,
-  decodeCreatePipeline,
-  decodeGetCommandMetadata,
-  decodeHostResponse,
-  decodeInitRunspacePool,
-  decodePublicKey,
-  decodeSessionCapability,
-  errorRecordObject,
-  hostCallBody,
-  informationRecordObject,
-  progressRecordObject,
-} from './server-messages.ts';
+import { hostCallBody } from './server-messages.ts';
 
 const keys = (xml: string) => [...(deserializeClixml(xml) as PSObject).extended.keys()];
 

@@ -1,4 +1,4 @@
-import { PSObject, type PSValue } from '../../clixml/value.ts';
+import { PSObject, PSPrimitive, type PSValue } from '../../clixml/value.ts';
 
 /** An enum value as PowerShell serializes it: TN (type, Enum, ValueType, Object), ToString name, I32 value. */
 export function psEnum(typeName: string, name: string, value: number): PSObject {
@@ -7,6 +7,11 @@ export function psEnum(typeName: string, name: string, value: number): PSObject 
     toStringValue: name,
     baseValue: value,
   });
+}
+
+/** A RemoteHostMethodId (MS-PSRP 2.2.3.17), as host calls and host responses carry their method. */
+export function remoteHostMethodId(methodId: number, methodName: string): PSObject {
+  return psEnum('System.Management.Automation.Remoting.RemoteHostMethodId', methodName, methodId);
 }
 
 /** The numeric value of an enum (an Obj with an I32 base) or a bare number. */
@@ -25,6 +30,11 @@ export function asString(v: PSValue | undefined): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v;
   return String(v);
+}
+
+/** An Int64 (or UInt64) as sent: the bigint of an `<I64>`, else undefined (no conversion from other types). */
+export function asBigInt(v: PSValue | undefined): bigint | undefined {
+  return v instanceof PSPrimitive && typeof v.value === 'bigint' ? v.value : undefined;
 }
 
 export function asNumber(v: PSValue | undefined): number | undefined {
