@@ -95,17 +95,19 @@ export function negotiateWithKerberosAuth(options: NegotiateWithKerberosOptions)
       throw e;
     }
     const timeoutMs = options.kdcTimeoutMs ?? 30_000;
-    const credential = credentialSource(ffi, 'spnego', options, () => computerName, 'Negotiate');
+    // The probe speaks bare Kerberos: an SPNEGO credential hides why Kerberos failed (MIT's SPNEGO acquires for
+    // every mechanism it has and reports only that none is left), and the failure decides the fallback.
+    const probeCredential = credentialSource(ffi, 'krb5', options, () => computerName, 'Negotiate');
     try {
-      const cred = await credential.get();
+      const cred = await probeCredential.get();
       const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
       const t = kerberosTarget(host, {
         ...(options.service !== undefined ? { service: options.service } : {}),
         ...(options.includePortInSpn ? { includePortInSpn: true, port } : {}),
       });
-      // A throwaway context: can a service ticket be had? (It lands in the credential's cache for the real ones.)
+      // A throwaway context: can a service ticket be had?
       const probe = new GssInitiator(ffi, {
-        mech: 'spnego',
+        mech: 'krb5',
         credential: cred,
         target: { name: t.gssName, type: t.gssType },
         timeoutMs,
@@ -116,7 +118,7 @@ export function negotiateWithKerberosAuth(options: NegotiateWithKerberosOptions)
         probe.dispose();
       }
     } catch (e) {
-      credential.dispose();
+      probeCredential.dispose();
       const worded = wordGssFailure(e, computerName, 'Negotiate', timeoutMs);
       if (worded instanceof KerberosAuthError) {
         if (explicit && FALLS_BACK_TO_NTLM.has(worded.failure)) return ntlm(worded.failure);
@@ -124,7 +126,9 @@ export function negotiateWithKerberosAuth(options: NegotiateWithKerberosOptions)
       }
       throw worded;
     }
+    probeCredential.dispose();
     tell({ mechanism: 'Kerberos' });
+    const credential = credentialSource(ffi, 'spnego', options, () => computerName, 'Negotiate');
     return gssAuthenticator({
       ffi,
       scheme: 'Negotiate',

@@ -56,6 +56,8 @@ export interface KdcOptions {
   readonly faketime?: string;
   /** The krb5.conf the clients get points at this port instead of the KDC's (a KDC that is down or mute). */
   readonly clientKdcPort?: number;
+  /** More [libdefaults] lines for the clients' krb5.conf (`  kdc_timesync = 0\n`). */
+  readonly clientExtra?: string;
 }
 
 async function freePort(): Promise<number> {
@@ -116,7 +118,7 @@ export async function startKdc(options: KdcOptions = {}): Promise<StartedKdc> {
   const kdcConf = join(dir, 'kdc.conf');
   const keytab = join(dir, 'service.keytab');
   writeFileSync(join(dir, 'krb5-kdc.conf'), krb5Conf(port));
-  writeFileSync(krb5Config, krb5Conf(options.clientKdcPort ?? port));
+  writeFileSync(krb5Config, krb5Conf(options.clientKdcPort ?? port, options.clientExtra));
   writeFileSync(
     kdcConf,
     `[kdcdefaults]
@@ -173,14 +175,15 @@ export async function startKdc(options: KdcOptions = {}): Promise<StartedKdc> {
   };
   try {
     run('/usr/sbin/kdb5_util', ['create', '-s', '-r', REALM, '-P', 'master-key-password']);
-    kadmin(`addprinc -pw ${KDC_PASSWORD} ${KDC_USER}`);
+    // Pre-authentication required, as Active Directory does by default: a wrong password is refused by the KDC.
+    kadmin(`addprinc +requires_preauth -pw ${KDC_PASSWORD} ${KDC_USER}`);
     const addService = (principal: string) => {
       kadmin(`addprinc -randkey ${principal}`, `ktadd -k ${keytab} ${principal}`);
     };
     for (const svc of ['HTTP', 'WSMAN']) addService(`${svc}/${SERVICE_HOST}`);
     const args = ['-n', '-P', join(dir, 'kdc.pid')];
     const [cmd, argv] = options.faketime
-      ? ['/usr/bin/faketime', [options.faketime, '/usr/sbin/krb5kdc', ...args]]
+      ? ['/usr/bin/faketime', ['-f', options.faketime, '/usr/sbin/krb5kdc', ...args]]
       : ['/usr/sbin/krb5kdc', args];
     proc = spawn(cmd as string, argv as string[], { env: adminEnv, stdio: 'ignore' });
     await waitForPort(port, 10_000, proc);

@@ -25,7 +25,8 @@ export function displayStatus(ffi: GssFfi, major: number, minor: number, mech?: 
       const rc = ffi.f.display_status(m, code, type, mech ? ffi.oid(mech) : null, ctx, out);
       if (gssError(rc)) break;
       const text = takeBuffer(ffi, out);
-      if (text.length > 0) parts.push(Buffer.from(text).toString('utf8'));
+      const message = Buffer.from(text).toString('utf8').replace(/\0+$/, '').trim();
+      if (message.length > 0) parts.push(message);
       if (ctx[0] === 0) break;
     }
   };

@@ -254,6 +254,7 @@ const TRANSPORT_IDS = new Map<number, string>([
   [-2146893053, 'TargetUnknown'],
   [-2144108276, 'WorkgroupCannotUseKerberos'],
   [-2144108274, 'InvalidAuthentication'],
+  [-2144108315, 'ExplicitCredentialsRequired'],
 ]);
 
 const signed = (code: number) => code | 0;
