@@ -129,8 +129,12 @@ export function credentialSource(
             return c;
           },
           (e: unknown) => {
-            pending = undefined; // a later request may try again (the KDC may be back)
-            throw wordGssFailure(e, computerName(), pkg, timeoutMs);
+            const worded = wordGssFailure(e, computerName(), pkg, timeoutMs);
+            // A later request may try again when no KDC answered (it may be back); never after a refused
+            // password, which would only count towards the account's lockout.
+            if (worded instanceof KerberosAuthError && worded.failure === 'KdcUnreachable')
+              pending = undefined;
+            throw worded;
           },
         );
       }

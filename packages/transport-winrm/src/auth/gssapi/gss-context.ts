@@ -151,9 +151,12 @@ export class GssCredential {
     const minor = [0];
     const out: unknown[] = [null];
     let major: number | 'timeout';
+    let pw: Buffer | undefined;
     const cleanup = () => {
+      // The abandoned call ended: release what it made, and only now wipe the password it was reading.
       if (out[0]) ffi.f.release_cred([0], [out[0]]);
       releaseName(ffi, name);
+      pw?.fill(0);
     };
     try {
       if (opts.password !== undefined) {
@@ -165,8 +168,8 @@ export class GssCredential {
             minor: 0,
             text: `the GSSAPI library ${ffi.library} cannot acquire a credential from a password; run kinit and omit -Credential`,
           });
-        const pw = Buffer.from(opts.password, 'utf8');
-        // The password buffer lives until the call ends (koffi copies the struct; `pw` stays referenced here).
+        pw = Buffer.from(opts.password, 'utf8');
+        // The password buffer lives until the call ends (`pw` stays referenced by this frame and `cleanup`).
         major = await callAsync(
           fn,
           [
@@ -183,7 +186,7 @@ export class GssCredential {
           opts.timeoutMs,
           cleanup,
         );
-        pw.fill(0);
+        if (major !== 'timeout') pw.fill(0);
       } else {
         major = await callAsync(
           ffi.f.acquire_cred,
@@ -306,6 +309,8 @@ export class GssInitiator {
         }
       : null;
     const inBuf = input && input.length > 0 ? Buffer.from(input) : null;
+    const target = this.#target;
+    if (target === null) throw new Error('the GSSAPI context is unusable (an earlier step timed out)');
     this.#busy = true;
     let major: number | 'timeout';
     try {
@@ -315,7 +320,7 @@ export class GssInitiator {
           minor,
           this.#opts.credential.handle,
           ctxCell,
-          this.#target,
+          target,
           ffi.oid(this.#opts.mech),
           REQUIRED_FLAGS,
           0,
@@ -328,22 +333,31 @@ export class GssInitiator {
         ],
         this.#opts.timeoutMs,
         () => {
+          // The abandoned call ended: it owned the context and read the target name until now.
           if (ctxCell[0]) ffi.f.delete_sec_context([0], [ctxCell[0]], null);
           if (output.value) ffi.f.release_buffer([0], output);
+          releaseName(ffi, target);
         },
       );
     } finally {
       this.#busy = false;
     }
     if (major === 'timeout') {
-      // The abandoned call owns the context now (it may still be writing it): forget ours.
+      // The abandoned call owns the context and the target name now (it may still use them): forget both.
       this.#ctx = null;
+      this.#target = null;
       this.#cell.ctx = null;
+      this.#cell.target = null;
       throw new GssTimeout(this.#opts.timeoutMs);
     }
     this.#ctx = (ctxCell[0] as bigint | null) ?? null;
     this.#cell.ctx = this.#ctx;
     const token = takeBuffer(ffi, output);
+    if (this.#disposed) {
+      // dispose() ran while this step was on the worker thread: what it left is released here.
+      this.#release();
+      throw new Error('the GSSAPI context was released');
+    }
     if (gssError(major))
       throw new GssError(
         status(
@@ -355,7 +369,8 @@ export class GssInitiator {
         ),
       );
     this.#flags = retFlags[0] as number;
-    if ((major & 0xffff) === GSS.S_CONTINUE_NEEDED || major >>> 0 === GSS.S_CONTINUE_NEEDED) return token;
+    // RFC 2744 3.9.1: GSS_S_CONTINUE_NEEDED is the first supplementary bit.
+    if ((major & GSS.S_CONTINUE_NEEDED) !== 0) return token;
     const missing = ['MUTUAL', 'CONF', 'INTEG'].filter(
       (_, i) => (this.#flags & [GSS.C_MUTUAL_FLAG, GSS.C_CONF_FLAG, GSS.C_INTEG_FLAG][i]!) === 0,
     );
@@ -481,11 +496,17 @@ export class GssInitiator {
     if (this.#disposed) return;
     this.#disposed = true;
     released.unregister(this.#token);
-    // A step still running on the worker thread owns the context: its late cleanup releases it.
-    if (this.#ctx && !this.#busy) this.#ffi.f.delete_sec_context([0], [this.#ctx], null);
+    // A step on the worker thread still uses the handles: it releases them when it returns.
+    if (!this.#busy) this.#release();
+  }
+
+  #release(): void {
+    if (this.#ctx) this.#ffi.f.delete_sec_context([0], [this.#ctx], null);
     releaseName(this.#ffi, this.#target);
     this.#ctx = null;
     this.#target = null;
+    this.#cell.ctx = null;
+    this.#cell.target = null;
   }
 }
 
