@@ -167,6 +167,15 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
         expect(ct).toBe(
           'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"',
         );
+      // -Authentication Kerberos with no -Credential takes the same tickets.
+      const bare = kerberosAuth({ hostname: SERVICE_HOST });
+      const c2 = clientFor(ep.url, bare);
+      expectShellNotFound(await probe(c2));
+      await c2.close();
+      bare.dispose();
+      await ep.waitForEvent(
+        /^AUTH \d+ Kerberos psuser@PSREMOTE\.TEST cbt=none target=HTTP\/wsman\.psremote\.test@/,
+      );
       // The service ticket went into the user's cache, as with any Kerberos client.
       const klist = execFileSync('/usr/bin/klist', [ccache], {
         env: { ...process.env, KRB5_CONFIG: kdc.krb5Config },
