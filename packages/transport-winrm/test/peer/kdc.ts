@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,9 +26,26 @@ export function kdcMissing(): string | undefined {
   return undefined;
 }
 
-/** The faketime wrapper, or undefined (apt-get install faketime). */
+/** libfaketime's preload library (Debian: /usr/lib/<triplet>/faketime/libfaketime.so.1), or undefined. */
+export function libfaketime(): string | undefined {
+  for (const base of ['/usr/lib', '/usr/lib64', '/usr/local/lib']) {
+    let dirs: string[] = [];
+    try {
+      dirs = readdirSync(base);
+    } catch {
+      continue;
+    }
+    for (const d of ['', ...dirs]) {
+      const p = join(base, d, 'faketime', 'libfaketime.so.1');
+      if (existsSync(p)) return p;
+    }
+  }
+  return undefined;
+}
+
+/** Why a KDC with a wrong clock cannot run here, or undefined (apt-get install faketime). */
 export function faketimeMissing(): string | undefined {
-  return existsSync('/usr/bin/faketime') ? undefined : 'faketime is not installed (apt-get install faketime)';
+  return libfaketime() ? undefined : 'libfaketime is not installed (apt-get install faketime)';
 }
 
 export interface StartedKdc {
@@ -181,11 +198,16 @@ export async function startKdc(options: KdcOptions = {}): Promise<StartedKdc> {
       kadmin(`addprinc -randkey ${principal}`, `ktadd -k ${keytab} ${principal}`);
     };
     for (const svc of ['HTTP', 'WSMAN']) addService(`${svc}/${SERVICE_HOST}`);
-    const args = ['-n', '-P', join(dir, 'kdc.pid')];
-    const [cmd, argv] = options.faketime
-      ? ['/usr/bin/faketime', ['-f', options.faketime, '/usr/sbin/krb5kdc', ...args]]
-      : ['/usr/sbin/krb5kdc', args];
-    proc = spawn(cmd as string, argv as string[], { env: adminEnv, stdio: 'ignore' });
+    // libfaketime preloaded into krb5kdc itself (not the faketime wrapper, which forks: the pid we stop must be
+    // the KDC's).
+    const preload = options.faketime ? libfaketime() : undefined;
+    if (options.faketime && !preload) throw new Error(faketimeMissing());
+    proc = spawn('/usr/sbin/krb5kdc', ['-n', '-P', join(dir, 'kdc.pid')], {
+      env: preload
+        ? { ...adminEnv, LD_PRELOAD: preload, FAKETIME: options.faketime, DONT_FAKE_MONOTONIC: '1' }
+        : adminEnv,
+      stdio: 'ignore',
+    });
     await waitForPort(port, 10_000, proc);
     const started: StartedKdc = {
       realm: REALM,
