@@ -2,7 +2,7 @@
 # One-time set-up on a fresh Debian 12 machine (idempotent, fast when already done):
 #   pnpm 12.4.2, PowerShell 7.6.9 as a .NET global tool, the workspace's packages, and a build.
 #   --peers also installs the Debian packages the real-peer tests use (OpenSSH server, podman, runc,
-#   debootstrap); the tests' globalSetups start and stop the peers themselves.
+#   debootstrap, an MIT KDC and faketime for the Kerberos tests); the tests start and stop the peers themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +18,8 @@ SUDO=""
 
 if [ "$want_peers" = 1 ]; then
   need=()
-  for p in openssh-server podman runc debootstrap openssl gss-ntlmssp python3-gssapi; do
+  for p in openssh-server podman runc debootstrap openssl gss-ntlmssp python3-gssapi \
+           krb5-kdc krb5-admin-server krb5-user faketime; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ "${#need[@]}" -gt 0 ]; then

@@ -1,7 +1,10 @@
 import { authError } from './auth-error.ts';
 
-/** The HTTP authentication schemes this layer speaks (RFC 4559 `Negotiate`, and bare `NTLM`). */
-export type HttpAuthScheme = 'Negotiate' | 'NTLM';
+/**
+ * The HTTP authentication schemes this layer speaks: RFC 4559 `Negotiate`, bare `NTLM`, and `Kerberos` (WinRM's
+ * scheme for bare Kerberos tokens, MS-WSMV 2.2.9.1.2).
+ */
+export type HttpAuthScheme = 'Negotiate' | 'NTLM' | 'Kerberos';
 
 const MAX_TOKEN_B64 = 0x16000; // 64 KiB of token, base64-encoded
 

@@ -2,7 +2,7 @@ import { authError } from './auth-error.ts';
 import { ascii, concatBytes, u32le } from './bytes.ts';
 import type { WrappedMessage } from './ntlm-context.ts';
 
-/** What message encryption needs from a security context (NtlmContext, SpnegoNtlm; Kerberos later). */
+/** What message encryption needs from a security context (NtlmContext, SpnegoNtlm, GssInitiator). */
 export interface WinrmSecurityContext {
   wrap(data: Uint8Array): WrappedMessage;
   unwrap(header: Uint8Array, data: Uint8Array): Uint8Array;
@@ -10,7 +10,7 @@ export interface WinrmSecurityContext {
 
 /** The `protocol` of MS-WSMV 2.2.9.1.1.1 for a context set up with `Negotiate` (SPNEGO or raw NTLM). */
 export const SPNEGO_SESSION_ENCRYPTED = 'application/HTTP-SPNEGO-session-encrypted';
-/** MS-WSMV 2.2.9.1.2.1, for the `Kerberos` scheme (not produced by this package yet). */
+/** MS-WSMV 2.2.9.1.2.1, for the `Kerberos` scheme. */
 export const KERBEROS_SESSION_ENCRYPTED = 'application/HTTP-Kerberos-session-encrypted';
 
 const BOUNDARY = 'Encrypted Boundary';
@@ -26,7 +26,8 @@ export interface EncryptedBody {
 /**
  * MS-WSMV 2.2.9.1.1: the SOAP envelope sealed into a two-part multipart/encrypted body. Every header line starts
  * with a tab; the octet-stream part is `u32le(len(signature)) ‖ signature ‖ sealed`, and the closing boundary
- * follows the sealed bytes with no CRLF between them. For NTLM no padding, so Length is the SOAP length.
+ * follows the sealed bytes with no CRLF between them. Length counts the data as sealed: the SOAP length, plus
+ * the padding a Kerberos wrap may append after it (gss_wrap_iov's PADDING buffer; none for AES, nor for NTLM).
  */
 export function encryptWinrmBody(
   ctx: WinrmSecurityContext,
@@ -39,7 +40,7 @@ export function encryptWinrmBody(
     ascii(
       `--${BOUNDARY}\r\n` +
         `\tContent-Type: ${protocol}\r\n` +
-        `\tOriginalContent: type=application/soap+xml;charset=${charset};Length=${soap.length}\r\n` +
+        `\tOriginalContent: type=application/soap+xml;charset=${charset};Length=${data.length}\r\n` +
         `--${BOUNDARY}\r\n` +
         '\tContent-Type: application/octet-stream\r\n',
     ),

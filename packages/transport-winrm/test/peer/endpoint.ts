@@ -34,8 +34,13 @@ export interface WsmanEndpointOptions {
   readonly requireCbt?: boolean;
   /** WinRM's AllowUnencrypted=true: plaintext bodies and Basic over HTTP. */
   readonly allowUnencrypted?: boolean;
-  /** Schemes accepted; default all three. */
-  readonly auth?: ReadonlyArray<'negotiate' | 'ntlm' | 'basic'>;
+  /** Schemes accepted; default negotiate, ntlm and basic. `kerberos` needs a keytab (`env.KRB5_KTNAME`). */
+  readonly auth?: ReadonlyArray<'negotiate' | 'ntlm' | 'basic' | 'kerberos'>;
+  /**
+   * Extra environment for the endpoint: KRB5_CONFIG and KRB5_KTNAME for Kerberos (SPNEGO then accepts Kerberos
+   * as well as NTLM under `Negotiate`).
+   */
+  readonly env?: Readonly<Record<string, string>>;
   /** Also offer the bare `NTLM` scheme in 401s. */
   readonly offerNtlm?: boolean;
   /** Bytes; larger requests get the EncodingLimit fault (HTTP 413); default 512000 (Windows' 500 KB). */
@@ -154,7 +159,7 @@ export async function startWsmanEndpoint(opts: WsmanEndpointOptions = {}): Promi
     // Its own process group: stop() kills the group, pwsh children included.
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, NTLM_USER_FILE: usersFile },
+    env: { ...process.env, ...opts.env, NTLM_USER_FILE: usersFile },
   });
   const pid = proc.pid as number;
   const events: string[] = [];

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """A WS-Management endpoint for the PowerShell shell, for psremote's tests: authentication and message encryption
-by MIT GSSAPI with the gss-ntlmssp mechanism (python3-gssapi), each shell relayed to its own `pwsh -s`.
+by MIT GSSAPI (python3-gssapi) with the gss-ntlmssp mechanism and, given a keytab (KRB5_KTNAME) and `--auth` with
+`kerberos`, MIT Kerberos (the `Kerberos` scheme, and Kerberos inside SPNEGO under `Negotiate`), each shell relayed
+to its own `pwsh -s`.
 
 Written from MS-WSMV, MS-PSRP and the recorded Windows answers in shared/vectors/winrm-recorded, independently of
 psremote's TypeScript: it is the independent implementation that checks ours. Standard library + python3-gssapi
@@ -10,7 +12,8 @@ stdout carries one line per event, for the test that started it:
   HTTPS <port>            the HTTPS listener (with --https), printed before LISTENING
   CA <path>               the PEM certificate to trust (self-signed unless --cert), printed before LISTENING
   LISTENING <port>        ready; the HTTP port (0 when --https-only)
-  AUTH <conn> <scheme> <user> cbt=<none|ok> target=<spn|->   a connection authenticated
+  AUTH <conn> <scheme> <user> cbt=<none|ok> target=<spn|->   a connection authenticated (NTLM, Basic)
+  AUTH <conn> <scheme> <user> cbt=<none|ok> target=<spn> mech=krb5   ... with Kerberos (`Kerberos`, or in SPNEGO)
   AUTHFAIL <conn> <scheme> <why>
   SHELL <ShellId> <pid>   a shell's pwsh started, in its own process group <pid>
   SHELLEXIT <ShellId> <rc>
@@ -39,7 +42,14 @@ import xml.etree.ElementTree as ET
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "acceptor"))
-from wsmv_sealing import SealingError, is_encrypted, seal_body, unseal_body  # noqa: E402
+from wsmv_sealing import (  # noqa: E402
+    KERBEROS_PROTOCOL,
+    PROTOCOL as SPNEGO_PROTOCOL,
+    SealingError,
+    is_encrypted,
+    seal_body,
+    unseal_body,
+)
 
 # ---- names ---------------------------------------------------------------------------------------------------------
 
@@ -598,6 +608,13 @@ class ConnAuth:
         self.raw_ntlm = raw_ntlm
         self.complete = False
         self.user = None
+        # Kerberos (bare, or chosen inside SPNEGO): messages are sealed with the IOV calls.
+        self.krb5 = False
+
+    @property
+    def protocol(self):
+        """MS-WSMV 2.2.9.1.1.1: the protocol names the HTTP scheme the context was set up with."""
+        return KERBEROS_PROTOCOL if self.scheme.lower() == "kerberos" else SPNEGO_PROTOCOL
 
 
 # ---- the HTTP side -----------------------------------------------------------------------------------------------
@@ -684,6 +701,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         out = []
         if "negotiate" in a.auth:
             out.append(("WWW-Authenticate", "Negotiate"))
+        if "kerberos" in a.auth:
+            out.append(("WWW-Authenticate", "Kerberos"))
         if "ntlm" in a.auth and a.offer_ntlm:
             out.append(("WWW-Authenticate", "NTLM"))
         if "basic" in a.auth:
@@ -748,7 +767,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.reply(400, headers=extra)
                 return
             try:
-                soap, charset = unseal_body(self.auth.ctx, self.headers.get("Content-Type"), body)
+                soap, charset = unseal_body(self.auth.ctx, self.headers.get("Content-Type"), body,
+                                            self.auth.protocol, self.auth.krb5)
             except Exception as e:  # SealingError or a GSS error: the context is spent, like Windows drop it
                 log("conn %s: cannot unseal: %s" % (self.conn_id, e))
                 emit("AUTHFAIL %s %s unseal:%s" % (self.conn_id, self.auth.scheme, type(e).__name__))
@@ -771,7 +791,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         close = bool(a.conn_max_requests) and self.requests >= a.conn_max_requests
         out = answer.encode("utf-8")
         if encrypted:
-            ctype, out = seal_body(self.auth.ctx, out)
+            ctype, out = seal_body(self.auth.ctx, out, self.auth.protocol, self.auth.krb5)
         else:
             ctype = "application/soap+xml;charset=UTF-8"
         self.reply(status, out, ctype, headers=extra, close=close)
@@ -806,7 +826,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.auth.complete = True
             self.auth.user = name
             return None
-        if (scheme_l == "negotiate" and "negotiate" in a.auth) or (scheme_l == "ntlm" and "ntlm" in a.auth):
+        if ((scheme_l == "negotiate" and "negotiate" in a.auth) or (scheme_l == "ntlm" and "ntlm" in a.auth)
+                or (scheme_l == "kerberos" and "kerberos" in a.auth)):
             try:
                 token = base64.b64decode(value.strip(), validate=True)
             except ValueError:
@@ -831,7 +852,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.tls and ep.cbt_app_data is not None:
                 cb = gssapi.raw.ChannelBindings(application_data=ep.cbt_app_data)
             try:
-                if raw:
+                if scheme.lower() == "kerberos":
+                    # The Kerberos scheme: bare RFC 4121 tokens, the service keys from KRB5_KTNAME.
+                    creds = gssapi.Credentials(usage="accept", mechs=[KRB5_OID])
+                elif raw:
                     creds = gssapi.Credentials(usage="accept", mechs=[NTLM_OID])
                 else:
                     creds = None  # SPNEGO: an NTLM-only acceptor credential fails with MissingCredentials
@@ -862,6 +886,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return False
         self.auth.complete = True
         self.auth.user = str(self.auth.ctx.initiator_name).rstrip("\x00")
+        if self.auth.ctx.mech == KRB5_OID:
+            return self.kerberos_done(scheme, out)
         pairs = authenticate_av_pairs(authenticate_msg) if authenticate_msg is not None else {}
         cbt = pairs.get(10)
         cbt_state = "none" if not cbt or not any(cbt) else (
@@ -869,6 +895,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         target = pairs.get(9)
         target_s = target.decode("utf-16-le", "replace") if target else "-"
         emit("AUTH %s %s %s cbt=%s target=%s" % (self.conn_id, scheme, self.auth.user, cbt_state, target_s or "-"))
+        return out or None
+
+    def kerberos_done(self, scheme, out):
+        """A Kerberos context completed (bare or in SPNEGO): check the channel binding, report, answer AP-REP."""
+        import gssapi
+        self.auth.krb5 = True
+        # MIT sets channel_bound only when the initiator's bindings matched ours (a mismatch fails the step itself).
+        bound = bool(self.auth.ctx.actual_flags & gssapi.RequirementFlag.channel_bound)
+        if self.tls and self.server.endpoint.args.require_cbt and not bound:
+            emit("AUTHFAIL %s %s cbt:missing" % (self.conn_id, scheme))
+            self.unauthorized("Kerberos without the channel binding (--require-cbt)")
+            return False
+        target = str(self.auth.ctx.target_name) if self.auth.ctx.target_name is not None else "-"
+        emit("AUTH %s %s %s cbt=%s target=%s mech=krb5" % (
+            self.conn_id, scheme, self.auth.user, "ok" if bound else "none", target))
         return out or None
 
     # -- WS-Management --
@@ -1149,6 +1190,7 @@ def parse_duration(text):
 
 
 NTLM_OID = None
+KRB5_OID = None
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -1204,7 +1246,7 @@ def find_pwsh():
 
 
 def main():
-    global VERBOSE, NTLM_OID
+    global VERBOSE, NTLM_OID, KRB5_OID
     p = argparse.ArgumentParser(description="WS-Management test endpoint (gss-ntlmssp auth, pwsh -s shells)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5985, help="HTTP port; 0: any free port")
@@ -1217,7 +1259,8 @@ def main():
                    help="over HTTPS refuse NTLM without the right tls-server-end-point binding (Extended Protection)")
     p.add_argument("--users", default=os.environ.get("NTLM_USER_FILE"),
                    help="DOMAIN:User:Password lines (default $NTLM_USER_FILE, else PSREMOTE:psuser:Passw0rd!)")
-    p.add_argument("--auth", default="negotiate,ntlm,basic", help="schemes accepted, comma-separated")
+    p.add_argument("--auth", default="negotiate,ntlm,basic",
+                   help="schemes accepted, comma-separated: negotiate, ntlm, basic, kerberos (needs KRB5_KTNAME)")
     p.add_argument("--offer-ntlm", action="store_true", help="also offer the bare NTLM scheme in 401s")
     p.add_argument("--allow-unencrypted", action="store_true",
                    help="accept plaintext bodies and Basic over HTTP (WinRM's AllowUnencrypted=true)")
@@ -1256,6 +1299,7 @@ def main():
 
     import gssapi  # after NTLM_USER_FILE is set: gss-ntlmssp reads it
     NTLM_OID = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
+    KRB5_OID = gssapi.OID.from_int_seq("1.2.840.113554.1.2.2")
 
     ep = Endpoint(args)
     servers = []

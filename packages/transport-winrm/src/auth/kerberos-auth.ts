@@ -1,0 +1,474 @@
+import { isPSRemotingError } from '@psremote/core';
+import type { AuthRequest, AuthResponse, Lane, PreparedRequest, WsmanAuthenticator } from '../wsman/auth.ts';
+import { tlsServerEndPointFromCertificate } from './channel-bindings.ts';
+import { GssCredential, GssInitiator, type GssMech, GssTimeout } from './gssapi/gss-context.ts';
+import {
+  GssError,
+  KerberosAuthError,
+  kdcTimeout,
+  kerberosFailure,
+  targetNotAllowed,
+} from './gssapi/gss-errors.ts';
+import { type GssapiLoadOptions, type GssFfi, loadGssapi } from './gssapi/gss-ffi.ts';
+import { authorizationHeader, findChallenge, parseWwwAuthenticate } from './http-auth.ts';
+import {
+  bareHost,
+  isIpAddress,
+  isLocalhostName,
+  type KerberosTarget,
+  kerberosTarget,
+} from './kerberos-target.ts';
+import { WsmanAuthError } from './negotiate-auth.ts';
+import {
+  decryptWinrmBody,
+  encryptWinrmBody,
+  KERBEROS_SESSION_ENCRYPTED,
+  parseContentType,
+  SPNEGO_SESSION_ENCRYPTED,
+} from './winrm-encryption.ts';
+
+export interface KerberosAuthOptions {
+  /**
+   * -Credential's user: `user@REALM`, `DOMAIN\user` (taken as `user@DOMAIN`) or `user` (the default realm). With
+   * `password`, a ticket is acquired from the password (no kinit), held in memory only. Absent: the current user's
+   * tickets (the ccache or KCM of KRB5CCNAME / krb5.conf, as kinit left them).
+   */
+  readonly username?: string;
+  readonly password?: string;
+  /**
+   * The HTTP scheme and the GSSAPI mechanism: `Kerberos` (-Authentication Kerberos: bare RFC 4121 tokens, bodies
+   * sealed as application/HTTP-Kerberos-session-encrypted) or `Negotiate` (SPNEGO with Kerberos inside,
+   * application/HTTP-SPNEGO-session-encrypted). Default `Kerberos`.
+   */
+  readonly scheme?: 'Kerberos' | 'Negotiate';
+  /** The SPN's service; default `HTTP` (what WinRM asks for). */
+  readonly service?: string;
+  /** The host in the SPN when it is not the URL's (a tunnel, an alias); pypsrp's negotiate_hostname_override. */
+  readonly hostname?: string;
+  /** PSSessionOption.IncludePortInSPN: `HTTP/host:port`. */
+  readonly includePortInSpn?: boolean;
+  /** MS-WSMV 2.2.9.1 encryption over HTTP: `always` (default) or `never` (PSSessionOption.NoEncryption). */
+  readonly encryption?: 'always' | 'never';
+  /** The longest wait for a KDC (ticket requests); default 30 s. The library's own retries run inside it. */
+  readonly kdcTimeoutMs?: number;
+  /** The name PowerShell shows in messages (WSManConnectionInfo.ComputerName); default the URL's host. */
+  readonly computerName?: string;
+  /** Where to find the GSSAPI library (tests, a Homebrew MIT on macOS); default the platform's. */
+  readonly gssapi?: GssapiLoadOptions;
+}
+
+/** A WsmanAuthenticator that also releases its native handles. */
+export interface DisposableAuthenticator extends WsmanAuthenticator {
+  /** Releases the credential and every lane's context (collection does it too, later). */
+  dispose(): void;
+}
+
+type Stage =
+  /** HTTPS, before the lane's certificate is known: an empty request to connect (and learn the scheme). */
+  | 'probe'
+  /** Connected: the next prepare makes the first token. */
+  | 'ready'
+  /** A token is out; the answer says what next. */
+  | 'token-sent'
+  /** The server's continue token waits for the next prepare. */
+  | 'continue'
+  | 'established';
+
+interface LaneState {
+  stage: Stage;
+  ctx: GssInitiator | undefined;
+  serverToken?: Uint8Array;
+  readonly sealed: boolean;
+  readonly done: Promise<void>;
+  settle: () => void;
+}
+
+const EMPTY = new Uint8Array(0);
+const HANDSHAKE_WAIT_MS = 30_000;
+const DEFAULT_KDC_TIMEOUT_MS = 30_000;
+
+function header(res: AuthResponse, name: string): string | string[] | undefined {
+  return res.headers[name] ?? res.headers[name.toLowerCase()];
+}
+
+function single(v: string | string[] | undefined): string {
+  return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+}
+
+/** A shared, lazily acquired credential (one AS exchange for every lane). */
+export interface CredentialSource {
+  get(): Promise<GssCredential>;
+  dispose(): void;
+}
+
+/** The credential of `options`, acquired once on first use; errors worded as WinRM's. */
+export function credentialSource(
+  ffi: GssFfi,
+  mech: GssMech,
+  options: Pick<KerberosAuthOptions, 'username' | 'password' | 'kdcTimeoutMs'>,
+  computerName: () => string,
+  pkg: 'Kerberos' | 'Negotiate',
+): CredentialSource {
+  let pending: Promise<GssCredential> | undefined;
+  let cred: GssCredential | undefined;
+  let disposed = false;
+  const timeoutMs = options.kdcTimeoutMs ?? DEFAULT_KDC_TIMEOUT_MS;
+  return {
+    get() {
+      if (!pending) {
+        pending = GssCredential.acquire(ffi, {
+          mech,
+          ...(options.password !== undefined && options.username !== undefined
+            ? { userName: options.username, password: options.password }
+            : {}),
+          timeoutMs,
+        }).then(
+          (c) => {
+            if (disposed) c.dispose();
+            else cred = c;
+            return c;
+          },
+          (e: unknown) => {
+            const worded = wordGssFailure(e, computerName(), pkg, timeoutMs);
+            // A later request may try again when no KDC answered (it may be back); never after a refused
+            // password, which would only count towards the account's lockout.
+            if (worded instanceof KerberosAuthError && worded.failure === 'KdcUnreachable')
+              pending = undefined;
+            throw worded;
+          },
+        );
+      }
+      return pending;
+    },
+    dispose() {
+      disposed = true;
+      cred?.dispose();
+      cred = undefined;
+    },
+  };
+}
+
+/** A GSSAPI failure (or our KDC timeout) as the error PowerShell would show; anything else unchanged. */
+export function wordGssFailure(
+  e: unknown,
+  computerName: string,
+  pkg: 'Kerberos' | 'Negotiate',
+  timeoutMs: number,
+): unknown {
+  if (e instanceof GssTimeout) return kdcTimeout(computerName, timeoutMs, pkg);
+  if (e instanceof GssError) return kerberosFailure(e, computerName, pkg);
+  return e;
+}
+
+/**
+ * `-Authentication Kerberos` (scheme `Kerberos`) or Kerberos-only Negotiate (scheme `Negotiate`, SPNEGO) through the
+ * platform GSSAPI, for WsmanClient. One security context per lane (a context authenticates a connection).
+ *
+ * Over HTTP the token goes with an empty body (`handshake`), the server's last token (AP-REP) is required and
+ * checked (mutual authentication), then every body is sealed with gss_wrap_iov (MS-WSMV 2.2.9.1) and every answer
+ * unsealed; a plaintext answer is refused. Over HTTPS: a first empty request connects the lane (its certificate is
+ * needed for the tls-server-end-point channel binding that goes inside the first Kerberos token), then plaintext
+ * bodies, the envelope riding with the token.
+ *
+ * Refuses before anything goes on the wire, as WinRM does: an IP address (ERROR_WSMAN_KERBEROS_IPADDRESS) and
+ * localhost/127.0.0.1/[::1] (ERROR_WSMAN_SERVER_DESTINATION_LOCALHOST) as the SPN host. Throws GssUnavailableError
+ * (`KerberosNotAvailable`) when koffi or the library is missing.
+ */
+export function kerberosAuth(options: KerberosAuthOptions = {}): DisposableAuthenticator {
+  const scheme = options.scheme ?? 'Kerberos';
+  const mech: GssMech = scheme === 'Kerberos' ? 'krb5' : 'spnego';
+  const protocol = scheme === 'Kerberos' ? KERBEROS_SESSION_ENCRYPTED : SPNEGO_SESSION_ENCRYPTED;
+  const timeoutMs = options.kdcTimeoutMs ?? DEFAULT_KDC_TIMEOUT_MS;
+  const ffi = loadGssapi(options.gssapi);
+  let lastHost = options.computerName ?? options.hostname ?? '';
+  const computerName = () => options.computerName ?? lastHost;
+  if (options.hostname !== undefined) checkTarget(options.hostname, options.computerName ?? options.hostname);
+  const credential = credentialSource(ffi, mech, options, computerName, scheme);
+  return gssAuthenticator({
+    ffi,
+    scheme,
+    mech,
+    protocol,
+    timeoutMs,
+    credential,
+    options,
+    setHost: (h) => {
+      lastHost = h;
+    },
+  });
+}
+
+/** ERROR_WSMAN_SERVER_DESTINATION_LOCALHOST / ERROR_WSMAN_KERBEROS_IPADDRESS for an SPN host Kerberos cannot use. */
+export function checkTarget(host: string, computerName: string): void {
+  if (isLocalhostName(host)) throw targetNotAllowed(computerName, 'localhost');
+  if (isIpAddress(host)) throw targetNotAllowed(computerName, 'ip');
+}
+
+interface GssAuthenticatorParts {
+  readonly ffi: GssFfi;
+  readonly scheme: 'Kerberos' | 'Negotiate';
+  readonly mech: GssMech;
+  readonly protocol: string;
+  readonly timeoutMs: number;
+  readonly credential: CredentialSource;
+  readonly options: KerberosAuthOptions;
+  readonly setHost: (host: string) => void;
+}
+
+/** The lane machinery shared by kerberosAuth and Negotiate-with-Kerberos. */
+export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthenticator {
+  const { ffi, scheme, mech, protocol, timeoutMs, credential, options } = parts;
+  const lanes = new Map<Lane, LaneState>();
+  let targetFor: KerberosTarget | undefined;
+  let computer = options.computerName ?? options.hostname ?? '';
+
+  const target = (url: URL): KerberosTarget => {
+    if (!targetFor) {
+      const host = options.hostname ?? bareHost(url.hostname);
+      computer = options.computerName ?? options.hostname ?? url.hostname;
+      parts.setHost(computer);
+      checkTarget(host, computer);
+      const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+      targetFor = kerberosTarget(host, {
+        ...(options.service !== undefined ? { service: options.service } : {}),
+        ...(options.includePortInSpn ? { includePortInSpn: true, port } : {}),
+      });
+    }
+    return targetFor;
+  };
+
+  const start = (lane: Lane, url: URL, stage: Stage): LaneState => {
+    let settle: () => void = () => undefined;
+    const done = new Promise<void>((r) => {
+      settle = r;
+    });
+    const state: LaneState = {
+      stage,
+      ctx: undefined,
+      sealed: url.protocol === 'http:' && options.encryption !== 'never',
+      done,
+      settle,
+    };
+    lanes.set(lane, state);
+    return state;
+  };
+
+  const drop = (lane: Lane) => {
+    const s = lanes.get(lane);
+    lanes.delete(lane);
+    s?.ctx?.dispose();
+    s?.settle();
+  };
+
+  const fail = (lane: Lane, e: unknown): never => {
+    drop(lane);
+    throw wordGssFailure(e, computer, scheme, timeoutMs);
+  };
+
+  const refused = (lane: Lane, message: string): never => {
+    drop(lane);
+    throw new WsmanAuthError('AccessDenied', message);
+  };
+
+  /** The first token of a new context on this lane. */
+  const firstToken = async (lane: Lane, state: LaneState, req: AuthRequest): Promise<Uint8Array> => {
+    const t = target(req.url);
+    const cred = await credential.get().catch((e: unknown) => {
+      drop(lane);
+      throw e;
+    });
+    const https = req.url.protocol === 'https:';
+    try {
+      state.ctx = new GssInitiator(ffi, {
+        mech,
+        credential: cred,
+        target: { name: t.gssName, type: t.gssType },
+        ...(https && req.peerCertificate
+          ? { channelBindings: tlsServerEndPointFromCertificate(req.peerCertificate) }
+          : {}),
+        timeoutMs,
+      });
+      return await state.ctx.step();
+    } catch (e) {
+      return fail(lane, e);
+    }
+  };
+
+  /** The server's last token: completes the context and proves the server (mutual authentication). */
+  const finish = async (lane: Lane, state: LaneState, res: AuthResponse) => {
+    const token = findChallenge(header(res, 'www-authenticate'), scheme)?.token;
+    const ctx = state.ctx;
+    if (!ctx) return fail(lane, new Error('no security context'));
+    if (!ctx.complete) {
+      if (!token || token.length === 0)
+        return fail(
+          lane,
+          new GssError({
+            call: 'gss_init_sec_context',
+            major: 0x00060000,
+            minor: 0,
+            text: 'the server completed the logon without its last token, so it did not prove its identity (mutual authentication)',
+          }),
+        );
+      try {
+        const more = await ctx.step(token);
+        if (more.length > 0 || !ctx.complete)
+          throw new GssError({
+            call: 'gss_init_sec_context',
+            major: 0x00060000,
+            minor: 0,
+            text: 'the server ended the logon before the security context was complete',
+          });
+      } catch (e) {
+        return fail(lane, e);
+      }
+    }
+    state.stage = 'established';
+    state.settle();
+  };
+
+  const authorization = (token: Uint8Array) => authorizationHeader(scheme, token);
+
+  return {
+    async prepare(req: AuthRequest): Promise<PreparedRequest> {
+      let state = lanes.get(req.lane);
+      while (state && state.stage !== 'established' && req.attempt === 0) {
+        const waited = await Promise.race([
+          state.done.then(() => true),
+          new Promise<false>((r) => setTimeout(r, HANDSHAKE_WAIT_MS, false).unref()),
+        ]);
+        if (!waited && lanes.get(req.lane) === state) drop(req.lane);
+        state = lanes.get(req.lane);
+      }
+      const https = req.url.protocol === 'https:';
+      if (!state) {
+        target(req.url); // refuse an IP or localhost before anything goes out
+        if (https && !req.peerCertificate) {
+          // The channel binding goes inside the first Kerberos token: connect first (an empty, unauthenticated
+          // request; its 401 names the schemes).
+          start(req.lane, req.url, 'probe');
+          return { headers: {}, body: EMPTY, handshake: true };
+        }
+        state = start(req.lane, req.url, 'ready');
+      }
+      if (state.stage === 'ready') {
+        if (https && !req.peerCertificate) {
+          state.stage = 'probe';
+          return { headers: {}, body: EMPTY, handshake: true };
+        }
+        const token = await firstToken(req.lane, state, req);
+        state.stage = 'token-sent';
+        // Over HTTP with sealing nothing may go out in clear: the body waits for the context.
+        if (state.sealed)
+          return { headers: { authorization: authorization(token) }, body: EMPTY, handshake: true };
+        return { headers: { authorization: authorization(token) } };
+      }
+      if (state.stage === 'continue' && state.ctx && state.serverToken) {
+        const input = state.serverToken;
+        state.serverToken = undefined;
+        let token: Uint8Array;
+        try {
+          token = await state.ctx.step(input);
+        } catch (e) {
+          return fail(req.lane, e);
+        }
+        state.stage = 'token-sent';
+        if (state.sealed)
+          return { headers: { authorization: authorization(token) }, body: EMPTY, handshake: true };
+        return { headers: { authorization: authorization(token) } };
+      }
+      if (state.stage !== 'established')
+        throw new WsmanAuthError('AccessDenied', `${scheme}: a request in handshake stage ${state.stage}`);
+      if (!state.sealed) return { headers: {} };
+      const { contentType, body } = encryptWinrmBody(state.ctx as GssInitiator, req.body, protocol);
+      return { headers: { 'content-type': contentType }, body };
+    },
+
+    async challenge(res: AuthResponse): Promise<boolean> {
+      const state = lanes.get(res.lane);
+      const offered = parseWwwAuthenticate(header(res, 'www-authenticate'));
+      const mine = offered.find((c) => c.scheme.toLowerCase() === scheme.toLowerCase());
+      if (!state) return res.status === 401;
+      if (state.stage === 'probe') {
+        if (res.status !== 401) {
+          // The server let an unauthenticated request through: nothing to bind to; authenticate anyway.
+          state.stage = 'ready';
+          return true;
+        }
+        if (!mine) {
+          drop(res.lane);
+          const names = offered.map((c) => c.scheme).join(', ') || 'none';
+          throw new WsmanAuthError(
+            'SchemeNotOffered',
+            `The server does not offer ${scheme} authentication (it offers: ${names}).`,
+          );
+        }
+        state.stage = 'ready';
+        return true;
+      }
+      if (res.status !== 401) {
+        // The answer to a handshake-only leg over HTTP: the logon is complete (its last token must prove the server).
+        if (state.stage !== 'token-sent' || res.status < 200 || res.status >= 300) {
+          drop(res.lane);
+          return false;
+        }
+        await finish(res.lane, state, res);
+        return true;
+      }
+      if (state.stage === 'token-sent') {
+        if (mine?.token && mine.token.length > 0 && state.ctx && !state.ctx.complete) {
+          // More legs (SPNEGO may ask): the next prepare answers.
+          state.serverToken = mine.token;
+          state.stage = 'continue';
+          return true;
+        }
+        if (!mine) {
+          const names = offered.map((c) => c.scheme).join(', ') || 'none';
+          drop(res.lane);
+          throw new WsmanAuthError(
+            'SchemeNotOffered',
+            `The server does not offer ${scheme} authentication (it offers: ${names}).`,
+          );
+        }
+        return refused(res.lane, 'Access is denied.');
+      }
+      // Established, and a 401: the server no longer knows this connection. Start over once.
+      drop(res.lane);
+      return true;
+    },
+
+    async unwrap(res: AuthResponse): Promise<Uint8Array> {
+      const state = lanes.get(res.lane);
+      // HTTPS: the envelope went with the token; this answer carries the server's last token.
+      if (state?.stage === 'token-sent' && !state.sealed && res.status !== 401)
+        await finish(res.lane, state, res);
+      if (!state?.sealed || state.stage !== 'established') return res.body;
+      const contentType = single(header(res, 'content-type'));
+      const type = parseContentType(contentType).type;
+      if (type === 'multipart/encrypted' || type === 'multipart/x-multi-encrypted') {
+        try {
+          return decryptWinrmBody(state.ctx as GssInitiator, contentType, res.body, protocol).data;
+        } catch (e) {
+          if (isPSRemotingError(e)) throw e;
+          throw wordGssFailure(e, computer, scheme, timeoutMs);
+        }
+      }
+      if (res.body.length === 0) return res.body;
+      throw new KerberosAuthError({
+        failure: 'Other',
+        errorCode: 0x80090304 | 0,
+        transportMessage: `The server answered HTTP ${res.status} in plaintext (${type || 'no Content-Type'}) on an encrypted connection.`,
+        computerName: computer,
+      });
+    },
+
+    reset(lane: Lane): void {
+      drop(lane);
+    },
+
+    dispose(): void {
+      for (const lane of [...lanes.keys()]) drop(lane);
+      credential.dispose();
+    },
+  };
+}
