@@ -1,4 +1,5 @@
 import { PSRemotingError } from '@psremote/core';
+import { gssapiStatus, integratedAuthenticator } from './auth/integrated-auth.ts';
 import { negotiateAuth } from './auth/negotiate-auth.ts';
 import type { WsmanEndpoint } from './url/wsman-endpoint.ts';
 import { basicAuth, type WsmanAuthenticator } from './wsman/auth.ts';
@@ -50,12 +51,14 @@ export interface AuthenticatorRequest {
   readonly endpoint: WsmanEndpoint;
   /** PSSessionOption.NoEncryption: no MS-WSMV message encryption over HTTP (the server must allow it). */
   readonly noEncryption: boolean;
+  /** PSSessionOption.IncludePortInSPN (Kerberos). */
+  readonly includePortInSpn?: boolean;
 }
 
 /** Makes the authenticator for one WsmanClient (a new one per client: NTLM keeps state per connection). */
 export type AuthenticatorFactory = (request: AuthenticatorRequest) => WsmanAuthenticator;
 
-/** What issue 12 brings (Kerberos, CredSSP, implicit credentials, client certificates). */
+/** What is still to come (CredSSP, Digest, client certificates). */
 const NOT_YET = 'psremote does not implement it yet (planned: WinRM in a domain, issue 12).';
 
 function notImplemented(what: string, target: string): PSRemotingError {
@@ -64,33 +67,63 @@ function notImplemented(what: string, target: string): PSRemotingError {
     category: 'NotImplemented',
     targetObject: target,
     recommendedAction:
-      'Use -Authentication Basic with -UseSSL (or -SessionOption @{NoEncryption=$true} against a server that allows unencrypted traffic), or -Authentication Negotiate with -Credential.',
+      'Use -Authentication Negotiate (or Kerberos) with -Credential, or -Authentication Basic with -UseSSL.',
   });
 }
 
+/** Kerberos needs the platform's GSSAPI library, loaded at run time; without it, say what is missing. */
+function kerberosMissing(what: string, target: string, why: string): PSRemotingError {
+  return new PSRemotingError(
+    `Connecting to remote server ${target} failed: ${what} needs Kerberos through the system's GSSAPI library, which psremote could not load: ${why}`,
+    {
+      errorId: 'CreateRemoteRunspaceFailed',
+      category: 'NotInstalled',
+      targetObject: target,
+      recommendedAction:
+        'Install the Kerberos library (Debian/Ubuntu: libgssapi-krb5-2; Fedora: krb5-libs), or give -Credential to use NTLM.',
+    },
+  );
+}
+
+let gssapiReason: string | null | undefined;
+/** Null when GSSAPI loads here, else why not (checked once). */
+function gssapiProblem(): string | null {
+  if (gssapiReason === undefined) {
+    const status = gssapiStatus();
+    gssapiReason = status.available ? null : status.error.message;
+  }
+  return gssapiReason;
+}
+
 /**
- * Refuses, before anything goes on the wire, what this build cannot do: Kerberos, CredSSP, Digest and implicit
- * credentials (`NegotiateWithImplicitCredential`, or Default/Negotiate without -Credential, which need Kerberos
- * tickets of the logged-on user).
+ * Refuses, before anything goes on the wire, what this build cannot do: CredSSP, Digest, Basic without a
+ * credential, and Kerberos (explicit, implicit, or Default/Negotiate without -Credential) where the system's
+ * GSSAPI library is missing. `kerberos` is for tests: whether GSSAPI is there (default: loaded and checked once).
  */
 export function checkMechanism(
   mechanism: AuthenticationMechanism,
   hasCredential: boolean,
   target: string,
+  kerberos: () => string | null = gssapiProblem,
 ): void {
+  const needKerberos = (what: string) => {
+    const why = kerberos();
+    if (why !== null) throw kerberosMissing(what, target, why);
+  };
   switch (mechanism) {
     case 'Kerberos':
-      throw notImplemented('Kerberos authentication (-Authentication Kerberos):', target);
+      needKerberos('Kerberos authentication (-Authentication Kerberos)');
+      return;
     case 'Credssp':
       throw notImplemented('CredSSP authentication (-Authentication Credssp):', target);
     case 'Digest':
       // WinRM itself does not accept Digest for remote shells either.
       throw notImplemented('Digest authentication (-Authentication Digest):', target);
     case 'NegotiateWithImplicitCredential':
-      throw notImplemented(
-        "Negotiate with the current user's credentials (-Authentication NegotiateWithImplicitCredential):",
-        target,
+      needKerberos(
+        "Negotiate with the current user's credentials (-Authentication NegotiateWithImplicitCredential)",
       );
+      return;
     case 'Basic':
       if (!hasCredential) {
         // WinRM: Basic needs explicit credentials (ERROR_WSMAN_CLIENT_BASIC_AUTHENTICATION... "must specify a
@@ -102,24 +135,36 @@ export function checkMechanism(
       }
       return;
     default:
+      // Without -Credential, Negotiate can only use the current user's Kerberos tickets (no NTLM logon session
+      // to borrow on Unix).
       if (!hasCredential)
-        throw notImplemented(
-          `${mechanism} authentication without -Credential (the current user's Kerberos tickets):`,
-          target,
-        );
+        needKerberos(`${mechanism} authentication without -Credential (the current user's Kerberos tickets)`);
   }
 }
 
 /**
- * The authenticator for `-Authentication`: Basic, and Default / Negotiate with -Credential as NTLM inside SPNEGO
- * (our TypeScript NTLMv2, src/auth), with MS-WSMV message encryption over HTTP unless NoEncryption, and the channel
- * binding over HTTPS. Kerberos inside Negotiate comes with issue 12.
+ * The authenticator for `-Authentication`: Basic; Kerberos and Negotiate through the system GSSAPI when it loads
+ * (Kerberos first, then our NTLM with -Credential; implicit credentials from the user's tickets), else Negotiate as
+ * our TypeScript NTLM inside SPNEGO. Message encryption over HTTP unless NoEncryption; channel binding over HTTPS.
  */
 export const authenticatorFor: AuthenticatorFactory = (request) => {
   const { mechanism, credential, endpoint, noEncryption } = request;
   checkMechanism(mechanism, credential !== undefined, endpoint.computerName);
+  if (mechanism === 'Basic') {
+    const c = credential as WinrmCredential;
+    return basicAuth(c.userName, c.reveal());
+  }
+  if (mechanism === 'Credssp' || mechanism === 'Digest')
+    throw notImplemented(mechanism, endpoint.computerName);
+  if (gssapiProblem() === null)
+    return integratedAuthenticator({
+      mechanism,
+      credential,
+      endpoint,
+      noEncryption,
+      ...(request.includePortInSpn ? { includePortInSpn: true } : {}),
+    });
   const c = credential as WinrmCredential;
-  if (mechanism === 'Basic') return basicAuth(c.userName, c.reveal());
   return negotiateAuth({
     username: c.userName,
     password: c.reveal(),

@@ -14,6 +14,8 @@ export interface WinrmSessionOptions {
   readonly skipRevocationCheck: boolean;
   readonly noEncryption: boolean;
   readonly noMachineProfile: boolean;
+  /** PSSessionOption.IncludePortInSPN: the Kerberos SPN is `HTTP/<host>:<port>`. */
+  readonly includePortInSpn: boolean;
   /** MaximumConnectionRedirectionCount: default 5, a negative value is unlimited (WSManConnectionInfo). */
   readonly maximumRedirection: number;
   /** PSSessionOption.Culture: `wsmv:DataLocale`. */
@@ -135,6 +137,7 @@ export function winrmSessionOptions(
     skipRevocationCheck: toBool(lookup(p, 'SkipRevocationCheck')),
     noEncryption: toBool(lookup(p, 'NoEncryption')),
     noMachineProfile: toBool(lookup(p, 'NoMachineProfile')),
+    includePortInSpn: toBool(lookup(p, 'IncludePortInSPN')),
     maximumRedirection: maxRedirection < 0 ? Number.MAX_SAFE_INTEGER : maxRedirection,
     culture: cultureOption(lookup(p, 'Culture'), cultureFromEnv(env, 'LC_NUMERIC'), 'Culture'),
     uiCulture: cultureOption(lookup(p, 'UICulture'), cultureFromEnv(env, 'LC_MESSAGES'), 'UICulture'),

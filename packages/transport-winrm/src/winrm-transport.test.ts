@@ -10,6 +10,8 @@ import {
   TransportPluginToken,
 } from '@psremote/core';
 import { describe, expect, it } from 'vitest';
+import { gssapiAvailable } from './auth/integrated-auth.ts';
+import { checkMechanism } from './auth-select.ts';
 import { cultureFromEnv, winrmSessionOptions } from './winrm-options.ts';
 import { register, resolveWinrmTarget, winrmTransport } from './winrm-transport.ts';
 
@@ -109,14 +111,10 @@ describe('resolveTarget: the ComputerName and Uri sets', () => {
   });
 
   it.each([
-    ['Kerberos', 'Kerberos authentication'],
     ['Credssp', 'CredSSP authentication'],
     ['Digest', 'Digest authentication'],
-    ['NegotiateWithImplicitCredential', "Negotiate with the current user's credentials"],
   ])('-Authentication %s is refused with what is missing', (mechanism, text) => {
-    const bound: Record<string, BoundValue> = { ComputerName: 'srv01', Authentication: mechanism };
-    if (mechanism !== 'NegotiateWithImplicitCredential') bound.Credential = cred;
-    const e = failure(() => resolve(bound));
+    const e = failure(() => resolve({ ComputerName: 'srv01', Authentication: mechanism, Credential: cred }));
     expect(e.message).toContain(text);
     expect(e.category).toBe('NotImplemented');
     expect(e.fullyQualifiedErrorId).toBe(
@@ -124,8 +122,36 @@ describe('resolveTarget: the ComputerName and Uri sets', () => {
     );
   });
 
-  it('Default or Negotiate without -Credential needs Kerberos tickets; Basic needs a credential', () => {
-    expect(failure(() => resolve({ ComputerName: 'srv01' })).message).toContain('without -Credential');
+  it('Kerberos, implicit credentials and Default without -Credential resolve where GSSAPI loads (it does here)', () => {
+    expect(gssapiAvailable()).toBe(true);
+    expect(
+      resolve({ ComputerName: 'srv01', Authentication: 'Kerberos', Credential: cred }).authentication,
+    ).toBe('Kerberos');
+    expect(
+      resolve({ ComputerName: 'srv01', Authentication: 'NegotiateWithImplicitCredential' }).credential,
+    ).toBe(undefined);
+    expect(resolve({ ComputerName: 'srv01' }).authentication).toBe('Default');
+  });
+
+  it('without the GSSAPI library, what needs Kerberos says what is missing; NTLM with -Credential does not', () => {
+    const missing = () => 'libgssapi_krb5.so.2: cannot open shared object file';
+    for (const [mechanism, credential] of [
+      ['Kerberos', true],
+      ['NegotiateWithImplicitCredential', false],
+      ['Default', false],
+      ['Negotiate', false],
+    ] as const) {
+      const e = failure(() => checkMechanism(mechanism, credential, 'srv01', missing));
+      expect(e.category).toBe('NotInstalled');
+      expect(e.message).toContain("needs Kerberos through the system's GSSAPI library");
+      expect(e.message).toContain('cannot open shared object file');
+      expect(e.recommendedAction).toContain('libgssapi-krb5-2');
+    }
+    expect(() => checkMechanism('Negotiate', true, 'srv01', missing)).not.toThrow();
+    expect(() => checkMechanism('Default', true, 'srv01', missing)).not.toThrow();
+  });
+
+  it('Basic needs a credential', () => {
     expect(failure(() => resolve({ ComputerName: 'srv01', Authentication: 'Basic' })).message).toContain(
       'Basic authentication needs a user name and password',
     );

@@ -179,6 +179,7 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
             credential: target.credential,
             endpoint,
             noEncryption: o.noEncryption,
+            includePortInSpn: o.includePortInSpn,
           }),
           locale: o.uiCulture,
           dataLocale: o.culture,
