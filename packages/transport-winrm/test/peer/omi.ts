@@ -106,7 +106,14 @@ function exited(child: ChildProcess): Promise<void> {
  * Starts omiserver from the cached build on `httpPort`/`httpsPort` (default: free ports) and resolves once
  * both listen. Throws OmiUnavailable when it cannot (no build: run `bash scripts/setup.sh --peers`).
  */
-export async function startOmi(opts: { httpPort?: number; httpsPort?: number } = {}): Promise<OmiPeer> {
+export async function startOmi(
+  opts: {
+    httpPort?: number;
+    httpsPort?: number;
+    /** More omiserver options, e.g. `['--loglevel', 'debug', '--httptrace']` (traces under OMI's var/log). */
+    extraArgs?: readonly string[];
+  } = {},
+): Promise<OmiPeer> {
   if (process.getuid?.() !== 0)
     throw new OmiUnavailable(
       'the OMI server must run as root (it authenticates through PAM and starts each shell as its user)',
@@ -174,6 +181,7 @@ export async function startOmi(opts: { httpPort?: number; httpsPort?: number } =
     pem,
     '--keyfile',
     key,
+    ...(opts.extraArgs ?? []),
   ];
   const errFd = openSync(join(runDir, 'stderr.log'), 'w');
   const child = spawn(join(out, 'bin/omiserver'), args, {
