@@ -101,7 +101,17 @@ run() {
   echo "omi-peer: Ctrl+C stops it"
   cd "$w/psl"
   $SUDO rm -f "$o/var/run/omiserver.pid"
-  exec $SUDO env LD_LIBRARY_PATH="$o/lib" CORE_ROOT="$w/pshome" "$o/bin/omiserver" --httpport "$http" --httpsport "$https"
+  # In the background with a trap, not exec: omiserver ignores SIGINT where the shell started it in the
+  # background, and on SIGTERM it stops its engine and the per-user agents too.
+  $SUDO env LD_LIBRARY_PATH="$o/lib" CORE_ROOT="$w/pshome" "$o/bin/omiserver" --httpport "$http" --httpsport "$https" &
+  local pid=$!
+  trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM HUP
+  local rc=0
+  wait "$pid" || rc=$?
+  # wait returns early when a trapped signal arrives: wait again for the server to finish stopping.
+  wait "$pid" 2>/dev/null || true
+  echo "omi-peer: stopped"
+  return "$rc"
 }
 
 case "${1:-}" in

@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const OMI_USER = 'psuser';
@@ -51,15 +51,20 @@ export class OmiUnavailable extends Error {
   override readonly name = 'OmiUnavailable';
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '../../../..');
-const peerScript = join(repoRoot, 'scripts/omi-peer.sh');
+/** scripts/omi-peer.sh of this checkout, found upwards from this file (it also runs compiled, from bench/.build). */
+function findPeerScript(): string {
+  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
+    const script = join(d, 'scripts/omi-peer.sh');
+    if (existsSync(script)) return script;
+    if (dirname(d) === d) throw new OmiUnavailable('scripts/omi-peer.sh not found above this file');
+  }
+}
 
 /** The build directory for the current sources (`scripts/omi-peer.sh dir`), and whether it is complete. */
 export function omiBuild(): { dir: string; complete: boolean } {
   let dir: string;
   try {
-    dir = execFileSync('bash', [peerScript, 'dir'], {
+    dir = execFileSync('bash', [findPeerScript(), 'dir'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     }).trim();
