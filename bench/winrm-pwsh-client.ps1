@@ -1,6 +1,6 @@
 # PowerShell's own Linux WSMan client (libpsrpclient.so + OMI's libmi.so, found through LD_LIBRARY_PATH) against
 # the OMI peer over HTTPS with Basic. Prints one JSON object per measurement; `progress` lines go to stderr.
-param([int]$Port = 5986, [string]$UserName = 'psuser', [int]$Bulk = 200000)
+param([int]$Port = 5986, [string]$UserName = 'psuser', [int]$Bulk = 200000, [int]$CaseTimeoutSec = 300)
 $ErrorActionPreference = 'Stop'
 $proc = [System.Diagnostics.Process]::GetCurrentProcess()
 function Cpu { $proc.Refresh(); $proc.TotalProcessorTime.TotalMilliseconds }
@@ -21,9 +21,12 @@ foreach ($case in @(@{ name = 'roundtrip'; script = '1' }, @{ name = 'bulk'; scr
   $ps = [powershell]::Create(); $ps.Runspace = $s.Runspace; [void]$ps.AddScript($case.script)
   $out = [System.Management.Automation.PSDataCollection[psobject]]::new()
   $c0 = Cpu; $sw.Restart()
-  $ps.Invoke($null, $out)
-  Emit $case.name $sw.Elapsed.TotalMilliseconds ((Cpu) - $c0) @{ count = $out.Count }
-  [Console]::Error.WriteLine("$($case.name) done")
+  # Asynchronously, so a run that stalls is reported with what it had received by the deadline.
+  $h = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $out)
+  $done = $h.AsyncWaitHandle.WaitOne([timespan]::FromSeconds($CaseTimeoutSec))
+  Emit $case.name $sw.Elapsed.TotalMilliseconds ((Cpu) - $c0) @{ count = $out.Count; timedOut = -not $done }
+  [Console]::Error.WriteLine("$($case.name) $(if ($done) { 'done' } else { "timed out after $CaseTimeoutSec s with $($out.Count) objects" })")
+  if (-not $done) { try { $ps.Stop() } catch {} ; break }
   $ps.Dispose()
 }
 $sw.Restart()

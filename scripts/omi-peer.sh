@@ -105,12 +105,13 @@ run() {
   # background, and on SIGTERM it stops its engine and the per-user agents too.
   $SUDO env LD_LIBRARY_PATH="$o/lib" CORE_ROOT="$w/pshome" "$o/bin/omiserver" --httpport "$http" --httpsport "$https" &
   local pid=$!
-  trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM HUP
-  local rc=0
+  local rc=0 asked=0
+  trap 'asked=1; kill -TERM "$pid" 2>/dev/null || true' INT TERM HUP
   wait "$pid" || rc=$?
   # wait returns early when a trapped signal arrives: wait again for the server to finish stopping.
   wait "$pid" 2>/dev/null || true
   echo "omi-peer: stopped"
+  [ "$asked" = 1 ] && return 0
   return "$rc"
 }
 
