@@ -26,7 +26,8 @@ foreach ($case in @(@{ name = 'roundtrip'; script = '1' }, @{ name = 'bulk'; scr
   $done = $h.AsyncWaitHandle.WaitOne([timespan]::FromSeconds($CaseTimeoutSec))
   Emit $case.name $sw.Elapsed.TotalMilliseconds ((Cpu) - $c0) @{ count = $out.Count; timedOut = -not $done }
   [Console]::Error.WriteLine("$($case.name) $(if ($done) { 'done' } else { "timed out after $CaseTimeoutSec s with $($out.Count) objects" })")
-  if (-not $done) { try { $ps.Stop() } catch {} ; break }
+  # Stop() and Remove-PSSession stall on OMI's held Receives as well: end the process instead.
+  if (-not $done) { [Environment]::Exit(0) }
   $ps.Dispose()
 }
 $sw.Restart()
