@@ -2,7 +2,9 @@
 # One-time set-up on a fresh Debian 12 machine (idempotent, fast when already done):
 #   pnpm 12.4.2, PowerShell 7.6.9 as a .NET global tool, the workspace's packages, and a build.
 #   --peers also installs the Debian packages the real-peer tests use (OpenSSH server, podman, runc,
-#   debootstrap, an MIT KDC and faketime for the Kerberos tests); the tests start and stop the peers themselves.
+#   debootstrap, an MIT KDC and faketime for the Kerberos tests, the OMI build's compilers and headers) and builds
+#   the OMI WS-Management peer once per source change (scripts/omi-peer.sh, about 4 minutes idle); the tests'
+#   globalSetups start and stop the peers themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,8 +20,10 @@ SUDO=""
 
 if [ "$want_peers" = 1 ]; then
   need=()
+  # OMI (scripts/omi-peer.sh): gawk libpam0g-dev libssl-dev libkrb5-dev pkg-config cmake g++ make patch
   for p in openssh-server podman runc debootstrap openssl gss-ntlmssp python3-gssapi \
-           krb5-kdc krb5-admin-server krb5-user faketime; do
+    krb5-kdc krb5-admin-server krb5-user faketime \
+    gawk libpam0g-dev libssl-dev libkrb5-dev pkg-config cmake g++ make patch; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ "${#need[@]}" -gt 0 ]; then
@@ -40,10 +44,21 @@ if ! command -v pwsh >/dev/null 2>&1 || ! pwsh -NoProfile -NonInteractive -c '$P
   dotnet tool install --global PowerShell --version 7.6.9 >/dev/null
 fi
 
+omi_build=""
+if [ "$want_peers" = 1 ]; then
+  # In the background while the workspace installs and builds; waited for at the end.
+  bash scripts/omi-peer.sh build >/dev/null &
+  omi_build=$!
+fi
+
 if [ "${CI:-}" = "true" ]; then
   pnpm install --frozen-lockfile
 else
   pnpm install
 fi
 pnpm -r build
+if [ -n "$omi_build" ] && ! wait "$omi_build"; then
+  echo "setup: the OMI peer build failed (see above)" >&2
+  exit 1
+fi
 echo "setup: done (pwsh $(pwsh -NoProfile -NonInteractive -c '$PSVersionTable.PSVersion.ToString()'), pnpm $(pnpm --version))"

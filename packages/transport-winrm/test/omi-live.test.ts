@@ -1,45 +1,24 @@
-import { connect } from 'node:net';
 import { ClientRunspacePool, type PsrpEvent } from '@psremote/psrp';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { endpointFromComputerName } from '../src/url/wsman-endpoint.ts';
 import { basicAuth } from '../src/wsman/auth.ts';
 import { payloadBudget } from '../src/wsman/budget.ts';
 import { WsmanClient } from '../src/wsman/client.ts';
-import { WsmanFault, WsmanTransportError } from '../src/wsman/errors.ts';
+import { WsmanFault, WsmanHttpError, WsmanTransportError } from '../src/wsman/errors.ts';
 import { SIGNAL } from '../src/wsman/namespaces.ts';
+import { OTHER_CA } from './peer/other-ca.ts';
+import { WsmanPool } from './peer/wsman-pool.ts';
 
 /**
- * A real WS-Management server: Microsoft's OMI with PowerShell 7's own WSMan plugin (../shared/peers/omi beside the checkout,
- * `build.sh WORKDIR start`, user psuser / Passw0rd!, Basic over HTTP on 127.0.0.1:5985). Not started here: the
- * build takes minutes, and the WinRM transport that will use these pieces is not wired yet, so CI does not build
- * OMI yet (the WinRM issue adds it to the peer set-up). Without a server this file skips and says why, unless
- * PSREMOTE_REQUIRE_OMI=1.
+ * A real WS-Management server: Microsoft's OMI with PowerShell 7's own WSMan plugin, started on free ports for this
+ * project by test/global-setup.ts (test/peer/omi.ts; built once by `scripts/setup.sh --peers`). Without a build
+ * these tests skip and say why; under PSREMOTE_REQUIRE_PEERS=1 the run fails instead.
  */
-const HOST = process.env.PSREMOTE_OMI_HOST ?? '127.0.0.1';
-const USER = process.env.PSREMOTE_OMI_USER ?? 'psuser';
-const PASSWORD = process.env.PSREMOTE_OMI_PASSWORD ?? 'Passw0rd!';
-
-async function listening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port, timeout: 2000 });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-    s.once('timeout', () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
-}
-
-const available = await listening(HOST, 5985);
-if (!available) {
-  const why = `no WS-Management server on ${HOST}:5985 (build and start it: bash ../shared/peers/omi/build.sh <workdir> start)`;
-  if (process.env.PSREMOTE_REQUIRE_OMI === '1') throw new Error(`PSREMOTE_REQUIRE_OMI=1 but ${why}`);
-  console.warn(`[transport-winrm] OMI live tests skip: ${why}`);
-}
+const peer = inject('omiPeer');
+if (!peer) console.warn(`[transport-winrm] OMI live tests skip: ${inject('omiPeerMissing')}`);
+const HOST = peer?.host ?? '127.0.0.1';
+const USER = peer?.user ?? '';
+const PASSWORD = peer?.password ?? '';
 
 /** Feeds every Stream of a Receive to the engine; returns its events. */
 function feed(pool: ClientRunspacePool, streams: ReadonlyArray<{ data: Uint8Array }>): PsrpEvent[] {
@@ -49,8 +28,8 @@ function feed(pool: ClientRunspacePool, streams: ReadonlyArray<{ data: Uint8Arra
   return out;
 }
 
-describe.skipIf(!available)('WS-Management against OMI + PowerShell 7.6.9 WSMan plugin (Basic, HTTP)', () => {
-  const endpoint = endpointFromComputerName({ computerName: HOST });
+describe.skipIf(!peer)('WS-Management against OMI + PowerShell 7.6.9 WSMan plugin (Basic, HTTP)', () => {
+  const endpoint = endpointFromComputerName({ computerName: HOST, port: peer?.httpPort ?? 5985 });
   const client = new WsmanClient({ endpoint, auth: basicAuth(USER, PASSWORD), receiveTimeoutSeconds: 20 });
   const pool = new ClientRunspacePool();
   let shellId = '';
@@ -176,10 +155,12 @@ describe.skipIf(!available)('WS-Management against OMI + PowerShell 7.6.9 WSMan 
     ).toEqual(['Stopped']);
   });
 
-  it('speaks HTTPS to port 5986: refuses the self-signed certificate, accepts it with SkipCACheck+SkipCNCheck', async () => {
+  it('speaks HTTPS: refuses the self-signed certificate, accepts it with SkipCACheck+SkipCNCheck', async () => {
     const signal = AbortSignal.timeout(60_000);
-    const tlsEndpoint = endpointFromComputerName({ computerName: HOST, useSSL: true });
-    expect(tlsEndpoint.url).toBe(`https://${HOST}:5986/wsman?PSVersion=2.0`);
+    expect(endpointFromComputerName({ computerName: HOST, useSSL: true }).url).toBe(
+      `https://${HOST}:5986/wsman?PSVersion=2.0`,
+    );
+    const tlsEndpoint = endpointFromComputerName({ computerName: HOST, useSSL: true, port: peer?.httpsPort });
     const strict = new WsmanClient({ endpoint: tlsEndpoint, auth: basicAuth(USER, PASSWORD) });
     const refused = await strict.receive({ shellId }, signal).catch((e: unknown) => e);
     await strict.close();
@@ -215,5 +196,63 @@ describe.skipIf(!available)('WS-Management against OMI + PowerShell 7.6.9 WSMan 
       expect((outcome as WsmanFault).info.httpStatus).toBe(500);
       expect((outcome as WsmanFault).info.subcode?.local).toBe('InternalError');
     }
+  });
+});
+
+describe.skipIf(!peer)('Basic over HTTPS against OMI, its certificate trusted explicitly', () => {
+  const endpoint = endpointFromComputerName({
+    computerName: HOST,
+    useSSL: true,
+    port: peer?.httpsPort ?? 5986,
+  });
+  const clients: WsmanClient[] = [];
+  const client = (opts: Partial<ConstructorParameters<typeof WsmanClient>[0]>) => {
+    const c = new WsmanClient({
+      endpoint,
+      auth: basicAuth(USER, PASSWORD),
+      receiveTimeoutSeconds: 20,
+      ...opts,
+    });
+    clients.push(c);
+    return c;
+  };
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('is refused without trust in the certificate: the TLS check fails before any HTTP', async () => {
+    const refused = await new WsmanPool(client({}))
+      .open(AbortSignal.timeout(30_000))
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WsmanTransportError);
+    // Node's verdict on OMI's self-signed certificate, nothing else (no HTTP status: no request went out).
+    expect((refused as WsmanTransportError).code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/);
+  });
+
+  it("is refused when the trusted certificate is not the server's", async () => {
+    const other = await new WsmanPool(client({ tls: { ca: OTHER_CA } }))
+      .open(AbortSignal.timeout(30_000))
+      .catch((e: unknown) => e);
+    expect(other).toBeInstanceOf(WsmanTransportError);
+  });
+
+  it('opens a pool and runs a pipeline as psuser with the certificate as the only trust anchor', async () => {
+    const signal = AbortSignal.timeout(120_000);
+    const s = new WsmanPool(client({ tls: { ca: peer?.caPem ?? '' } }));
+    const t0 = performance.now();
+    await s.open(signal);
+    const opened = Math.round(performance.now() - t0);
+    expect(s.shellId).toBe(s.pool.runspacePoolId.toUpperCase());
+    const { output, events } = await s.run('[Environment]::UserName; 6*7', signal);
+    expect(output).toEqual(['psuser', 42]);
+    expect(events.some((e) => e.type === 'PipelineStateChanged' && e.state === 'Completed')).toBe(true);
+    console.log(`[transport-winrm] OMI over HTTPS: pool opened in ${opened} ms`);
+  });
+
+  it('answers a wrong password with 401 over HTTPS', async () => {
+    const bad = client({ tls: { ca: peer?.caPem ?? '' }, auth: basicAuth(USER, 'wrong password') });
+    const denied = await new WsmanPool(bad).open(AbortSignal.timeout(60_000)).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(WsmanHttpError);
+    expect((denied as WsmanHttpError).status).toBe(401);
   });
 });

@@ -1,0 +1,13 @@
+/** A self-signed certificate for 127.0.0.1 whose key was thrown away: trusting it must not make another server trusted. */
+export const OTHER_CA = `-----BEGIN CERTIFICATE-----
+MIIBmjCCAUGgAwIBAgIUNvL3MT6s2LNlad9SQJFnyyCaOGEwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyNjE2NDgyNFoYDzIxMjYxMTAy
+MTY0ODI0WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAQ7huLAqJkK6MyXwr5ilcIL1vqpsWYih3B2eHQuqBLEiUrXnThghNIm
+Ba3YHb236ovJDrK4OmNTxidVqTKjaJtCo28wbTAdBgNVHQ4EFgQUNecHhxZJrY1x
+Pr5Y+UMiGsEVtbcwHwYDVR0jBBgwFoAUNecHhxZJrY1xPr5Y+UMiGsEVtbcwDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARhwR/AAABgglsb2NhbGhvc3QwCgYIKoZI
+zj0EAwIDRwAwRAIgSIxqa4fbRTwyObywkM0LqAIVFQZGJFeAvoehbQwcmIkCICpu
+/RiHqoNTaQ0EbRYdzehcK2BhYiNRcXqHzrPLeyZt
+-----END CERTIFICATE-----
+`;
