@@ -69,6 +69,7 @@ if (process.env.BENCH_LOCAL !== '0') localSection();
 if (process.env.BENCH_SSH !== '0') await sshSection();
 if (process.env.BENCH_CONTAINER !== '0') await containerSection();
 if (process.env.BENCH_WINRM !== '0') await winrmSection();
+if (process.env.BENCH_OMI !== '0') await omiSection();
 
 function localSection() {
   console.log('\n## Local session (pwsh -s child)');
@@ -279,4 +280,57 @@ async function winrmSection() {
   } finally {
     endpoint.stop();
   }
+}
+
+/**
+ * Microsoft's OMI with PowerShell's WSMan plugin (built by `scripts/setup.sh --peers`): psremote over Basic/HTTP, and
+ * with BENCH_WINRM_PWSH=1 PowerShell's own Linux WSMan client against the same server (minutes: OMI holds each
+ * empty Receive 30 s). OMI's plugin hands out output slowly, so the bulk case is small (BENCH_OMI_BULK, 200).
+ */
+async function omiSection() {
+  console.log("\n## WinRM against OMI + PowerShell's WSMan plugin (Basic)");
+  const { importOmiPeer, measureWinrmPwshClient } = await import('./winrm-pwsh-client.mjs');
+  const { startOmi } = await importOmiPeer();
+  const n = Number(process.env.BENCH_OMI_BULK ?? 200);
+  let peer;
+  try {
+    peer = await startOmi();
+  } catch (e) {
+    console.log(`OMI peer unavailable, section skipped: ${e.message}`);
+    return;
+  }
+  let ours;
+  try {
+    ours = client([Math.min(repeat, 2), n, 0], {
+      BENCH_WINRM: JSON.stringify({
+        port: peer.httpPort,
+        user: peer.user,
+        password: peer.password,
+        authentication: 'Basic',
+        noEncryption: true,
+      }),
+    });
+  } finally {
+    await peer.stop();
+  }
+  let theirs = {};
+  if (process.env.BENCH_WINRM_PWSH === '1')
+    theirs = await measureWinrmPwshClient({ bulk: n, caseTimeoutSec: 150 });
+  console.log("\n| measure | psremote | pwsh's Linux WSMan client | ratio |\n|---|---|---|---|");
+  for (const [label, key, field] of [
+    ['session open (psremote: median)', 'open', 'ms'],
+    ['round trip of 1', 'roundtrip', 'ms'],
+    [`1..${n} received: wall`, 'bulk', 'ms'],
+    [`1..${n} received: client CPU`, 'bulk', 'cpuMs'],
+  ]) {
+    const a = ours[key]?.[field];
+    const b = theirs[key]?.[field];
+    console.log(
+      `| ${label} | ${fmt(a)} | ${theirs[key]?.timedOut ? 'did not finish' : fmt(b)} | ${ratio(a, b)} |`,
+    );
+  }
+  if (process.env.BENCH_WINRM_PWSH !== '1')
+    console.log(
+      "\n(PowerShell's client not run: BENCH_WINRM_PWSH=1 adds it; measured 2026-11-26: open 90-92 s, round trip 120 s.)",
+    );
 }

@@ -19,7 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
 /** The OMI peer module (TypeScript, node builtins only), compiled for Node into bench/.build/winrm. */
-async function importOmiPeer() {
+export async function importOmiPeer() {
   const out = join(here, '.build', 'winrm');
   mkdirSync(out, { recursive: true });
   execFileSync(
