@@ -42,11 +42,10 @@ export {
   remotePromptFunction,
 } from './session/interactive.ts';
 export { Invocation, type InvocationEvent, type InvocationResult } from './session/invocation.ts';
+export { type OpenSessionOptions, openSession } from './session/open-session.ts';
 export {
   hostDefaultDataFrom,
   type InvokeOptions,
-  type OpenSessionOptions,
-  openSession,
   type PoolCallOptions,
   PSSession,
 } from './session/session.ts';
