@@ -100,14 +100,6 @@ describe('the error id catalogue', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('every entry is raised somewhere, or is an engine id the kernel passes on', () => {
-    const raised = new Set(all.map((u) => u.id));
-    // The engine's protocol errors arrive as PsrpProtocolError/ClixmlError ids (their own constructors).
-    const engine = /^(Psrp|Clixml|Deserialization)/;
-    const dead = Object.keys(ERROR_IDS).filter((id) => !raised.has(id) && !engine.test(id));
-    expect(dead).toEqual([]);
-  });
-
   it('categories are PowerShell ErrorCategory names and origins are powershell or psremote', () => {
     for (const info of Object.values(ERROR_IDS) as ErrorIdInfo[]) {
       for (const c of info.categories) expect(ERROR_CATEGORIES).toContain(c);

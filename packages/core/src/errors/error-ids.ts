@@ -139,6 +139,9 @@ export const ERROR_IDS = {
   WinRMAuthUnsupported: ours('AuthenticationError'),
   WinRMEncryptedBodyInvalid: ours('ProtocolError'),
   WinRMMessageIntegrity: ours('SecurityError'),
+  // Kerberos/Negotiate through GSSAPI (transport-winrm's auth, merged on main beside this catalogue).
+  NewRunspaceAmbiguousAuthentication: ps('InvalidOperation'),
+  KerberosNotAvailable: ours('NotInstalled', 'NotImplemented'),
 } as const satisfies Record<string, ErrorIdInfo>;
 
 /** An id psremote raises itself. */
