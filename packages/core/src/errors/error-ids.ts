@@ -48,7 +48,7 @@ export const ERROR_IDS = {
   'System.UriFormatException': ps('NotSpecified'),
 
   // ---- the session and the OutOfProc connection (RemotingErrorIdStrings.resx where PowerShell has one) ----
-  CreateRemoteRunspaceFailed: ps('OpenError', 'InvalidArgument', 'NotImplemented'),
+  CreateRemoteRunspaceFailed: ps('OpenError', 'InvalidArgument', 'NotImplemented', 'NotInstalled'),
   InvalidRunspaceState: ps('InvalidOperation'),
   IPCServerProcessReportedError: ps('OpenError'),
   IPCSignalTimedOut: ps('OperationTimeout'),
