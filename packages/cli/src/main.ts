@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import {
   type BoundParameters,
   bindEnterPSSession,
+  type ErrorId,
+  guardPlugin,
   type HostUi,
   InteractiveSession,
   isPSRemotingError,
@@ -280,11 +282,12 @@ function safeResolve(
   try {
     return {
       ok: true,
-      value: plugin.resolveTarget(bound ?? { parameterSet: 'ComputerName', bound: {} }, env),
+      // As the kernel calls it: a failure is a PSRemotingError (TransportPluginFailed when the plugin threw another).
+      value: guardPlugin(plugin).resolveTarget(bound ?? { parameterSet: 'ComputerName', bound: {} }, env),
     };
   } catch (e) {
     const err = e as PSRemotingError;
-    return { ok: false, error: { errorId: err.errorId ?? 'Unknown', message: err.message } };
+    return { ok: false, error: { errorId: err.errorId, message: err.message } };
   }
 }
 
@@ -335,7 +338,7 @@ async function readPasswordFromStdin(
   bindArgs: readonly string[],
   io: MainIo,
 ): Promise<string> {
-  const refuse = (errorId: string, message: string, action: string) =>
+  const refuse = (errorId: ErrorId, message: string, action: string) =>
     new PSRemotingError(message, {
       errorId,
       category: 'InvalidArgument',

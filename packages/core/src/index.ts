@@ -1,5 +1,12 @@
 export { ERROR_CATEGORIES, type ErrorCategory } from './errors/error-category.ts';
 export {
+  ERROR_IDS,
+  type ErrorId,
+  type ErrorIdInfo,
+  type ErrorIdOrigin,
+  isKnownErrorId,
+} from './errors/error-ids.ts';
+export {
   ENTER_PSSESSION_COMMAND,
   isPSRemotingError,
   PSRemotingError,
@@ -42,11 +49,10 @@ export {
   remotePromptFunction,
 } from './session/interactive.ts';
 export { Invocation, type InvocationEvent, type InvocationResult } from './session/invocation.ts';
+export { type OpenSessionOptions, openSession } from './session/open-session.ts';
 export {
   hostDefaultDataFrom,
   type InvokeOptions,
-  type OpenSessionOptions,
-  openSession,
   type PoolCallOptions,
   PSSession,
 } from './session/session.ts';
@@ -60,6 +66,7 @@ export {
 export { satisfiesApiRange } from './transport/api-range.ts';
 export * from './transport/contract.ts';
 export type { OutOfProcStream } from './transport/outofproc-stream.ts';
+export { guardConnection, guardPlugin, type PluginOperation, pluginError } from './transport/plugin-calls.ts';
 export { selectTransport, TRANSPORT_PACKAGE_FOR_SET } from './transport/registry.ts';
 export { TransportPluginToken } from './transport/tokens.ts';
 export { psValueNumber, psValueText } from './util/ps-value-text.ts';

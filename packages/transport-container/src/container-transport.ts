@@ -44,7 +44,7 @@ function invalidContainer(id: string, why: string): PSRemotingError {
 }
 
 /** The ContainerId parameter set over the Docker Engine API (Docker, Docker Desktop, podman's service). */
-export function createContainerTransport(): TransportPlugin {
+export function createContainerTransport(): TransportPlugin<ContainerTarget> {
   return {
     name: 'container',
     apiRange: '^2.0.0',
@@ -62,8 +62,7 @@ export function createContainerTransport(): TransportPlugin {
         endpoint: resolveEndpoint(env),
       };
     },
-    async connect(target: TransportTarget, ctx: TransportContext): Promise<TransportConnection> {
-      const t = target as ContainerTarget;
+    async connect(t: ContainerTarget, ctx: TransportContext): Promise<TransportConnection> {
       const api = new EngineClient(t.endpoint);
       try {
         await api.negotiate(ctx.signal);
@@ -238,7 +237,7 @@ async function startPowerShell(
   });
 }
 
-export const containerTransport: TransportPlugin = createContainerTransport();
+export const containerTransport: TransportPlugin<ContainerTarget> = createContainerTransport();
 
 /** Minimal shape of a tsyringe container: register(token, { useValue }). */
 export interface TransportContainer {

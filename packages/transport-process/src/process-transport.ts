@@ -34,7 +34,9 @@ export interface ProcessTransportOptions {
  * PowerShell's own PowerShellProcessInstance starts it. It is what `psremote enter` with no target opens
  * (Enter-PSSession's Example 1), and the embedded default for library users.
  */
-export function createProcessTransport(options: ProcessTransportOptions = {}): TransportPlugin {
+export function createProcessTransport(
+  options: ProcessTransportOptions = {},
+): TransportPlugin<ProcessTarget> {
   return {
     name: 'process',
     apiRange: '^2.0.0',
@@ -49,8 +51,7 @@ export function createProcessTransport(options: ProcessTransportOptions = {}): T
         arguments: ['-s', '-NoLogo', '-NoProfile'],
       };
     },
-    async connect(target: TransportTarget, ctx: TransportContext): Promise<TransportConnection> {
-      const t = target as ProcessTarget;
+    async connect(t: ProcessTarget, ctx: TransportContext): Promise<TransportConnection> {
       const exe = findPwsh(ctx.env, t.pwshPath);
       ctx.signal.throwIfAborted();
       const child = spawn(exe, [...t.arguments], {
@@ -123,7 +124,7 @@ export function createProcessTransport(options: ProcessTransportOptions = {}): T
 }
 
 /** The default instance: pwsh from PSREMOTE_PWSH, PATH or ~/.dotnet/tools. */
-export const processTransport: TransportPlugin = createProcessTransport();
+export const processTransport: TransportPlugin<ProcessTarget> = createProcessTransport();
 
 /** Whether `promise` settles within `ms`. */
 async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {

@@ -30,7 +30,8 @@ describe('the ssh TransportPlugin', () => {
       options: DEFAULT_SESSION_OPTIONS,
     };
     await expect(
-      sshTransport.connect({ computerName: 'x', prompt: { kind: 'prefix', text: '[x]: ' } }, ctx),
+      // A target from elsewhere (a JavaScript caller): the type would refuse it, the plugin refuses it too.
+      sshTransport.connect({ computerName: 'x', prompt: { kind: 'prefix', text: '[x]: ' } } as never, ctx),
     ).rejects.toThrow(TypeError);
   });
 });

@@ -7,7 +7,6 @@ import {
   type TransportContext,
   type TransportPlugin,
   TransportPluginToken,
-  type TransportTarget,
 } from '@psremote/core';
 import { type ResolveOptions, resolveSshTarget } from './resolve-target.ts';
 import { openSshChannel } from './ssh-connect.ts';
@@ -18,7 +17,11 @@ export type SshTransportOptions = ResolveOptions;
 /** `pwsh -sshs` writes its fatal errors on stdout with this prefix (protocols.md 3.1, ConsoleHost.cs). */
 export const SSH_SERVER_ERROR_PREFIX = '__NamedPipeError__:';
 
-function isSshTarget(t: TransportTarget): t is SshTarget {
+/**
+ * Whether `t` came from this plugin's resolveTarget: the type says so, but a JavaScript caller (or openSession's
+ * `target` option) can hand any target.
+ */
+function resolvedBySsh(t: SshTarget): boolean {
   return typeof t.hostName === 'string' && typeof t.port === 'number' && typeof t.subsystem === 'string';
 }
 
@@ -26,7 +29,7 @@ function isSshTarget(t: TransportTarget): t is SshTarget {
  * The SSHHost parameter set: PowerShell over SSH in-process with ssh2, the user's OpenSSH configuration, keys,
  * agent and known_hosts, and the `powershell` subsystem (`pwsh -sshs`) speaking OutOfProc packets.
  */
-export function createSshTransport(options: SshTransportOptions = {}): TransportPlugin {
+export function createSshTransport(options: SshTransportOptions = {}): TransportPlugin<SshTarget> {
   return {
     name: 'ssh',
     apiRange: '^2.0.0',
@@ -34,8 +37,8 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
     resolveTarget(bound: BoundParameters, env: Readonly<Record<string, string | undefined>>): SshTarget {
       return resolveSshTarget(bound, env ?? process.env, options);
     },
-    async connect(target: TransportTarget, ctx: TransportContext): Promise<TransportConnection> {
-      if (!isSshTarget(target))
+    async connect(target: SshTarget, ctx: TransportContext): Promise<TransportConnection> {
+      if (!resolvedBySsh(target))
         throw new TypeError('The ssh transport was given a target it did not resolve.');
       for (const key of target.ignoredOptions)
         ctx.hostUi.writeWarningLine(`The SSH option '${key}' is not supported by psremote and is ignored.`);
@@ -127,7 +130,7 @@ export function createSshTransport(options: SshTransportOptions = {}): Transport
 }
 
 /** The SSHHost transport with the user's ~/.ssh/config and /etc/ssh/ssh_config. */
-export const sshTransport: TransportPlugin = createSshTransport();
+export const sshTransport: TransportPlugin<SshTarget> = createSshTransport();
 
 /** The part of a tsyringe DependencyContainer that `register` uses (psremote never imports tsyringe at runtime). */
 export interface TransportContainer {

@@ -48,7 +48,11 @@ export interface WinrmTransportOptions {
   readonly receiveTimeoutSeconds?: number;
 }
 
-function isWinrmTarget(t: TransportTarget): t is WinrmTarget {
+/**
+ * Whether `t` came from this plugin's resolveTarget: the type says so, but a JavaScript caller (or openSession's
+ * `target` option) can hand any target.
+ */
+function resolvedByWinrm(t: WinrmTarget): boolean {
   return (
     (t.parameterSet === 'ComputerName' || t.parameterSet === 'Uri') &&
     typeof t.endpoint === 'object' &&
@@ -156,7 +160,7 @@ function basicOverHttpError(target: WinrmTarget): PSRemotingError {
 }
 
 /** The ComputerName and Uri parameter sets: PowerShell over WinRM (WS-Management). */
-export function createWinrmTransport(options: WinrmTransportOptions = {}): TransportPlugin {
+export function createWinrmTransport(options: WinrmTransportOptions = {}): TransportPlugin<WinrmTarget> {
   const makeAuthenticator = options.authenticatorFor ?? authenticatorFor;
   return {
     name: 'winrm',
@@ -165,8 +169,8 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
     resolveTarget(bound: BoundParameters): WinrmTarget {
       return resolveWinrmTarget(bound);
     },
-    async connect(target: TransportTarget, ctx: TransportContext): Promise<TransportConnection> {
-      if (!isWinrmTarget(target))
+    async connect(target: WinrmTarget, ctx: TransportContext): Promise<TransportConnection> {
+      if (!resolvedByWinrm(target))
         throw new TypeError('The winrm transport was given a target it did not resolve.');
       const o = winrmSessionOptions(ctx.options, ctx.env);
       if (target.authentication === 'Basic' && target.endpoint.scheme === 'http' && !o.noEncryption)
@@ -213,7 +217,7 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
 }
 
 /** The ComputerName and Uri sets with the default authenticators. */
-export const winrmTransport: TransportPlugin = createWinrmTransport();
+export const winrmTransport: TransportPlugin<WinrmTarget> = createWinrmTransport();
 
 /** The part of a tsyringe DependencyContainer that `register` uses (psremote never imports tsyringe at runtime). */
 export interface TransportContainer {

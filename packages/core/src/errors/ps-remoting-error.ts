@@ -1,4 +1,5 @@
 import type { ErrorCategory } from './error-category.ts';
+import type { ErrorId } from './error-ids.ts';
 
 const BRAND = Symbol.for('@psremote/core:PSRemotingError');
 
@@ -6,8 +7,12 @@ const BRAND = Symbol.for('@psremote/core:PSRemotingError');
 export const ENTER_PSSESSION_COMMAND = 'Microsoft.PowerShell.Commands.EnterPSSessionCommand';
 
 export interface PSRemotingErrorOptions {
-  /** Stable id. Where PowerShell has one, its exact spelling (`AmbiguousParameterSet`). */
-  readonly errorId: string;
+  /**
+   * Stable id. Where PowerShell has one, its exact spelling (`AmbiguousParameterSet`). psremote's own are listed
+   * in ERROR_IDS (error-ids.ts); any other string stays allowed for a third-party transport's ids and for ids a
+   * server or a WinRM fault gives, which are passed on as they come.
+   */
+  readonly errorId: ErrorId | (string & {});
   readonly category: ErrorCategory;
   /** The offending argument, host, container name... */
   readonly targetObject?: unknown;

@@ -15,6 +15,13 @@ import { silentLogger } from '../transport/contract.ts';
 import type { OutOfProcStream } from '../transport/outofproc-stream.ts';
 import { AsyncQueue } from '../util/async-queue.ts';
 import { type Deferred, deferred } from '../util/deferred.ts';
+import {
+  connectionTransition,
+  isConnectionFinished,
+  isGoingDown,
+  type OutOfProcConnectionAction,
+  type OutOfProcConnectionState,
+} from './connection-states.ts';
 
 export interface OutOfProcConnectionOptions {
   readonly log?: Logger;
@@ -85,9 +92,9 @@ class OutOfProcConnection implements TransportConnection {
   private readonly dataChains = new Map<string, Promise<void>>();
   private readonly stderrText: string[] = [];
   private stderrBytes = 0;
+  private state: OutOfProcConnectionState = 'Open';
+  /** Why the connection failed (set as it enters Failed). */
   private failure: PSRemotingError | undefined;
-  private closing = false;
-  private closed = false;
   private readonly closedDeferred = deferred<void>();
   private connectTimer: NodeJS.Timeout | undefined;
   private sawPacket = false;
@@ -163,7 +170,7 @@ class OutOfProcConnection implements TransportConnection {
   // ---- incoming ---------------------------------------------------------------------------------------
 
   private onInput(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.finished) return;
     let lines: string[];
     try {
       lines = this.splitter.push(chunk);
@@ -177,7 +184,7 @@ class OutOfProcConnection implements TransportConnection {
       return;
     }
     for (const line of lines) {
-      if (this.closed) return;
+      if (this.finished) return;
       this.onLine(line);
     }
   }
@@ -244,7 +251,7 @@ class OutOfProcConnection implements TransportConnection {
       case 'SignalAck':
       case 'CloseAck':
         this.settleAck(packet.kind, packet.psGuid);
-        if (packet.kind === 'CloseAck' && packet.psGuid === EMPTY_GUID) this.finish();
+        if (packet.kind === 'CloseAck' && packet.psGuid === EMPTY_GUID) this.apply('finish');
         break;
       default:
         // protocols.md 3.2: the server never sends Command, Signal or Close.
@@ -274,12 +281,8 @@ class OutOfProcConnection implements TransportConnection {
   }
 
   private onEnd(): void {
-    if (this.closed || this.ending) return;
-    if (this.closing) {
-      this.finish();
-      return;
-    }
-    this.ending = true;
+    // Closing: the end we asked for (Closed). Open: an end nobody asked for (Ending), explained below.
+    if (!this.apply('inputEnded') || this.state !== 'Ending') return;
     // The server's last words are on its error stream, which is not ordered with the data stream: wait for it to
     // end (a missing subsystem, no PowerShell in a container), at most a moment, before saying what happened.
     this.afterErrorStream(() => {
@@ -325,8 +328,6 @@ class OutOfProcConnection implements TransportConnection {
     errors.once('close', go);
   }
 
-  private ending = false;
-
   // ---- acks -------------------------------------------------------------------------------------------
 
   private ackKey(kind: AckKind, guid: string): string {
@@ -336,7 +337,7 @@ class OutOfProcConnection implements TransportConnection {
   private expectAck(kind: AckKind, guid: string): Deferred<void> {
     const d = deferred<void>();
     // After the end (a failure or a clean close) no ack can come: the waiter is told at once, never left hanging.
-    if (this.failure || this.closed) {
+    if (this.finished) {
       d.reject(this.closedError());
       return d;
     }
@@ -385,7 +386,7 @@ class OutOfProcConnection implements TransportConnection {
   // ---- outgoing ---------------------------------------------------------------------------------------
 
   private async writeLine(packet: OutOfProcPacket): Promise<void> {
-    if (this.failure || this.closed) throw this.closedError();
+    if (this.finished) throw this.closedError();
     const out = this.stream.output;
     const ok = out.write(`${encodePacket(packet)}\n`);
     if (!ok) {
@@ -446,7 +447,7 @@ class OutOfProcConnection implements TransportConnection {
   }
 
   async closePipeline(pipelineId: string): Promise<void> {
-    if (this.failure || this.closing) return;
+    if (isGoingDown(this.state)) return;
     const ack = this.expectAck('CloseAck', pipelineId);
     await this.writeLine({ kind: 'Close', psGuid: pipelineId });
     await this.withTimeout(ack, this.options.ackTimeoutMs ?? 60_000, 'closing the pipeline');
@@ -458,9 +459,9 @@ class OutOfProcConnection implements TransportConnection {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    if (!this.closing && !this.failure) {
-      this.closing = true;
+    if (this.finished) return;
+    // A second close() while the first waits for the CloseAck does not wait again: it finishes at once.
+    if (this.apply('close')) {
       try {
         const ack = this.expectAck('CloseAck', EMPTY_GUID);
         await this.writeLine({ kind: 'Close', psGuid: EMPTY_GUID });
@@ -469,8 +470,7 @@ class OutOfProcConnection implements TransportConnection {
         this.log.debug(`close: ${(e as Error).message}`);
       }
     }
-    this.closing = true;
-    this.finish();
+    this.apply('finish');
     await this.closedDeferred.promise;
   }
 
@@ -492,9 +492,21 @@ class OutOfProcConnection implements TransportConnection {
     );
   }
 
+  private get finished(): boolean {
+    return isConnectionFinished(this.state);
+  }
+
+  /** The only place the state changes (connection-states.ts); false when `action` changes nothing now. */
+  private apply(action: OutOfProcConnectionAction): boolean {
+    const next = connectionTransition(this.state, action);
+    if (next === undefined) return false;
+    this.state = next;
+    if (isConnectionFinished(next)) this.finish();
+    return true;
+  }
+
+  /** Entering a final state: every waiter told, the receive iteration ended, the stream disposed. */
   private finish(): void {
-    if (this.closed) return;
-    this.closed = true;
     if (this.connectTimer) clearTimeout(this.connectTimer);
     const err = this.closedError();
     for (const list of this.acks.values()) for (const d of list) d.reject(err);
@@ -508,13 +520,11 @@ class OutOfProcConnection implements TransportConnection {
       .finally(() => this.closedDeferred.resolve());
   }
 
+  /** `fromEnd`: the explained abrupt end or abort(), which report even while an unasked end waits ('fail'). */
   private fail(error: PSRemotingError, fromEnd = false): void {
-    if (this.closed || this.failure) return;
-    // While an abrupt end waits for the server's last words, a write error of the dying stream (EPIPE) must not
-    // report first without them: the end reports (close() and abort still go through at once).
-    if (this.ending && !fromEnd && !this.closing) return;
+    if (connectionTransition(this.state, fromEnd ? 'fail' : 'error') === undefined) return;
     this.failure = error;
-    this.finish();
+    this.apply(fromEnd ? 'fail' : 'error');
   }
 
   private transportError(message: string, cause: unknown): PSRemotingError {

@@ -1,10 +1,11 @@
 // ParameterBinderStrings.resx texts and the one way the binder makes its errors (ParameterBindingException's
 // ErrorId, category and message, carried by a PSRemotingError).
 import type { ErrorCategory } from '../errors/error-category.ts';
+import type { ErrorId } from '../errors/error-ids.ts';
 import { PSRemotingError } from '../errors/ps-remoting-error.ts';
 
 export function bindError(
-  errorId: string,
+  errorId: ErrorId,
   message: string,
   category: ErrorCategory = 'InvalidArgument',
   target?: unknown,

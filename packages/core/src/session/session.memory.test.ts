@@ -9,7 +9,8 @@ import {
   type MemoryOutOfProcPair,
   type MemoryTransportOptions,
 } from '../testing/memory-transport.ts';
-import { openSession, type PSSession } from './session.ts';
+import { openSession } from './open-session.ts';
+import type { PSSession } from './session.ts';
 import { SessionTable } from './session-table.ts';
 
 type FakePipeline = testing.FakePipeline;

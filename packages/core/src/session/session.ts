@@ -3,7 +3,6 @@ import {
   type ErrorRecordInfo,
   type HostCall,
   type HostDefaultData,
-  type OutgoingPayload,
   type PipelineSpec,
   PSObject,
   type PSValue,
@@ -13,23 +12,12 @@ import {
 import { isPSRemotingError, PSRemotingError } from '../errors/ps-remoting-error.ts';
 import type { HostUi } from '../host/host-ui.ts';
 import { type ResolvedSessionOptions, resolveSessionOptions } from '../parameters/session-option.ts';
-import type { BoundParameters } from '../parameters/types.ts';
-import {
-  type Logger,
-  type PsrpPayload,
-  silentLogger,
-  type TransportConnection,
-  type TransportPlugin,
-  type TransportTarget,
-} from '../transport/contract.ts';
+import type { Logger, TransportConnection, TransportTarget } from '../transport/contract.ts';
 import { deferred } from '../util/deferred.ts';
-import { PausableDeadline } from '../util/pausable-deadline.ts';
 import { dispatchHostCall, type HostCallOutcome } from './host-dispatch.ts';
 import { Invocation } from './invocation.ts';
 import {
   interruptedAgainError,
-  openCancelled,
-  openTimeoutError,
   poolCallStopped,
   poolCallTimedOut,
   receiveLimitError,
@@ -38,34 +26,9 @@ import {
   stopTimedOutError,
 } from './limits.ts';
 import { poolLimitOptions } from './pool-limits.ts';
-import {
-  defaultSessionTable,
-  type SessionAvailability,
-  type SessionInfo,
-  type SessionState,
-  type SessionTable,
-} from './session-table.ts';
-
-export interface OpenSessionOptions {
-  readonly transport: TransportPlugin;
-  /** The bound Enter-PSSession parameters (from the binder), or a target the transport already resolved. */
-  readonly bound?: BoundParameters;
-  readonly target?: TransportTarget;
-  readonly hostUi: HostUi;
-  /** Cancels opening (Ctrl+C while connecting). Not used after the session is open. */
-  readonly signal?: AbortSignal;
-  readonly env?: Readonly<Record<string, string | undefined>>;
-  readonly log?: Logger;
-  readonly name?: string;
-  readonly table?: SessionTable;
-  /**
-   * Timeouts and receive limits (PSSessionOption). Default: resolved from the bound -SessionOption, else
-   * DEFAULT_SESSION_OPTIONS. Lent to the transport (TransportContext.options) and applied to the runspace pool.
-   */
-  readonly sessionOptions?: ResolvedSessionOptions;
-  /** Overrides sessionOptions.openTimeoutMs: the bound on the whole open (transport connect and pool open). */
-  readonly openTimeoutMs?: number;
-}
+import { SessionPump } from './pump.ts';
+import { isSessionEnded, type SessionAction, sessionTransition } from './session-states.ts';
+import type { SessionAvailability, SessionInfo, SessionState, SessionTable } from './session-table.ts';
 
 export interface InvokeOptions {
   /** Input objects for the pipeline (sent, then end of input). */
@@ -95,8 +58,8 @@ export function hostDefaultDataFrom(hostUi: HostUi): HostDefaultData | null {
 }
 
 /**
- * An open PSRP session: a runspace pool on a transport connection, with the pump that moves payloads between
- * them (the only code that holds both). Listed in a session table.
+ * An open PSRP session: a runspace pool on a transport connection (moved between them by its pump), the
+ * invocations it runs and the host calls it answers. Listed in a session table.
  */
 export class PSSession {
   readonly id: number;
@@ -114,19 +77,7 @@ export class PSSession {
   private readonly invocations = new Map<string, Invocation>();
   private readonly opened = deferred<void>();
   private readonly ended = deferred<void>();
-  private sending = false;
-  private sendAgain = false;
-  /** Resolves once the transport took the opening messages; nothing else is sent before. */
-  private transportOpened: Promise<void> = Promise.resolve();
-  /** A fragment taken from the pool that did not fit the last packed send: the next send starts with it. */
-  private heldOutgoing: OutgoingPayload | undefined;
-  private transportReady = false;
-  /**
-   * Settled once each pipeline's createPipeline returned: a stop or close waits for it, so a transport never gets
-   * a Signal for a command it has not created yet (Ctrl+C right after Enter; WinRM would fault on the CommandId).
-   */
-  private readonly pipelineCreated = new Map<string, ReturnType<typeof deferred<void>>>();
-  private resumeReceive: (() => void) | undefined;
+  private readonly pump: SessionPump;
   private readonly stateListeners = new Set<(s: SessionState, reason?: PSRemotingError) => void>();
   private exitListeners = new Set<(code: number) => void>();
   private readonly table: SessionTable;
@@ -168,6 +119,12 @@ export class PSSession {
       ...poolLimitOptions(this.options),
     });
     this.instanceId = this.pool.runspacePoolId;
+    this.pump = new SessionPump(this.pool, this.conn, this.log, {
+      drainEvents: () => this.drainEvents(),
+      shouldPause: () => this.shouldPause(),
+      ended: () => this.onTransportEnded(),
+      failed: (e) => this.onTransportFailed(e),
+    });
   }
 
   get state(): SessionState {
@@ -223,15 +180,16 @@ export class PSSession {
     return () => this.exitListeners.delete(listener);
   }
 
-  private setState(s: SessionState, reason?: PSRemotingError): void {
-    if (this._state === s) return;
-    if (this._state === 'Closed' || this._state === 'Broken') return;
+  /** The only place the state changes: through the session's transition table. */
+  private transition(action: SessionAction, reason?: PSRemotingError): void {
+    const s = sessionTransition(this._state, action);
+    if (s === undefined) return;
     this._state = s;
     if (s === 'Broken') this.brokenReason = reason;
     for (const l of this.stateListeners) l(s, reason);
-    if (s === 'Broken' || s === 'Closed') {
+    if (isSessionEnded(s)) {
       // No createPipeline comes any more: a stop or close waiting for one goes on (and fails on the ended transport).
-      for (const gate of this.pipelineCreated.values()) gate.resolve();
+      this.pump.openAllGates();
       this.ended.resolve();
       this.endedSignal.abort(reason);
     }
@@ -242,22 +200,9 @@ export class PSSession {
   /** @internal `stop` rejects when OpenTimeout expires or the open is cancelled (Ctrl+C), with the error to give. */
   async start(stop: Promise<never>): Promise<void> {
     this.table.add(this);
-    this.pool.open();
-    // The opening messages are all the pool has queued: they go with the transport's open step (WinRM's Create).
-    const opening: Uint8Array[] = [];
-    for (let out = this.pool.dataToSend(); out; out = this.pool.dataToSend()) opening.push(out.data);
-    const transportOpened = this.conn.open({
-      runspacePoolId: this.pool.runspacePoolId,
-      data: Buffer.concat(opening),
-    });
-    void this.receiveLoop();
-    this.transportOpened = transportOpened.then(() => {
-      this.transportReady = true;
-    });
-    // Failing here is the open failing; it is handled by the race below (and by the receive loop's end).
-    this.transportOpened.catch(() => {});
+    const transportOpened = this.pump.start();
     try {
-      await Promise.race([this.opened.promise, this.transportOpened.then(() => this.opened.promise), stop]);
+      await Promise.race([this.opened.promise, transportOpened.then(() => this.opened.promise), stop]);
     } catch (e) {
       await this.abandon(e);
       throw e;
@@ -269,123 +214,32 @@ export class PSSession {
     await this.conn.close().catch(() => {});
   }
 
-  // ---- the pump ---------------------------------------------------------------------------------------
+  // ---- events ---------------------------------------------------------------------------------------
 
-  private async receiveLoop(): Promise<void> {
-    try {
-      for await (const payload of this.conn.receive()) {
-        this.pool.receiveData(payload.pipelineId, payload.data);
-        this.drainEvents();
-        this.kickSend();
-        if (this.shouldPause()) {
-          await new Promise<void>((resolve) => {
-            this.resumeReceive = resolve;
-          });
-        }
-      }
-      // A clean end: we closed it.
-      this.pool.transportClosed();
-      this.drainEvents();
-      this.endInvocations(
-        new PSRemotingError(`The session to ${this.computerName} is closed.`, {
-          errorId: 'PSSessionClosed',
-          category: 'ResourceUnavailable',
-        }),
-      );
-      this.setState('Closed');
-    } catch (e) {
-      const err = asRemotingError(e, this.computerName);
-      // Break with the transport's reason first; the pool's own Broken event then changes nothing.
-      this.fail(err);
-      this.pool.transportFailed(err);
-      this.drainEvents();
-    }
+  /** The connection ended cleanly: we closed it. */
+  private onTransportEnded(): void {
+    this.pool.transportClosed();
+    this.drainEvents();
+    this.endInvocations(
+      new PSRemotingError(`The session to ${this.computerName} is closed.`, {
+        errorId: 'PSSessionClosed',
+        category: 'ResourceUnavailable',
+      }),
+    );
+    this.transition('closed');
+  }
+
+  private onTransportFailed(e: unknown): void {
+    const err = asRemotingError(e, this.computerName);
+    // Break with the transport's reason first; the pool's own Broken event then changes nothing.
+    this.fail(err);
+    this.pool.transportFailed(err);
+    this.drainEvents();
   }
 
   private shouldPause(): boolean {
     for (const inv of this.invocations.values()) if (inv.wantsPause) return true;
     return false;
-  }
-
-  private resumeReceiving(): void {
-    const r = this.resumeReceive;
-    this.resumeReceive = undefined;
-    r?.();
-  }
-
-  private kickSend(): void {
-    if (this.sending) {
-      this.sendAgain = true;
-      return;
-    }
-    this.sending = true;
-    void this.sendLoop();
-  }
-
-  private async sendLoop(): Promise<void> {
-    try {
-      if (!this.transportReady) await this.transportOpened;
-      do {
-        this.sendAgain = false;
-        for (let out = this.nextOutgoing(); out; out = this.nextOutgoing()) {
-          if (out.createsPipeline && out.pipelineId) {
-            const id = out.pipelineId;
-            try {
-              await this.conn.createPipeline(id, { pipelineId: id, stream: out.stream, data: out.data });
-            } finally {
-              this.pipelineCreated.get(id)?.resolve();
-            }
-          } else await this.conn.send(this.pack(out));
-        }
-      } while (this.sendAgain);
-    } catch (e) {
-      // The receive loop sees the same failure and breaks the session; log the send side only.
-      this.log.debug(`send failed: ${(e as Error).message}`);
-    } finally {
-      this.sending = false;
-    }
-  }
-
-  private afterCreated<T>(pipelineId: string, then: () => Promise<T>): Promise<T> {
-    const gate = this.pipelineCreated.get(pipelineId);
-    return gate ? gate.promise.then(then) : then();
-  }
-
-  private nextOutgoing(): OutgoingPayload | undefined {
-    const held = this.heldOutgoing;
-    this.heldOutgoing = undefined;
-    return held ?? this.pool.dataToSend();
-  }
-
-  /**
-   * `first` and the fragments queued after it for the same target and stream, up to the transport's payload size
-   * (WinRM packs a Send full; OutOfProc takes one fragment a packet). The first fragment that does not belong is
-   * held for the next send, so the order of everything stays as queued.
-   */
-  private pack(first: OutgoingPayload): PsrpPayload {
-    const budget = this.conn.maxPayloadSize ?? 0;
-    const parts = [first.data];
-    let size = first.data.length;
-    while (size < budget) {
-      const next = this.pool.dataToSend();
-      if (!next) break;
-      if (
-        next.createsPipeline ||
-        next.pipelineId !== first.pipelineId ||
-        next.stream !== first.stream ||
-        size + next.data.length > budget
-      ) {
-        this.heldOutgoing = next;
-        break;
-      }
-      parts.push(next.data);
-      size += next.data.length;
-    }
-    return {
-      pipelineId: first.pipelineId,
-      stream: first.stream,
-      data: parts.length === 1 ? first.data : Buffer.concat(parts, size),
-    };
   }
 
   private drainEvents(): void {
@@ -433,7 +287,9 @@ export class PSSession {
         this.log.debug(
           `pipeline ${ev.pipelineId}: ${ev.received} bytes over the per-command limit ${ev.limit}`,
         );
-        void this.afterCreated(ev.pipelineId, () => this.conn.stopPipeline(ev.pipelineId)).catch(() => {});
+        void this.pump
+          .afterCreated(ev.pipelineId, () => this.conn.stopPipeline(ev.pipelineId))
+          .catch(() => {});
         break;
       case 'ProtocolError': {
         // The engine reports a ProtocolError only with the pool failed: it breaks the session. (The per-command
@@ -462,7 +318,7 @@ export class PSSession {
 
   private onPoolState(state: RunspacePoolState, reason: ErrorRecordInfo | undefined): void {
     if (state === 'Opened') {
-      this.setState('Opened');
+      this.transition('opened');
       this.opened.resolve();
     } else if (state === 'Broken' || (state === 'Closed' && this._state === 'Opening')) {
       const opening = this._state === 'Opening';
@@ -489,8 +345,8 @@ export class PSSession {
       inv.finish(state, reason);
       // Release the pipeline on the transport (OutOfProc Close); nobody waits for it.
       if (this._state === 'Opened')
-        void this.afterCreated(id, () => this.conn.closePipeline(id)).catch(() => {});
-      this.pipelineCreated.delete(id);
+        void this.pump.afterCreated(id, () => this.conn.closePipeline(id)).catch(() => {});
+      this.pump.removePipeline(id);
     }
   }
 
@@ -513,15 +369,15 @@ export class PSSession {
       } catch (e) {
         this.log.debug(`host response dropped: ${(e as Error).message}`);
       }
-      this.kickSend();
+      this.pump.kickSend();
     });
   }
 
   private fail(err: PSRemotingError): void {
-    if (this._state === 'Broken' || this._state === 'Closed') return;
+    if (isSessionEnded(this._state)) return;
     this.endInvocations(err);
     this.opened.reject(err);
-    this.setState('Broken', err);
+    this.transition('broken', err);
   }
 
   private endInvocations(err: PSRemotingError): void {
@@ -529,7 +385,7 @@ export class PSSession {
     this.poolCalls.clear();
     for (const inv of this.invocations.values()) inv.abort(err);
     this.invocations.clear();
-    this.resumeReceiving();
+    this.pump.resumeReceiving();
   }
 
   // ---- commands ---------------------------------------------------------------------------------------
@@ -579,10 +435,10 @@ export class PSSession {
     const inv = new Invocation(pipeline, options.hostUi ?? this.hostUi, {
       stop: (id) => this.stopPipeline(id),
       interrupt: (id) => this.interruptPipeline(id),
-      resumeReceiving: () => this.resumeReceiving(),
+      resumeReceiving: () => this.pump.resumeReceiving(),
     });
     this.invocations.set(pipeline.pipelineId, inv);
-    this.pipelineCreated.set(pipeline.pipelineId, deferred<void>());
+    this.pump.addPipeline(pipeline.pipelineId);
     if (options.input) {
       for (const v of options.input) pipeline.sendInput(v);
       pipeline.endInput();
@@ -593,7 +449,7 @@ export class PSSession {
       else options.signal.addEventListener('abort', onAbort, { once: true });
       void inv.finished.finally(() => options.signal?.removeEventListener('abort', onAbort)).catch(() => {});
     }
-    this.kickSend();
+    this.pump.kickSend();
     return inv;
   }
 
@@ -601,9 +457,9 @@ export class PSSession {
     const pipeline = this.pool.getPipeline(id);
     if (pipeline?.state !== 'Running') return;
     pipeline.stop();
-    this.kickSend();
+    this.pump.kickSend();
     try {
-      await this.afterCreated(id, () => this.conn.stopPipeline(id));
+      await this.pump.afterCreated(id, () => this.conn.stopPipeline(id));
     } catch (e) {
       if (isPSRemotingError(e)) this.log.debug(`stop: ${e.message}`);
       else throw e;
@@ -654,14 +510,16 @@ export class PSSession {
     const pipeline = this.pool.getPipeline(id);
     if (pipeline?.state === 'Running') {
       pipeline.stop();
-      this.kickSend();
+      this.pump.kickSend();
     }
-    this.afterCreated(id, () => this.conn.stopPipeline(id)).then(
-      () => {
-        entry.answered = true;
-      },
-      (e: unknown) => this.log.debug(`stop: ${(e as Error).message}`),
-    );
+    this.pump
+      .afterCreated(id, () => this.conn.stopPipeline(id))
+      .then(
+        () => {
+          entry.answered = true;
+        },
+        (e: unknown) => this.log.debug(`stop: ${(e as Error).message}`),
+      );
   }
 
   /**
@@ -669,7 +527,7 @@ export class PSSession {
    * `reason`, running commands fail with it, the transport is torn down (the child killed, the channel closed).
    */
   private terminate(reason: PSRemotingError): void {
-    if (this._state === 'Closed' || this._state === 'Broken') return;
+    if (isSessionEnded(this._state)) return;
     this.fail(reason);
     if (this.conn.abort) this.conn.abort(reason);
     else void this.conn.close().catch(() => {});
@@ -686,7 +544,7 @@ export class PSSession {
     const d = deferred<PSValue>();
     const callId = send();
     this.poolCalls.set(callId, d);
-    this.kickSend();
+    this.pump.kickSend();
     const giveUp = (err: PSRemotingError) => {
       if (this.poolCalls.get(callId) !== d) return;
       this.poolCalls.delete(callId);
@@ -751,7 +609,7 @@ export interface PoolCallOptions {
   readonly signal?: AbortSignal;
 }
 
-function asRemotingError(e: unknown, computerName: string): PSRemotingError {
+export function asRemotingError(e: unknown, computerName: string): PSRemotingError {
   if (isPSRemotingError(e)) return e;
   const err = e as Error;
   return new PSRemotingError(
@@ -763,103 +621,4 @@ function asRemotingError(e: unknown, computerName: string): PSRemotingError {
       cause: e,
     },
   );
-}
-
-/**
- * Opens a session: resolves the target, connects the transport, opens the runspace pool. The library's entry
- * point; the CLI's `psremote enter` is built on it.
- */
-export async function openSession(options: OpenSessionOptions): Promise<PSSession> {
-  const env = options.env ?? process.env;
-  const log = options.log ?? silentLogger;
-  const target =
-    options.target ??
-    options.transport.resolveTarget(options.bound ?? { parameterSet: 'ComputerName', bound: {} }, env);
-  const resolved = options.sessionOptions ?? resolveSessionOptions(options.bound?.bound.SessionOption);
-  const sessionOptions: ResolvedSessionOptions =
-    options.openTimeoutMs === undefined ? resolved : { ...resolved, openTimeoutMs: options.openTimeoutMs };
-  const table = options.table ?? defaultSessionTable;
-  const { id, name } = table.allocate(options.name);
-  // OpenTimeout bounds the whole open, transport connect and pool open, for every transport; its clock stops
-  // while the user is asked something (a password, a host key).
-  const deadline = new PausableDeadline(sessionOptions.openTimeoutMs, () =>
-    openTimeoutError(target.computerName, sessionOptions.openTimeoutMs),
-  );
-  // The connect phase gets its own signal: aborting it after the session is open must not kill the session.
-  const connectAbort = new AbortController();
-  const onOuterAbort = () => connectAbort.abort(openCancelled(options.signal?.reason));
-  if (options.signal?.aborted) onOuterAbort();
-  else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  deadline.expired.catch((e: unknown) => connectAbort.abort(e));
-  const stopped = new Promise<never>((_, reject) => {
-    const onAbort = () => reject(connectAbort.signal.reason);
-    if (connectAbort.signal.aborted) onAbort();
-    else connectAbort.signal.addEventListener('abort', onAbort, { once: true });
-  });
-  stopped.catch(() => {});
-  try {
-    let conn: TransportConnection;
-    const connecting = options.transport.connect(target, {
-      hostUi: pausingHostUi(options.hostUi, deadline),
-      signal: connectAbort.signal,
-      log,
-      env,
-      options: sessionOptions,
-    });
-    try {
-      // A transport that does not honour its signal at once still cannot hold the open past the deadline.
-      conn = await Promise.race([connecting, stopped]);
-    } catch (e) {
-      // A connection that arrives after the timeout or Ctrl+C is closed, not leaked.
-      connecting.then((late) => late.close().catch(() => {})).catch(() => {});
-      throw connectAbort.signal.aborted && isPSRemotingError(connectAbort.signal.reason)
-        ? connectAbort.signal.reason
-        : asRemotingError(e, target.computerName);
-    }
-    const session = new PSSession({
-      id,
-      name,
-      target,
-      transportName: options.transport.name,
-      hostUi: options.hostUi,
-      openingHostUi: pausingHostUi(options.hostUi, deadline),
-      conn,
-      log,
-      table,
-      options: sessionOptions,
-    });
-    // The pool open waits for the same deadline; Ctrl+C reaches it through connectAbort (and the transport's
-    // own copy of that signal fails the connection).
-    await session.start(stopped);
-    return session;
-  } finally {
-    deadline.clear();
-    options.signal?.removeEventListener('abort', onOuterAbort);
-  }
-}
-
-/** The HostUi lent while opening: the OpenTimeout clock stops while a prompt waits for the user. */
-function pausingHostUi(hostUi: HostUi, deadline: PausableDeadline): HostUi {
-  const PROMPTS = new Set([
-    'readLine',
-    'readLineAsSecureString',
-    'prompt',
-    'promptForCredential',
-    'promptForChoice',
-    'promptForChoiceMultiple',
-  ]);
-  return new Proxy(hostUi, {
-    get(t, key, receiver) {
-      const v = Reflect.get(t, key, receiver) as unknown;
-      if (typeof key !== 'string' || !PROMPTS.has(key) || typeof v !== 'function') return v;
-      return async (...args: unknown[]) => {
-        deadline.pause();
-        try {
-          return await (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
-        } finally {
-          deadline.resume();
-        }
-      };
-    },
-  });
 }

@@ -1,7 +1,7 @@
 import { encodePacket, type OutOfProcPacket, type testing } from '@psremote/psrp';
 import { describe, expect, it } from 'vitest';
 import { RecordingHostUi } from '../host/recording-host-ui.ts';
-import { openSession } from '../session/session.ts';
+import { openSession } from '../session/open-session.ts';
 import { SessionTable } from '../session/session-table.ts';
 import { TransportPluginToken } from '../transport/tokens.ts';
 import { transportConformanceChecks } from './conformance.ts';

@@ -129,14 +129,17 @@ export interface TransportConnection {
   abort?(reason: PSRemotingError): void;
 }
 
-/** A transport: serves one or more parameter sets. */
-export interface TransportPlugin {
+/**
+ * A transport: serves one or more parameter sets. `T` is the plugin's own target (what `resolveTarget` gives and
+ * `connect` takes), so a plugin never casts it; the kernel holds plugins as `TransportPlugin` (any target).
+ */
+export interface TransportPlugin<T extends TransportTarget = TransportTarget> {
   /** `process`, `ssh`, `winrm`, `container`, `hyperv`, or a third party's name. */
   readonly name: string;
   /** Semver range of TRANSPORT_API this plugin was written against, e.g. `^2.0.0`. */
   readonly apiRange: string;
   readonly parameterSets: readonly ParameterSetName[];
   /** Pure: validates and normalises the bound parameters. Throws PSRemotingError. */
-  resolveTarget(bound: BoundParameters, env: Readonly<Record<string, string | undefined>>): TransportTarget;
-  connect(target: TransportTarget, ctx: TransportContext): Promise<TransportConnection>;
+  resolveTarget(bound: BoundParameters, env: Readonly<Record<string, string | undefined>>): T;
+  connect(target: T, ctx: TransportContext): Promise<TransportConnection>;
 }

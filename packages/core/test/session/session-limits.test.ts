@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isPSRemotingError, type PSRemotingError } from '../../src/errors/ps-remoting-error.ts';
 import { RecordingHostUi } from '../../src/host/recording-host-ui.ts';
 import { resolveSessionOptions } from '../../src/parameters/session-option.ts';
-import { openSession, type PSSession } from '../../src/session/session.ts';
+import { openSession } from '../../src/session/open-session.ts';
+import type { PSSession } from '../../src/session/session.ts';
 import { SessionTable } from '../../src/session/session-table.ts';
 import type {
   OpenRequest,
