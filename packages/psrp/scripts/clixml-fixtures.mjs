@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Regenerates test/fixtures/clixml-pwsh.json: real pwsh (7.6.9 when the fixtures were written) serializes every
 // case of clixml-fixtures.ps1. Usage: node scripts/clixml-fixtures.mjs [path-to-pwsh]
-// The live test (src/clixml/fixtures.test.ts) calls generateClixmlFixtures() to check the committed file.
+// The live test (src/clixml/fixtures.peer.test.ts) calls generateClixmlFixtures() to check the committed file.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -4,7 +4,7 @@ import { WsmanFault, WsmanProtocolError } from './errors.ts';
 import { ACTION } from './namespaces.ts';
 import { parseResponse, readCreateResponse, readReceiveResponse } from './responses.ts';
 
-// Shapes OMI 1.x with PowerShell's WSMan plugin answered on this machine (2026-11, test/omi-live.test.ts):
+// Shapes OMI 1.x with PowerShell's WSMan plugin answered on this machine (2026-11, test/omi-live.peer.test.ts):
 // SOAP-ENV: prefixes, a CreateResponse with only the ResourceCreated selector, `windows/Shell/` in the action.
 const NSDECL =
   'xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" ' +

@@ -28,7 +28,7 @@ export function recording(inner: WsmanAuthenticator) {
   return { auth, sent, received, sentBytes };
 }
 
-/** A runspace pool driven by hand over WsmanClient (as endpoint.test.ts does). */
+/** A runspace pool driven by hand over WsmanClient (as endpoint.peer.test.ts does). */
 export class PoolSession {
   readonly pool = new ClientRunspacePool();
   shellId = '';

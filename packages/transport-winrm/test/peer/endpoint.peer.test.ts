@@ -45,7 +45,7 @@ function recording(inner: WsmanAuthenticator) {
   return { auth, sent, received };
 }
 
-/** The pool driven by hand over WsmanClient, as test/omi-live.test.ts does. */
+/** The pool driven by hand over WsmanClient, as test/omi-live.peer.test.ts does. */
 class Session {
   readonly pool = new ClientRunspacePool();
   shellId = '';
