@@ -6,9 +6,9 @@
 // Then WinRM: psremote's WSMan transport against the gss-ntlmssp test endpoint (NTLM, sealed) beside the same pwsh
 // over the process transport. BENCH_LOCAL=0, BENCH_SSH=0, BENCH_CONTAINER=0 and BENCH_WINRM=0 leave a part out.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { importPeer } from './import-peer.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -138,31 +138,6 @@ async function sshSection() {
   } finally {
     await peer.stop();
   }
-}
-
-/** Imports a test peer (TypeScript using node builtins only), compiled for Node into bench/.build. */
-async function importPeer(path) {
-  const out = join(here, '.build');
-  mkdirSync(out, { recursive: true });
-  execFileSync(
-    join(root, 'node_modules/.bin/tsc'),
-    [
-      join(root, path),
-      '--outDir',
-      out,
-      '--module',
-      'nodenext',
-      '--target',
-      'es2023',
-      '--types',
-      'node',
-      '--skipLibCheck',
-      '--ignoreConfig',
-    ],
-    { stdio: 'inherit' },
-  );
-  const name = path.split('/').pop().replace(/\.ts$/, '.js');
-  return import(pathToFileURL(join(out, name)).href);
 }
 
 async function containerSection() {

@@ -7,39 +7,19 @@
 // empty Receive for 30 s, which is most of the open time.
 //   import { measureWinrmPwshClient } from './winrm-pwsh-client.mjs'; const r = await measureWinrmPwshClient();
 //   node bench/winrm-pwsh-client.mjs   (BENCH_WINRM_BULK, default 200000; BENCH_WINRM_CASE_TIMEOUT, default 300 s)
-// Not part of `pnpm bench` yet: the WinRM section that sets psremote beside these figures comes with the
-// transport.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+// `pnpm bench` runs it in its OMI section with BENCH_WINRM_PWSH=1.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { importPeer } from './import-peer.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 
-/** The OMI peer module (TypeScript, node builtins only), compiled for Node into bench/.build/winrm. */
-export async function importOmiPeer() {
-  const out = join(here, '.build', 'winrm');
-  mkdirSync(out, { recursive: true });
-  execFileSync(
-    join(root, 'node_modules/.bin/tsc'),
-    [
-      join(root, 'packages/transport-winrm/test/peer/omi.ts'),
-      '--outDir',
-      out,
-      '--module',
-      'nodenext',
-      '--target',
-      'es2023',
-      '--types',
-      'node',
-      '--skipLibCheck',
-      '--ignoreConfig',
-    ],
-    { stdio: 'inherit' },
-  );
-  return import(pathToFileURL(join(out, 'omi.js')).href);
+/** The OMI peer module (test/peer/omi.ts), compiled for Node into bench/.build/winrm. */
+export function importOmiPeer() {
+  return importPeer('packages/transport-winrm/test/peer/omi.ts', 'winrm');
 }
 
 /**
