@@ -29,7 +29,10 @@ function certificateError(computer: string, e: ClientCertificateError): PSRemoti
     targetObject: computer,
     cause: e,
     ...(windows
-      ? { recommendedAction: 'Use -Credential with -Authentication Negotiate, Kerberos or Basic (with -UseSSL).' }
+      ? {
+          recommendedAction:
+            'Use -Credential with -Authentication Negotiate, Kerberos or Basic (with -UseSSL).',
+        }
       : e.failure === 'NotFound'
         ? {
             recommendedAction:
@@ -41,11 +44,12 @@ function certificateError(computer: string, e: ClientCertificateError): PSRemoti
 
 /** Client certificates only over HTTPS: the certificate is presented in the TLS handshake. */
 export function certificateOverHttp(endpoint: WsmanEndpoint): PSRemotingError {
+  const u = new URL(endpoint.url);
   return certificateError(
     endpoint.computerName,
     new ClientCertificateError(
       'HttpNotAllowed',
-      `The WinRM client cannot process the request. Client certificate authentication (-CertificateThumbprint) needs the HTTPS transport, and ${endpoint.url} is HTTP. Use -UseSSL, or an https:// -ConnectionUri.`,
+      `The WinRM client cannot process the request. Client certificate authentication (-CertificateThumbprint) needs the HTTPS transport, and ${u.origin}${u.pathname} is HTTP. Use -UseSSL, or an https:// -ConnectionUri.`,
     ),
   );
 }

@@ -9,6 +9,7 @@ import {
   TransportPluginToken,
   type TransportTarget,
 } from '@psremote/core';
+import { certificateAuth } from './auth/certificate-auth.ts';
 import {
   AUTHENTICATION_MECHANISMS,
   type AuthenticationMechanism,
@@ -18,17 +19,16 @@ import {
   WinrmCredential,
 } from './auth-select.ts';
 import {
-  endpointFromComputerName,
-  endpointFromConnectionUri,
-  type WsmanEndpoint,
-} from './url/wsman-endpoint.ts';
-import { certificateAuth } from './auth/certificate-auth.ts';
-import {
   type ClientCertificateFile,
   certificateOverHttp,
   findCertificate,
   loadCertificate,
 } from './client-certificate-target.ts';
+import {
+  endpointFromComputerName,
+  endpointFromConnectionUri,
+  type WsmanEndpoint,
+} from './url/wsman-endpoint.ts';
 import { WinrmConnection } from './winrm-connection.ts';
 import { winrmSessionOptions } from './winrm-options.ts';
 import { WsmanClient } from './wsman/client.ts';

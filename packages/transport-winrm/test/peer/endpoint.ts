@@ -58,6 +58,15 @@ export interface WsmanEndpointOptions {
   readonly verbose?: boolean;
   /** How long to wait for LISTENING; default 30 s. */
   readonly startTimeoutMs?: number;
+  /** Client-certificate authentication over HTTPS (client_cert.py): the CAs, the mode and the mapping table. */
+  readonly clientCertificates?: {
+    /** PEM file of the CAs whose client certificates the TLS handshake accepts. */
+    readonly caFile: string;
+    /** Default 'required' (ssl CERT_REQUIRED). */
+    readonly mode?: 'required' | 'optional';
+    /** Mapping entries: `<subject pattern> <issuer thumbprint|*> <local user>`. */
+    readonly map?: readonly string[];
+  };
 }
 
 export interface StartedEndpoint {
@@ -152,6 +161,19 @@ export async function startWsmanEndpoint(opts: WsmanEndpointOptions = {}): Promi
     args.push('--redirect-status', String(opts.redirectStatus ?? 307));
   }
   if (opts.connMaxRequests) args.push('--conn-max-requests', String(opts.connMaxRequests));
+  if (opts.clientCertificates) {
+    const c = opts.clientCertificates;
+    const mapFile = join(dir, 'certmap');
+    writeFileSync(mapFile, (c.map ?? []).map((l) => `${l}\n`).join(''));
+    args.push(
+      '--client-ca',
+      c.caFile,
+      '--client-cert-mode',
+      c.mode ?? 'required',
+      '--client-cert-map',
+      mapFile,
+    );
+  }
   args.push('--pwsh', opts.pwsh ?? (findPwsh() as string));
   if (verbose) args.push('--verbose');
 
