@@ -10,7 +10,9 @@ import {
   type PSSession,
   RecordingHostUi,
 } from '@psremote/core';
+import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HTTPS_MUTUAL_PROFILE } from '../../src/auth/certificate-auth.ts';
 import { createWinrmTransport } from '../../src/winrm-transport.ts';
 import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './endpoint.ts';
 
@@ -64,6 +66,9 @@ describe.skipIf(skip)('-CertificateThumbprint against the endpoint with client c
       httpsOnly: true,
       clientCertificates: {
         caFile: CA_FILE,
+        // CERT_OPTIONAL here (a presented certificate is still verified), so a request without one reaches HTTP;
+        // the CLI test runs the endpoint with CERT_REQUIRED.
+        mode: 'optional',
         // WinRM's mapping entry: Subject (the UPN), Issuer (the CA's thumbprint), the local account.
         map: [`psuser@psremote.test ${CA_THUMBPRINT} psuser`],
       },
@@ -196,6 +201,25 @@ describe.skipIf(skip)('-CertificateThumbprint against the endpoint with client c
     );
     expect(ep.events.slice(before).some((l) => l.startsWith('AUTH'))).toBe(false);
   }, 30_000);
+
+  it('the endpoint: the profile without a certificate gets 403, no Authorization at all 401', async () => {
+    const client = new Client(ep.httpsUrl?.replace(/\/wsman$/, '') ?? '', {
+      connect: { ca: ep.caPem ?? '', checkServerIdentity: () => undefined },
+    });
+    try {
+      const post = async (headers: Record<string, string>) => {
+        const r = await client.request({ path: '/wsman', method: 'POST', headers, body: '<x/>' });
+        await r.body.text();
+        return r.statusCode;
+      };
+      const soap = { 'content-type': 'application/soap+xml;charset=UTF-8' };
+      expect(await post({ ...soap, authorization: HTTPS_MUTUAL_PROFILE })).toBe(403);
+      expect(await post(soap)).toBe(401);
+    } finally {
+      await client.close();
+    }
+    expect(await ep.waitForEvent(/^AUTHFAIL \d+ Certificate 403 no client certificate$/)).toBeTruthy();
+  });
 
   it('over HTTP: refused with the reason before anything is sent', async () => {
     const e = await failure(
