@@ -4,12 +4,13 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   endpointSkipReason,
   type StartedEndpoint,
   startWsmanEndpoint,
 } from '../../transport-winrm/test/peer/endpoint.ts';
+import { PtySession } from './pty/harness.ts';
 
 /**
  * `psremote invoke -ComputerName ... -UseSSL -CertificateThumbprint X` as a user types it, against the WSMan test
@@ -19,6 +20,7 @@ import {
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../transport-winrm/test/fixtures/client-certs/', import.meta.url));
 const PSUSER = 'CA2C4B9673AC9CE8D84352867C47BDB47DC8A44C';
+const LOCKED = 'DF00908B24C1D149D5EA23F27948FB1FCF83D0F7';
 const skip = endpointSkipReason();
 
 describe.skipIf(skip)('psremote invoke -CertificateThumbprint over HTTPS', () => {
@@ -34,8 +36,14 @@ describe.skipIf(skip)('psremote invoke -CertificateThumbprint over HTTPS', () =>
       clientCertificates: { caFile: ca, map: [`*@psremote.test ${caThumbprint} psuser`] },
     });
     dir = mkdtempSync(join(tmpdir(), 'psremote-cli-certs-'));
-    copyFileSync(join(FIXTURES, 'psuser.pem'), join(dir, 'psuser.pem'));
-    chmodSync(join(dir, 'psuser.pem'), 0o600);
+    for (const [name, mode] of [
+      ['psuser.pem', 0o600],
+      ['locked.pem', 0o644],
+      ['locked.key', 0o600],
+    ] as const) {
+      copyFileSync(join(FIXTURES, name), join(dir, name));
+      chmodSync(join(dir, name), mode);
+    }
     writeFileSync(join(dir, 'server-ca.crt.txt'), ep.caPem ?? '');
     env = {
       ...process.env,
@@ -101,4 +109,33 @@ describe.skipIf(skip)('psremote invoke -CertificateThumbprint over HTTPS', () =>
     );
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
+
+  let pty: PtySession | undefined;
+  afterEach(() => pty?.kill());
+
+  it('psremote enter with an encrypted key: the passphrase is asked for, masked, then the prompt', async () => {
+    pty = new PtySession(
+      process.execPath,
+      [
+        BIN,
+        'enter',
+        '-ComputerName',
+        '127.0.0.1',
+        '-Port',
+        String(ep.httpsPort),
+        '-UseSSL',
+        '-CertificateThumbprint',
+        LOCKED,
+      ],
+      { env },
+    );
+    await pty.waitFor(/Enter the passphrase for the private key in .*locked\.key: $/m, 30_000);
+    pty.type('fixture-passphrase\r');
+    const screen = await pty.waitFor(/\[127\.0\.0\.1\]: PS [^\n]*> $/m, 60_000);
+    expect(screen).not.toContain('fixture-passphrase');
+    pty.type('"in:" + (20+1)\r');
+    await pty.waitFor(/^in:21$/m, 30_000);
+    pty.type('exit\r');
+    expect((await pty.exited).exitCode).toBe(0);
+  }, 120_000);
 });
