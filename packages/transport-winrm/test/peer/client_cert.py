@@ -69,6 +69,7 @@ class CertAuth:
 
     def __init__(self, args):
         self.enabled = bool(args.client_ca)
+        self.client_ca_path = args.client_ca
         self.mode = args.client_cert_mode
         self.entries = _load_map(args.client_cert_map)
         self.cas = _ca_thumbprints(args.client_ca) if self.enabled else {}
@@ -81,7 +82,7 @@ class CertAuth:
         tls_ctx.verify_mode = ssl.CERT_REQUIRED if self.mode == "required" else ssl.CERT_OPTIONAL
 
     def describe(self, der):
-        """(subject for mapping, issuer thumbprint, own thumbprint, CN) of a verified client certificate."""
+        """(subject for mapping, issuer thumbprint, own thumbprint) of a verified client certificate."""
         text = _openssl_text(["-inform", "DER", "-subject", "-issuer", "-ext", "subjectAltName"], der)
         subject = issuer_dn = ""
         for line in text.splitlines():
@@ -93,7 +94,7 @@ class CertAuth:
         email = EMAIL_LINE.search(text)
         cn = re.search(r"(?:^|,)CN=([^,]+)", subject)
         name = upn.group(1) if upn else email.group(1) if email else cn.group(1) if cn else ""
-        return name, self.cas.get(issuer_dn, ""), hashlib.sha1(der).hexdigest().upper(), cn.group(1) if cn else ""
+        return name, self.cas.get(issuer_dn, ""), hashlib.sha1(der).hexdigest().upper()
 
     def map_user(self, name, issuer):
         for pattern, want_issuer, user in self.entries:
@@ -114,7 +115,7 @@ class CertAuth:
         der = handler.request.getpeercert(binary_form=True)
         if not der:
             return None, (403, "no client certificate")
-        name, issuer, thumbprint, _cn = self.describe(der)
+        name, issuer, thumbprint = self.describe(der)
         user = self.map_user(name, issuer)
         if user is None:
             return None, (401, "no mapping for subject=%s issuer=%s thumbprint=%s" % (name or "-", issuer or "-",
@@ -125,6 +126,5 @@ class CertAuth:
 def setup(args, tls_ctx):
     """Builds the settings from the parsed arguments and applies them to the HTTPS context (None without HTTPS)."""
     auth = CertAuth(args)
-    auth.client_ca_path = args.client_ca
     auth.configure(tls_ctx)
     return auth
