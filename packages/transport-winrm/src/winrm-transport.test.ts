@@ -1,3 +1,6 @@
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import {
   type BoundValue,
@@ -9,7 +12,7 @@ import {
   silentLogger,
   TransportPluginToken,
 } from '@psremote/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gssapiAvailable } from './auth/integrated-auth.ts';
 import { checkMechanism } from './auth-select.ts';
 import { cultureFromEnv, winrmSessionOptions } from './winrm-options.ts';
@@ -101,13 +104,69 @@ describe('resolveTarget: the ComputerName and Uri sets', () => {
     );
   });
 
-  it('-CertificateThumbprint: not supported yet, naming the issue', () => {
-    const e = failure(() => resolve({ ComputerName: 'srv01', CertificateThumbprint: 'AB12' }));
-    expect(e.message).toContain(
-      'client certificate authentication (-CertificateThumbprint) is not supported',
-    );
-    expect(e.message).toContain('issue 12');
-    expect(e.category).toBe('NotImplemented');
+  describe('-CertificateThumbprint', () => {
+    const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures', 'client-certs');
+    const PSUSER = 'CA2C4B9673AC9CE8D84352867C47BDB47DC8A44C';
+    let dir = '';
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'psremote-certs-'));
+      copyFileSync(join(FIXTURES, 'psuser.pem'), join(dir, 'psuser.pem'));
+      chmodSync(join(dir, 'psuser.pem'), 0o600);
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const env = () => ({ PSREMOTE_CERT_DIR: dir });
+    const resolveWith = (bound: Record<string, BoundValue>) =>
+      resolveWinrmTarget({ parameterSet: 'ComputerName', bound }, env());
+
+    it('over HTTPS: the file found, no credential needed, shown in the summary', () => {
+      const t = resolveWith({
+        ComputerName: 'srv01',
+        UseSSL: true,
+        CertificateThumbprint: PSUSER.toLowerCase(),
+      });
+      expect(t.certificate?.certFile).toBe(join(dir, 'psuser.pem'));
+      expect(t.summary).toMatchObject({
+        url: 'https://srv01:5986/wsman?PSVersion=2.0',
+        authentication: 'ClientCertificate',
+        certificateThumbprint: PSUSER,
+        certificateSubject: 'CN=psuser',
+        certificateFile: join(dir, 'psuser.pem'),
+        certificateKeyFile: join(dir, 'psuser.pem'),
+        certificateKeyEncrypted: false,
+      });
+    });
+
+    it('over HTTP: refused, whatever the directory holds', () => {
+      for (const tp of [PSUSER, '0F0151719EF9411B6C030C52C69B1F203E19BA5E']) {
+        const e = failure(() => resolveWith({ ComputerName: 'srv01', CertificateThumbprint: tp }));
+        expect(e.message).toBe(
+          'Connecting to remote server srv01 failed with the following error message : The WinRM client cannot process the request. Client certificate authentication (-CertificateThumbprint) needs the HTTPS transport, and http://srv01:5985/wsman is HTTP. Use -UseSSL, or an https:// -ConnectionUri. For more information, see the about_Remote_Troubleshooting Help topic.',
+        );
+        expect(e.errorId).toBe('CreateRemoteRunspaceFailed');
+        expect(e.category).toBe('InvalidArgument');
+        expect((e.cause as { failure: string }).failure).toBe('HttpNotAllowed');
+      }
+    });
+
+    it('not found and a malformed thumbprint: PowerShell-style errors naming what is wrong', () => {
+      const nf = failure(() =>
+        resolveWith({
+          ComputerName: 'srv01',
+          UseSSL: true,
+          CertificateThumbprint: '0F0151719EF9411B6C030C52C69B1F203E19BA5E',
+        }),
+      );
+      expect((nf.cause as { failure: string }).failure).toBe('NotFound');
+      expect(nf.message).toContain(`was found in ${dir}`);
+      expect(nf.recommendedAction).toContain('PSREMOTE_CERT_DIR');
+      const bad = failure(() =>
+        resolveWith({ ComputerName: 'srv01', UseSSL: true, CertificateThumbprint: 'AB12' }),
+      );
+      expect((bad.cause as { failure: string }).failure).toBe('BadThumbprint');
+      expect(bad.message).toMatch(
+        /^Connecting to remote server srv01 failed with the following error message : The certificate thumbprint "AB12" is not valid/,
+      );
+    });
   });
 
   it.each([

@@ -9,6 +9,7 @@ import {
   TransportPluginToken,
   type TransportTarget,
 } from '@psremote/core';
+import { certificateAuth } from './auth/certificate-auth.ts';
 import {
   AUTHENTICATION_MECHANISMS,
   type AuthenticationMechanism,
@@ -17,6 +18,12 @@ import {
   checkMechanism,
   WinrmCredential,
 } from './auth-select.ts';
+import {
+  type ClientCertificateFile,
+  certificateOverHttp,
+  findCertificate,
+  loadCertificate,
+} from './client-certificate-target.ts';
 import {
   endpointFromComputerName,
   endpointFromConnectionUri,
@@ -33,6 +40,8 @@ export interface WinrmTarget extends TransportTarget {
   readonly authentication: AuthenticationMechanism;
   /** The bound -Credential (its password hidden from logs and JSON); absent: none given. */
   readonly credential: WinrmCredential | undefined;
+  /** -CertificateThumbprint: the certificate file found for it (client-certificate authentication). */
+  readonly certificate?: ClientCertificateFile | undefined;
   /** -AllowRedirection (Uri set only). */
   readonly allowRedirection: boolean;
 }
@@ -78,7 +87,10 @@ function isCredential(v: BoundValue | undefined): v is PSCredentialValue {
  * The ComputerName and Uri sets (WSManConnectionInfo): the endpoint by PowerShell's rules (wsman-endpoint.ts),
  * -Authentication and -Credential, -AllowRedirection. Pure: nothing is contacted. Throws PowerShell's errors.
  */
-export function resolveWinrmTarget(bound: BoundParameters): WinrmTarget {
+export function resolveWinrmTarget(
+  bound: BoundParameters,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): WinrmTarget {
   const b = bound.bound;
   const set = bound.parameterSet;
   if (set !== 'ComputerName' && set !== 'Uri')
@@ -106,16 +118,9 @@ export function resolveWinrmTarget(bound: BoundParameters): WinrmTarget {
           ...(configurationName ? { configurationName } : {}),
         });
   const thumbprint = str(b.CertificateThumbprint);
-  if (thumbprint) {
-    throw new PSRemotingError(
-      `Connecting to remote server ${endpoint.computerName} failed: client certificate authentication (-CertificateThumbprint) is not supported by psremote yet (planned: WinRM in a domain, issue 12).`,
-      {
-        errorId: 'CreateRemoteRunspaceFailed',
-        category: 'NotImplemented',
-        targetObject: endpoint.computerName,
-      },
-    );
-  }
+  // -CertificateThumbprint (WSMAN_FLAG_AUTH_CLIENT_CERTIFICATE): found now, so --dry-run shows the file; the key is
+  // read (and its passphrase asked for) at connect.
+  const certificate = thumbprint !== undefined ? findCertificate(thumbprint, endpoint, env) : undefined;
   const auth = (str(b.Authentication) ?? 'Default') as AuthenticationMechanism;
   const authentication = AUTHENTICATION_MECHANISMS.find((m) => m.toLowerCase() === auth.toLowerCase());
   if (!authentication)
@@ -126,7 +131,7 @@ export function resolveWinrmTarget(bound: BoundParameters): WinrmTarget {
   const cred = b.Credential;
   const credential = isCredential(cred) ? new WinrmCredential(cred.userName, cred.password ?? '') : undefined;
   // Kerberos, CredSSP, Digest and implicit credentials are refused here, before anything is contacted.
-  checkMechanism(authentication, credential !== undefined, endpoint.computerName);
+  if (!certificate) checkMechanism(authentication, credential !== undefined, endpoint.computerName);
   return {
     computerName: endpoint.computerName,
     // HostUtilities.GetRemotePrompt for a WSMan runspace: `[<ConnectionInfo.ComputerName>]: ` (the host of
@@ -136,14 +141,24 @@ export function resolveWinrmTarget(bound: BoundParameters): WinrmTarget {
     summary: {
       url: endpoint.url,
       resourceUri: endpoint.resourceUri,
-      authentication,
+      authentication: certificate ? 'ClientCertificate' : authentication,
       userName: credential?.userName ?? null,
       allowRedirection: set === 'Uri' && b.AllowRedirection === true,
+      ...(certificate
+        ? {
+            certificateThumbprint: certificate.thumbprint,
+            certificateSubject: certificate.subject,
+            certificateFile: certificate.certFile,
+            certificateKeyFile: certificate.keyFile,
+            certificateKeyEncrypted: certificate.encrypted,
+          }
+        : {}),
     },
     parameterSet: set,
     endpoint,
     authentication,
     credential,
+    certificate,
     allowRedirection: set === 'Uri' && b.AllowRedirection === true,
   };
 }
@@ -166,25 +181,29 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
     name: 'winrm',
     apiRange: '^2.0.0',
     parameterSets: ['ComputerName', 'Uri'],
-    resolveTarget(bound: BoundParameters): WinrmTarget {
-      return resolveWinrmTarget(bound);
+    resolveTarget(bound: BoundParameters, env): WinrmTarget {
+      return resolveWinrmTarget(bound, env ?? process.env);
     },
     async connect(target: WinrmTarget, ctx: TransportContext): Promise<TransportConnection> {
       if (!resolvedByWinrm(target))
         throw new TypeError('The winrm transport was given a target it did not resolve.');
       const o = winrmSessionOptions(ctx.options, ctx.env);
+      const clientCert = target.certificate ? await loadCertificate(target, ctx) : undefined;
       if (target.authentication === 'Basic' && target.endpoint.scheme === 'http' && !o.noEncryption)
         throw basicOverHttpError(target);
-      const createClient = (endpoint: WsmanEndpoint) =>
-        new WsmanClient({
+      const createClient = (endpoint: WsmanEndpoint) => {
+        if (clientCert && endpoint.scheme !== 'https') throw certificateOverHttp(endpoint);
+        return new WsmanClient({
           endpoint,
-          auth: makeAuthenticator({
-            mechanism: target.authentication,
-            credential: target.credential,
-            endpoint,
-            noEncryption: o.noEncryption,
-            includePortInSpn: o.includePortInSpn,
-          }),
+          auth: clientCert
+            ? certificateAuth()
+            : makeAuthenticator({
+                mechanism: target.authentication,
+                credential: target.credential,
+                endpoint,
+                noEncryption: o.noEncryption,
+                includePortInSpn: o.includePortInSpn,
+              }),
           locale: o.uiCulture,
           dataLocale: o.culture,
           operationTimeoutSeconds: o.operationTimeoutSeconds,
@@ -192,10 +211,12 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
             skipCACheck: o.skipCACheck,
             skipCNCheck: o.skipCNCheck,
             ...(options.ca ? { ca: options.ca } : {}),
+            ...(clientCert ? { cert: clientCert.certPem, key: clientCert.key } : {}),
           },
           ...(options.maxEnvelopeSize ? { maxEnvelopeSize: options.maxEnvelopeSize } : {}),
           ...(options.receiveTimeoutSeconds ? { receiveTimeoutSeconds: options.receiveTimeoutSeconds } : {}),
         });
+      };
       const connection = new WinrmConnection({
         endpoint: target.endpoint,
         createClient,

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { buildConnector, Client } from 'undici';
 import type { WsmanEndpoint } from '../url/wsman-endpoint.ts';
@@ -48,6 +49,10 @@ export interface WsmanTlsOptions {
   readonly skipCNCheck?: boolean;
   /** Extra trusted CA certificates (PEM). */
   readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** A client certificate (PEM, with its chain) for the handshake: -CertificateThumbprint. */
+  readonly cert?: string;
+  /** The client certificate's private key. */
+  readonly key?: KeyObject;
 }
 
 export interface WsmanClientOptions {
@@ -140,6 +145,10 @@ export class WsmanClient {
     const skipCN = tls.skipCNCheck === true || tls.rejectUnauthorized === false;
     const connect = buildConnector({
       ...(tls.ca ? { ca: tls.ca as string | Buffer | Array<string | Buffer> } : {}),
+      // Node's tls takes a KeyObject's PEM: exported here, in memory only.
+      ...(tls.cert && tls.key
+        ? { cert: tls.cert, key: tls.key.export({ type: 'pkcs8', format: 'pem' }) as string }
+        : {}),
       rejectUnauthorized: !skipCA,
       ...(skipCN ? { checkServerIdentity: () => undefined } : {}),
     });

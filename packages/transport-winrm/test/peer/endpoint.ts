@@ -58,6 +58,17 @@ export interface WsmanEndpointOptions {
   readonly verbose?: boolean;
   /** How long to wait for LISTENING; default 30 s. */
   readonly startTimeoutMs?: number;
+  /** The loopback address to listen on; default 127.0.0.1 (the Kerberos tests use the address `hostname` has). */
+  readonly host?: string;
+  /** Client-certificate authentication over HTTPS (client_cert.py): the CAs, the mode and the mapping table. */
+  readonly clientCertificates?: {
+    /** PEM file of the CAs whose client certificates the TLS handshake accepts. */
+    readonly caFile: string;
+    /** Default 'required' (ssl CERT_REQUIRED). */
+    readonly mode?: 'required' | 'optional';
+    /** Mapping entries: `<subject pattern> <issuer thumbprint|*> <local user>`. */
+    readonly map?: readonly string[];
+  };
 }
 
 export interface StartedEndpoint {
@@ -129,17 +140,9 @@ export async function startWsmanEndpoint(opts: WsmanEndpointOptions = {}): Promi
     mode: 0o600,
   });
   const verbose = opts.verbose ?? process.env.PSREMOTE_PEER_VERBOSE === '1';
-  const args = [
-    ENDPOINT_SCRIPT,
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--users',
-    usersFile,
-    '--workdir',
-    dir,
-  ];
+  const host = opts.host ?? '127.0.0.1';
+  const hostInUrl = host.includes(':') ? `[${host}]` : host;
+  const args = [ENDPOINT_SCRIPT, '--host', host, '--port', '0', '--users', usersFile, '--workdir', dir];
   if (opts.https || opts.httpsOnly) args.push('--https');
   if (opts.httpsOnly) args.push('--https-only');
   if (opts.requireCbt) args.push('--require-cbt');
@@ -152,6 +155,19 @@ export async function startWsmanEndpoint(opts: WsmanEndpointOptions = {}): Promi
     args.push('--redirect-status', String(opts.redirectStatus ?? 307));
   }
   if (opts.connMaxRequests) args.push('--conn-max-requests', String(opts.connMaxRequests));
+  if (opts.clientCertificates) {
+    const c = opts.clientCertificates;
+    const mapFile = join(dir, 'certmap');
+    writeFileSync(mapFile, (c.map ?? []).map((l) => `${l}\n`).join(''));
+    args.push(
+      '--client-ca',
+      c.caFile,
+      '--client-cert-mode',
+      c.mode ?? 'required',
+      '--client-cert-map',
+      mapFile,
+    );
+  }
   args.push('--pwsh', opts.pwsh ?? (findPwsh() as string));
   if (verbose) args.push('--verbose');
 
@@ -256,10 +272,10 @@ export async function startWsmanEndpoint(opts: WsmanEndpointOptions = {}): Promi
     const httpsLine = events.find((l) => l.startsWith('HTTPS '));
     const caLine = events.find((l) => l.startsWith('CA '));
     const httpsPort = httpsLine ? Number(httpsLine.split(' ')[1]) : undefined;
-    const httpsUrl = httpsPort ? `https://127.0.0.1:${httpsPort}/wsman` : undefined;
+    const httpsUrl = httpsPort ? `https://${hostInUrl}:${httpsPort}/wsman` : undefined;
     const caPem = caLine ? readFileSync(caLine.slice(3), 'utf8') : undefined;
     return {
-      url: opts.httpsOnly && httpsUrl ? httpsUrl : `http://127.0.0.1:${port}/wsman`,
+      url: opts.httpsOnly && httpsUrl ? httpsUrl : `http://${hostInUrl}:${port}/wsman`,
       port,
       ...(httpsPort ? { httpsPort, httpsUrl } : {}),
       ...(caPem ? { caPem } : {}),

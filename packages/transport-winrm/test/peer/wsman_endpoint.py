@@ -14,6 +14,7 @@ stdout carries one line per event, for the test that started it:
   LISTENING <port>        ready; the HTTP port (0 when --https-only)
   AUTH <conn> <scheme> <user> cbt=<none|ok> target=<spn|->   a connection authenticated (NTLM, Basic)
   AUTH <conn> <scheme> <user> cbt=<none|ok> target=<spn> mech=krb5   ... with Kerberos (`Kerberos`, or in SPNEGO)
+  AUTH <conn> Certificate <user> cbt=none target=- subject=<s> issuer=<thumbprint> thumbprint=<t>   (client_cert.py)
   AUTHFAIL <conn> <scheme> <why>
   SHELL <ShellId> <pid>   a shell's pwsh started, in its own process group <pid>
   SHELLEXIT <ShellId> <rc>
@@ -50,6 +51,7 @@ from wsmv_sealing import (  # noqa: E402
     seal_body,
     unseal_body,
 )
+import client_cert  # noqa: E402  (beside this file: client-certificate authentication)
 
 # ---- names ---------------------------------------------------------------------------------------------------------
 
@@ -808,6 +810,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return None
             self.unauthorized("no Authorization")
             return False
+        if header.strip() == client_cert.MUTUAL_PROFILE:
+            mapped, refused = ep.cert_auth.authenticate(self)
+            if refused:
+                emit("AUTHFAIL %s Certificate %d %s" % (self.conn_id, refused[0], refused[1]))
+                log("conn %s: %d: %s" % (self.conn_id, refused[0], refused[1]))
+                self.auth = None
+                self.reply(refused[0])
+                return False
+            emit("AUTH %s Certificate %s cbt=none target=- %s" % (self.conn_id, mapped[0], mapped[1]))
+            self.auth = ConnAuth("Certificate", None, False)
+            self.auth.complete = True
+            self.auth.user = mapped[0]
+            return None
         if scheme_l == "basic" and "basic" in a.auth:
             if not self.tls and not a.allow_unencrypted:
                 emit("AUTHFAIL %s Basic over-http" % self.conn_id)
@@ -1277,6 +1292,7 @@ def main():
     p.add_argument("--workdir", default=None, help="for the generated certificate and the shells' cwd")
     p.add_argument("--ignore-stdin", action="store_true", help="keep running when stdin closes")
     p.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    client_cert.add_arguments(p)
     args = p.parse_args()
     VERBOSE = args.verbose
     args.auth = {x.strip().lower() for x in args.auth.split(",") if x.strip()}
@@ -1313,6 +1329,7 @@ def main():
         servers.append(https)
         emit("HTTPS %d" % https.server_address[1])
         emit("CA %s" % os.path.abspath(cert))
+    ep.cert_auth = client_cert.setup(args, tls_ctx)
     http_port = 0
     if not args.https_only:
         plain = Server((args.host, args.port), ep, None)
