@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import {
+  type BoundValue,
+  isPSRemotingError,
+  openSession,
+  type PSRemotingError,
+  type PSSession,
+  RecordingHostUi,
+} from '@psremote/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticatorFor } from '../../src/auth-select.ts';
+import { createWinrmTransport } from '../../src/winrm-transport.ts';
+import type { AuthRequest, AuthResponse, WsmanAuthenticator } from '../../src/wsman/auth.ts';
+import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './endpoint.ts';
+
+/**
+ * `-Authentication Credssp` through the whole WinRM transport against wsman_endpoint.py's CredSSP acceptor
+ * (credssp_acceptor.py): its TLS is Python's ssl (OpenSSL), its NTLM gss-ntlmssp through MIT GSSAPI, so neither
+ * side of the proof is our code. The acceptor logs the credential it decrypted from TSCredentials.
+ */
+const skip = endpointSkipReason();
+const USER = 'PSREMOTE\\psuser';
+const PASSWORD = 'Passw0rd!';
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+const sentTypes: string[] = [];
+const recordingFactory: typeof authenticatorFor = (request) => {
+  const inner = authenticatorFor(request);
+  const auth: WsmanAuthenticator = {
+    async prepare(req: AuthRequest) {
+      const p = await inner.prepare(req);
+      if ((p.body ?? req.body).length > 0) sentTypes.push(p.headers['content-type'] ?? 'application/soap+xml');
+      return p;
+    },
+    challenge: (res: AuthResponse) => inner.challenge?.(res) ?? false,
+    unwrap: (res: AuthResponse) => inner.unwrap?.(res) ?? res.body,
+    reset: (lane) => inner.reset?.(lane),
+  };
+  return auth;
+};
+
+async function failure(p: Promise<PSSession>): Promise<PSRemotingError> {
+  return p.then(
+    async (s) => {
+      await s.close();
+      throw new Error('opened');
+    },
+    (x: unknown) => x as PSRemotingError,
+  );
+}
+
+describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python CredSSP acceptor', () => {
+  let v6: StartedEndpoint;
+  let v3: StartedEndpoint;
+  let tampered: StartedEndpoint;
+  const transport = createWinrmTransport({ authenticatorFor: recordingFactory });
+
+  beforeAll(async () => {
+    [v6, v3, tampered] = await Promise.all([
+      startWsmanEndpoint({ auth: ['credssp'] }),
+      startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 3 }),
+      startWsmanEndpoint({ auth: ['credssp'], credsspTamper: true }),
+    ]);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([v6?.stop(), v3?.stop(), tampered?.stop()]);
+  });
+
+  function open(port: number, bound: Record<string, BoundValue> = {}, password = PASSWORD): Promise<PSSession> {
+    return openSession({
+      transport,
+      bound: {
+        parameterSet: 'ComputerName',
+        bound: {
+          ComputerName: '127.0.0.1',
+          Port: port,
+          Authentication: 'Credssp',
+          Credential: { userName: USER, password },
+          ...bound,
+        },
+      },
+      hostUi: new RecordingHostUi(),
+      env: { LANG: 'en_US.UTF-8' },
+    });
+  }
+
+  it('version 6 (the nonce/hash binding): delegates the credential, every body CredSSP-encrypted, 1 MB+ both ways', async () => {
+    sentTypes.length = 0;
+    const s = await open(v6.port);
+    try {
+      expect((await s.invoke('1+1').result()).output).toEqual([2]);
+      const big = 'c'.repeat(1_100_000);
+      const r = await s.invoke('$input | ForEach-Object { $_.Length; $_ + "!" }', { input: [big] }).result();
+      expect(r.output[0]).toBe(1_100_000);
+      expect(r.output[1]).toBe(`${big}!`);
+    } finally {
+      await s.close();
+    }
+    const auth = await v6.waitForEvent(/^AUTH \d+ CredSSP /);
+    expect(auth).toMatch(/ version=6$/);
+    expect(auth.toLowerCase()).toContain('psuser');
+    const delegated = await v6.waitForEvent(/^CREDSSP /);
+    expect(delegated).toContain(`PSREMOTE\\psuser pw-sha256=${sha256(PASSWORD)} valid=yes`);
+    expect(sentTypes.length).toBeGreaterThan(5);
+    for (const t of sentTypes) expect(t).toMatch(/protocol="application\/HTTP-CredSSP-session-encrypted"/);
+    // The 1 MB input went in 16 KiB parts.
+    expect(sentTypes.some((t) => t.startsWith('multipart/x-multi-encrypted;'))).toBe(true);
+  }, 120_000);
+
+  it('version 3 (the old binding, key plus one): opens, and the server saw version 3', async () => {
+    const s = await open(v3.port);
+    try {
+      expect((await s.invoke('"old"').result()).output).toEqual(['old']);
+    } finally {
+      await s.close();
+    }
+    expect(await v3.waitForEvent(/^AUTH \d+ CredSSP /)).toMatch(/ version=3$/);
+    expect(await v3.waitForEvent(/^CREDSSP /)).toContain('valid=yes');
+  }, 60_000);
+
+  it('a wrong password: "Access is denied." with the NTSTATUS the acceptor sent, no password in it', async () => {
+    const e = await failure(open(v6.port, {}, 'wrong-password'));
+    expect(isPSRemotingError(e)).toBe(true);
+    expect(e.message).toContain('Access is denied.');
+    expect(e.message).toContain('0xC000006D');
+    expect(e.message).not.toContain('wrong-password');
+    expect(await v6.waitForEvent(/^AUTHFAIL \d+ CredSSP logon:/)).toBeTruthy();
+  }, 60_000);
+
+  it("a pubKeyAuth that does not match the server's key is refused before the password goes out", async () => {
+    const e = await failure(open(tampered.port));
+    expect(isPSRemotingError(e)).toBe(true);
+    expect(e.message).toMatch(/public-key binding/);
+    expect(tampered.events.some((l) => l.startsWith('CREDSSP '))).toBe(false);
+  }, 60_000);
+
+  it('-Authentication Credssp without -Credential is refused before connecting, in WinRM words', async () => {
+    const e = await failure(
+      openSession({
+        transport,
+        bound: {
+          parameterSet: 'ComputerName',
+          bound: { ComputerName: '127.0.0.1', Port: v6.port, Authentication: 'Credssp' },
+        },
+        hostUi: new RecordingHostUi(),
+      }),
+    );
+    expect(e.message).toContain('Requests must include user name and password when CredSSP');
+    expect(v6.events.filter((l) => l.startsWith('AUTHFAIL')).length).toBe(1);
+  }, 30_000);
+});
