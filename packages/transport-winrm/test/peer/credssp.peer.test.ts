@@ -52,19 +52,31 @@ async function failure(p: Promise<PSSession>): Promise<PSRemotingError> {
 
 describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python CredSSP acceptor', () => {
   let v6: StartedEndpoint;
-  let v3: StartedEndpoint;
+  const older = new Map<number, StartedEndpoint>();
   let tampered: StartedEndpoint;
-  const transport = createWinrmTransport({ authenticatorFor: recordingFactory });
+  let relayed: StartedEndpoint;
+  let transport: ReturnType<typeof createWinrmTransport>;
 
   beforeAll(async () => {
-    [v6, v3, tampered] = await Promise.all([
-      startWsmanEndpoint({ auth: ['credssp'] }),
+    let v2: StartedEndpoint;
+    let v3: StartedEndpoint;
+    let v5: StartedEndpoint;
+    [v6, v2, v3, v5, tampered, relayed] = await Promise.all([
+      startWsmanEndpoint({ auth: ['credssp'], https: true }),
+      startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 2 }),
       startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 3 }),
-      startWsmanEndpoint({ auth: ['credssp'], credsspTamper: true }),
+      startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 5 }),
+      startWsmanEndpoint({ auth: ['credssp'], credsspTamper: 'server' }),
+      startWsmanEndpoint({ auth: ['credssp'], credsspTamper: 'client' }),
     ]);
+    older.set(2, v2).set(3, v3).set(5, v5);
+    transport = createWinrmTransport({
+      authenticatorFor: recordingFactory,
+      ...(v6.caPem ? { ca: v6.caPem } : {}),
+    });
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([v6?.stop(), v3?.stop(), tampered?.stop()]);
+    await Promise.all([v6, ...older.values(), tampered, relayed].map((e) => e?.stop()));
   });
 
   function open(
@@ -112,15 +124,39 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
     expect(sentTypes.some((t) => t.startsWith('multipart/x-multi-encrypted;'))).toBe(true);
   }, 120_000);
 
-  it('version 3 (the old binding, key plus one): opens, and the server saw version 3', async () => {
-    const s = await open(v3.port);
+  it.each([
+    [2, 'the old binding: the key, and the key plus one back'],
+    [3, 'the old binding, with errorCode'],
+    [5, 'the nonce/hash binding'],
+  ])(
+    'an acceptor speaking version %i (%s): opens, and both sides used that version',
+    async (version) => {
+      const ep = older.get(version) as StartedEndpoint;
+      const s = await open(ep.port);
+      try {
+        expect((await s.invoke(`"v${version}"`).result()).output).toEqual([`v${version}`]);
+      } finally {
+        await s.close();
+      }
+      expect(await ep.waitForEvent(/^AUTH \d+ CredSSP /)).toMatch(new RegExp(` version=${version}$`));
+      expect(await ep.waitForEvent(/^CREDSSP /)).toContain('valid=yes');
+    },
+    60_000,
+  );
+
+  it('over HTTPS: CredSSP inside the outer TLS, bodies not encrypted again', async () => {
+    sentTypes.length = 0;
+    const delegations = () => v6.events.filter((l) => l.startsWith('CREDSSP ')).length;
+    const before = delegations();
+    const s = await open(v6.httpsPort ?? 0, { UseSSL: true });
     try {
-      expect((await s.invoke('"old"').result()).output).toEqual(['old']);
+      expect((await s.invoke('"tls"').result()).output).toEqual(['tls']);
     } finally {
       await s.close();
     }
-    expect(await v3.waitForEvent(/^AUTH \d+ CredSSP /)).toMatch(/ version=3$/);
-    expect(await v3.waitForEvent(/^CREDSSP /)).toContain('valid=yes');
+    expect(sentTypes.length).toBeGreaterThan(2);
+    for (const t of sentTypes) expect(t).not.toMatch(/multipart/);
+    expect(delegations()).toBeGreaterThan(before);
   }, 60_000);
 
   it('a wrong password: "Access is denied." with the NTSTATUS the acceptor sent, no password in it', async () => {
@@ -140,6 +176,14 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.message).toMatch(/public-key binding/);
     expect(tampered.events.some((l) => l.startsWith('CREDSSP '))).toBe(false);
+  }, 60_000);
+
+  it('the acceptor refuses a client whose binding names another key (a relay in the middle): no delegation', async () => {
+    const e = await failure(open(relayed.port));
+    expect(isPSRemotingError(e)).toBe(true);
+    expect(e.message).toContain('Access is denied.');
+    expect(await relayed.waitForEvent(/^AUTHFAIL \d+ CredSSP pubKeyAuth:mismatch$/)).toBeTruthy();
+    expect(relayed.events.some((l) => l.startsWith('CREDSSP '))).toBe(false);
   }, 60_000);
 
   it('-Authentication Credssp without -Credential is refused before connecting, in WinRM words', async () => {

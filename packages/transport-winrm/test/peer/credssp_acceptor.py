@@ -247,6 +247,9 @@ class CredsspConn:
             raise CredsspFailure("SPNEGO did not complete")
         self.user = str(self.gss.initiator_name).rstrip("\x00")
         key = self.config.public_key
+        if self.config.tamper == "client":
+            # As if a relay had terminated the client's TLS: the client bound its logon to a key that is not ours.
+            key = bytes([key[0]]) + bytes([key[1] ^ 0x01]) + key[2:]
         if "pubKeyAuth" not in req:
             raise CredsspFailure("no pubKeyAuth")
         got = self._unwrap(req["pubKeyAuth"])
@@ -262,7 +265,7 @@ class CredsspConn:
             answer = bytes([(key[0] + 1) & 0xFF]) + key[1:]
         if got != expected:
             raise CredsspFailure("pubKeyAuth:mismatch")
-        if self.config.tamper:
+        if self.config.tamper == "server":
             answer = answer[:-1] + bytes([answer[-1] ^ 0x01])
         self._send(encode_ts_request(self.config.version, nego=out, pub=self._wrap(answer)))
         self.stage = "creds"

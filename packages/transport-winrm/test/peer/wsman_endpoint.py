@@ -1277,8 +1277,9 @@ def main():
                    help="schemes accepted, comma-separated: negotiate, ntlm, basic, kerberos (needs KRB5_KTNAME), credssp")
     p.add_argument("--credssp-version", type=int, default=6, choices=range(2, 7),
                    help="the TSRequest version the CredSSP acceptor speaks (2-4: the old binding, 5-6: the hash)")
-    p.add_argument("--credssp-tamper", action="store_true",
-                   help="the CredSSP acceptor sends a wrong pubKeyAuth (the client must refuse it)")
+    p.add_argument("--credssp-tamper", choices=("server", "client"),
+                   help="server: the CredSSP acceptor sends a wrong pubKeyAuth (the client must refuse it); client: it "
+                        "checks the client's against another key, as when a relay terminated the client's TLS")
     p.add_argument("--offer-ntlm", action="store_true", help="also offer the bare NTLM scheme in 401s")
     p.add_argument("--allow-unencrypted", action="store_true",
                    help="accept plaintext bodies and Basic over HTTP (WinRM's AllowUnencrypted=true)")

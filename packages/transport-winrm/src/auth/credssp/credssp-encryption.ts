@@ -54,7 +54,7 @@ function invalid(why: string): never {
 /**
  * Parses and decrypts a CredSSP-encrypted answer (either form). The encrypted part is walked record by record
  * (each TLS record header gives its length) up to the next boundary, so no length is trusted beyond the body;
- * the plaintext of each part must be exactly its OriginalContent Length.
+ * the plaintext must be exactly the sum of the parts' OriginalContent Lengths.
  */
 export async function decryptCredsspBody(
   tls: TlsPipe,
@@ -91,7 +91,8 @@ export async function decryptCredsspBody(
     if (line().trim() !== '') invalid(`text after the boundary ${where}`);
   };
 
-  const out: Uint8Array[] = [];
+  const records: Uint8Array[] = [];
+  let total = 0;
   let originalContentType = '';
   for (;;) {
     boundaryLine('before the metadata part');
@@ -130,7 +131,8 @@ export async function decryptCredsspBody(
       pos += 5 + n;
     }
     if (pos === start) invalid('an encrypted part without a TLS record');
-    out.push(await tls.unwrap(body.subarray(start, pos), length));
+    records.push(body.subarray(start, pos));
+    total += length;
     const after = boundaryAt(pos) as number;
     if (buf.length - after >= 2 && buf.subarray(after, after + 2).toString('latin1') === '--') {
       if (
@@ -145,5 +147,6 @@ export async function decryptCredsspBody(
     if (ct.type === 'multipart/encrypted')
       invalid('multipart/encrypted carries one part pair; more followed');
   }
-  return { data: concatBytes(...out), originalContentType };
+  // One pass through TLS for all the parts: their plaintext must add up to the sum of their Lengths exactly.
+  return { data: await tls.unwrap(concatBytes(...records), total), originalContentType };
 }

@@ -5,6 +5,8 @@ import { authError } from '../auth-error.ts';
 
 /** How long one step waits for the TLS engine (it runs in this process: only a bug makes it wait). */
 const STEP_TIMEOUT_MS = 10_000;
+/** Event-loop turns without new plaintext after which the records fed in are taken as fully decrypted. */
+const DRAIN_TURNS = 3;
 
 /** The TLS records the engine writes, kept until `take()`; nothing is ever read from a network. */
 class MemoryTransport extends Duplex {
@@ -138,25 +140,35 @@ export class TlsPipe {
     return this.#serial(() => this.#unwrap(records, length));
   }
 
+  /**
+   * Feeds whole records (all of one HTTP message) and waits until the engine has decrypted them: the plaintext
+   * stops growing for a few event-loop turns (OpenSSL decrypts in this process, nothing is awaited from outside).
+   * Then exactly the expected message must be there: `length` bytes, or one whole DER element; a record that is
+   * short, long or does not decrypt is an error, not a wait.
+   */
   async #unwrap(
     records: Uint8Array,
     length: number | ((buffered: Buffer) => number | undefined),
   ): Promise<Uint8Array> {
     if (records.length > 0) this.#raw.push(Buffer.from(records));
-    const want = () => {
-      if (typeof length === 'number') return length;
-      return length(Buffer.concat(this.#plain));
-    };
-    await this.#until(() => {
-      const n = want();
-      return n !== undefined && this.#plainLength >= n;
-    }, 'decrypt the server message');
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    for (let quiet = 0, seen = -1; quiet < DRAIN_TURNS; ) {
+      await new Promise<void>((r) => setImmediate(r));
+      if (this.#error) throw authError('WinRMAuthRejected', `CredSSP: TLS failed: ${this.#error.message}`);
+      quiet = this.#plainLength === seen ? quiet + 1 : 0;
+      seen = this.#plainLength;
+      if (Date.now() > deadline) break;
+    }
     const all = Buffer.concat(this.#plain);
-    const n = want() as number;
+    const n = typeof length === 'number' ? length : length(all);
+    if (n === undefined || all.length !== n)
+      throw authError(
+        'WinRMEncryptedBodyInvalid',
+        `CredSSP: the server's records decrypted to ${all.length} bytes where ${n ?? 'a whole TSRequest'} belonged`,
+      );
     this.#plain.length = 0;
-    this.#plainLength = all.length - n;
-    if (this.#plainLength > 0) this.#plain.push(all.subarray(n));
-    return new Uint8Array(all.subarray(0, n));
+    this.#plainLength = 0;
+    return new Uint8Array(all);
   }
 
   /** The server certificate's SubjectPublicKey: the BIT STRING's content of its SubjectPublicKeyInfo. */
