@@ -174,6 +174,9 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
   it("a pubKeyAuth that does not match the server's key is refused before the password goes out", async () => {
     const e = await failure(open(tampered.port));
     expect(isPSRemotingError(e)).toBe(true);
+    expect(e.fullyQualifiedErrorId).toBe(
+      'WinRMMessageIntegrity,Microsoft.PowerShell.Commands.EnterPSSessionCommand',
+    );
     expect(e.message).toMatch(/public-key binding/);
     expect(tampered.events.some((l) => l.startsWith('CREDSSP '))).toBe(false);
   }, 60_000);
