@@ -83,6 +83,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
     port: number,
     bound: Record<string, BoundValue> = {},
     password = PASSWORD,
+    userName = USER,
   ): Promise<PSSession> {
     return openSession({
       transport,
@@ -92,7 +93,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
           ComputerName: '127.0.0.1',
           Port: port,
           Authentication: 'Credssp',
-          Credential: { userName: USER, password },
+          Credential: { userName, password },
           ...bound,
         },
       },
@@ -125,21 +126,23 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
   }, 120_000);
 
   it.each([
-    [2, 'the old binding: the key, and the key plus one back'],
-    [3, 'the old binding, with errorCode'],
-    [5, 'the nonce/hash binding'],
+    [2, 'the old binding: the key, and the key plus one back', USER],
+    [3, 'the old binding, with errorCode', USER],
+    [5, 'the nonce/hash binding; a UPN, delegated whole with no domain', 'psuser@psremote.test'],
   ])(
     'an acceptor speaking version %i (%s): opens, and both sides used that version',
-    async (version) => {
+    async (version, _what, userName) => {
       const ep = older.get(version) as StartedEndpoint;
-      const s = await open(ep.port);
+      const s = await open(ep.port, {}, PASSWORD, userName);
       try {
         expect((await s.invoke(`"v${version}"`).result()).output).toEqual([`v${version}`]);
       } finally {
         await s.close();
       }
       expect(await ep.waitForEvent(/^AUTH \d+ CredSSP /)).toMatch(new RegExp(` version=${version}$`));
-      expect(await ep.waitForEvent(/^CREDSSP /)).toContain('valid=yes');
+      expect((await ep.waitForEvent(/^CREDSSP /)).replace(/^CREDSSP \d+ /, '')).toBe(
+        `${userName} pw-sha256=${sha256(PASSWORD)} valid=yes`,
+      );
     },
     60_000,
   );
