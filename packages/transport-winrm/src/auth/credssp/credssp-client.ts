@@ -166,6 +166,11 @@ export class CredsspClient {
         this.#stage = 'credentials-sent';
         return this.#send({ version: this.#maxVersion, authInfo });
       }
+      case 'credentials-sent': {
+        // A 401 with a token after the credentials: the server refused them (errorCode, version 3+, says why).
+        await this.#receive(need(input));
+        throw new CredsspRejected('the server refused the delegated credentials');
+      }
       default:
         throw authError('WinRMAuthState', `CredSSP: step() in stage ${this.#stage}`);
     }
