@@ -12,6 +12,7 @@ import base64
 import hashlib
 import ssl
 import struct
+import subprocess
 
 CREDSSP_PROTOCOL = "application/HTTP-CredSSP-session-encrypted"
 BOUNDARY = b"--Encrypted Boundary"
@@ -129,21 +130,29 @@ def decode_ts_credentials(buf):
     return tuple(read_tlv(parts[0xA0 + i], 0)[1].decode("utf-16-le") for i in range(3))
 
 
+def subject_public_key(cert_pem_path):
+    """The certificate's SubjectPublicKey (the BIT STRING's bits; for RSA the PKCS#1 RSAPublicKey), via openssl."""
+    pem = subprocess.run(["openssl", "x509", "-noout", "-pubkey", "-in", cert_pem_path], check=True,
+                         capture_output=True, timeout=30).stdout.decode("ascii")
+    spki = base64.b64decode("".join(line for line in pem.splitlines() if not line.startswith("-----")))
+    _, seq, _ = read_tlv(spki, 0)
+    _, _, after_algorithm = read_tlv(seq, 0)
+    tag, bits, _ = read_tlv(seq, after_algorithm)
+    if tag != 0x03 or not bits or bits[0] != 0:
+        raise CredsspFailure("the certificate's public key is not a whole-byte BIT STRING")
+    return bits[1:]
+
+
 # ---- configuration, per endpoint ------------------------------------------------------------------------------------
 
 class CredsspConfig:
     """The acceptor's TLS certificate and options (--credssp-version, --credssp-tamper)."""
 
     def __init__(self, cert, key, version, tamper):
-        from cryptography import x509
-        from cryptography.hazmat.primitives import serialization
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.minimum_version = ssl.TLSVersion.TLSv1_2
         self.context.load_cert_chain(cert, key)
-        with open(cert, "rb") as f:
-            public = x509.load_pem_x509_certificate(f.read()).public_key()
-        # SubjectPublicKeyInfo's subjectPublicKey bits: for RSA, the PKCS#1 RSAPublicKey.
-        self.public_key = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+        self.public_key = subject_public_key(cert)
         self.version = version
         self.tamper = tamper
 
