@@ -88,7 +88,7 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
   const drop = (lane: Lane) => {
     const s = lanes.get(lane);
     lanes.delete(lane);
-    s?.client.tls.destroy();
+    s?.client.dispose();
     s?.settle();
   };
 

@@ -44,6 +44,53 @@ export function ntstatusText(code: number): string {
   return name ? `${hexCode} (${name})` : hexCode;
 }
 
+/**
+ * The authentication inside CredSSP's TSRequest negoTokens (SPNEGO, MS-CSSP 3.1.5 step 2): our NTLM, or Kerberos
+ * through the system GSSAPI. `seal`/`unseal` protect pubKeyAuth and authInfo once keys exist.
+ */
+export interface CredsspInner {
+  /** Which mechanism, for messages and tests. */
+  readonly mechanism: 'NTLM' | 'Kerberos';
+  initial(): Promise<Uint8Array>;
+  /** The next token for a server token (empty or undefined: nothing to send). */
+  step(token: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Keys exist: pubKeyAuth can be sealed (NTLM: after AUTHENTICATE; Kerberos: when complete). */
+  readonly canSeal: boolean;
+  /** The server's last token was verified (SPNEGO accept-completed, its mechListMIC, Kerberos' AP-REP). */
+  readonly established: boolean;
+  seal(data: Uint8Array): Uint8Array;
+  unseal(token: Uint8Array): Uint8Array;
+  dispose?(): void;
+}
+
+/** SPNEGO around our TypeScript NTLM. */
+export function ntlmInner(username: string, password: string, targetName?: string): CredsspInner {
+  const ntlm = new SpnegoNtlm(
+    { username, password },
+    { mode: 'spnego', ...(targetName ? { targetName } : {}) },
+  );
+  return {
+    mechanism: 'NTLM',
+    initial: async () => ntlm.initialToken(),
+    step: async (token) => ntlm.step(token),
+    get canSeal() {
+      return ntlm.complete;
+    },
+    get established() {
+      return ntlm.established;
+    },
+    seal(data) {
+      const { header, data: sealed } = ntlm.wrap(data);
+      return concatBytes(header, sealed);
+    },
+    unseal(token) {
+      if (token.length < NTLM_SIGNATURE)
+        throw authError('WinRMAuthTokenInvalid', 'CredSSP: a sealed field shorter than its signature');
+      return ntlm.unwrap(token.subarray(0, NTLM_SIGNATURE), token.subarray(NTLM_SIGNATURE));
+    },
+  };
+}
+
 export interface CredsspClientOptions {
   /** `DOMAIN\user`, `user@domain` or `user`: the NTLM logon and the delegated credential. */
   readonly username: string;
@@ -54,9 +101,14 @@ export interface CredsspClientOptions {
   readonly maxVersion?: number;
   /** SNI for the inner TLS (a DNS name; never an IP address). */
   readonly servername?: string;
+  /**
+   * The inner authentication, made when the TLS handshake is done (it may acquire a Kerberos credential); default
+   * our NTLM with `username`, `password` and `targetName`.
+   */
+  readonly inner?: () => Promise<CredsspInner>;
 }
 
-type Stage = 'initial' | 'tls' | 'negotiate-sent' | 'pubkey-sent' | 'credentials-sent' | 'failed';
+type Stage = 'initial' | 'tls' | 'negotiating' | 'pubkey-sent' | 'credentials-sent' | 'failed';
 
 /**
  * A CredSSP client (MS-CSSP 3.1.5): TLS, then SPNEGO-wrapped NTLM inside TSRequest messages, the server's public
@@ -66,7 +118,7 @@ type Stage = 'initial' | 'tls' | 'negotiate-sent' | 'pubkey-sent' | 'credentials
  */
 export class CredsspClient {
   readonly tls: TlsPipe;
-  readonly #ntlm: SpnegoNtlm;
+  #inner: CredsspInner | undefined;
   readonly #options: CredsspClientOptions;
   readonly #maxVersion: number;
   #stage: Stage = 'initial';
@@ -80,10 +132,11 @@ export class CredsspClient {
     if (this.#maxVersion < 2 || this.#maxVersion > CREDSSP_VERSION)
       throw new RangeError(`CredSSP version ${this.#maxVersion} is not 2..${CREDSSP_VERSION}`);
     this.tls = new TlsPipe(options.servername);
-    this.#ntlm = new SpnegoNtlm(
-      { username: options.username, password: options.password },
-      { mode: 'spnego', ...(options.targetName ? { targetName: options.targetName } : {}) },
-    );
+  }
+
+  /** The inner mechanism, once chosen (after the TLS handshake). */
+  get mechanism(): 'NTLM' | 'Kerberos' | undefined {
+    return this.#inner?.mechanism;
   }
 
   /** The negotiated TSRequest version (the lower of ours and the server's), once the server answered. */
@@ -102,9 +155,19 @@ export class CredsspClient {
       return await this.#step(input);
     } catch (e) {
       this.#stage = 'failed';
-      this.tls.destroy();
+      this.dispose();
       throw e;
     }
+  }
+
+  dispose(): void {
+    this.tls.destroy();
+    this.#inner?.dispose?.();
+  }
+
+  get #ctx(): CredsspInner {
+    if (!this.#inner) throw authError('WinRMAuthState', 'CredSSP: no inner context yet');
+    return this.#inner;
   }
 
   async #step(input: Uint8Array | undefined): Promise<Uint8Array> {
@@ -116,30 +179,39 @@ export class CredsspClient {
         const out = await this.tls.handshake(need(input));
         if (!this.tls.secure) return out;
         this.#publicKey = this.tls.serverPublicKey();
+        const o = this.#options;
+        this.#inner = await (o.inner ?? (async () => ntlmInner(o.username, o.password, o.targetName)))();
         // MS-CSSP 3.1.5: the first TSRequest carries the first SPNEGO token.
         const first = await this.#send({
           version: this.#maxVersion,
-          negoTokens: [this.#ntlm.initialToken()],
+          negoTokens: [await this.#ctx.initial()],
         });
-        this.#stage = 'negotiate-sent';
+        this.#stage = 'negotiating';
         return concatBytes(out, first);
       }
-      case 'negotiate-sent': {
+      case 'negotiating': {
         const msg = await this.#receive(need(input));
-        this.#version = Math.min(this.#maxVersion, msg.version);
-        if (this.#version < 2)
-          throw authError('WinRMAuthUnsupported', `CredSSP: server version ${msg.version}`);
-        const challenge = msg.negoTokens?.[0];
-        if (!challenge) throw authError('WinRMAuthTokenInvalid', 'CredSSP: no SPNEGO token from the server');
-        const authenticate = this.#ntlm.step(challenge);
-        if (!authenticate) throw authError('WinRMAuthTokenInvalid', 'CredSSP: no NTLM AUTHENTICATE to send');
-        // The binding goes with the last token (MS-CSSP 3.1.5 step 3); the nonce form from version 5.
+        if (this.#version === 0) {
+          this.#version = Math.min(this.#maxVersion, msg.version);
+          if (this.#version < 2)
+            throw authError('WinRMAuthUnsupported', `CredSSP: server version ${msg.version}`);
+        }
+        const token = msg.negoTokens?.[0];
+        if (!token) throw authError('WinRMAuthTokenInvalid', 'CredSSP: no SPNEGO token from the server');
+        const next = await this.#ctx.step(token);
+        const negoTokens = next && next.length > 0 ? [next] : undefined;
+        if (!this.#ctx.canSeal) {
+          if (!negoTokens)
+            throw authError('WinRMAuthTokenInvalid', 'CredSSP: SPNEGO stopped before it completed');
+          return this.#send({ version: this.#maxVersion, negoTokens });
+        }
+        // The binding goes with the first message that can seal it (MS-CSSP 3.1.5 step 3); the nonce form from 5.
         if (this.#version >= 5) this.#nonce = new Uint8Array(randomBytes(32));
-        const pubKeyAuth = this.#seal(this.#clientBinding());
+        const pubKeyAuth = this.#ctx.seal(this.#clientBinding());
         this.#stage = 'pubkey-sent';
         return this.#send({
           version: this.#maxVersion,
-          negoTokens: [authenticate],
+          ...(negoTokens ? { negoTokens } : {}),
           pubKeyAuth,
           ...(this.#nonce ? { clientNonce: this.#nonce } : {}),
         });
@@ -148,19 +220,19 @@ export class CredsspClient {
         const msg = await this.#receive(need(input));
         // SPNEGO's last token (accept-completed and its mechListMIC) comes with the server's binding.
         const last = msg.negoTokens?.[0];
-        if (last) this.#ntlm.step(last);
-        if (!this.#ntlm.established)
+        if (last && last.length > 0) await this.#ctx.step(last);
+        if (!this.#ctx.established)
           throw authError('WinRMAuthTokenInvalid', 'CredSSP: SPNEGO did not complete with the server');
         if (!msg.pubKeyAuth)
           throw authError('WinRMAuthTokenInvalid', 'CredSSP: no pubKeyAuth from the server');
-        const got = this.#unseal(msg.pubKeyAuth);
+        const got = this.#ctx.unseal(msg.pubKeyAuth);
         if (!bytesEqual(got, this.#serverBinding()))
           throw authError(
             'WinRMMessageIntegrity',
             "CredSSP: the server's public-key binding (pubKeyAuth) does not match the TLS certificate it presented: the connection may have been intercepted",
           );
         const { domain, userName } = splitUserName(this.#options.username);
-        const authInfo = this.#seal(
+        const authInfo = this.#ctx.seal(
           encodeTsCredentials({ domain, userName, password: this.#options.password }),
         );
         this.#stage = 'credentials-sent';
@@ -190,17 +262,6 @@ export class CredsspClient {
 
   #send(msg: TsRequest): Promise<Uint8Array> {
     return this.tls.wrap(encodeTsRequest(msg));
-  }
-
-  #seal(data: Uint8Array): Uint8Array {
-    const { header, data: sealed } = this.#ntlm.wrap(data);
-    return concatBytes(header, sealed);
-  }
-
-  #unseal(token: Uint8Array): Uint8Array {
-    if (token.length < NTLM_SIGNATURE)
-      throw authError('WinRMAuthTokenInvalid', 'CredSSP: a short pubKeyAuth');
-    return this.#ntlm.unwrap(token.subarray(0, NTLM_SIGNATURE), token.subarray(NTLM_SIGNATURE));
   }
 
   #clientBinding(): Uint8Array {
