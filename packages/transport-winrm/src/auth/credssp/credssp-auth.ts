@@ -8,10 +8,12 @@ import type {
 } from '../../wsman/auth.ts';
 import { authError } from '../auth-error.ts';
 import { parseWwwAuthenticate } from '../http-auth.ts';
+import { gssapiStatus } from '../integrated-auth.ts';
 import { WsmanAuthError } from '../negotiate-auth.ts';
 import { parseContentType } from '../winrm-encryption.ts';
-import { CredsspClient, CredsspRejected } from './credssp-client.ts';
+import { CredsspClient, type CredsspInner, CredsspRejected, ntlmInner } from './credssp-client.ts';
 import { decryptCredsspBody, encryptCredsspBody } from './credssp-encryption.ts';
+import { fallsBackToNtlm, kerberosInnerFactory, kerberosTarget } from './credssp-kerberos.ts';
 
 export interface CredsspAuthOptions {
   /** `DOMAIN\user`, `user@domain` or `user`. */
@@ -21,6 +23,16 @@ export interface CredsspAuthOptions {
   readonly encryption?: 'always' | 'never';
   /** The highest CredSSP version to offer (2..6); default 6. */
   readonly maxVersion?: number;
+  /**
+   * The authentication inside: `auto` (the default) is Kerberos through the system GSSAPI when it loads and the
+   * host is a name (not an IP address, not localhost), NTLM when Kerberos cannot be had (no KDC, unknown realm,
+   * user or SPN), as Windows' Negotiate package chooses; `ntlm` or `kerberos` force one.
+   */
+  readonly inner?: 'auto' | 'ntlm' | 'kerberos';
+  /** The host of the Kerberos SPN (`HTTP@<hostname>`); default the URL's host. */
+  readonly hostname?: string;
+  /** Bound on each call that may wait for the KDC; default 30 s. */
+  readonly kdcTimeoutMs?: number;
 }
 
 const SCHEME = 'CredSSP';
@@ -60,6 +72,29 @@ function authorization(token: Uint8Array): string {
  */
 export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
   const lanes = new Map<Lane, LaneState>();
+  const mode = options.inner ?? 'auto';
+  let kerberos: ((host: string) => Promise<CredsspInner>) | undefined;
+
+  /** The inner context for a lane whose URL host is `host` (made after the lane's TLS handshake). */
+  const innerFor = (host: string) => async (): Promise<CredsspInner> => {
+    const ntlm = () => ntlmInner(options.username, options.password, `HTTP/${host}`);
+    const spnHost = options.hostname ?? host;
+    const tryKerberos =
+      mode === 'kerberos' || (mode === 'auto' && kerberosTarget(spnHost) && gssapiStatus().available);
+    if (!tryKerberos) return ntlm();
+    try {
+      kerberos ??= kerberosInnerFactory({
+        username: options.username,
+        password: options.password,
+        computerName: host,
+        ...(options.kdcTimeoutMs ? { kdcTimeoutMs: options.kdcTimeoutMs } : {}),
+      });
+      return await kerberos(spnHost);
+    } catch (e) {
+      if (mode === 'auto' && fallsBackToNtlm(e)) return ntlm();
+      throw e;
+    }
+  };
 
   const start = (lane: Lane, url: URL): LaneState => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -68,6 +103,7 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
       password: options.password,
       targetName: `HTTP/${host}`,
       ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
+      inner: innerFor(host),
       ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }),
     });
     let settle: () => void = () => undefined;
