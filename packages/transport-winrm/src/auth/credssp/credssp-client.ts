@@ -111,10 +111,10 @@ export interface CredsspClientOptions {
 type Stage = 'initial' | 'tls' | 'negotiating' | 'pubkey-sent' | 'credentials-sent' | 'failed';
 
 /**
- * A CredSSP client (MS-CSSP 3.1.5): TLS, then SPNEGO-wrapped NTLM inside TSRequest messages, the server's public
+ * A CredSSP client (MS-CSSP 3.1.5): TLS, then SPNEGO (NTLM or Kerberos, `CredsspInner`) inside TSRequest messages, the server's public
  * key bound to that authentication (the nonce-and-hash form from version 5, the key-plus-one form before), and
  * the password delegated in TSCredentials. `step` takes the server's bytes (TLS records) and gives the next ones
- * to send; after the credentials went out, `wrap`/`unwrap` are the TLS channel for WinRM's message encryption.
+ * to send; after the credentials went out, `tls` is the channel for WinRM's message encryption.
  */
 export class CredsspClient {
   readonly tls: TlsPipe;
