@@ -1,4 +1,6 @@
 import { PSRemotingError } from '@psremote/core';
+import { credsspAuth } from './auth/credssp/credssp-auth.ts';
+import { credsspNeedsCredential } from './auth/credssp/credssp-select.ts';
 import { gssapiStatus, integratedAuthenticator } from './auth/integrated-auth.ts';
 import { negotiateAuth } from './auth/negotiate-auth.ts';
 import type { WsmanEndpoint } from './url/wsman-endpoint.ts';
@@ -115,7 +117,8 @@ export function checkMechanism(
       needKerberos('Kerberos authentication (-Authentication Kerberos)');
       return;
     case 'Credssp':
-      throw notImplemented('CredSSP authentication (-Authentication Credssp):', target);
+      if (!hasCredential) throw credsspNeedsCredential(target);
+      return;
     case 'Digest':
       // WinRM itself does not accept Digest for remote shells either.
       throw notImplemented('Digest authentication (-Authentication Digest):', target);
@@ -154,8 +157,15 @@ export const authenticatorFor: AuthenticatorFactory = (request) => {
     const c = credential as WinrmCredential;
     return basicAuth(c.userName, c.reveal());
   }
-  if (mechanism === 'Credssp' || mechanism === 'Digest')
-    throw notImplemented(mechanism, endpoint.computerName);
+  if (mechanism === 'Credssp') {
+    const c = credential as WinrmCredential;
+    return credsspAuth({
+      username: c.userName,
+      password: c.reveal(),
+      encryption: noEncryption ? 'never' : 'always',
+    });
+  }
+  if (mechanism === 'Digest') throw notImplemented(mechanism, endpoint.computerName);
   if (gssapiProblem() === null)
     return integratedAuthenticator({
       mechanism,

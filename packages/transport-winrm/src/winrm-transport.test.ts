@@ -169,17 +169,33 @@ describe('resolveTarget: the ComputerName and Uri sets', () => {
     });
   });
 
-  it.each([
-    ['Credssp', 'CredSSP authentication'],
-    ['Digest', 'Digest authentication'],
-  ])('-Authentication %s is refused with what is missing', (mechanism, text) => {
-    const e = failure(() => resolve({ ComputerName: 'srv01', Authentication: mechanism, Credential: cred }));
-    expect(e.message).toContain(text);
-    expect(e.category).toBe('NotImplemented');
+  it("-Authentication Credssp resolves with -Credential; without it, WinRM's refusal before connecting", () => {
+    expect(
+      resolve({ ComputerName: 'srv01', Authentication: 'Credssp', Credential: cred }).authentication,
+    ).toBe('Credssp');
+    const e = failure(() => resolve({ ComputerName: 'srv01', Authentication: 'Credssp' }));
+    expect(e.message).toContain(
+      'Requests must include user name and password when CredSSP authentication mechanism is used.',
+    );
+    expect(e.category).toBe('InvalidArgument');
     expect(e.fullyQualifiedErrorId).toBe(
       'CreateRemoteRunspaceFailed,Microsoft.PowerShell.Commands.EnterPSSessionCommand',
     );
   });
+
+  it.each([['Digest', 'Digest authentication']])(
+    '-Authentication %s is refused with what is missing',
+    (mechanism, text) => {
+      const e = failure(() =>
+        resolve({ ComputerName: 'srv01', Authentication: mechanism, Credential: cred }),
+      );
+      expect(e.message).toContain(text);
+      expect(e.category).toBe('NotImplemented');
+      expect(e.fullyQualifiedErrorId).toBe(
+        'CreateRemoteRunspaceFailed,Microsoft.PowerShell.Commands.EnterPSSessionCommand',
+      );
+    },
+  );
 
   it('Kerberos, implicit credentials and Default without -Credential resolve where GSSAPI loads (it does here)', () => {
     expect(gssapiAvailable()).toBe(true);

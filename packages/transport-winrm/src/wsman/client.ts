@@ -75,8 +75,9 @@ export interface WsmanClientOptions {
   /** Largest response body read, bytes; default 4 MiB (a server honours MaxEnvelopeSize, so this is generous). */
   readonly maxResponseBytes?: number;
   /**
-   * Most authentication round trips one request may take; default 6: a request sent on a connection the server
-   * no longer knows (401), NEGOTIATE, AUTHENTICATE and the request itself, with room for one restart.
+   * Most authentication round trips one request may take; default 8: CredSSP's five legs (two of TLS, three of
+   * TSRequest) and the request itself, with room for a connection the server no longer knows (401) and one more
+   * (NTLM needs NEGOTIATE, AUTHENTICATE and the request).
    */
   readonly maxAuthLegs?: number;
   /** `wsmv:SessionId`; default a new `uuid:` per client. */
@@ -203,7 +204,7 @@ export class WsmanClient {
     const maxBytes = this.options.maxResponseBytes ?? DEFAULT_XML_LIMITS.maxChars;
     // The server may hold a Receive for its OperationTimeout (OMI: 30 s whatever we ask); wait a little longer.
     const waitMs = ((timeoutSeconds ?? this.context.operationTimeoutSeconds) + 45) * 1000;
-    const legs = this.options.maxAuthLegs ?? 6;
+    const legs = this.options.maxAuthLegs ?? 8;
     for (let attempt = 0; ; attempt++) {
       const peerCertificate = this.peerCertificates.get(lane);
       const prepared = await this.options.auth.prepare({

@@ -35,7 +35,14 @@ export interface WsmanEndpointOptions {
   /** WinRM's AllowUnencrypted=true: plaintext bodies and Basic over HTTP. */
   readonly allowUnencrypted?: boolean;
   /** Schemes accepted; default negotiate, ntlm and basic. `kerberos` needs a keytab (`env.KRB5_KTNAME`). */
-  readonly auth?: ReadonlyArray<'negotiate' | 'ntlm' | 'basic' | 'kerberos'>;
+  readonly auth?: ReadonlyArray<'negotiate' | 'ntlm' | 'basic' | 'kerberos' | 'credssp'>;
+  /** The TSRequest version the CredSSP acceptor speaks (2..6; default 6). */
+  readonly credsspVersion?: number;
+  /**
+   * `server`: the CredSSP acceptor sends a wrong pubKeyAuth (the client must refuse it); `client`: it checks the
+   * client's pubKeyAuth against another key (a relay that terminated the client's TLS: it must refuse the logon).
+   */
+  readonly credsspTamper?: 'server' | 'client';
   /**
    * Extra environment for the endpoint: KRB5_CONFIG and KRB5_KTNAME for Kerberos (SPNEGO then accepts Kerberos
    * as well as NTLM under `Negotiate`).
@@ -149,6 +156,8 @@ export async function startWsmanEndpoint(opts: WsmanEndpointOptions = {}): Promi
   if (opts.allowUnencrypted) args.push('--allow-unencrypted');
   if (opts.auth) args.push('--auth', opts.auth.join(','));
   if (opts.offerNtlm) args.push('--offer-ntlm');
+  if (opts.credsspVersion !== undefined) args.push('--credssp-version', String(opts.credsspVersion));
+  if (opts.credsspTamper) args.push('--credssp-tamper', opts.credsspTamper);
   if (opts.maxEnvelopeSize !== undefined) args.push('--max-envelope-size', String(opts.maxEnvelopeSize));
   if (opts.redirectTo) {
     args.push('--redirect-to', opts.redirectTo, '--redirect-count', String(opts.redirectCount ?? 1));

@@ -16,6 +16,7 @@ stdout carries one line per event, for the test that started it:
   AUTH <conn> <scheme> <user> cbt=<none|ok> target=<spn> mech=krb5   ... with Kerberos (`Kerberos`, or in SPNEGO)
   AUTH <conn> Certificate <user> cbt=none target=- subject=<s> issuer=<thumbprint> thumbprint=<t>   (client_cert.py)
   AUTHFAIL <conn> <scheme> <why>
+  CREDSSP <conn> <user> pw-sha256=<hex> valid=<yes|no>   the credential delegated by CredSSP (credssp_acceptor.py)
   SHELL <ShellId> <pid>   a shell's pwsh started, in its own process group <pid>
   SHELLEXIT <ShellId> <rc>
 Requests are logged on stderr only with --verbose.
@@ -52,6 +53,7 @@ from wsmv_sealing import (  # noqa: E402
     unseal_body,
 )
 import client_cert  # noqa: E402  (beside this file: client-certificate authentication)
+import credssp_acceptor  # noqa: E402  (beside this file)
 
 # ---- names ---------------------------------------------------------------------------------------------------------
 
@@ -638,6 +640,7 @@ class Endpoint:
         self.machine = socket.gethostname()
         self.cbt_app_data = None
         self.tls = None
+        self.credssp = None
 
     def remember_message_id(self, mid):
         with self.lock:
@@ -707,6 +710,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             out.append(("WWW-Authenticate", "Kerberos"))
         if "ntlm" in a.auth and a.offer_ntlm:
             out.append(("WWW-Authenticate", "NTLM"))
+        if "credssp" in a.auth:
+            out.append(("WWW-Authenticate", "CredSSP"))
         if "basic" in a.auth:
             out.append(("WWW-Authenticate", 'Basic realm="WSMAN"'))
         return out
@@ -762,15 +767,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, headers=extra)
             return
 
-        encrypted = is_encrypted(self.headers.get("Content-Type"))
+        credssp = isinstance(self.auth, credssp_acceptor.CredsspConn)
+        encrypted = is_encrypted(self.headers.get("Content-Type")) or (
+            credssp and (self.headers.get("Content-Type") or "").startswith("multipart/x-multi-encrypted"))
         negotiated = self.auth is not None and self.auth.complete and self.auth.ctx is not None
         if encrypted:
             if not negotiated:
                 self.reply(400, headers=extra)
                 return
             try:
-                soap, charset = unseal_body(self.auth.ctx, self.headers.get("Content-Type"), body,
-                                            self.auth.protocol, self.auth.krb5)
+                if credssp:
+                    soap, charset = self.auth.unseal(self.headers.get("Content-Type"), body)
+                else:
+                    soap, charset = unseal_body(self.auth.ctx, self.headers.get("Content-Type"), body,
+                                                self.auth.protocol, self.auth.krb5)
             except Exception as e:  # SealingError or a GSS error: the context is spent, like Windows drop it
                 log("conn %s: cannot unseal: %s" % (self.conn_id, e))
                 emit("AUTHFAIL %s %s unseal:%s" % (self.conn_id, self.auth.scheme, type(e).__name__))
@@ -792,7 +802,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.requests += 1
         close = bool(a.conn_max_requests) and self.requests >= a.conn_max_requests
         out = answer.encode("utf-8")
-        if encrypted:
+        if encrypted and credssp:
+            ctype, out = self.auth.seal(out)
+        elif encrypted:
             ctype, out = seal_body(self.auth.ctx, out, self.auth.protocol, self.auth.krb5)
         else:
             ctype = "application/soap+xml;charset=UTF-8"
@@ -849,6 +861,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.unauthorized("a token that is not base64")
                 return False
             return self.step(scheme, token)
+        if scheme_l == "credssp" and "credssp" in a.auth:
+            return credssp_acceptor.step(self, value, emit, lambda n, pw: basic_ok(ep.users, n, pw))
         self.unauthorized("scheme %s not enabled" % scheme)
         return False
 
@@ -1275,7 +1289,12 @@ def main():
     p.add_argument("--users", default=os.environ.get("NTLM_USER_FILE"),
                    help="DOMAIN:User:Password lines (default $NTLM_USER_FILE, else PSREMOTE:psuser:Passw0rd!)")
     p.add_argument("--auth", default="negotiate,ntlm,basic",
-                   help="schemes accepted, comma-separated: negotiate, ntlm, basic, kerberos (needs KRB5_KTNAME)")
+                   help="schemes accepted, comma-separated: negotiate, ntlm, basic, kerberos (needs KRB5_KTNAME), credssp")
+    p.add_argument("--credssp-version", type=int, default=6, choices=range(2, 7),
+                   help="the TSRequest version the CredSSP acceptor speaks (2-4: the old binding, 5-6: the hash)")
+    p.add_argument("--credssp-tamper", choices=("server", "client"),
+                   help="server: the CredSSP acceptor sends a wrong pubKeyAuth (the client must refuse it); client: it "
+                        "checks the client's against another key, as when a relay terminated the client's TLS")
     p.add_argument("--offer-ntlm", action="store_true", help="also offer the bare NTLM scheme in 401s")
     p.add_argument("--allow-unencrypted", action="store_true",
                    help="accept plaintext bodies and Basic over HTTP (WinRM's AllowUnencrypted=true)")
@@ -1330,6 +1349,12 @@ def main():
         emit("HTTPS %d" % https.server_address[1])
         emit("CA %s" % os.path.abspath(cert))
     ep.cert_auth = client_cert.setup(args, tls_ctx)
+    if "credssp" in args.auth:
+        # CredSSP's own TLS (inside the HTTP exchange) has its own certificate, as Windows' WinRM does.
+        cdir = os.path.join(args.workdir, "credssp")
+        os.makedirs(cdir, exist_ok=True)
+        ep.credssp = credssp_acceptor.CredsspConfig(*make_certificate(cdir, args.host), args.credssp_version,
+                                                    args.credssp_tamper)
     http_port = 0
     if not args.https_only:
         plain = Server((args.host, args.port), ep, None)

@@ -451,6 +451,46 @@ export class GssInitiator {
     }
   }
 
+  /** gss_wrap with confidentiality: one RFC 4121 token (CredSSP seals pubKeyAuth and authInfo this way). */
+  wrapToken(data: Uint8Array): Uint8Array {
+    const ffi = this.#ffi;
+    const fn = ffi.f.wrap;
+    if (!fn) throw new Error(`the GSSAPI library ${ffi.library} has no gss_wrap`);
+    const minor = [0];
+    const conf = [0];
+    const output: Record<string, unknown> = {};
+    const input = Buffer.from(data.length > 0 ? data : new Uint8Array(0));
+    const major = fn(minor, this.#live(), 1, 0, { length: data.length, value: input }, conf, output);
+    const token = takeBuffer(ffi, output);
+    if (gssError(major)) throw new GssError(status(ffi, 'gss_wrap', major, minor[0] as number));
+    if (conf[0] === 0)
+      throw new GssError({ call: 'gss_wrap', major: 0, minor: 0, text: 'the message was not encrypted' });
+    return token;
+  }
+
+  /** gss_unwrap of one token; it must have been encrypted. */
+  unwrapToken(token: Uint8Array): Uint8Array {
+    const ffi = this.#ffi;
+    const fn = ffi.f.unwrap;
+    if (!fn) throw new Error(`the GSSAPI library ${ffi.library} has no gss_unwrap`);
+    const minor = [0];
+    const conf = [0];
+    const qop = [0];
+    const output: Record<string, unknown> = {};
+    const input = Buffer.from(token);
+    const major = fn(minor, this.#live(), { length: token.length, value: input }, output, conf, qop);
+    const data = takeBuffer(ffi, output);
+    if (gssError(major)) throw new GssError(status(ffi, 'gss_unwrap', major, minor[0] as number));
+    if (conf[0] === 0)
+      throw new GssError({
+        call: 'gss_unwrap',
+        major: 0,
+        minor: 0,
+        text: 'the message was signed but not encrypted',
+      });
+    return data;
+  }
+
   /** gss_unwrap_iov of HEADER | DATA (decrypted in place; RRC rotation and any padding handled by the library). */
   unwrap(header: Uint8Array, data: Uint8Array): Uint8Array {
     const ffi = this.#ffi;

@@ -114,6 +114,8 @@ export interface GssFfi {
     wrap_iov: KoffiFunction;
     unwrap_iov: KoffiFunction;
     wrap_iov_length: KoffiFunction;
+    wrap: KoffiFunction | undefined;
+    unwrap: KoffiFunction | undefined;
   };
 }
 
@@ -249,6 +251,13 @@ function bind(koffi: Koffi, lib: KoffiLibrary, library: string, apple: boolean):
     release_buffer: fn(`uint32_t gss_release_buffer(_Out_ uint32_t *minor, _Inout_ ${B} *buffer)`),
     display_status: fn(
       `uint32_t gss_display_status(_Out_ uint32_t *minor, uint32_t status, int type, void *mech, _Inout_ uint32_t *context, _Out_ ${B} *out)`,
+    ),
+    // The token forms (RFC 2743 2.3.3-4): what CredSSP seals its TSRequest fields with.
+    wrap: optional(
+      `uint32_t gss_wrap(_Out_ uint32_t *minor, void *ctx, int conf, uint32_t qop, ${B} *input, _Out_ int *confState, _Out_ ${B} *output)`,
+    ),
+    unwrap: optional(
+      `uint32_t gss_unwrap(_Out_ uint32_t *minor, void *ctx, ${B} *input, _Out_ ${B} *output, _Out_ int *confState, _Out_ uint32_t *qop)`,
     ),
     wrap_iov: required(
       `uint32_t ${iovName('gss_wrap_iov')}(_Out_ uint32_t *minor, void *ctx, int conf, uint32_t qop, _Out_ int *confState, void *iov, int count)`,

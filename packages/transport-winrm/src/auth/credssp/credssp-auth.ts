@@ -1,0 +1,223 @@
+import { isPSRemotingError } from '@psremote/core';
+import type {
+  AuthRequest,
+  AuthResponse,
+  Lane,
+  PreparedRequest,
+  WsmanAuthenticator,
+} from '../../wsman/auth.ts';
+import { authError } from '../auth-error.ts';
+import { parseWwwAuthenticate } from '../http-auth.ts';
+import { gssapiStatus } from '../integrated-auth.ts';
+import { WsmanAuthError } from '../negotiate-auth.ts';
+import { parseContentType } from '../winrm-encryption.ts';
+import { CredsspClient, type CredsspInner, CredsspRejected, ntlmInner } from './credssp-client.ts';
+import { decryptCredsspBody, encryptCredsspBody } from './credssp-encryption.ts';
+import { fallsBackToNtlm, kerberosInnerFactory, kerberosTarget } from './credssp-kerberos.ts';
+
+export interface CredsspAuthOptions {
+  /** `DOMAIN\user`, `user@domain` or `user`. */
+  readonly username: string;
+  readonly password: string;
+  /** MS-WSMV message encryption over HTTP (the default), or none (PSSessionOption.NoEncryption). */
+  readonly encryption?: 'always' | 'never';
+  /** The highest CredSSP version to offer (2..6); default 6. */
+  readonly maxVersion?: number;
+  /**
+   * The authentication inside: `auto` (the default) is Kerberos through the system GSSAPI when it loads and the
+   * host is a name (not an IP address, not localhost), NTLM when Kerberos cannot be had (no KDC, unknown realm,
+   * user or SPN), as Windows' Negotiate package chooses; `ntlm` or `kerberos` force one.
+   */
+  readonly inner?: 'auto' | 'ntlm' | 'kerberos';
+  /** The host of the Kerberos SPN (`HTTP@<hostname>`); default the URL's host. */
+  readonly hostname?: string;
+  /** Bound on each call that may wait for the KDC; default 30 s. */
+  readonly kdcTimeoutMs?: number;
+}
+
+const SCHEME = 'CredSSP';
+const EMPTY = new Uint8Array(0);
+const HANDSHAKE_WAIT_MS = 30_000;
+
+interface LaneState {
+  readonly client: CredsspClient;
+  /** The bytes for the next Authorization header (after a 401 leg). */
+  next?: Uint8Array;
+  established: boolean;
+  readonly sealed: boolean;
+  readonly done: Promise<void>;
+  settle: () => void;
+}
+
+function header(res: AuthResponse, name: string): string | string[] | undefined {
+  return res.headers[name] ?? res.headers[name.toLowerCase()];
+}
+
+function single(v: string | string[] | undefined): string {
+  return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+}
+
+function authorization(token: Uint8Array): string {
+  return `${SCHEME} ${Buffer.from(token).toString('base64')}`;
+}
+
+/**
+ * `-Authentication Credssp` for WsmanClient: one CredSSP exchange per lane (connection), every leg an empty-bodied
+ * request carrying TLS records in `Authorization: CredSSP`, answered by 401s until the credentials are delegated
+ * (the server then answers 200). Over HTTP each body is then encrypted with the CredSSP TLS channel
+ * (`application/HTTP-CredSSP-session-encrypted`, 16 KiB parts); over HTTPS the outer TLS protects them.
+ *
+ * A refused logon (a 401 without a token, or a TSRequest errorCode) is a `WsmanAuthError` ("Access is denied.");
+ * a pubKeyAuth that does not match the inner TLS certificate is a `WinRMMessageIntegrity` error.
+ */
+export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
+  const lanes = new Map<Lane, LaneState>();
+  const mode = options.inner ?? 'auto';
+  let kerberos: ((host: string) => Promise<CredsspInner>) | undefined;
+
+  /** The inner context for a lane whose URL host is `host` (made after the lane's TLS handshake). */
+  const innerFor = (host: string) => async (): Promise<CredsspInner> => {
+    const ntlm = () => ntlmInner(options.username, options.password, `HTTP/${host}`);
+    const spnHost = options.hostname ?? host;
+    const tryKerberos =
+      mode === 'kerberos' || (mode === 'auto' && kerberosTarget(spnHost) && gssapiStatus().available);
+    if (!tryKerberos) return ntlm();
+    try {
+      kerberos ??= kerberosInnerFactory({
+        username: options.username,
+        password: options.password,
+        computerName: host,
+        ...(options.kdcTimeoutMs ? { kdcTimeoutMs: options.kdcTimeoutMs } : {}),
+      });
+      return await kerberos(spnHost);
+    } catch (e) {
+      if (mode === 'auto' && fallsBackToNtlm(e)) return ntlm();
+      throw e;
+    }
+  };
+
+  const start = (lane: Lane, url: URL): LaneState => {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const client = new CredsspClient({
+      username: options.username,
+      password: options.password,
+      targetName: `HTTP/${host}`,
+      ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
+      inner: innerFor(host),
+      ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }),
+    });
+    let settle: () => void = () => undefined;
+    const done = new Promise<void>((r) => {
+      settle = r;
+    });
+    const state: LaneState = {
+      client,
+      established: false,
+      sealed: url.protocol === 'http:' && options.encryption !== 'never',
+      done,
+      settle,
+    };
+    lanes.set(lane, state);
+    return state;
+  };
+
+  const drop = (lane: Lane) => {
+    const s = lanes.get(lane);
+    lanes.delete(lane);
+    s?.client.dispose();
+    s?.settle();
+  };
+
+  const refused = (lane: Lane, message: string, cause?: unknown): never => {
+    drop(lane);
+    throw new WsmanAuthError('AccessDenied', message, cause);
+  };
+
+  return {
+    async prepare(req: AuthRequest): Promise<PreparedRequest> {
+      let state = lanes.get(req.lane);
+      while (state && !state.established && req.attempt === 0) {
+        const waited = await Promise.race([
+          state.done.then(() => true),
+          new Promise<false>((r) => setTimeout(r, HANDSHAKE_WAIT_MS, false).unref()),
+        ]);
+        if (!waited && lanes.get(req.lane) === state) drop(req.lane);
+        state = lanes.get(req.lane);
+      }
+      if (!state) {
+        state = start(req.lane, req.url);
+        const first = await state.client.step();
+        return { headers: { authorization: authorization(first) }, body: EMPTY, handshake: true };
+      }
+      if (!state.established) {
+        const next = state.next;
+        state.next = undefined;
+        if (!next) throw authError('WinRMAuthState', 'CredSSP: a request between two legs');
+        return { headers: { authorization: authorization(next) }, body: EMPTY, handshake: true };
+      }
+      if (!state.sealed) return { headers: {} };
+      const { contentType, body } = await encryptCredsspBody(state.client.tls, req.body);
+      return { headers: { 'content-type': contentType }, body };
+    },
+
+    async challenge(res: AuthResponse): Promise<boolean> {
+      const state = lanes.get(res.lane);
+      if (!state) return res.status === 401;
+      if (state.established) {
+        // The server forgot this connection's context (it was replaced): start over once.
+        drop(res.lane);
+        return res.status === 401;
+      }
+      if (res.status !== 401) {
+        if (state.client.delegated && res.status >= 200 && res.status < 300) {
+          state.established = true;
+          state.settle();
+          return true;
+        }
+        drop(res.lane);
+        return false;
+      }
+      const offered = parseWwwAuthenticate(header(res, 'www-authenticate'));
+      const mine = offered.find((c) => c.scheme.toLowerCase() === SCHEME.toLowerCase());
+      if (!mine) {
+        drop(res.lane);
+        if (state.client.version === 0 && !state.client.tls.secure)
+          throw new WsmanAuthError(
+            'SchemeNotOffered',
+            `The server does not offer CredSSP authentication (it offers: ${offered.map((c) => c.scheme).join(', ') || 'none'}).`,
+          );
+        return refused(res.lane, 'Access is denied.');
+      }
+      if (!mine.token || mine.token.length === 0) return refused(res.lane, 'Access is denied.');
+      try {
+        state.next = await state.client.step(mine.token);
+      } catch (e) {
+        if (e instanceof CredsspRejected)
+          return refused(res.lane, `Access is denied. (CredSSP: ${e.message})`, e);
+        drop(res.lane);
+        if (isPSRemotingError(e) && e.errorId === 'WinRMAuthRejected')
+          throw new WsmanAuthError('AccessDenied', 'Access is denied.', e);
+        throw e;
+      }
+      return true;
+    },
+
+    async unwrap(res: AuthResponse): Promise<Uint8Array> {
+      const state = lanes.get(res.lane);
+      if (!state?.sealed || !state.established) return res.body;
+      const contentType = single(header(res, 'content-type'));
+      const type = parseContentType(contentType).type;
+      if (type === 'multipart/encrypted' || type === 'multipart/x-multi-encrypted')
+        return (await decryptCredsspBody(state.client.tls, contentType, res.body)).data;
+      if (res.body.length === 0) return res.body;
+      throw authError(
+        'WinRMEncryptedBodyInvalid',
+        `the server answered HTTP ${res.status} in plaintext (${type || 'no Content-Type'}) on an encrypted connection`,
+      );
+    },
+
+    reset(lane: Lane): void {
+      drop(lane);
+    },
+  };
+}

@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import {
+  type BoundValue,
+  isPSRemotingError,
+  openSession,
+  type PSRemotingError,
+  type PSSession,
+  RecordingHostUi,
+} from '@psremote/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticatorFor } from '../../src/auth-select.ts';
+import { createWinrmTransport } from '../../src/winrm-transport.ts';
+import type { AuthRequest, AuthResponse, WsmanAuthenticator } from '../../src/wsman/auth.ts';
+import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './endpoint.ts';
+
+/**
+ * `-Authentication Credssp` through the whole WinRM transport against wsman_endpoint.py's CredSSP acceptor
+ * (credssp_acceptor.py): its TLS is Python's ssl (OpenSSL), its NTLM gss-ntlmssp through MIT GSSAPI, so neither
+ * side of the proof is our code. The acceptor logs the credential it decrypted from TSCredentials.
+ */
+const skip = endpointSkipReason();
+const USER = 'PSREMOTE\\psuser';
+const PASSWORD = 'Passw0rd!';
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+const sentTypes: string[] = [];
+const recordingFactory: typeof authenticatorFor = (request) => {
+  const inner = authenticatorFor(request);
+  const auth: WsmanAuthenticator = {
+    async prepare(req: AuthRequest) {
+      const p = await inner.prepare(req);
+      if ((p.body ?? req.body).length > 0)
+        sentTypes.push(p.headers['content-type'] ?? 'application/soap+xml');
+      return p;
+    },
+    challenge: (res: AuthResponse) => inner.challenge?.(res) ?? false,
+    unwrap: (res: AuthResponse) => inner.unwrap?.(res) ?? res.body,
+    reset: (lane) => inner.reset?.(lane),
+  };
+  return auth;
+};
+
+async function failure(p: Promise<PSSession>): Promise<PSRemotingError> {
+  return p.then(
+    async (s) => {
+      await s.close();
+      throw new Error('opened');
+    },
+    (x: unknown) => x as PSRemotingError,
+  );
+}
+
+describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python CredSSP acceptor', () => {
+  let v6: StartedEndpoint;
+  const older = new Map<number, StartedEndpoint>();
+  let tampered: StartedEndpoint;
+  let relayed: StartedEndpoint;
+  let transport: ReturnType<typeof createWinrmTransport>;
+
+  beforeAll(async () => {
+    let v2: StartedEndpoint;
+    let v3: StartedEndpoint;
+    let v5: StartedEndpoint;
+    [v6, v2, v3, v5, tampered, relayed] = await Promise.all([
+      startWsmanEndpoint({ auth: ['credssp'], https: true }),
+      startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 2 }),
+      startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 3 }),
+      startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 5 }),
+      startWsmanEndpoint({ auth: ['credssp'], credsspTamper: 'server' }),
+      startWsmanEndpoint({ auth: ['credssp'], credsspTamper: 'client' }),
+    ]);
+    older.set(2, v2).set(3, v3).set(5, v5);
+    transport = createWinrmTransport({
+      authenticatorFor: recordingFactory,
+      ...(v6.caPem ? { ca: v6.caPem } : {}),
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([v6, ...older.values(), tampered, relayed].map((e) => e?.stop()));
+  });
+
+  function open(
+    port: number,
+    bound: Record<string, BoundValue> = {},
+    password = PASSWORD,
+    userName = USER,
+  ): Promise<PSSession> {
+    return openSession({
+      transport,
+      bound: {
+        parameterSet: 'ComputerName',
+        bound: {
+          ComputerName: '127.0.0.1',
+          Port: port,
+          Authentication: 'Credssp',
+          Credential: { userName, password },
+          ...bound,
+        },
+      },
+      hostUi: new RecordingHostUi(),
+      env: { LANG: 'en_US.UTF-8' },
+    });
+  }
+
+  it('version 6 (the nonce/hash binding): delegates the credential, every body CredSSP-encrypted, 1 MB+ both ways', async () => {
+    sentTypes.length = 0;
+    const s = await open(v6.port);
+    try {
+      expect((await s.invoke('1+1').result()).output).toEqual([2]);
+      const big = 'c'.repeat(1_100_000);
+      const r = await s.invoke('$input | ForEach-Object { $_.Length; $_ + "!" }', { input: [big] }).result();
+      expect(r.output[0]).toBe(1_100_000);
+      expect(r.output[1]).toBe(`${big}!`);
+    } finally {
+      await s.close();
+    }
+    const auth = await v6.waitForEvent(/^AUTH \d+ CredSSP /);
+    expect(auth).toMatch(/ version=6$/);
+    expect(auth.toLowerCase()).toContain('psuser');
+    const delegated = await v6.waitForEvent(/^CREDSSP /);
+    expect(delegated).toContain(`PSREMOTE\\psuser pw-sha256=${sha256(PASSWORD)} valid=yes`);
+    expect(sentTypes.length).toBeGreaterThan(5);
+    for (const t of sentTypes) expect(t).toMatch(/protocol="application\/HTTP-CredSSP-session-encrypted"/);
+    // The 1 MB input went in 16 KiB parts.
+    expect(sentTypes.some((t) => t.startsWith('multipart/x-multi-encrypted;'))).toBe(true);
+  }, 120_000);
+
+  it.each([
+    [2, 'the old binding: the key, and the key plus one back', USER],
+    [3, 'the old binding, with errorCode', USER],
+    [5, 'the nonce/hash binding; a UPN, delegated whole with no domain', 'psuser@psremote.test'],
+  ])(
+    'an acceptor speaking version %i (%s): opens, and both sides used that version',
+    async (version, _what, userName) => {
+      const ep = older.get(version) as StartedEndpoint;
+      const s = await open(ep.port, {}, PASSWORD, userName);
+      try {
+        expect((await s.invoke(`"v${version}"`).result()).output).toEqual([`v${version}`]);
+      } finally {
+        await s.close();
+      }
+      expect(await ep.waitForEvent(/^AUTH \d+ CredSSP /)).toMatch(new RegExp(` version=${version}$`));
+      expect((await ep.waitForEvent(/^CREDSSP /)).replace(/^CREDSSP \d+ /, '')).toBe(
+        `${userName} pw-sha256=${sha256(PASSWORD)} valid=yes`,
+      );
+    },
+    60_000,
+  );
+
+  it('over HTTPS: CredSSP inside the outer TLS, bodies not encrypted again', async () => {
+    sentTypes.length = 0;
+    const delegations = () => v6.events.filter((l) => l.startsWith('CREDSSP ')).length;
+    const before = delegations();
+    const s = await open(v6.httpsPort ?? 0, { UseSSL: true });
+    try {
+      expect((await s.invoke('"tls"').result()).output).toEqual(['tls']);
+    } finally {
+      await s.close();
+    }
+    expect(sentTypes.length).toBeGreaterThan(2);
+    for (const t of sentTypes) expect(t).not.toMatch(/multipart/);
+    expect(delegations()).toBeGreaterThan(before);
+  }, 60_000);
+
+  it('a wrong password: "Access is denied." with the NTSTATUS the acceptor sent, no password in it', async () => {
+    const e = await failure(open(v6.port, {}, 'wrong-password'));
+    expect(isPSRemotingError(e)).toBe(true);
+    expect(e.message).toContain('Access is denied.');
+    // PowerShell shows WinRM's words only; the acceptor's NTSTATUS (TSRequest.errorCode) is kept in the causes.
+    const causes: string[] = [];
+    for (let c: unknown = e.cause; c instanceof Error; c = c.cause) causes.push(c.message);
+    expect(causes.join(' | ')).toContain('NTSTATUS 0xC000006D (STATUS_LOGON_FAILURE)');
+    expect(e.message).not.toContain('wrong-password');
+    expect(await v6.waitForEvent(/^AUTHFAIL \d+ CredSSP logon:/)).toBeTruthy();
+  }, 60_000);
+
+  it("a pubKeyAuth that does not match the server's key is refused before the password goes out", async () => {
+    const e = await failure(open(tampered.port));
+    expect(isPSRemotingError(e)).toBe(true);
+    expect(e.fullyQualifiedErrorId).toBe(
+      'WinRMMessageIntegrity,Microsoft.PowerShell.Commands.EnterPSSessionCommand',
+    );
+    expect(e.message).toMatch(/public-key binding/);
+    expect(tampered.events.some((l) => l.startsWith('CREDSSP '))).toBe(false);
+  }, 60_000);
+
+  it('the acceptor refuses a client whose binding names another key (a relay in the middle): no delegation', async () => {
+    const e = await failure(open(relayed.port));
+    expect(isPSRemotingError(e)).toBe(true);
+    expect(e.message).toContain('Access is denied.');
+    expect(await relayed.waitForEvent(/^AUTHFAIL \d+ CredSSP pubKeyAuth:mismatch$/)).toBeTruthy();
+    expect(relayed.events.some((l) => l.startsWith('CREDSSP '))).toBe(false);
+  }, 60_000);
+
+  it('-Authentication Credssp without -Credential is refused before connecting, in WinRM words', async () => {
+    const e = await failure(
+      openSession({
+        transport,
+        bound: {
+          parameterSet: 'ComputerName',
+          bound: { ComputerName: '127.0.0.1', Port: v6.port, Authentication: 'Credssp' },
+        },
+        hostUi: new RecordingHostUi(),
+      }),
+    );
+    expect(e.message).toContain('Requests must include user name and password when CredSSP');
+    expect(v6.events.filter((l) => l.startsWith('AUTHFAIL')).length).toBe(1);
+  }, 30_000);
+});
