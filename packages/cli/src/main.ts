@@ -203,6 +203,8 @@ async function run(
   let plugin: TransportPlugin | undefined;
   let transportError: PSRemotingError | undefined;
   let sessionOptions: ResolvedSessionOptions;
+  /** Bound to the Id, Name or InstanceId set: a session `psremote new` opened, held by the agent. */
+  let agentSession: BoundParameters | undefined;
   try {
     if (bindArgs.length === 0) {
       plugin = createProcessTransport(options.pwsh ? { pwshPath: options.pwsh } : {});
@@ -217,26 +219,18 @@ async function run(
         ...(credentialPassword !== undefined ? { credentialPassword } : {}),
       });
       if (options.pwsh !== undefined) throw pwshNotApplicable(bound.parameterSet);
-      if (command !== 'new' && AGENT_SETS.has(bound.parameterSet) && !options.dryRun) {
-        // A session `psremote new` opened: the agent holds it; this terminal is its host.
-        return await runInAgentSession(
-          command,
-          selectorOf(bound),
-          { ...(script !== undefined ? { script } : {}), json: options.json },
-          io,
-          terminal,
-        );
-      }
-      try {
-        plugin = selectTransport(plugins, bound.parameterSet, {
-          placeholders: installed.placeholders,
-          // npm install -g for a global psremote, npm install for a project's (install-hint.ts).
-          installCommand: (pkg) => installCommand(pkg, thisInstallKind(io.env)),
-        });
-      } catch (e) {
-        if (!isPSRemotingError(e) || !options.dryRun) throw e;
-        transportError = e;
-      }
+      if (command !== 'new' && AGENT_SETS.has(bound.parameterSet) && !options.dryRun) agentSession = bound;
+      else
+        try {
+          plugin = selectTransport(plugins, bound.parameterSet, {
+            placeholders: installed.placeholders,
+            // npm install -g for a global psremote, npm install for a project's (install-hint.ts).
+            installCommand: (pkg) => installCommand(pkg, thisInstallKind(io.env)),
+          });
+        } catch (e) {
+          if (!isPSRemotingError(e) || !options.dryRun) throw e;
+          transportError = e;
+        }
     }
     // -SessionOption (where Enter-PSSession binds it) replaces --session-option, as it replaces $PSSessionOption.
     const given = bound?.bound.SessionOption;
@@ -275,6 +269,20 @@ async function run(
       })}\n`,
     );
     return EXIT.ok;
+  }
+  if (agentSession && command !== 'new') {
+    try {
+      // This terminal is the host of the agent's session: its prompts, output and Ctrl+C.
+      return await runInAgentSession(
+        command,
+        selectorOf(agentSession),
+        { ...(script !== undefined ? { script } : {}), json: options.json },
+        io,
+        terminal,
+      );
+    } catch (e) {
+      return reportStartError(e, options, io, terminal, EXIT.failed);
+    }
   }
   if (!plugin) return EXIT.usage;
   if (command === 'new') {

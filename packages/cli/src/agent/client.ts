@@ -63,22 +63,32 @@ export class AgentClient {
   ): Promise<AgentClient | undefined> {
     const paths = agentPaths(env);
     ensureAgentDirectory(paths);
-    let socket = await tryConnect(paths.socket);
-    if (!socket) {
-      if (!options.start) return undefined;
-      socket = await startAgent(paths, env);
+    // An agent that was just ending (its grace period over) may close a connection it had accepted: try again,
+    // and a new agent is started.
+    for (let attempt = 1; ; attempt++) {
+      let socket = await tryConnect(paths.socket);
+      if (!socket) {
+        if (!options.start) return undefined;
+        socket = await startAgent(paths, env);
+      }
+      const client = new AgentClient(socket);
+      try {
+        let token: string;
+        try {
+          token = readFileSync(paths.token, 'utf8');
+        } catch (e) {
+          socket.destroy();
+          throw agentUnavailable(`its token ${paths.token} cannot be read (${(e as Error).message}).`);
+        }
+        const hello = await client.request({ t: 'hello', token });
+        if (hello.t !== 'hello') throw agentUnavailable('it did not answer the greeting.');
+        return client;
+      } catch (e) {
+        socket.destroy();
+        if (attempt >= 3 || (e as PSRemotingError).errorId !== 'AgentUnavailable') throw e;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
     }
-    const client = new AgentClient(socket);
-    let token: string;
-    try {
-      token = readFileSync(paths.token, 'utf8');
-    } catch (e) {
-      socket.destroy();
-      throw agentUnavailable(`its token ${paths.token} cannot be read (${(e as Error).message}).`);
-    }
-    const hello = await client.request({ t: 'hello', token });
-    if (hello.t !== 'hello') throw agentUnavailable('it did not answer the greeting.');
-    return client;
   }
 
   send(m: Message): void {

@@ -13,6 +13,8 @@ export interface AgentPaths {
   readonly token: string;
   /** Held while one client starts the agent, so two clients never start two. */
   readonly lock: string;
+  /** The running agent's pid. */
+  readonly pid: string;
 }
 
 /**
@@ -33,6 +35,7 @@ export function agentPaths(
       socket: `\\\\.\\pipe\\psremote-agent-${user}${suffix}`,
       token: join(dir, 'agent.token'),
       lock: join(dir, 'agent.lock'),
+      pid: join(dir, 'agent.pid'),
     };
   }
   const uid = process.getuid?.() ?? 0;
@@ -44,6 +47,7 @@ export function agentPaths(
     socket: join(dir, 'agent.sock'),
     token: join(dir, 'agent.token'),
     lock: join(dir, 'agent.lock'),
+    pid: join(dir, 'agent.pid'),
   };
 }
 

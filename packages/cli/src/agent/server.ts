@@ -71,6 +71,8 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
   const token = randomBytes(32).toString('hex');
   writeFileSync(paths.token, token, { mode: 0o600 });
   if (process.platform !== 'win32') chmodSync(paths.token, 0o600);
+  // Its pid, for the user (and the tests) to find and stop it.
+  writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 });
 
   const container = rootContainer.createChildContainer();
   await registerInstalledTransports(container, env);
@@ -111,6 +113,7 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
     try {
       if (readFileSync(paths.token, 'utf8') === token) {
         rmSync(paths.token, { force: true });
+        rmSync(paths.pid, { force: true });
         if (process.platform !== 'win32') rmSync(paths.socket, { force: true });
       }
     } catch {
@@ -121,6 +124,10 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown(0));
 
   function serve(socket: Socket): void {
+    if (ending) {
+      socket.destroy(); // the client tries again and starts a new agent
+      return;
+    }
     clients++;
     checkIdle();
     let authed = false;
