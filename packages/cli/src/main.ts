@@ -173,8 +173,11 @@ async function run(
   end: ProcessEnd,
 ): Promise<number> {
   const container = rootContainer.createChildContainer();
-  const installed = await registerInstalledTransports(container, io.env, (m) => io.stderr.write(`${m}\n`));
-  const plugins = registeredTransports(container);
+  // Loaded when a target needs one (a session the agent holds needs none here: the agent has its own).
+  const loadTransports = async () => {
+    const installed = await registerInstalledTransports(container, io.env, (m) => io.stderr.write(`${m}\n`));
+    return { installed, plugins: registeredTransports(container) };
+  };
 
   let script: string | undefined;
   let bindArgs = psArguments;
@@ -222,6 +225,7 @@ async function run(
       if (command !== 'new' && AGENT_SETS.has(bound.parameterSet) && !options.dryRun) agentSession = bound;
       else
         try {
+          const { installed, plugins } = await loadTransports();
           plugin = selectTransport(plugins, bound.parameterSet, {
             placeholders: installed.placeholders,
             // npm install -g for a global psremote, npm install for a project's (install-hint.ts).

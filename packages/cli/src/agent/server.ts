@@ -40,6 +40,11 @@ interface Held {
   readonly session: PSSession;
   readonly relay: RelayHostUi;
   shell?: InteractiveSession;
+  /**
+   * Enter-PSSession's preparation (the command check, a container's prompt function) is done at the first enter;
+   * what it checks and sets stays in the remote runspace, so later enters skip it.
+   */
+  prepared?: boolean;
 }
 
 /** One session row as `psremote get` shows it, with why a Broken session broke. */
@@ -388,7 +393,10 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
         s.onExitRequested((code) => send({ t: 'exit', code })),
       );
       try {
-        if (mode === 'enter') await shellOf(h).enter();
+        if (mode === 'enter' && !h.prepared) {
+          await shellOf(h).enter();
+          h.prepared = true;
+        }
       } catch (e) {
         leave();
         throw e;
