@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { BIN, havePwsh, PWSH_PATH } from './local-pwsh.ts';
 import { PtySession } from './pty/harness.ts';
 
@@ -153,6 +153,36 @@ describe.skipIf(!live)('psremote new / get / enter / invoke / remove through the
     expect(cli(env, ['remove', '-Name', 'busy']).status).toBe(0);
   }, 60_000);
 
+  it('the terminal is the host of the agent session: Read-Host, masked Get-Credential, Tab, Ctrl+C, Exit-PSSession', async () => {
+    expect(cli(env, ['new', '-Name', 'host']).status).toBe(0);
+    pty = new PtySession(process.execPath, [BIN, 'enter', '-Name', 'host'], { env, cwd: '/' });
+    await pty.waitFor(/PS \/\S*> $/m, 30_000);
+    pty.type('$a = Read-Host "Your name"; "hello $a"\r');
+    await pty.waitFor(/Your name: $/m);
+    pty.type('Ann\r');
+    await pty.waitFor(/^hello Ann$/m);
+    pty.type('(Get-Credential -UserName bob -Message m).GetNetworkCredential().Password\r');
+    await pty.waitFor(/Password for user bob: $/m);
+    pty.type('s3cret\r');
+    const shown = await pty.waitFor(/^s3cret$/m);
+    expect(shown).toContain('Password for user bob: ******');
+    pty.type('Get-ChildI\t');
+    await pty.waitFor(/Get-ChildItem$/m);
+    pty.type('\x15'); // Ctrl+U: clear the line
+    pty.type('while ($true) {}\r');
+    await new Promise((r) => setTimeout(r, 500));
+    pty.type('\x03');
+    pty.type('"after"\r');
+    await pty.waitFor(/^after$/m, 20_000);
+    pty.type('Exit-PSSession\r');
+    expect((await pty.exited).exitCode).toBe(0);
+    expect(rows(env).find((r) => r.name === 'host')).toMatchObject({
+      state: 'Opened',
+      availability: 'Available',
+    });
+    expect(cli(env, ['remove', '-Name', 'host']).status).toBe(0);
+  }, 60_000);
+
   it('the server killed while idle: get shows Broken, enter says why, remove cleans it', async () => {
     const pid = agentPid(dir) as number;
     const before = new Set(children(pid));
@@ -287,4 +317,61 @@ describe.skipIf(!live)('the agent process: start-up, idle exit, SIGKILL, and who
     expect(JSON.parse(out)).toEqual({ token: 'EACCES', connect: 'EACCES' });
     expect(cli(env, ['remove', '-Name', 'y']).status).toBe(0);
   });
+});
+
+const sshRaw = inject('sshPeer');
+const ssh = sshRaw
+  ? (JSON.parse(sshRaw) as { port: number; key: string; knownHosts: string; password: string })
+  : undefined;
+
+describe.skipIf(!ssh)('SSH sessions held by the agent (private sshd)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psremote-agent-ssh-'));
+  const env = { ...agentEnv(dir), USER: 'root' };
+  let pty: PtySession | undefined;
+  afterEach(() => pty?.kill());
+  afterAll(() => stopAgent(dir));
+
+  it('new over SSH with the host key question and the password asked in the terminal of `new`; entered twice with state kept', async () => {
+    const p = ssh as NonNullable<typeof ssh>;
+    const home = mkdtempSync(join(tmpdir(), 'psremote-agent-ssh-home-'));
+    const knownHosts = join(home, 'known_hosts');
+    writeFileSync(knownHosts, '');
+    try {
+      pty = new PtySession(
+        process.execPath,
+        [
+          BIN,
+          'new',
+          '-HostName',
+          '127.0.0.1',
+          '-UserName',
+          'pstest',
+          '-Port',
+          String(p.port),
+          '-Options',
+          `@{UserKnownHostsFile='${knownHosts}'}`,
+          '-Name',
+          'web',
+        ],
+        { env: { ...env, HOME: home } },
+      );
+      // The agent asks through this terminal: the host key, then the password, masked.
+      await pty.waitFor(/\[Y\] Yes {2}\[N\] No {2}\[\?\] Help \(default is "N"\): $/m, 40_000);
+      pty.type('y\r');
+      await pty.waitFor(/pstest@127\.0\.0\.1's password: $/m);
+      pty.type(`${p.password}\r`);
+      const table = await pty.waitFor(
+        /^ {2}1 web {13}SSH {7}127\.0\.0\.1 {7}RemoteMachine {3}Opened {8}DefaultShell {2,}Available$/m,
+        40_000,
+      );
+      expect(table).not.toContain(p.password);
+      expect((await pty.exited).exitCode).toBe(0);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+    expect(cli(env, ['enter', '-Name', 'web'], '$who = whoami\n"set"\n').stdout).toBe('set\n');
+    expect(cli(env, ['enter', '-Id', '1'], '"who=$who"\n').stdout).toBe('who=pstest\n');
+    expect(cli(env, ['remove', '-Name', 'web']).status).toBe(0);
+    expect(rows(env)).toEqual([]);
+  }, 90_000);
 });
