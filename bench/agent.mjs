@@ -34,7 +34,6 @@ function toFirstPrompt(file, args, env, prompt) {
       out += d;
       // PSReadLine asks where the cursor is (DSR); a terminal answers.
       if (d.includes('\x1b[6n')) p.write('\x1b[1;1R');
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are stripped before matching
       if (prompt.test(out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''))) {
         const ms = performance.now() - t;
         clearTimeout(timer);
