@@ -61,10 +61,13 @@ async function until(what: () => boolean, ms: number, label: string): Promise<vo
   }
 }
 
-/** The pids of a process's children (the agent's pwsh -s children). */
+/** The pids of a process's children (the agent's pwsh -s children), from /proc (Linux). */
 function children(pid: number): number[] {
-  const r = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter(Boolean).map(Number);
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 async function stopAgent(dir: string): Promise<void> {
@@ -262,7 +265,25 @@ describe.skipIf(!live)('the agent process: start-up, idle exit, SIGKILL, and who
     const pid = agentPid(dir) as number;
     const kids = children(pid);
     expect(kids.length).toBe(1);
+    // A client inside, running a command: it is told the agent is gone (exit status 3, the session broke).
+    const inside = spawn(process.execPath, [BIN, 'enter', '-Name', 'x'], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let err = '';
+    let out = '';
+    inside.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    inside.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    inside.stdin?.write('"started"; Start-Sleep 20\n');
+    await until(() => out.includes('started'), 20_000, 'the command starting');
+    const insideEnd = new Promise((r) => inside.on('exit', r));
     process.kill(pid, 'SIGKILL');
+    expect(await insideEnd).toBe(3);
+    expect(err).toMatch(/FullyQualifiedErrorId : AgentUnavailable,/);
     // pwsh -s ends when its stdin (the agent's pipe) closes.
     await until(() => kids.every((k) => !alive(k)), 10_000, 'the pwsh children ending');
     expect(rows(env)).toEqual([]);

@@ -50,7 +50,11 @@ export class AgentClient {
       },
     );
     socket.on('error', () => {});
-    socket.on('close', () => this.fail(agentUnavailable('the agent closed the connection.')));
+    socket.on('close', () =>
+      this.fail(
+        agentUnavailable('the agent closed the connection (an agent that ends ends the sessions it held).'),
+      ),
+    );
   }
 
   /**
