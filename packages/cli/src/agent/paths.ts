@@ -52,6 +52,14 @@ export function agentPaths(
 }
 
 /**
+ * Who may connect. Node exposes no SO_PEERCRED, so the peer's uid is not read from the socket; instead the kernel's
+ * own checks do the work: the socket sits in this directory, which only its owner can search (0700, checked here
+ * on every start and connect), and the socket is 0600, so another uid's connect() fails with EACCES before the
+ * agent sees it. A client must also present the token of `agent.token` (0600, random per agent start), which
+ * only this user can read: a socket someone else managed to put in place, or a leaked descriptor, is not enough.
+ * (Root passes every permission check, as with any Unix socket.) Reading the peer from /proc/net/unix was rejected:
+ * it gives inodes, not the peer's pid, without privileged tools.
+ *
  * Makes the directory (0700) and checks it is safe to trust: a real directory, not a link, owned by this user,
  * with no group or other bits. Another user who made it first (a shared /tmp) must not get to place a socket or
  * token of theirs there: psremote then refuses, as OpenSSH refuses a ControlPath it cannot trust.
