@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import {
   assertEnterable,
   type BoundParameters,
@@ -68,8 +69,9 @@ function infoOf(h: Held): AgentSessionInfo {
  */
 export async function runAgent(env: Readonly<Record<string, string | undefined>>): Promise<number> {
   const paths = agentPaths(env);
-  // Everything the agent creates (socket, token) is the user's alone, whatever umask it was started with.
-  if (process.platform !== 'win32') process.umask(0o077);
+  // The socket and token are created the user's alone, whatever umask the agent was started with; the umask is
+  // given back once they exist, so the sessions' local pwsh children create files as the user expects.
+  const umask = process.platform !== 'win32' ? process.umask(0o077) : undefined;
   ensureAgentDirectory(paths);
   if (await listening(paths.socket)) return 0; // another agent already serves this user
   if (process.platform !== 'win32') rmSync(paths.socket, { force: true });
@@ -127,6 +129,21 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
     process.exit(status);
   };
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown(0));
+  // A defect in one session's handling must not end the others: it is written to agent.log (0600) and the agent
+  // goes on.
+  const logDefect = (e: unknown) => {
+    try {
+      appendFileSync(
+        join(paths.dir, 'agent.log'),
+        `${new Date().toISOString()} ${(e as Error)?.stack ?? String(e)}\n`,
+        { mode: 0o600 },
+      );
+    } catch {
+      // Nowhere to write it.
+    }
+  };
+  process.on('uncaughtException', logDefect);
+  process.on('unhandledRejection', logDefect);
 
   function serve(socket: Socket): void {
     if (ending) {
@@ -440,6 +457,7 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
     });
   });
   if (process.platform !== 'win32') chmodSync(paths.socket, 0o600);
+  if (umask !== undefined) process.umask(umask);
   checkIdle();
   // Kept alive by the server until shutdown() exits.
   return await new Promise<number>(() => {});
