@@ -126,6 +126,15 @@ describe.skipIf(!live)('psremote new / get / enter / invoke / remove through the
     expect(gone.status).toBe(1);
     expect(gone.stderr).toMatch(/FullyQualifiedErrorId : RemoteRunspaceNotAvailableForSpecifiedName,/);
     expect(cli(env, ['enter', '-Id', '9']).stderr).toMatch(/RemoteRunspaceNotAvailableForSpecifiedSessionId/);
+    // Remove-PSSession's own error view, as pwsh prints it for an id it does not have.
+    const removeMissing = cli(env, ['remove', '-Id', '9']);
+    expect(removeMissing.status).toBe(1);
+    expect(removeMissing.stderr).toMatch(
+      /^Remove-PSSession: The remote session with the session ID 9 is not available\.$/m,
+    );
+    expect(removeMissing.stderr).toMatch(
+      /FullyQualifiedErrorId : RemoteRunspaceNotAvailableForSpecifiedSessionId,Microsoft\.PowerShell\.Commands\.RemovePSSessionCommand/,
+    );
     // -Session with a string fails as pwsh's binder fails.
     expect(cli(env, ['enter', '-Session', 'web']).stderr).toMatch(/CannotConvertArgumentNoMessage/);
   }, 60_000);

@@ -273,7 +273,19 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
           const removed: AgentSessionInfo[] = [];
           for (const sel of selectors) {
             if (!sel) continue;
-            const s = findSession(sel, table);
+            let s: PSSession;
+            try {
+              s = findSession(sel, table);
+            } catch (e) {
+              // Remove-PSSession's own error (RemotingErrorIdStrings: the same text, its command).
+              if (!isPSRemotingError(e)) throw e;
+              throw new PSRemotingError(e.message, {
+                errorId: e.errorId,
+                category: e.category,
+                targetObject: e.targetObject,
+                commandName: 'Microsoft.PowerShell.Commands.RemovePSSessionCommand',
+              });
+            }
             const h = held.get(s.id);
             if (h) removed.push(infoOf(h));
             await removePSSession({ session: s }, { table });

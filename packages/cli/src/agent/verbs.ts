@@ -208,7 +208,7 @@ export async function runGet(
 /** `psremote remove -Id|-Name|-InstanceId ...`: Remove-PSSession (closed on the server, out of the table). */
 export async function runRemove(selectors: readonly SessionSelector[], io: MainIo): Promise<number> {
   const client = await AgentClient.connect(io.env, { start: false });
-  if (!client) throw notAvailable(selectors[0]);
+  if (!client) throw notAvailable(selectors[0], 'Microsoft.PowerShell.Commands.RemovePSSessionCommand');
   try {
     await client.request({ t: 'remove', selectors });
     return EXIT.ok;
@@ -217,24 +217,30 @@ export async function runRemove(selectors: readonly SessionSelector[], io: MainI
   }
 }
 
-function notAvailable(sel: SessionSelector | undefined): PSRemotingError {
+function notAvailable(
+  sel: SessionSelector | undefined,
+  commandName = 'Microsoft.PowerShell.Commands.EnterPSSessionCommand',
+): PSRemotingError {
   if (sel && 'id' in sel)
     return new PSRemotingError(`The remote session with the session ID ${sel.id} is not available.`, {
       errorId: 'RemoteRunspaceNotAvailableForSpecifiedSessionId',
       category: 'InvalidArgument',
       targetObject: sel.id,
+      commandName,
     });
   if (sel && 'name' in sel)
     return new PSRemotingError(`The remote session with the name ${sel.name}  is not available.`, {
       errorId: 'RemoteRunspaceNotAvailableForSpecifiedName',
       category: 'InvalidArgument',
       targetObject: sel.name,
+      commandName,
     });
   const id = sel && 'instanceId' in sel ? sel.instanceId : '';
   return new PSRemotingError(`Remote session is not available for ${id}.`, {
     errorId: 'RemoteRunspaceNotAvailableForSpecifiedRunspaceId',
     category: 'InvalidArgument',
     targetObject: id,
+    commandName,
   });
 }
 
