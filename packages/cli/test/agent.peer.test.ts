@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
@@ -346,6 +346,22 @@ describe.skipIf(!live)('the agent process: start-up, idle exit, SIGKILL, and who
     );
     expect(JSON.parse(out)).toEqual({ token: 'EACCES', connect: 'EACCES' });
     expect(cli(env, ['remove', '-Name', 'y']).status).toBe(0);
+  });
+  it('Ctrl+C in the terminal of `new` cancels the open in the agent (a loopback server that never answers)', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const pty = new PtySession(process.execPath, [BIN, 'new', '-HostName', `x@127.0.0.1:${port}`], { env });
+      await new Promise((r) => setTimeout(r, 1_500));
+      pty.type('\x03');
+      const screen = await pty.waitFor(/FullyQualifiedErrorId : OperationStopped,/, 20_000);
+      expect(screen).toContain('Opening the session was cancelled.');
+      expect((await pty.exited).exitCode).toBe(1);
+      expect(rows(env)).toEqual([]);
+    } finally {
+      silent.close();
+    }
   });
 });
 
