@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BIN, havePwsh, PWSH_PATH } from './local-pwsh.ts';
 import { PtySession } from './pty/harness.ts';
 
@@ -80,15 +80,19 @@ async function stopAgent(dir: string): Promise<void> {
 }
 
 describe.skipIf(!live)('psremote new / get / enter / invoke / remove through the agent (local pwsh)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'psremote-agent-test-'));
-  const env = agentEnv(dir);
+  let dir = '';
+  let env: Record<string, string> = {};
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'psremote-agent-test-'));
+    env = agentEnv(dir);
+  });
   let pty: PtySession | undefined;
   let pty2: PtySession | undefined;
   afterEach(() => {
     pty?.kill();
     pty2?.kill();
   });
-  afterAll(() => stopAgent(dir));
+  afterAll(() => (dir ? stopAgent(dir) : undefined));
 
   it('new prints the New-PSSession table; enter keeps the remote state between enters; -Id, -Name, -InstanceId; invoke; remove', () => {
     const made = cli(env, ['new', '-Name', 'web']);
@@ -243,9 +247,13 @@ describe.skipIf(!live)('psremote new / get / enter / invoke / remove through the
 });
 
 describe.skipIf(!live)('the agent process: start-up, idle exit, SIGKILL, and who may connect', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'psremote-agent-life-'));
-  const env = agentEnv(dir, 1_500);
-  afterAll(() => stopAgent(dir));
+  let dir = '';
+  let env: Record<string, string> = {};
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'psremote-agent-life-'));
+    env = agentEnv(dir, 1_500);
+  });
+  afterAll(() => (dir ? stopAgent(dir) : undefined));
 
   it('two clients at once start one agent; it exits after the grace period once no session is left', async () => {
     const a = spawn(process.execPath, [BIN, 'new', '-Name', 'a'], { env, stdio: 'ignore' });
@@ -371,11 +379,15 @@ const ssh = sshRaw
   : undefined;
 
 describe.skipIf(!ssh)('SSH sessions held by the agent (private sshd)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'psremote-agent-ssh-'));
-  const env = { ...agentEnv(dir), USER: 'root' };
+  let dir = '';
+  let env: Record<string, string> = {};
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'psremote-agent-ssh-'));
+    env = { ...agentEnv(dir), USER: 'root' };
+  });
   let pty: PtySession | undefined;
   afterEach(() => pty?.kill());
-  afterAll(() => stopAgent(dir));
+  afterAll(() => (dir ? stopAgent(dir) : undefined));
 
   it('new over SSH with the host key question and the password asked in the terminal of `new`; entered twice with state kept', async () => {
     const p = ssh as NonNullable<typeof ssh>;
