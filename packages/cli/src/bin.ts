@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// tsyringe needs the Reflect metadata polyfill loaded before it (the CLI is the one place it runs).
-import 'reflect-metadata';
+// tsyringe and its Reflect metadata polyfill are loaded when a transport is needed (transports.ts).
 import { runAgent } from './agent/server.ts';
 import { EXIT } from './io.ts';
 import { main } from './main.ts';

@@ -20,7 +20,6 @@ import {
   type TransportTarget,
 } from '@psremote/core';
 import { createProcessTransport } from '@psremote/transport-process';
-import { container as rootContainer } from 'tsyringe';
 import {
   AGENT_SETS,
   extractNewName,
@@ -39,7 +38,7 @@ import { END_GRACE_MS, ProcessEnd } from './process-end.ts';
 import { runRepl } from './repl.ts';
 import { createTerminal, type Terminal } from './terminal/line-terminal.ts';
 import { formatLocalError } from './terminal/render.ts';
-import { registeredTransports, registerInstalledTransports } from './transports.ts';
+import { createTransportContainer, registeredTransports, registerInstalledTransports } from './transports.ts';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -172,9 +171,9 @@ async function run(
   terminal: Terminal,
   end: ProcessEnd,
 ): Promise<number> {
-  const container = rootContainer.createChildContainer();
   // Loaded when a target needs one (a session the agent holds needs none here: the agent has its own).
   const loadTransports = async () => {
+    const container = await createTransportContainer();
     const installed = await registerInstalledTransports(container, io.env, (m) => io.stderr.write(`${m}\n`));
     return { installed, plugins: registeredTransports(container) };
   };

@@ -22,9 +22,12 @@ import {
   sessionBusyError,
 } from '@psremote/core';
 import { createProcessTransport } from '@psremote/transport-process';
-import { container as rootContainer } from 'tsyringe';
 import { invokeSpec } from '../invoke-command.ts';
-import { registeredTransports, registerInstalledTransports } from '../transports.ts';
+import {
+  createTransportContainer,
+  registeredTransports,
+  registerInstalledTransports,
+} from '../transports.ts';
 import { MAX_CLIENT_FRAME, type Message, readFrames, writeFrame } from './frames.ts';
 import { type AgentPaths, agentPaths, ensureAgentDirectory } from './paths.ts';
 import { type HostChannel, type RawUiSnapshot, RelayHostUi } from './relay-host-ui.ts';
@@ -81,7 +84,7 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
   // Its pid, for the user (and the tests) to find and stop it.
   writeFileSync(paths.pid, `${process.pid}\n`, { mode: 0o600 });
 
-  const container = rootContainer.createChildContainer();
+  const container = await createTransportContainer();
   await registerInstalledTransports(container, env);
   const plugins = registeredTransports(container);
   const table = new SessionTable();
