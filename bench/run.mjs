@@ -4,10 +4,12 @@
 // pass/fail test. Then a container session through podman's Docker API beside `podman exec` (pwsh has no client
 // for containers off Windows). Sizes: BENCH_BULK (default 1000000), BENCH_RICH (100000), BENCH_REPEAT (5);
 // Then WinRM: psremote's WSMan transport against the gss-ntlmssp test endpoint (NTLM, sealed) beside the same pwsh
-// over the process transport. BENCH_LOCAL=0, BENCH_SSH=0, BENCH_CONTAINER=0 and BENCH_WINRM=0 leave a part out.
+// over the process transport. The session agent (bench/agent.mjs): a held session entered vs a fresh one, and memory
+// per idle session. BENCH_LOCAL=0, BENCH_SSH=0, BENCH_AGENT=0, BENCH_CONTAINER=0 and BENCH_WINRM=0 leave a part out.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { agentSection } from './agent.mjs';
 import { importPeer } from './import-peer.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -67,6 +69,7 @@ const pwshClient = (args) =>
 console.log(`psremote bench: bulk=${bulk} rich=${rich} repeat=${repeat} (node ${process.version})`);
 if (process.env.BENCH_LOCAL !== '0') localSection();
 if (process.env.BENCH_SSH !== '0') await sshSection();
+if (process.env.BENCH_AGENT !== '0') await agentSection(env, repeat);
 if (process.env.BENCH_CONTAINER !== '0') await containerSection();
 if (process.env.BENCH_WINRM !== '0') await winrmSection();
 if (process.env.BENCH_OMI !== '0') await omiSection();

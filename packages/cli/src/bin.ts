@@ -1,15 +1,20 @@
 #!/usr/bin/env node
-// tsyringe needs the Reflect metadata polyfill loaded before it (the CLI is the one place it runs).
-import 'reflect-metadata';
+// tsyringe and its Reflect metadata polyfill are loaded when a transport is needed (transports.ts).
+import { runAgent } from './agent/server.ts';
 import { EXIT } from './io.ts';
 import { main } from './main.ts';
 
-main(process.argv.slice(2), {
-  stdin: process.stdin,
-  stdout: process.stdout,
-  stderr: process.stderr,
-  env: process.env,
-}).then(
+// `psremote __agent`: the session agent itself, started detached by the first command that needs it.
+const argv = process.argv.slice(2);
+(argv[0] === '__agent'
+  ? runAgent(process.env)
+  : main(argv, {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+    })
+).then(
   (code) => {
     process.exitCode = code;
   },

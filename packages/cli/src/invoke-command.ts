@@ -1,5 +1,6 @@
-import type { PSSession } from '@psremote/core';
+import type { InvocationEvent, PSSession } from '@psremote/core';
 import { isPSRemotingError, psValueText } from '@psremote/core';
+import type { ErrorRecordInfo, PipelineSpec } from '@psremote/psrp';
 import { EXIT, type MainIo } from './io.ts';
 import { psValueJsonChunks } from './ps-json.ts';
 import type { Terminal } from './terminal/line-terminal.ts';
@@ -9,31 +10,45 @@ import type { Terminal } from './terminal/line-terminal.ts';
  * the server (`Out-String -Stream`, as PowerShell would show it); --json prints each output object as one JSON
  * line. Errors and other streams go to stderr. Exit status 1 when the command wrote an error or failed.
  */
+/** What runInvoke runs on: a PSSession, or a session held by the agent (agent/remote-session.ts). */
+export interface Invoker {
+  invoke(spec: PipelineSpec): InvocationLike;
+}
+
+/** What runInvoke and the REPL read from a running command. */
+export interface InvocationLike extends AsyncIterable<InvocationEvent> {
+  readonly finished: Promise<{ readonly state: string; readonly reason: ErrorRecordInfo | undefined }>;
+  interrupt(): void;
+}
+
+/** The pipeline `psremote invoke` runs: the script, then (text mode) Out-String -Stream at the terminal's width. */
+export function invokeSpec(script: string, json: boolean, width: number): PipelineSpec {
+  return json
+    ? { commands: [{ command: script, isScript: true }] }
+    : {
+        commands: [
+          { command: script, isScript: true },
+          {
+            command: 'Out-String',
+            isScript: false,
+            parameters: [
+              { name: 'Stream', value: true },
+              { name: 'Width', value: width },
+            ],
+          },
+        ],
+      };
+}
+
 export async function runInvoke(
-  session: PSSession,
+  session: Invoker | PSSession,
   script: string,
   options: { json: boolean },
   io: MainIo,
   terminal: Terminal,
 ): Promise<number> {
   const width = io.stdout.columns && io.stdout.columns > 20 ? io.stdout.columns : 120;
-  const inv = session.invoke(
-    options.json
-      ? { commands: [{ command: script, isScript: true }] }
-      : {
-          commands: [
-            { command: script, isScript: true },
-            {
-              command: 'Out-String',
-              isScript: false,
-              parameters: [
-                { name: 'Stream', value: true },
-                { name: 'Width', value: width },
-              ],
-            },
-          ],
-        },
-  );
+  const inv: InvocationLike = session.invoke(invokeSpec(script, options.json, width));
   // Ctrl+C stops the command; unanswered, or pressed again, it ends the session (exit status 3).
   const offInterrupt = terminal.onInterrupt(() => inv.interrupt());
   let errors = 0;

@@ -20,7 +20,16 @@ import {
   type TransportTarget,
 } from '@psremote/core';
 import { createProcessTransport } from '@psremote/transport-process';
-import { container as rootContainer } from 'tsyringe';
+import {
+  AGENT_SETS,
+  extractNewName,
+  parseFilters,
+  runGet,
+  runInAgentSession,
+  runNew,
+  runRemove,
+  selectorOf,
+} from './agent/verbs.ts';
 import { type CliOptions, splitArguments } from './cli-options.ts';
 import { installCommand, thisInstallKind } from './install-hint.ts';
 import { runInvoke } from './invoke-command.ts';
@@ -29,7 +38,7 @@ import { END_GRACE_MS, ProcessEnd } from './process-end.ts';
 import { runRepl } from './repl.ts';
 import { createTerminal, type Terminal } from './terminal/line-terminal.ts';
 import { formatLocalError } from './terminal/render.ts';
-import { registeredTransports, registerInstalledTransports } from './transports.ts';
+import { createTransportContainer, registeredTransports, registerInstalledTransports } from './transports.ts';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -43,9 +52,16 @@ const USAGE = `psremote: Enter-PSSession for Node.js
 Usage:
   psremote enter [Enter-PSSession parameters] [--dry-run]
   psremote invoke [Enter-PSSession target parameters] -Command '<script>' [--json]
+  psremote new [Enter-PSSession target parameters] [-Name <name>]
+  psremote get [-Id <n>[,<n>]] [-Name <name>] [-InstanceId <guid>] [--json]
+  psremote enter -Id <n> | -Name <name> | -InstanceId <guid>
+  psremote invoke -Id <n> | -Name <name> | -InstanceId <guid> -Command '<script>' [--json]
+  psremote remove -Id <n> | -Name <name> | -InstanceId <guid>
   psremote --help | --version
 
 With no target, 'psremote enter' opens a session on the local pwsh.
+'psremote new' opens a session held by a per-user background agent: enter it from any terminal with -Id or
+-Name, as often as wanted (exit leaves it open, its variables kept), until 'psremote remove'.
 Parameters are written as after Enter-PSSession at a pwsh prompt. Options of psremote start with --.
   --session-option "@{OpenTimeout='00:00:30'; MaximumReceivedObjectSize=$null}"
       PSSessionOption values for every transport (as $PSSessionOption; -SessionOption wins where it binds)
@@ -89,7 +105,8 @@ async function dispatch(argv: readonly string[], io: MainIo, end: ProcessEnd): P
     io.stderr.write(`psremote: unknown option ${options.unknown.join(', ')} (see psremote --help)\n`);
     return EXIT.usage;
   }
-  if (command !== 'enter' && command !== 'invoke') {
+  if (command === 'get' || command === 'remove') return await runTableVerb(command, psArguments, options, io);
+  if (command !== 'enter' && command !== 'invoke' && command !== 'new') {
     io.stderr.write(`psremote: unknown command '${command}' (see psremote --help)\n`);
     return EXIT.usage;
   }
@@ -110,20 +127,69 @@ async function dispatch(argv: readonly string[], io: MainIo, end: ProcessEnd): P
   }
 }
 
+/** `psremote get` and `psremote remove`: the agent's table, no terminal needed. */
+async function runTableVerb(
+  command: 'get' | 'remove',
+  psArguments: readonly string[],
+  options: CliOptions,
+  io: MainIo,
+): Promise<number> {
+  const cmdlet = command === 'get' ? 'Get-PSSession' : 'Remove-PSSession';
+  const terminal = createTerminal(io, { noColor: options.noColor, typeAhead: false });
+  try {
+    const { selectors, error } = parseFilters(psArguments, cmdlet);
+    if (error) {
+      io.stderr.write(`${terminal.formatLocalError(error)}\n`);
+      return EXIT.usage;
+    }
+    if (command === 'get') return await runGet(selectors, options.json, io);
+    if (selectors.length === 0) {
+      io.stderr.write(
+        `${terminal.formatLocalError(
+          new PSRemotingError('psremote remove needs the sessions to remove: -Id, -Name or -InstanceId.', {
+            errorId: 'MissingMandatoryParameter',
+            category: 'InvalidArgument',
+            commandName: 'Microsoft.PowerShell.Commands.RemovePSSessionCommand',
+          }),
+        )}\n`,
+      );
+      return EXIT.usage;
+    }
+    return await runRemove(selectors, io);
+  } catch (e) {
+    return reportStartError(e, options, io, terminal, EXIT.failed);
+  } finally {
+    terminal.close();
+  }
+}
+
 async function run(
-  command: 'enter' | 'invoke',
+  command: 'enter' | 'invoke' | 'new',
   psArguments: readonly string[],
   options: CliOptions,
   io: MainIo,
   terminal: Terminal,
   end: ProcessEnd,
 ): Promise<number> {
-  const container = rootContainer.createChildContainer();
-  const installed = await registerInstalledTransports(container, io.env, (m) => io.stderr.write(`${m}\n`));
-  const plugins = registeredTransports(container);
+  // Loaded when a target needs one (a session the agent holds needs none here: the agent has its own).
+  const loadTransports = async () => {
+    const container = await createTransportContainer();
+    const installed = await registerInstalledTransports(container, io.env, (m) => io.stderr.write(`${m}\n`));
+    return { installed, plugins: registeredTransports(container) };
+  };
 
   let script: string | undefined;
   let bindArgs = psArguments;
+  let newName: string | undefined;
+  if (command === 'new') {
+    const split = extractNewName(psArguments);
+    if (split.error) {
+      io.stderr.write(`${terminal.formatLocalError(split.error)}\n`);
+      return EXIT.usage;
+    }
+    newName = split.name;
+    bindArgs = split.rest;
+  }
   if (command === 'invoke') {
     const split = extractCommand(psArguments);
     if (split.error) {
@@ -139,6 +205,8 @@ async function run(
   let plugin: TransportPlugin | undefined;
   let transportError: PSRemotingError | undefined;
   let sessionOptions: ResolvedSessionOptions;
+  /** Bound to the Id, Name or InstanceId set: a session `psremote new` opened, held by the agent. */
+  let agentSession: BoundParameters | undefined;
   try {
     if (bindArgs.length === 0) {
       plugin = createProcessTransport(options.pwsh ? { pwshPath: options.pwsh } : {});
@@ -153,16 +221,19 @@ async function run(
         ...(credentialPassword !== undefined ? { credentialPassword } : {}),
       });
       if (options.pwsh !== undefined) throw pwshNotApplicable(bound.parameterSet);
-      try {
-        plugin = selectTransport(plugins, bound.parameterSet, {
-          placeholders: installed.placeholders,
-          // npm install -g for a global psremote, npm install for a project's (install-hint.ts).
-          installCommand: (pkg) => installCommand(pkg, thisInstallKind(io.env)),
-        });
-      } catch (e) {
-        if (!isPSRemotingError(e) || !options.dryRun) throw e;
-        transportError = e;
-      }
+      if (command !== 'new' && AGENT_SETS.has(bound.parameterSet) && !options.dryRun) agentSession = bound;
+      else
+        try {
+          const { installed, plugins } = await loadTransports();
+          plugin = selectTransport(plugins, bound.parameterSet, {
+            placeholders: installed.placeholders,
+            // npm install -g for a global psremote, npm install for a project's (install-hint.ts).
+            installCommand: (pkg) => installCommand(pkg, thisInstallKind(io.env)),
+          });
+        } catch (e) {
+          if (!isPSRemotingError(e) || !options.dryRun) throw e;
+          transportError = e;
+        }
     }
     // -SessionOption (where Enter-PSSession binds it) replaces --session-option, as it replaces $PSSessionOption.
     const given = bound?.bound.SessionOption;
@@ -202,7 +273,28 @@ async function run(
     );
     return EXIT.ok;
   }
+  if (agentSession && command !== 'new') {
+    try {
+      // This terminal is the host of the agent's session: its prompts, output and Ctrl+C.
+      return await runInAgentSession(
+        command,
+        selectorOf(agentSession),
+        { ...(script !== undefined ? { script } : {}), json: options.json },
+        io,
+        terminal,
+      );
+    } catch (e) {
+      return reportStartError(e, options, io, terminal, EXIT.failed);
+    }
+  }
   if (!plugin) return EXIT.usage;
+  if (command === 'new') {
+    try {
+      return await runNew({ bound, name: newName, pwsh: options.pwsh, sessionOptions }, io, terminal);
+    } catch (e) {
+      return reportStartError(e, options, io, terminal, EXIT.failed);
+    }
+  }
 
   const connectAbort = new AbortController();
   const offInterrupt = terminal.onInterrupt(() => connectAbort.abort());
@@ -334,7 +426,7 @@ const PASSWORD_STDIN_MAX = 64 * 1024;
  * never from a terminal (type it at the prompt instead).
  */
 async function readPasswordFromStdin(
-  command: 'enter' | 'invoke',
+  command: 'enter' | 'invoke' | 'new',
   bindArgs: readonly string[],
   io: MainIo,
 ): Promise<string> {
@@ -345,7 +437,7 @@ async function readPasswordFromStdin(
       targetObject: '--password-stdin',
       recommendedAction: action,
     });
-  if (command !== 'invoke')
+  if (command === 'enter')
     throw refuse(
       'PasswordStdinNotApplicable',
       "psremote's option '--password-stdin' applies to psremote invoke: psremote enter reads its commands from stdin and asks for the password at the prompt.",

@@ -1,7 +1,24 @@
-import type { InteractiveSession } from '@psremote/core';
+import type { CompletionResult, PSRemotingError, SessionState } from '@psremote/core';
 import { isPSRemotingError } from '@psremote/core';
+import type { InvocationLike } from './invoke-command.ts';
 import { EXIT, type MainIo } from './io.ts';
 import type { Terminal } from './terminal/line-terminal.ts';
+
+/**
+ * What the REPL drives: an InteractiveSession over a PSSession of this process, or a session the agent holds
+ * (agent/remote-session.ts), whose host calls come back to this terminal.
+ */
+export interface ReplShell {
+  readonly session: {
+    readonly state: SessionState;
+    onStateChange(listener: (s: SessionState, reason?: PSRemotingError) => void): () => void;
+    interrupt(): void;
+  };
+  readonly exitRequested: number | undefined;
+  prompt(): Promise<string>;
+  run(line: string): InvocationLike;
+  complete(line: string, cursor: number): Promise<CompletionResult>;
+}
 
 /** What running one piece of input came to. */
 type Ran = { kind: 'done'; failed: boolean } | { kind: 'incomplete' } | { kind: 'exit'; code: number };
@@ -14,7 +31,7 @@ type Ran = { kind: 'done'; failed: boolean } | { kind: 'incomplete' } | { kind: 
  * whole block runs. From a script on stdin a block runs at an empty line only once it is complete (empty lines
  * inside a function body are common there). Returns the process exit status.
  */
-export async function runRepl(shell: InteractiveSession, terminal: Terminal, io: MainIo): Promise<number> {
+export async function runRepl(shell: ReplShell, terminal: Terminal, io: MainIo): Promise<number> {
   const session = shell.session;
   let lastFailed = false;
   let block: string | undefined;

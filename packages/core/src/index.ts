@@ -55,7 +55,16 @@ export {
   type InvokeOptions,
   type PoolCallOptions,
   PSSession,
+  sessionBusyError,
 } from './session/session.ts';
+export {
+  assertEnterable,
+  type EnteredSession,
+  enterPSSession,
+  findSession,
+  removePSSession,
+  type SessionSelector,
+} from './session/session-select.ts';
 export {
   defaultSessionTable,
   type SessionAvailability,

@@ -61,13 +61,22 @@ const BINDING_IDS = new Set([
   'OptionTakesNoValue',
 ]);
 
+/** The cmdlet an error's command class names, for the error view's prefix (the session verbs raise these too). */
+const CMDLET_OF: Readonly<Record<string, string>> = {
+  'Microsoft.PowerShell.Commands.InvokeCommandCommand': 'Invoke-Command',
+  'Microsoft.PowerShell.Commands.NewPSSessionCommand': 'New-PSSession',
+  'Microsoft.PowerShell.Commands.GetPSSessionCommand': 'Get-PSSession',
+  'Microsoft.PowerShell.Commands.RemovePSSessionCommand': 'Remove-PSSession',
+};
+
 /** psremote's own error in PowerShell's error view: the message, then CategoryInfo and FullyQualifiedErrorId. */
 export function formatLocalError(e: PSRemotingError): string {
   const reason = BINDING_IDS.has(e.errorId) ? 'ParameterBindingException' : 'PSRemotingTransportException';
   const target = typeof e.targetObject === 'string' ? `${e.targetObject}:String` : ':';
+  const cmdlet = CMDLET_OF[e.commandName] ?? 'Enter-PSSession';
   const lines = [
-    `Enter-PSSession: ${boundedMessage(e.message)}`,
-    `    + CategoryInfo          : ${e.category}: (${target}) [Enter-PSSession], ${reason}`,
+    `${cmdlet}: ${boundedMessage(e.message)}`,
+    `    + CategoryInfo          : ${e.category}: (${target}) [${cmdlet}], ${reason}`,
     `    + FullyQualifiedErrorId : ${e.fullyQualifiedErrorId}`,
   ];
   if (e.recommendedAction) lines.push(`    + RecommendedAction     : ${e.recommendedAction}`);

@@ -142,6 +142,17 @@ export const ERROR_IDS = {
   // Kerberos/Negotiate through GSSAPI (transport-winrm's auth, merged on main beside this catalogue).
   NewRunspaceAmbiguousAuthentication: ps('InvalidOperation'),
   KerberosNotAvailable: ours('NotInstalled', 'NotImplemented'),
+  // Sessions that outlive one command (the session table, the agent; PushRunspaceCommand.cs, InvokeCommandCommand.cs).
+  RemoteRunspaceNotAvailableForSpecifiedSessionId: ps('InvalidArgument'),
+  RemoteRunspaceNotAvailableForSpecifiedName: ps('InvalidArgument'),
+  RemoteRunspaceNotAvailableForSpecifiedRunspaceId: ps('InvalidArgument'),
+  RemoteRunspaceHasMultipleMatchesForSpecifiedName: ps('InvalidArgument'),
+  PushedRunspaceMustBeOpen: ps('InvalidArgument'),
+  InvokeCommandCommandInvalidSessionAvailability: ps('InvalidOperation'),
+  EnterPSSessionSessionBusy: ours('ResourceBusy'),
+  AgentUnavailable: ours('ConnectionError'),
+  AgentAccessDenied: ours('SecurityError', 'PermissionDenied'),
+  AgentProtocolError: ours('ProtocolError'),
 } as const satisfies Record<string, ErrorIdInfo>;
 
 /** An id psremote raises itself. */

@@ -145,7 +145,30 @@ export class PSSession {
       computerName: this.computerName,
       transport: this.transportName,
       state: this._state,
-      availability: this.availability,
+      // Get-PSSession's view: a session a terminal is in is Busy for everyone else (its completions still run).
+      availability: this.enteredBy !== undefined && this._state === 'Opened' ? 'Busy' : this.availability,
+    };
+  }
+
+  private enteredBy: string | undefined;
+
+  /** Who is inside the session interactively (Enter-PSSession), if anyone: the holder named at `acquireEnter`. */
+  get enteredHolder(): string | undefined {
+    return this.enteredBy;
+  }
+
+  /**
+   * @internal use enterPSSession: marks the session entered by `holder` (one interactive user at a time; a second
+   * gets the busy error). Returns the release, idempotent.
+   */
+  acquireEnter(holder: string): () => void {
+    if (this.enteredBy !== undefined) throw sessionBusyError(this, 'EnterPSSessionSessionBusy');
+    this.enteredBy = holder;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.enteredBy = undefined;
     };
   }
 
@@ -607,6 +630,34 @@ export class PSSession {
 export interface PoolCallOptions {
   /** Aborting it stops the wait: the call rejects with OperationStopped. */
   readonly signal?: AbortSignal;
+}
+
+/**
+ * A session another user is in, or running a command (InvokeCommandCommand.cs's ICMInvalidSessionAvailability
+ * text). Enter-PSSession in pwsh waits for a busy runspace (RunspaceNotReady); psremote's sessions are shared
+ * between terminals, so entering one that another terminal is in fails at once with EnterPSSessionSessionBusy.
+ */
+export function sessionBusyError(
+  session: PSSession,
+  errorId: 'EnterPSSessionSessionBusy' | 'InvokeCommandCommandInvalidSessionAvailability',
+): PSRemotingError {
+  return new PSRemotingError(
+    `The session ${session.name}, ${session.instanceId}, ${session.computerName} is not available to run commands.  The session availability is Busy.`,
+    errorId === 'EnterPSSessionSessionBusy'
+      ? {
+          errorId: 'EnterPSSessionSessionBusy',
+          category: 'ResourceBusy',
+          targetObject: session.name,
+          recommendedAction:
+            'Leave the session in the other terminal (exit), or open another with psremote new.',
+        }
+      : {
+          errorId: 'InvokeCommandCommandInvalidSessionAvailability',
+          category: 'InvalidOperation',
+          targetObject: session.name,
+          commandName: 'Microsoft.PowerShell.Commands.InvokeCommandCommand',
+        },
+  );
 }
 
 export function asRemotingError(e: unknown, computerName: string): PSRemotingError {

@@ -50,7 +50,7 @@ export function selectTransport(
   }
   if (SESSION_SETS.has(set)) {
     throw new PSRemotingError(
-      `The ${set} parameter set enters a PSSession created earlier in the same PowerShell process (New-PSSession). psremote runs one session per process: name the target instead (-HostName, -ContainerId, -ComputerName...), or use the library API to open and re-enter sessions in one program.`,
+      `The ${set} parameter set enters a PSSession opened earlier (New-PSSession), not a transport target: no transport serves it. In a program, enter the session with enterPSSession({ session }) or findSession({ id }); on the command line, open it with psremote new and enter it with psremote enter -Id, -Name or -InstanceId.`,
       { errorId: 'TransportNotRegistered', category: 'NotImplemented', targetObject: set },
     );
   }

@@ -1,0 +1,256 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
+import { homedir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { type HostUi, PSRemotingError } from '@psremote/core';
+import { MAX_AGENT_FRAME, type Message, readFrames, writeFrame } from './frames.ts';
+import { type AgentPaths, agentPaths, ensureAgentDirectory } from './paths.ts';
+import { answerHostCall } from './relay-host-ui.ts';
+import { errorFromWire, type WireError } from './wire.ts';
+
+/** How long a client waits for an agent it started to listen. */
+const START_TIMEOUT_MS = 10_000;
+/** A start lock older than this is left over from a client that died while starting the agent. */
+const STALE_LOCK_MS = 15_000;
+
+function agentUnavailable(why: string): PSRemotingError {
+  return new PSRemotingError(`The psremote session agent is not available: ${why}`, {
+    errorId: 'AgentUnavailable',
+    category: 'ConnectionError',
+    recommendedAction: 'Run the command again; psremote starts the agent when it needs one.',
+  });
+}
+
+/**
+ * A connection to the user's session agent. Messages the agent sends unasked go to listeners (`state`, `exit`) or
+ * are answered here (`ui`: a host call for this terminal); the rest are read in order with `next()`.
+ */
+export class AgentClient {
+  private readonly queue: Message[] = [];
+  private waiter: { resolve: (m: Message) => void; reject: (e: unknown) => void } | undefined;
+  private closedWith: PSRemotingError | undefined;
+  private readonly uiCalls = new Map<number, AbortController>();
+  private readonly listeners = new Set<(m: Message) => void>();
+  private readonly closeListeners = new Set<(e: PSRemotingError) => void>();
+  /** Host calls of the agent's session are answered with this HostUi (the terminal's). */
+  hostUi: HostUi | undefined;
+
+  private readonly socket: Socket;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    readFrames(
+      socket,
+      MAX_AGENT_FRAME,
+      (m) => this.onMessage(m),
+      (why) => {
+        this.fail(agentUnavailable(why));
+        socket.destroy();
+      },
+    );
+    socket.on('error', () => {});
+    socket.on('close', () =>
+      this.fail(
+        agentUnavailable('the agent closed the connection (an agent that ends ends the sessions it held).'),
+      ),
+    );
+  }
+
+  /**
+   * Connects to the agent, starting it first when `start` and none runs. Undefined when none runs and `start` is
+   * false (nothing to list).
+   */
+  static async connect(
+    env: Readonly<Record<string, string | undefined>>,
+    options: { start: boolean },
+  ): Promise<AgentClient | undefined> {
+    const paths = agentPaths(env);
+    ensureAgentDirectory(paths);
+    // An agent that was just ending (its grace period over) may close a connection it had accepted: try again,
+    // and a new agent is started.
+    for (let attempt = 1; ; attempt++) {
+      let socket = await tryConnect(paths.socket);
+      if (!socket) {
+        if (!options.start) return undefined;
+        socket = await startAgent(paths, env);
+      }
+      const client = new AgentClient(socket);
+      try {
+        let token: string;
+        try {
+          token = readFileSync(paths.token, 'utf8');
+        } catch (e) {
+          socket.destroy();
+          throw agentUnavailable(`its token ${paths.token} cannot be read (${(e as Error).message}).`);
+        }
+        const hello = await client.request({ t: 'hello', token });
+        if (hello.t !== 'hello') throw agentUnavailable('it did not answer the greeting.');
+        return client;
+      } catch (e) {
+        socket.destroy();
+        if (attempt >= 3 || (e as PSRemotingError).errorId !== 'AgentUnavailable') throw e;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  }
+
+  send(m: Message): void {
+    if (this.closedWith) throw this.closedWith;
+    writeFrame(this.socket, m);
+  }
+
+  /** The next message in order; an `error` message rejects with its PSRemotingError. */
+  next(): Promise<Message> {
+    const m = this.queue.shift();
+    if (m) return m.t === 'error' ? Promise.reject(errorFromWire(m.error as WireError)) : Promise.resolve(m);
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    return new Promise((resolve, reject) => {
+      this.waiter = {
+        resolve: (x) => (x.t === 'error' ? reject(errorFromWire(x.error as WireError)) : resolve(x)),
+        reject,
+      };
+    });
+  }
+
+  /** Sends a request and reads its answer. */
+  request(m: Message): Promise<Message> {
+    this.send(m);
+    return this.next();
+  }
+
+  /** Messages the agent sends unasked (`state`, `exit`). */
+  onUnasked(listener: (m: Message) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onClose(listener: (e: PSRemotingError) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+
+  private onMessage(m: Message): void {
+    if (m.t === 'ui') {
+      this.onHostCall(m);
+      return;
+    }
+    if (m.t === 'uiCancel') {
+      this.uiCalls.get(Number(m.id))?.abort();
+      return;
+    }
+    if (m.t === 'state' || m.t === 'exit') {
+      for (const l of this.listeners) l(m);
+      return;
+    }
+    const w = this.waiter;
+    if (w) {
+      this.waiter = undefined;
+      w.resolve(m);
+    } else this.queue.push(m);
+  }
+
+  private onHostCall(m: Message): void {
+    const id = typeof m.id === 'number' ? m.id : undefined;
+    const args = Array.isArray(m.args) ? m.args : [];
+    const ui = this.hostUi;
+    const abort = new AbortController();
+    if (id !== undefined) this.uiCalls.set(id, abort);
+    const answer = ui
+      ? answerHostCall(ui, String(m.method), args, abort.signal)
+      : Promise.reject(new Error('no host'));
+    if (id === undefined) {
+      answer.catch(() => {});
+      return;
+    }
+    answer.then(
+      (value) => {
+        this.uiCalls.delete(id);
+        if (!this.closedWith) writeFrame(this.socket, { t: 'uiReply', id, ok: true, value: value ?? null });
+      },
+      (e: unknown) => {
+        this.uiCalls.delete(id);
+        if (!this.closedWith)
+          writeFrame(this.socket, { t: 'uiReply', id, ok: false, error: { message: (e as Error)?.message } });
+      },
+    );
+  }
+
+  private fail(e: PSRemotingError): void {
+    if (this.closedWith) return;
+    this.closedWith = e;
+    for (const c of this.uiCalls.values()) c.abort();
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(e);
+    for (const l of this.closeListeners) l(e);
+  }
+}
+
+function tryConnect(path: string): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', () => resolve(undefined));
+  });
+}
+
+/** The CLI's entry script (dist/bin.js), which runs the agent with `__agent`. */
+function binPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  // From dist/agent/client.js the bin is ../bin.js; run from the sources (tests), the built one.
+  return here.endsWith('.ts')
+    ? fileURLToPath(new URL('../../dist/bin.js', import.meta.url))
+    : fileURLToPath(new URL('../bin.js', import.meta.url));
+}
+
+/**
+ * Starts the agent: a detached Node process of its own (its own process group, no terminal), so it outlives this
+ * command. A lock file (created exclusively) makes sure two clients starting at once start one agent; the other
+ * waits for the socket.
+ */
+async function startAgent(
+  paths: AgentPaths,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Socket> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let locked = false;
+  try {
+    for (;;) {
+      const s = await tryConnect(paths.socket);
+      if (s) return s;
+      if (!locked) {
+        try {
+          closeSync(openSync(paths.lock, 'wx', 0o600));
+          locked = true;
+          const child = spawn(process.execPath, [binPath(), '__agent'], {
+            detached: true,
+            stdio: 'ignore',
+            cwd: homedir(),
+            env: env as NodeJS.ProcessEnv,
+          });
+          child.unref();
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          try {
+            if (Date.now() - statSync(paths.lock).mtimeMs > STALE_LOCK_MS)
+              rmSync(paths.lock, { force: true });
+          } catch {
+            // Removed meanwhile.
+          }
+        }
+      }
+      if (Date.now() > deadline) throw agentUnavailable(`it did not start within ${START_TIMEOUT_MS} ms.`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  } finally {
+    if (locked) rmSync(paths.lock, { force: true });
+  }
+}

@@ -1,0 +1,67 @@
+import type { Socket } from 'node:net';
+
+/**
+ * The agent's wire format: each message is a 4-byte big-endian length, then that many bytes of UTF-8 JSON. Both
+ * sides bound what they take: a frame over `maxFrame` ends the connection (a hostile or broken local client must
+ * not make the agent allocate without bound), and so does a peer that stops reading while more than
+ * MAX_PENDING_WRITE bytes wait for it.
+ */
+export const MAX_CLIENT_FRAME = 1024 * 1024;
+export const MAX_AGENT_FRAME = 16 * 1024 * 1024;
+export const MAX_PENDING_WRITE = 32 * 1024 * 1024;
+
+export type Message = { readonly t: string } & Record<string, unknown>;
+
+/** Reads frames off a socket; calls `onMessage` for each, `onError` once for a frame too large or not JSON. */
+export function readFrames(
+  socket: Socket,
+  maxFrame: number,
+  onMessage: (m: Message) => void,
+  onError: (why: string) => void,
+): void {
+  let buf: Buffer = Buffer.alloc(0);
+  let failed = false;
+  socket.on('data', (chunk: Buffer) => {
+    if (failed) return;
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    while (buf.length >= 4) {
+      const len = buf.readUInt32BE(0);
+      if (len > maxFrame) {
+        failed = true;
+        onError(`a frame of ${len} bytes is over the limit of ${maxFrame}`);
+        return;
+      }
+      if (buf.length < 4 + len) break;
+      const body = buf.subarray(4, 4 + len).toString('utf8');
+      buf = buf.subarray(4 + len);
+      let m: unknown;
+      try {
+        m = JSON.parse(body);
+      } catch {
+        failed = true;
+        onError('a frame is not JSON');
+        return;
+      }
+      if (typeof m !== 'object' || m === null || typeof (m as { t?: unknown }).t !== 'string') {
+        failed = true;
+        onError('a frame is not a message');
+        return;
+      }
+      onMessage(m as Message);
+    }
+  });
+}
+
+/** Writes one message; false when the peer is gone or has stopped reading (the connection is then destroyed). */
+export function writeFrame(socket: Socket, m: Message): boolean {
+  if (socket.destroyed || !socket.writable) return false;
+  if (socket.writableLength > MAX_PENDING_WRITE) {
+    socket.destroy();
+    return false;
+  }
+  const body = Buffer.from(JSON.stringify(m, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length, 0);
+  socket.write(Buffer.concat([head, body]));
+  return true;
+}
