@@ -128,6 +128,21 @@ export const ERROR_IDS = {
   ContainerPowerShellNotFound: ours('NotInstalled'),
   ContainerSessionTerminated: ours('ConnectionError'),
 
+  // ---- transport-hyperv (PowerShell Direct; PSRemotingErrorId and RemotingErrorIdStrings.resx) ----
+  /** A failure while the VM session is created, with the precise PowerShell Direct error inside (PushRunspaceCommand.cs). */
+  CreateRemoteRunspaceForVMFailed: ps('InvalidArgument', 'InvalidOperation'),
+  HyperVModuleNotAvailable: ps('NotInstalled'),
+  InvalidVMId: ps('InvalidArgument'),
+  InvalidVMNameNoVM: ps('InvalidArgument'),
+  InvalidVMNameMultipleVM: ps('InvalidArgument'),
+  InvalidVMState: ps('InvalidArgument'),
+  HyperVFailedToGetStateUnknownType: ps('InvalidOperation'),
+  InvalidUsername: ps('InvalidArgument'),
+  InvalidCredential: ps('InvalidArgument'),
+  HyperVInvalidResponse: ps('InvalidArgument'),
+  HyperVNegotiationFailed: ps('InvalidArgument'),
+  VMSessionConnectFailed: ps('InvalidOperation'),
+
   // ---- transport-winrm (WinRM faults keep the ids PowerShell derives from them, built at run time) ----
   /** A session broken by a WinRM failure with no transport error id (Job.cs GetFQEIDFromTransportError). */
   PSSessionStateBroken: ps('ConnectionError'),
