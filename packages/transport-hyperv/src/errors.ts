@@ -78,11 +78,11 @@ export const hyperVErrors = {
       },
     );
   },
-  unknownState(vmName: string, state: unknown): PSRemotingError {
+  unknownState(vmName: string, typeName: string): PSRemotingError {
     return hvError(
       'HyperVFailedToGetStateUnknownType',
       'InvalidOperation',
-      `Unable to get the state of the virtual machine ${vmName}: the State property has an unknown type (${JSON.stringify(state)}).`,
+      `Failed to get Hyper-V VM State. The value was of the type ${typeName} but was expected to be Microsoft.HyperV.PowerShell.VMState or System.String.`,
       { targetObject: vmName },
     );
   },
