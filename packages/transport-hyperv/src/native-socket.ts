@@ -228,8 +228,7 @@ export class NativeSocket extends Duplex {
     worker.on('message', (m: WorkerMessage) => {
       if (m.t === 'data') this.push(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
       else if (m.t === 'end') this.push(null);
-      else if (m.t === 'error' && !this.shut)
-        this.destroy(new NativeSocketError(m.step, m.code, m.message));
+      else if (m.t === 'error' && !this.shut) this.destroy(new NativeSocketError(m.step, m.code, m.message));
     });
   }
 
