@@ -201,7 +201,7 @@ export function createHyperVTransport(options: HyperVTransportOptions = {}): Tra
         description: `virtual machine ${vm.vmName}`,
         dispose: () => closeDuplex(s2),
       };
-      return createOutOfProcConnection(stream, {
+      const connection = createOutOfProcConnection(stream, {
         log: ctx.log,
         signal: ctx.signal,
         ackTimeoutMs: ctx.options.cancelTimeoutMs,
@@ -211,9 +211,16 @@ export function createHyperVTransport(options: HyperVTransportOptions = {}): Tra
         explainEnd: () =>
           new PSRemotingError(
             `The background process reported an error with the following message: ${MESSAGES.HyperVSocketTransportProcessEnded}`,
-            { errorId: 'IPCServerProcessReportedError', category: 'OpenError', targetObject: vm.vmName },
+            {
+              errorId: 'IPCServerProcessReportedError',
+              category: 'ConnectionError',
+              targetObject: vm.vmName,
+            },
           ),
       });
+      // The handshake left socket 2 paused (release); its reader is attached now, so let the bytes flow.
+      s2.resume();
+      return connection;
     },
   };
 }

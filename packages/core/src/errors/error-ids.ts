@@ -50,7 +50,7 @@ export const ERROR_IDS = {
   // ---- the session and the OutOfProc connection (RemotingErrorIdStrings.resx where PowerShell has one) ----
   CreateRemoteRunspaceFailed: ps('OpenError', 'InvalidArgument', 'NotImplemented', 'NotInstalled'),
   InvalidRunspaceState: ps('InvalidOperation'),
-  IPCServerProcessReportedError: ps('OpenError'),
+  IPCServerProcessReportedError: ps('OpenError', 'ConnectionError'),
   IPCSignalTimedOut: ps('OperationTimeout'),
   OperationStopped: ps('OperationStopped'),
   PSRemotingTransportException: ps('OpenError'),
