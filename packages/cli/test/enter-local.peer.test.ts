@@ -184,8 +184,8 @@ describe.skipIf(!live)('psremote without a terminal', () => {
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('a placeholder transport says which package; -ComputerName reaches the WinRM transport', () => {
-    // In this workspace @psremote/transport-hyperv is installed (an optional peer) but implements nothing yet.
+  it('-VMName reaches the Hyper-V transport; -ComputerName reaches the WinRM transport', () => {
+    // @psremote/transport-hyperv serves VMId and VMName (issue 15): --dry-run shows its target, no password asked.
     const hyperv = spawnSync(
       process.execPath,
       [BIN, 'enter', '-VMName', 'vm1', '-Credential', 'me', '--dry-run'],
@@ -197,11 +197,9 @@ describe.skipIf(!live)('psremote without a terminal', () => {
     expect(JSON.parse(hyperv.stdout)).toMatchObject({
       parameterSet: 'VMName',
       bound: { Credential: { userName: 'me' } },
-      transportError: { errorId: 'TransportNotImplemented' },
     });
-    expect(hyperv.stdout).toContain(
-      'needs @psremote/transport-hyperv, which is installed but does not implement it yet',
-    );
+    expect(hyperv.stdout).toContain('PowerShell Direct');
+    expect(hyperv.stdout).not.toContain('TransportNotImplemented');
     // --dry-run names the URL, resource URI and authentication, with the user but never a password prompt.
     const winrm = spawnSync(
       process.execPath,

@@ -77,6 +77,7 @@ describe('the error id catalogue', () => {
       'transport-ssh',
       'transport-container',
       'transport-winrm',
+      'transport-hyperv',
     ])
       expect(packages).toContain(p);
     expect(all.length).toBeGreaterThan(100);

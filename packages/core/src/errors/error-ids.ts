@@ -50,7 +50,7 @@ export const ERROR_IDS = {
   // ---- the session and the OutOfProc connection (RemotingErrorIdStrings.resx where PowerShell has one) ----
   CreateRemoteRunspaceFailed: ps('OpenError', 'InvalidArgument', 'NotImplemented', 'NotInstalled'),
   InvalidRunspaceState: ps('InvalidOperation'),
-  IPCServerProcessReportedError: ps('OpenError'),
+  IPCServerProcessReportedError: ps('OpenError', 'ConnectionError'),
   IPCSignalTimedOut: ps('OperationTimeout'),
   OperationStopped: ps('OperationStopped'),
   PSRemotingTransportException: ps('OpenError'),
@@ -127,6 +127,21 @@ export const ERROR_IDS = {
   ContainerEngineUnavailable: ours('ConnectionError'),
   ContainerPowerShellNotFound: ours('NotInstalled'),
   ContainerSessionTerminated: ours('ConnectionError'),
+
+  // ---- transport-hyperv (PowerShell Direct; PSRemotingErrorId and RemotingErrorIdStrings.resx) ----
+  /** A failure while the VM session is created, with the precise PowerShell Direct error inside (PushRunspaceCommand.cs). */
+  CreateRemoteRunspaceForVMFailed: ps('InvalidArgument', 'InvalidOperation'),
+  HyperVModuleNotAvailable: ps('NotInstalled'),
+  InvalidVMId: ps('InvalidArgument'),
+  InvalidVMNameNoVM: ps('InvalidArgument'),
+  InvalidVMNameMultipleVM: ps('InvalidArgument'),
+  InvalidVMState: ps('InvalidArgument'),
+  HyperVFailedToGetStateUnknownType: ps('InvalidOperation'),
+  InvalidUsername: ps('InvalidArgument'),
+  InvalidCredential: ps('InvalidArgument'),
+  HyperVInvalidResponse: ps('InvalidArgument'),
+  HyperVNegotiationFailed: ps('InvalidArgument'),
+  VMSessionConnectFailed: ps('InvalidOperation'),
 
   // ---- transport-winrm (WinRM faults keep the ids PowerShell derives from them, built at run time) ----
   /** A session broken by a WinRM failure with no transport error id (Job.cs GetFQEIDFromTransportError). */
