@@ -231,10 +231,21 @@ export class CredsspClient {
             'WinRMMessageIntegrity',
             "CredSSP: the server's public-key binding (pubKeyAuth) does not match the TLS certificate it presented: the connection may have been intercepted",
           );
+        // The channel the password goes into must still be the one whose key the server just proved.
+        if (!bytesEqual(this.tls.serverPublicKey(), this.#publicKey as Uint8Array))
+          throw authError(
+            'WinRMMessageIntegrity',
+            'CredSSP: the TLS certificate changed after the public-key binding; the credentials were not sent',
+          );
         const { domain, userName } = splitUserName(this.#options.username);
-        const authInfo = this.#ctx.seal(
-          encodeTsCredentials({ domain, userName, password: this.#options.password }),
-        );
+        const credentials = encodeTsCredentials({ domain, userName, password: this.#options.password });
+        let authInfo: Uint8Array;
+        try {
+          authInfo = this.#ctx.seal(credentials);
+        } finally {
+          // The cleartext TSCredentials (the password in UTF-16LE) does not outlive the sealing.
+          credentials.fill(0);
+        }
         this.#stage = 'credentials-sent';
         return this.#send({ version: this.#maxVersion, authInfo });
       }

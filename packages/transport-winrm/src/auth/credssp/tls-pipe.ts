@@ -52,6 +52,9 @@ export class TlsPipe {
       maxVersion: 'TLSv1.2',
       ...(servername ? { servername } : {}),
     });
+    // A renegotiation could present another certificate after pubKeyAuth bound the first: refused (the server's
+    // HelloRequest becomes a TLS error; Windows' CredSSP never renegotiates).
+    this.#socket.disableRenegotiation();
     this.#raw.onOut = () => this.#wake();
     this.#socket.on('secureConnect', () => {
       this.#secure = true;

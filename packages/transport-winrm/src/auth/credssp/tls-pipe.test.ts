@@ -1,0 +1,113 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { isPSRemotingError } from '@psremote/core';
+import { describe, expect, it } from 'vitest';
+import { subjectPublicKey, TlsPipe } from './tls-pipe.ts';
+
+/**
+ * TlsPipe against a hostile in-memory TLS server (Node's own, over a Duplex): the EC certificate's key is what
+ * the binding uses, and a server that tries to renegotiate after the handshake (a way to present another
+ * certificate once pubKeyAuth has bound the first) gets a PowerShell-style error, not a new handshake.
+ */
+const fixtures = fileURLToPath(new URL('../../../test/fixtures/client-certs/', import.meta.url));
+const key = readFileSync(`${fixtures}nobody.key`);
+const cert = readFileSync(`${fixtures}nobody.pem`);
+
+class Wire extends Duplex {
+  readonly out: Buffer[] = [];
+  override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
+    this.out.push(chunk);
+    cb();
+  }
+  override _read(): void {}
+  take(): Uint8Array {
+    const b = Buffer.concat(this.out);
+    this.out.length = 0;
+    return new Uint8Array(b);
+  }
+}
+
+const turns = async (n = 5) => {
+  for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
+};
+
+async function connected(): Promise<{ pipe: TlsPipe; server: TLSSocket; wire: Wire }> {
+  const wire = new Wire();
+  const server = new TLSSocket(wire, { isServer: true, key, cert });
+  server.on('error', () => undefined);
+  const pipe = new TlsPipe();
+  let toServer = await pipe.start();
+  for (let legs = 0; !pipe.secure && legs < 4; legs++) {
+    wire.push(Buffer.from(toServer));
+    await turns();
+    toServer = await pipe.handshake(wire.take());
+  }
+  if (toServer.length > 0) wire.push(Buffer.from(toServer));
+  await turns();
+  expect(pipe.secure).toBe(true);
+  return { pipe, server, wire };
+}
+
+describe('TlsPipe against an in-memory server', () => {
+  it("takes the EC certificate's public key (the uncompressed point) for the binding", async () => {
+    const { pipe, server } = await connected();
+    try {
+      const point = pipe.serverPublicKey();
+      const spki = new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' });
+      expect(point.length).toBe(65);
+      expect(point[0]).toBe(0x04);
+      expect(Buffer.from(point).equals(Buffer.from(spki).subarray(spki.length - 65))).toBe(true);
+      expect(subjectPublicKey(new Uint8Array(spki))).toEqual(point);
+      expect(pipe.cipherName()).toMatch(/ECDHE-ECDSA/);
+    } finally {
+      pipe.destroy();
+      server.destroy();
+    }
+  });
+
+  it('carries data both ways after the handshake', async () => {
+    const { pipe, server, wire } = await connected();
+    try {
+      const got: Buffer[] = [];
+      server.on('data', (b: Buffer) => got.push(b));
+      wire.push(Buffer.from(await pipe.wrap(new TextEncoder().encode('ping'))));
+      await turns();
+      expect(Buffer.concat(got).toString()).toBe('ping');
+      server.write('pong');
+      await turns();
+      expect(Buffer.from(await pipe.unwrap(wire.take(), 4)).toString()).toBe('pong');
+    } finally {
+      pipe.destroy();
+      server.destroy();
+    }
+  });
+
+  it('refuses a renegotiation the server starts after the handshake (no second certificate, no hang)', async () => {
+    const { pipe, server, wire } = await connected();
+    try {
+      const before = pipe.serverPublicKey();
+      server.renegotiate({ rejectUnauthorized: false }, () => undefined);
+      await turns();
+      const helloRequest = wire.take();
+      expect(helloRequest.length).toBeGreaterThan(0);
+      const started = Date.now();
+      const err = await pipe.unwrap(helloRequest, 1).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(isPSRemotingError(err)).toBe(true);
+      // No plaintext, no new handshake: a clean error (a TLS error where OpenSSL reports the refusal).
+      expect(['WinRMAuthRejected', 'WinRMEncryptedBodyInvalid']).toContain(
+        (err as { errorId: string }).errorId,
+      );
+      expect(pipe.serverPublicKey()).toEqual(before);
+    } finally {
+      pipe.destroy();
+      server.destroy();
+    }
+  });
+});
