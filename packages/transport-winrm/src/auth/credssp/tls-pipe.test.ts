@@ -23,7 +23,7 @@ class Wire extends Duplex {
     cb();
   }
   override _read(): void {}
-  take(): Uint8Array {
+  drain(): Uint8Array {
     const b = Buffer.concat(this.out);
     this.out.length = 0;
     return new Uint8Array(b);
@@ -43,7 +43,7 @@ async function connected(): Promise<{ pipe: TlsPipe; server: TLSSocket; wire: Wi
   for (let legs = 0; !pipe.secure && legs < 4; legs++) {
     wire.push(Buffer.from(toServer));
     await turns();
-    toServer = await pipe.handshake(wire.take());
+    toServer = await pipe.handshake(wire.drain());
   }
   if (toServer.length > 0) wire.push(Buffer.from(toServer));
   await turns();
@@ -78,7 +78,7 @@ describe('TlsPipe against an in-memory server', () => {
       expect(Buffer.concat(got).toString()).toBe('ping');
       server.write('pong');
       await turns();
-      expect(Buffer.from(await pipe.unwrap(wire.take(), 4)).toString()).toBe('pong');
+      expect(Buffer.from(await pipe.unwrap(wire.drain(), 4)).toString()).toBe('pong');
     } finally {
       pipe.destroy();
       server.destroy();
@@ -91,7 +91,7 @@ describe('TlsPipe against an in-memory server', () => {
       const before = pipe.serverPublicKey();
       server.renegotiate({ rejectUnauthorized: false }, () => undefined);
       await turns();
-      const helloRequest = wire.take();
+      const helloRequest = wire.drain();
       expect(helloRequest.length).toBeGreaterThan(0);
       const started = Date.now();
       const err = await pipe.unwrap(helloRequest, 1).then(
