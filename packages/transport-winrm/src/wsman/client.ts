@@ -237,7 +237,11 @@ export class WsmanClient {
       const authRes: AuthResponse = { lane, status, headers, body: raw };
       if (status === 401 || prepared.handshake) {
         if (attempt + 1 < legs && (await this.options.auth.challenge?.(authRes))) continue;
-        if (status === 401) throw new WsmanHttpError(401, 'Unauthorized');
+        if (status === 401) {
+          // The lane's half-done context (legs exhausted, or refused) must not make the next request wait on it.
+          this.options.auth.reset?.(lane);
+          throw new WsmanHttpError(401, 'Unauthorized');
+        }
       }
       const plain = this.options.auth.unwrap ? await this.options.auth.unwrap(authRes) : raw;
       const text = Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength).toString('utf8');
