@@ -110,4 +110,28 @@ describe('TlsPipe against an in-memory server', () => {
       server.destroy();
     }
   });
+
+  it('a truncated server flight fails at once as a token error, not after the step timeout', async () => {
+    const wire = new Wire();
+    const server = new TLSSocket(wire, { isServer: true, key, cert });
+    server.on('error', () => undefined);
+    const pipe = new TlsPipe();
+    try {
+      wire.push(Buffer.from(await pipe.start()));
+      await turns();
+      const flight = wire.drain();
+      expect(flight.length).toBeGreaterThan(100);
+      const started = Date.now();
+      const err = await pipe.handshake(flight.subarray(0, flight.length - 20)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(isPSRemotingError(err) && err.errorId).toBe('WinRMAuthTokenInvalid');
+      expect(pipe.secure).toBe(false);
+    } finally {
+      pipe.destroy();
+      server.destroy();
+    }
+  });
 });
