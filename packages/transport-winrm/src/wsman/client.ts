@@ -232,6 +232,8 @@ export class WsmanClient {
         headers = res.headers;
         raw = await readCapped(res.body, maxBytes);
       } catch (e) {
+        // A leg that never got its answer leaves a context the server will not continue.
+        if (prepared.handshake) this.options.auth.reset?.(lane);
         throw toTransportError(e, signal, this.endpoint);
       }
       const authRes: AuthResponse = { lane, status, headers, body: raw };
