@@ -114,12 +114,14 @@ class FakeServer {
 async function negotiated(
   maxVersion = 6,
   sealed: Uint8Array[] = [],
+  minVersion?: number,
 ): Promise<{ client: CredsspClient; server: FakeServer }> {
   const server = new FakeServer();
   const client = new CredsspClient({
     username: 'DOM\\alice',
     password: PASSWORD,
     maxVersion,
+    ...(minVersion ? { minVersion } : {}),
     inner: async () => fakeInner(sealed),
   });
   let out = await client.step();
@@ -267,6 +269,35 @@ describe('CredsspClient against a hostile server', () => {
         client.dispose();
         server.destroy();
       }
+    }
+  });
+
+  it('minVersion 5 refuses a server claiming version 2-4 before anything is sealed', async () => {
+    for (const version of [2, 3, 4]) {
+      const sealed: Uint8Array[] = [];
+      const { client, server } = await negotiated(6, sealed, 5);
+      try {
+        const e = await failure(
+          client.step(await server.send({ version, negoTokens: [new Uint8Array([2])] })),
+        );
+        expect(isPSRemotingError(e) && e.errorId).toBe('WinRMAuthUnsupported');
+        expect(e.message).toContain(`version ${version}`);
+        expect(sealed).toHaveLength(0);
+        expect(server.received).toHaveLength(1);
+      } finally {
+        client.dispose();
+        server.destroy();
+      }
+    }
+    const { client, server } = await negotiated(6, [], 5);
+    try {
+      await server.feed(
+        await client.step(await server.send({ version: 5, negoTokens: [new Uint8Array([2])] })),
+      );
+      expect(server.received[1]?.clientNonce?.length).toBe(32);
+    } finally {
+      client.dispose();
+      server.destroy();
     }
   });
 });
