@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { constants, X509Certificate } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
 import { authError } from '../auth-error.ts';
@@ -53,10 +53,11 @@ export class TlsPipe {
       // Windows' CredSSP (schannel) negotiates TLS 1.2; its record sizes are what WinRM's encryption expects.
       maxVersion: 'TLSv1.2',
       ...(servername ? { servername } : {}),
+      // A renegotiation could present another certificate after pubKeyAuth bound the first: OpenSSL answers the
+      // server's HelloRequest with a no_renegotiation alert instead of a new ClientHello (Node's
+      // disableRenegotiation() does not stop a client-side renegotiation; this option does).
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
     });
-    // A renegotiation could present another certificate after pubKeyAuth bound the first: refused (the server's
-    // HelloRequest becomes a TLS error; Windows' CredSSP never renegotiates).
-    this.#socket.disableRenegotiation();
     this.#raw.onOut = () => this.#wake();
     this.#socket.on('secureConnect', () => {
       this.#secure = true;
