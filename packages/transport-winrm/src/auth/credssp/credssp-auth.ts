@@ -178,6 +178,13 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
           return true;
         }
         drop(res.lane);
+        // A success before the credentials went out skips the binding: the server never saw the request (every
+        // leg's body is empty), so its answer is not one, and the session must not go on unauthenticated.
+        if (res.status >= 200 && res.status < 300)
+          throw authError(
+            'WinRMAuthTokenInvalid',
+            `CredSSP: the server answered HTTP ${res.status} before the exchange completed`,
+          );
         return false;
       }
       const offered = parseWwwAuthenticate(header(res, 'www-authenticate'));
