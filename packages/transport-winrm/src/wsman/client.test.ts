@@ -154,6 +154,71 @@ describe('WsmanClient over HTTP', () => {
     expect(lanes).toEqual(['operation', 'operation']);
   });
 
+  it('a server that answers 401 with a challenge forever: bounded legs, then the lane context is reset', async () => {
+    let n = 0;
+    handler = (_q, _b, res) => {
+      n++;
+      res.statusCode = 401;
+      res.setHeader('www-authenticate', 'Token same-forever');
+      res.end();
+    };
+    const resets: string[] = [];
+    const auth: WsmanAuthenticator = {
+      prepare: (r) => ({ headers: { authorization: `Token ${r.attempt}` }, handshake: true }),
+      challenge: () => true,
+      reset: (lane) => {
+        resets.push(lane);
+      },
+    };
+    const c = client(auth, { maxAuthLegs: 3 });
+    const e = await c.signal({ shellId: 'S', commandId: 'C' }, signal()).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    // Before close (whose disconnect resets every lane anyway): the give-up itself reset the lane.
+    expect(resets).toEqual(['operation']);
+    await c.close();
+    expect(e).toBeInstanceOf(WsmanHttpError);
+    expect(n).toBe(3);
+  });
+
+  it('a connection the server closes mid-handshake: a transport error, the lane reset, the next request authenticates anew', async () => {
+    let legs = 0;
+    let closeOnce = true;
+    handler = (req, body, res) => {
+      legs++;
+      if (req.headers.authorization === 'Token 0') {
+        res.statusCode = 401;
+        res.setHeader('www-authenticate', 'Token more');
+        return res.end();
+      }
+      if (closeOnce) {
+        closeOnce = false;
+        req.socket.destroy();
+        return;
+      }
+      res.end(reply(`${NS.shell}/SignalResponse`, messageIdOf(body), ''));
+    };
+    const resets: string[] = [];
+    const auth: WsmanAuthenticator = {
+      prepare: (r) => ({ headers: { authorization: `Token ${r.attempt}` }, handshake: r.attempt === 0 }),
+      challenge: (r) => r.status === 401,
+      reset: (lane) => {
+        resets.push(lane);
+      },
+    };
+    const c = client(auth);
+    const first = await c.signal({ shellId: 'S', commandId: 'C' }, signal()).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(first).toBeInstanceOf(WsmanTransportError);
+    expect(resets).toContain('operation');
+    await c.signal({ shellId: 'S', commandId: 'C' }, signal());
+    await c.close();
+    expect(legs).toBe(4);
+  });
+
   it('refuses an answer to another request (RelatesTo) and an oversized body', async () => {
     handler = (_q, _b, res) => res.end(reply(`${NS.shell}/SendResponse`, 'uuid:OTHER', ''));
     const c = client();

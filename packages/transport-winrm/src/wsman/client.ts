@@ -232,12 +232,18 @@ export class WsmanClient {
         headers = res.headers;
         raw = await readCapped(res.body, maxBytes);
       } catch (e) {
+        // A leg that never got its answer leaves a context the server will not continue.
+        if (prepared.handshake) this.options.auth.reset?.(lane);
         throw toTransportError(e, signal, this.endpoint);
       }
       const authRes: AuthResponse = { lane, status, headers, body: raw };
       if (status === 401 || prepared.handshake) {
         if (attempt + 1 < legs && (await this.options.auth.challenge?.(authRes))) continue;
-        if (status === 401) throw new WsmanHttpError(401, 'Unauthorized');
+        if (status === 401) {
+          // The lane's half-done context (legs exhausted, or refused) must not make the next request wait on it.
+          this.options.auth.reset?.(lane);
+          throw new WsmanHttpError(401, 'Unauthorized');
+        }
       }
       const plain = this.options.auth.unwrap ? await this.options.auth.unwrap(authRes) : raw;
       const text = Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength).toString('utf8');

@@ -23,6 +23,8 @@ export interface CredsspAuthOptions {
   readonly encryption?: 'always' | 'never';
   /** The highest CredSSP version to offer (2..6); default 6. */
   readonly maxVersion?: number;
+  /** The lowest server CredSSP version accepted (2..6); default 2. 5 refuses the pre-2018 binding. */
+  readonly minVersion?: number;
   /**
    * The authentication inside: `auto` (the default) is Kerberos through the system GSSAPI when it loads and the
    * host is a name (not an IP address, not localhost), NTLM when Kerberos cannot be had (no KDC, unknown realm,
@@ -103,6 +105,7 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
       password: options.password,
       targetName: `HTTP/${host}`,
       ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
+      ...(options.minVersion ? { minVersion: options.minVersion } : {}),
       inner: innerFor(host),
       ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }),
     });
@@ -175,6 +178,13 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
           return true;
         }
         drop(res.lane);
+        // A success before the credentials went out skips the binding: the server never saw the request (every
+        // leg's body is empty), so its answer is not one, and the session must not go on unauthenticated.
+        if (res.status >= 200 && res.status < 300)
+          throw authError(
+            'WinRMAuthTokenInvalid',
+            `CredSSP: the server answered HTTP ${res.status} before the exchange completed`,
+          );
         return false;
       }
       const offered = parseWwwAuthenticate(header(res, 'www-authenticate'));

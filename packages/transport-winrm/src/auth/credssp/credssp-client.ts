@@ -99,6 +99,12 @@ export interface CredsspClientOptions {
   readonly targetName?: string;
   /** The highest TSRequest version to offer (2..6); default 6. */
   readonly maxVersion?: number;
+  /**
+   * The lowest server version accepted (2..6); default 2. Below 5 the binding is the old key-plus-one form that
+   * CVE-2018-0886 abused, and an active attacker can claim such a version: 5 refuses the fallback, as Windows'
+   * "encryption oracle remediation" (Mitigated and above) does. Checked before anything is sealed.
+   */
+  readonly minVersion?: number;
   /** SNI for the inner TLS (a DNS name; never an IP address). */
   readonly servername?: string;
   /**
@@ -195,6 +201,12 @@ export class CredsspClient {
           this.#version = Math.min(this.#maxVersion, msg.version);
           if (this.#version < 2)
             throw authError('WinRMAuthUnsupported', `CredSSP: server version ${msg.version}`);
+          const min = this.#options.minVersion ?? 2;
+          if (this.#version < min)
+            throw authError(
+              'WinRMAuthUnsupported',
+              `CredSSP: the server speaks version ${msg.version}, below the lowest accepted (${min}): the old public-key binding is refused (CredSSP encryption oracle remediation)`,
+            );
         }
         const token = msg.negoTokens?.[0];
         if (!token) throw authError('WinRMAuthTokenInvalid', 'CredSSP: no SPNEGO token from the server');
@@ -231,10 +243,21 @@ export class CredsspClient {
             'WinRMMessageIntegrity',
             "CredSSP: the server's public-key binding (pubKeyAuth) does not match the TLS certificate it presented: the connection may have been intercepted",
           );
+        // The channel the password goes into must still be the one whose key the server just proved.
+        if (!bytesEqual(this.tls.serverPublicKey(), this.#publicKey as Uint8Array))
+          throw authError(
+            'WinRMMessageIntegrity',
+            'CredSSP: the TLS certificate changed after the public-key binding; the credentials were not sent',
+          );
         const { domain, userName } = splitUserName(this.#options.username);
-        const authInfo = this.#ctx.seal(
-          encodeTsCredentials({ domain, userName, password: this.#options.password }),
-        );
+        const credentials = encodeTsCredentials({ domain, userName, password: this.#options.password });
+        let authInfo: Uint8Array;
+        try {
+          authInfo = this.#ctx.seal(credentials);
+        } finally {
+          // The cleartext TSCredentials (the password in UTF-16LE) does not outlive the sealing.
+          credentials.fill(0);
+        }
         this.#stage = 'credentials-sent';
         return this.#send({ version: this.#maxVersion, authInfo });
       }

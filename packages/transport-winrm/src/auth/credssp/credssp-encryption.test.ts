@@ -55,6 +55,8 @@ describe('decryptCredsspBody', () => {
       /overruns|truncated/,
     ],
     ['no record at all', ct(), part(1, new Uint8Array(0)), /without a TLS record/],
+    ['a Length beyond its records', ct(), part(9_999_999_999, record(30)), /exceeds its 35 bytes/],
+    ['a Length one byte beyond its records', ct(), part(37, record(31)), /exceeds its 36 bytes/],
     [
       'two part pairs as multipart/encrypted',
       ct(),
@@ -71,5 +73,18 @@ describe('decryptCredsspBody', () => {
     const { pipe, fed } = recordingPipe();
     await expect(decryptCredsspBody(pipe, type, concatBytes(first, END))).rejects.toThrow(why);
     expect(fed).toHaveLength(0);
+  });
+
+  it('walks thousands of parts in one pass, and refuses the same body once one Length lies', async () => {
+    const { pipe, fed } = recordingPipe();
+    const parts = Array.from({ length: 5000 }, () => part(10, record(26)));
+    const started = Date.now();
+    const out = await decryptCredsspBody(pipe, ct(true), concatBytes(...parts, END));
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(out.data.length).toBe(50_000);
+    expect(fed).toHaveLength(1);
+    parts[4321] = part(1_000_000, record(26));
+    await expect(decryptCredsspBody(pipe, ct(true), concatBytes(...parts, END))).rejects.toThrow(/exceeds/);
+    expect(fed).toHaveLength(1);
   });
 });

@@ -131,6 +131,9 @@ export async function decryptCredsspBody(
       pos += 5 + n;
     }
     if (pos === start) invalid('an encrypted part without a TLS record');
+    // TLS never makes plaintext longer than its records: a larger Length is a lie, refused before decrypting.
+    if (length > pos - start)
+      invalid(`OriginalContent Length ${length} exceeds its ${pos - start} bytes of TLS records`);
     records.push(body.subarray(start, pos));
     total += length;
     const after = boundaryAt(pos) as number;

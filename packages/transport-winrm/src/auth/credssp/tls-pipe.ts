@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { constants, X509Certificate } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
 import { authError } from '../auth-error.ts';
@@ -7,6 +7,8 @@ import { authError } from '../auth-error.ts';
 const STEP_TIMEOUT_MS = 10_000;
 /** Event-loop turns without new plaintext after which the records fed in are taken as fully decrypted. */
 const DRAIN_TURNS = 3;
+/** Event-loop turns a handshake flight may take before a silent engine means the records were incomplete. */
+const HANDSHAKE_QUIET_TURNS = 50;
 
 /** The TLS records the engine writes, kept until `take()`; nothing is ever read from a network. */
 class MemoryTransport extends Duplex {
@@ -51,6 +53,10 @@ export class TlsPipe {
       // Windows' CredSSP (schannel) negotiates TLS 1.2; its record sizes are what WinRM's encryption expects.
       maxVersion: 'TLSv1.2',
       ...(servername ? { servername } : {}),
+      // A renegotiation could present another certificate after pubKeyAuth bound the first: OpenSSL answers the
+      // server's HelloRequest with a no_renegotiation alert instead of a new ClientHello (Node's
+      // disableRenegotiation() does not stop a client-side renegotiation; this option does).
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
     });
     this.#raw.onOut = () => this.#wake();
     this.#socket.on('secureConnect', () => {
@@ -106,6 +112,16 @@ export class TlsPipe {
   /** Feeds the server's handshake records; returns the next flight (empty once the handshake is complete). */
   async handshake(records: Uint8Array): Promise<Uint8Array> {
     this.#raw.push(Buffer.from(records));
+    // The engine runs in this process: a whole flight gives an answer (or the end) within a few turns. A flight
+    // that stays silent is truncated or incomplete; that is the server's error now, not a wait for the timeout.
+    for (let turn = 0; !this.#error && !this.#secure && this.#raw.out.length === 0; turn++) {
+      if (turn >= HANDSHAKE_QUIET_TURNS)
+        throw authError(
+          'WinRMAuthTokenInvalid',
+          `CredSSP: the server's TLS handshake records (${records.length} bytes) are incomplete`,
+        );
+      await new Promise<void>((r) => setImmediate(r));
+    }
     await this.#until(() => this.#secure || this.#raw.out.length > 0, 'continue the handshake');
     await this.#settle();
     return this.#raw.takeOut();

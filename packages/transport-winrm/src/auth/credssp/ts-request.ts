@@ -153,13 +153,26 @@ export interface PasswordCredentials {
 
 /** TSCredentials (credType 1) around TSPasswordCreds, every string UTF-16LE (MS-CSSP 2.2.1.2, 2.2.1.2.1). */
 export function encodeTsCredentials(c: PasswordCredentials): Uint8Array {
-  const passwordCreds = tlv(
-    SEQUENCE,
-    tlv(ctx(0), tlv(OCTET_STRING, utf16le(c.domain))),
-    tlv(ctx(1), tlv(OCTET_STRING, utf16le(c.userName))),
-    tlv(ctx(2), tlv(OCTET_STRING, utf16le(c.password))),
+  // Every intermediate copy of the password is zeroed before returning: only the result holds it (the caller
+  // zeroes that once it is sealed).
+  const copies: Uint8Array[] = [];
+  const keep = (b: Uint8Array) => {
+    copies.push(b);
+    return b;
+  };
+  const password = keep(tlv(ctx(2), keep(tlv(OCTET_STRING, keep(utf16le(c.password))))));
+  const passwordCreds = keep(
+    tlv(
+      SEQUENCE,
+      tlv(ctx(0), tlv(OCTET_STRING, utf16le(c.domain))),
+      tlv(ctx(1), tlv(OCTET_STRING, utf16le(c.userName))),
+      password,
+    ),
   );
-  return tlv(SEQUENCE, tlv(ctx(0), derUnsigned(1)), tlv(ctx(1), tlv(OCTET_STRING, passwordCreds)));
+  const inner = keep(tlv(ctx(1), keep(tlv(OCTET_STRING, passwordCreds))));
+  const out = tlv(SEQUENCE, tlv(ctx(0), derUnsigned(1)), inner);
+  for (const b of copies) b.fill(0);
+  return out;
 }
 
 /** The reverse of encodeTsCredentials (for tests and a future acceptor). */
