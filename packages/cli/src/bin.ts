@@ -1,26 +1,14 @@
 #!/usr/bin/env node
-// tsyringe and its Reflect metadata polyfill are loaded when a transport is needed (transports.ts).
-import { runAgent } from './agent/server.ts';
-import { EXIT } from './io.ts';
-import { main } from './main.ts';
+import { existsSync } from 'node:fs';
+import { usesHeldSession } from './fast-path.ts';
 
-// `psremote __agent`: the session agent itself, started detached by the first command that needs it.
+// A command on a session the agent holds (enter/invoke/get/remove -Id|-Name|-InstanceId) wants its first prompt
+// soon: it runs from dist/run.bundle.js, the same CLI in one file (scripts/bundle.mjs), as Node 20 spends more
+// time loading the ~100 modules of core and psrp one by one than running them. Any other command (a fresh
+// session, the agent itself) loads the modules: they share core and psrp with the transports they import.
 const argv = process.argv.slice(2);
-(argv[0] === '__agent'
-  ? runAgent(process.env)
-  : main(argv, {
-      stdin: process.stdin,
-      stdout: process.stdout,
-      stderr: process.stderr,
-      env: process.env,
-    })
-).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`psremote: internal error: ${(e as Error)?.message ?? String(e)}\n`);
-    if (process.env.PSREMOTE_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
-    process.exitCode = EXIT.failed;
-  },
-);
+const bundle = new URL('./run.bundle.js', import.meta.url);
+const { run } = (
+  usesHeldSession(argv) && existsSync(bundle) ? await import(bundle.href) : await import('./run.ts')
+) as typeof import('./run.ts');
+run(argv);

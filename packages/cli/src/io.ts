@@ -1,4 +1,4 @@
-/** The process's streams and environment as main and the commands use them (bin.ts passes the real ones). */
+/** The process's streams and environment as main and the commands use them (run.ts passes the real ones). */
 export interface MainIo {
   readonly stdin: NodeJS.ReadStream;
   readonly stdout: NodeJS.WriteStream;

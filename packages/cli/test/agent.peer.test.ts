@@ -139,6 +139,16 @@ describe.skipIf(!live)('psremote new / get / enter / invoke / remove through the
     expect(removeMissing.stderr).toMatch(
       /FullyQualifiedErrorId : RemoteRunspaceNotAvailableForSpecifiedSessionId,Microsoft\.PowerShell\.Commands\.RemovePSSessionCommand/,
     );
+    // invoke: the agent holds no session 9; as `Invoke-Command -Session (Get-PSSession -Id 9)`, Get-PSSession says so.
+    const invokeMissing = cli(env, ['invoke', '-Id', '9', '-Command', '1']);
+    expect(invokeMissing.status).toBe(1);
+    expect(invokeMissing.stderr).toMatch(
+      /^Get-PSSession: The remote session with the session ID 9 is not available\.$/m,
+    );
+    expect(invokeMissing.stderr).toMatch(
+      /FullyQualifiedErrorId : RemoteRunspaceNotAvailableForSpecifiedSessionId,Microsoft\.PowerShell\.Commands\.GetPSSessionCommand/,
+    );
+    expect(cli(env, ['enter', '-Id', '9']).stderr).toMatch(/^Enter-PSSession: /m);
     // -Session with a string fails as pwsh's binder fails.
     expect(cli(env, ['enter', '-Session', 'web']).stderr).toMatch(/CannotConvertArgumentNoMessage/);
   }, 60_000);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { homedir } from 'node:os';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type HostUi, PSRemotingError } from '@psremote/core';
 import { MAX_AGENT_FRAME, type Message, readFrames, writeFrame } from './frames.ts';
@@ -205,10 +206,12 @@ function tryConnect(path: string): Promise<Socket | undefined> {
 /** The CLI's entry script (dist/bin.js), which runs the agent with `__agent`. */
 function binPath(): string {
   const here = fileURLToPath(import.meta.url);
-  // From dist/agent/client.js the bin is ../bin.js; run from the sources (tests), the built one.
-  return here.endsWith('.ts')
-    ? fileURLToPath(new URL('../../dist/bin.js', import.meta.url))
-    : fileURLToPath(new URL('../bin.js', import.meta.url));
+  // From dist/agent/client.js the bin is ../bin.js, from dist/run.bundle.js (this module inlined) ./bin.js; run
+  // from the sources (tests), the built one.
+  if (here.endsWith('.ts')) return fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+  return fileURLToPath(
+    new URL(basename(dirname(here)) === 'agent' ? '../bin.js' : './bin.js', import.meta.url),
+  );
 }
 
 /**

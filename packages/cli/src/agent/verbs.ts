@@ -1,5 +1,6 @@
 import {
   type BoundParameters,
+  isPSRemotingError,
   PSRemotingError,
   type ResolvedSessionOptions,
   type SessionInfo,
@@ -217,9 +218,30 @@ export async function runRemove(selectors: readonly SessionSelector[], io: MainI
   }
 }
 
+const GET_PSSESSION_COMMAND = 'Microsoft.PowerShell.Commands.GetPSSessionCommand';
+
+/** The errors of finding a session by -Id, -Name or -InstanceId (core's findSession). */
+const LOOKUP_ERROR_IDS: ReadonlySet<string> = new Set([
+  'RemoteRunspaceNotAvailableForSpecifiedSessionId',
+  'RemoteRunspaceNotAvailableForSpecifiedName',
+  'RemoteRunspaceNotAvailableForSpecifiedRunspaceId',
+  'RemoteRunspaceHasMultipleMatchesForSpecifiedName',
+]);
+
+/** A lookup error of the agent, as the cmdlet `commandName` names raises it; any other error as it is. */
+function lookupErrorOf(e: unknown, commandName: string): unknown {
+  if (!isPSRemotingError(e) || !LOOKUP_ERROR_IDS.has(e.errorId)) return e;
+  return new PSRemotingError(e.message, {
+    errorId: e.errorId,
+    category: e.category,
+    ...(e.targetObject !== undefined ? { targetObject: e.targetObject } : {}),
+    commandName,
+  });
+}
+
 function notAvailable(
   sel: SessionSelector | undefined,
-  commandName = 'Microsoft.PowerShell.Commands.EnterPSSessionCommand',
+  commandName: string = 'Microsoft.PowerShell.Commands.EnterPSSessionCommand',
 ): PSRemotingError {
   if (sel && 'id' in sel)
     return new PSRemotingError(`The remote session with the session ID ${sel.id} is not available.`, {
@@ -255,18 +277,25 @@ export async function runInAgentSession(
   io: MainIo,
   terminal: Terminal,
 ): Promise<number> {
+  // Invoke-Command has no -Id, -Name or -InstanceId: `Invoke-Command -Session (Get-PSSession -Id 7)` is the
+  // nearest pwsh form, and there it is Get-PSSession that finds no such session.
+  const lookup = mode === 'invoke' ? GET_PSSESSION_COMMAND : undefined;
   const client = await AgentClient.connect(io.env, { start: false });
-  if (!client) throw notAvailable(selector);
+  if (!client) throw notAvailable(selector, lookup);
   try {
     const shell = new AgentSessionShell(client, terminal.hostUi);
-    const attached = await client.request({
-      t: 'attach',
-      selector,
-      mode,
-      pid: process.pid,
-      interactive: terminal.interactive,
-      raw: rawUiSnapshot(terminal.hostUi),
-    });
+    const attached = await client
+      .request({
+        t: 'attach',
+        selector,
+        mode,
+        pid: process.pid,
+        interactive: terminal.interactive,
+        raw: rawUiSnapshot(terminal.hostUi),
+      })
+      .catch((e: unknown) => {
+        throw lookup ? lookupErrorOf(e, lookup) : e;
+      });
     if (mode === 'invoke') {
       const width = io.stdout.columns && io.stdout.columns > 20 ? io.stdout.columns : 120;
       return await runInvoke(
