@@ -180,6 +180,15 @@ describe('OutOfProc connection over the memory pair: incoming', () => {
     expect(err.message).toContain('the subsystem failed');
   });
 
+  it('the stream prefix is matched ignoring case, as PowerShell matches the Hyper-V one', async () => {
+    const { pair, conn } = setup({ errorLinePrefix: '__HyperVSocketError__:' });
+    const got = collect(conn);
+    pair.injectLine('__hypervsocketerror__: the VM went away');
+    const err = (await got.end) as PSRemotingError;
+    expect(err.errorId).toBe('IPCServerProcessReportedError');
+    expect(err.message).toContain('the VM went away');
+  });
+
   it('a line past maxReceivedObjectSize is refused as it arrives, not buffered whole', async () => {
     const { pair, conn } = setup({ chunkSize: 1024 }, { maxReceivedObjectSize: 1000 });
     const got = collect(conn);

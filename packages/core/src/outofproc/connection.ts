@@ -193,8 +193,9 @@ class OutOfProcConnection implements TransportConnection {
     const line = rawLine.trim();
     if (line.length === 0) return;
     const prefix = this.stream.errorLinePrefix;
-    if (prefix && line.startsWith(prefix)) {
-      // OutOfProcServerMediator: the server reports a fatal error on its output stream.
+    if (prefix && line.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase()) {
+      // OutOfProcServerMediator: the server reports a fatal error on its output stream. The prefix is matched
+      // ignoring case, as OutOfProcTransportManager matches HyperVSocketErrorTextWriter.ErrorPrepend.
       const text = line.slice(prefix.length).trim();
       this.fail(
         new PSRemotingError(
