@@ -1,14 +1,17 @@
 import { isPSRemotingError } from '@psremote/core';
-import type {
-  AuthRequest,
-  AuthResponse,
-  Lane,
-  PreparedRequest,
-  WsmanAuthenticator,
+import {
+  type AuthRequest,
+  type AuthResponse,
+  firstHeader,
+  type Lane,
+  type PreparedRequest,
+  responseHeader,
+  type WsmanAuthenticator,
 } from '../../wsman/auth.ts';
 import { authError } from '../auth-error.ts';
 import { parseWwwAuthenticate } from '../http-auth.ts';
 import { gssapiStatus } from '../integrated-auth.ts';
+import { LaneTable, sealsBodies } from '../lane-table.ts';
 import { WsmanAuthError } from '../negotiate-auth.ts';
 import { parseContentType } from '../winrm-encryption.ts';
 import { CredsspClient, type CredsspInner, CredsspRejected, ntlmInner } from './credssp-client.ts';
@@ -39,7 +42,6 @@ export interface CredsspAuthOptions {
 
 const SCHEME = 'CredSSP';
 const EMPTY = new Uint8Array(0);
-const HANDSHAKE_WAIT_MS = 30_000;
 
 interface LaneState {
   readonly client: CredsspClient;
@@ -47,16 +49,6 @@ interface LaneState {
   next?: Uint8Array;
   established: boolean;
   readonly sealed: boolean;
-  readonly done: Promise<void>;
-  settle: () => void;
-}
-
-function header(res: AuthResponse, name: string): string | string[] | undefined {
-  return res.headers[name] ?? res.headers[name.toLowerCase()];
-}
-
-function single(v: string | string[] | undefined): string {
-  return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
 }
 
 function authorization(token: Uint8Array): string {
@@ -73,7 +65,10 @@ function authorization(token: Uint8Array): string {
  * a pubKeyAuth that does not match the inner TLS certificate is a `WinRMMessageIntegrity` error.
  */
 export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
-  const lanes = new Map<Lane, LaneState>();
+  const lanes = new LaneTable<LaneState>({
+    established: (s) => s.established,
+    release: (s) => s.client.dispose(),
+  });
   const mode = options.inner ?? 'auto';
   let kerberos: ((host: string) => Promise<CredsspInner>) | undefined;
 
@@ -109,27 +104,10 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
       inner: innerFor(host),
       ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }),
     });
-    let settle: () => void = () => undefined;
-    const done = new Promise<void>((r) => {
-      settle = r;
-    });
-    const state: LaneState = {
-      client,
-      established: false,
-      sealed: url.protocol === 'http:' && options.encryption !== 'never',
-      done,
-      settle,
-    };
-    lanes.set(lane, state);
-    return state;
+    return lanes.start(lane, { client, established: false, sealed: sealsBodies(url, options.encryption) });
   };
 
-  const drop = (lane: Lane) => {
-    const s = lanes.get(lane);
-    lanes.delete(lane);
-    s?.client.dispose();
-    s?.settle();
-  };
+  const drop = (lane: Lane) => lanes.drop(lane);
 
   const refused = (lane: Lane, message: string, cause?: unknown): never => {
     drop(lane);
@@ -138,15 +116,7 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
 
   return {
     async prepare(req: AuthRequest): Promise<PreparedRequest> {
-      let state = lanes.get(req.lane);
-      while (state && !state.established && req.attempt === 0) {
-        const waited = await Promise.race([
-          state.done.then(() => true),
-          new Promise<false>((r) => setTimeout(r, HANDSHAKE_WAIT_MS, false).unref()),
-        ]);
-        if (!waited && lanes.get(req.lane) === state) drop(req.lane);
-        state = lanes.get(req.lane);
-      }
+      let state = await lanes.whenFree(req.lane, req.attempt);
       if (!state) {
         state = start(req.lane, req.url);
         const first = await state.client.step();
@@ -174,7 +144,7 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
       if (res.status !== 401) {
         if (state.client.delegated && res.status >= 200 && res.status < 300) {
           state.established = true;
-          state.settle();
+          lanes.established(res.lane, state);
           return true;
         }
         drop(res.lane);
@@ -187,7 +157,7 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
           );
         return false;
       }
-      const offered = parseWwwAuthenticate(header(res, 'www-authenticate'));
+      const offered = parseWwwAuthenticate(responseHeader(res, 'www-authenticate'));
       const mine = offered.find((c) => c.scheme.toLowerCase() === SCHEME.toLowerCase());
       if (!mine) {
         drop(res.lane);
@@ -215,7 +185,7 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
     async unwrap(res: AuthResponse): Promise<Uint8Array> {
       const state = lanes.get(res.lane);
       if (!state?.sealed || !state.established) return res.body;
-      const contentType = single(header(res, 'content-type'));
+      const contentType = firstHeader(res, 'content-type');
       const type = parseContentType(contentType).type;
       if (type === 'multipart/encrypted' || type === 'multipart/x-multi-encrypted')
         return (await decryptCredsspBody(state.client.tls, contentType, res.body)).data;
