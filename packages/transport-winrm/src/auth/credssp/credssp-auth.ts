@@ -14,9 +14,21 @@ import { gssapiStatus } from '../integrated-auth.ts';
 import { LaneTable, sealsBodies } from '../lane-table.ts';
 import { WsmanAuthError } from '../negotiate-auth.ts';
 import { parseContentType } from '../winrm-encryption.ts';
-import { CredsspClient, type CredsspInner, CredsspRejected, ntlmInner } from './credssp-client.ts';
+import {
+  CredsspClient,
+  type CredsspInner,
+  CredsspRejected,
+  CredsspVersionRefused,
+  ntlmInner,
+} from './credssp-client.ts';
 import { decryptCredsspBody, encryptCredsspBody } from './credssp-encryption.ts';
 import { fallsBackToNtlm, kerberosInnerFactory, kerberosTarget } from './credssp-kerberos.ts';
+import {
+  DEFAULT_ENCRYPTION_ORACLE,
+  type EncryptionOracle,
+  lowestServerVersion,
+  serverVersionRefused,
+} from './encryption-oracle.ts';
 
 export interface CredsspAuthOptions {
   /** `DOMAIN\user`, `user@domain` or `user`. */
@@ -26,8 +38,12 @@ export interface CredsspAuthOptions {
   readonly encryption?: 'always' | 'never';
   /** The highest CredSSP version to offer (2..6); default 6. */
   readonly maxVersion?: number;
-  /** The lowest server CredSSP version accepted (2..6); default 2. 5 refuses the pre-2018 binding. */
-  readonly minVersion?: number;
+  /**
+   * Windows' Encryption Oracle Remediation policy, as a client applies it: `Mitigated` (the default) and
+   * `ForceUpdatedClients` refuse a server without the CVE-2018-0886 fix (CredSSP version 2-4), `Vulnerable` falls
+   * back to it. The CLI takes it from PSREMOTE_CREDSSP_ENCRYPTION_ORACLE.
+   */
+  readonly encryptionOracle?: EncryptionOracle;
   /**
    * The authentication inside: `auto` (the default) is Kerberos through the system GSSAPI when it loads and the
    * host is a name (not an IP address, not localhost), NTLM when Kerberos cannot be had (no KDC, unknown realm,
@@ -45,6 +61,8 @@ const EMPTY = new Uint8Array(0);
 
 interface LaneState {
   readonly client: CredsspClient;
+  /** The URL's host, for messages. */
+  readonly host: string;
   /** The bytes for the next Authorization header (after a 401 leg). */
   next?: Uint8Array;
   established: boolean;
@@ -70,6 +88,7 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
     release: (s) => s.client.dispose(),
   });
   const mode = options.inner ?? 'auto';
+  const policy = options.encryptionOracle ?? DEFAULT_ENCRYPTION_ORACLE;
   let kerberos: ((host: string) => Promise<CredsspInner>) | undefined;
 
   /** The inner context for a lane whose URL host is `host` (made after the lane's TLS handshake). */
@@ -100,11 +119,16 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
       password: options.password,
       targetName: `HTTP/${host}`,
       ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
-      ...(options.minVersion ? { minVersion: options.minVersion } : {}),
+      minVersion: lowestServerVersion(policy),
       inner: innerFor(host),
       ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }),
     });
-    return lanes.start(lane, { client, established: false, sealed: sealsBodies(url, options.encryption) });
+    return lanes.start(lane, {
+      client,
+      host,
+      established: false,
+      sealed: sealsBodies(url, options.encryption),
+    });
   };
 
   const drop = (lane: Lane) => lanes.drop(lane);
@@ -175,6 +199,8 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
         if (e instanceof CredsspRejected)
           return refused(res.lane, `Access is denied. (CredSSP: ${e.message})`, e);
         drop(res.lane);
+        if (e instanceof CredsspVersionRefused)
+          throw serverVersionRefused(state.host, e.serverVersion, policy, e);
         if (isPSRemotingError(e) && e.errorId === 'WinRMAuthRejected')
           throw new WsmanAuthError('AccessDenied', 'Access is denied.', e);
         throw e;
