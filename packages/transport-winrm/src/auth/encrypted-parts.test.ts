@@ -5,6 +5,7 @@ import {
   encryptedContentType,
   isEncryptedContentType,
   partPairHeader,
+  sealedAnswerType,
   walkEncryptedParts,
 } from './encrypted-parts.ts';
 
@@ -54,6 +55,26 @@ describe('walkEncryptedParts', () => {
     const body = concatBytes(Buffer.from(header, 'latin1'), ascii('x'), CLOSING_BOUNDARY);
     expect(() => walkEncryptedParts(encryptedContentType(P, 1), body, P, exact)).toThrow(
       expect.objectContaining({ errorId: 'WinRMEncryptedBodyInvalid' }),
+    );
+  });
+});
+
+describe('sealedAnswerType', () => {
+  const answer = (contentType: string | undefined, body: string) => ({
+    lane: 'operation',
+    status: 200,
+    headers: contentType === undefined ? {} : { 'content-type': contentType },
+    body: ascii(body),
+  });
+
+  it('gives the Content-Type of either encrypted form, nothing for an empty body, and refuses plaintext', () => {
+    expect(sealedAnswerType(answer(encryptedContentType(P, 2), 'x'))).toBe(encryptedContentType(P, 2));
+    expect(sealedAnswerType(answer(undefined, ''))).toBeUndefined();
+    expect(() => sealedAnswerType(answer('application/soap+xml;charset=UTF-8', '<s:Envelope/>'))).toThrow(
+      expect.objectContaining({
+        errorId: 'WinRMEncryptedBodyInvalid',
+        message: expect.stringMatching(/HTTP 200 in plaintext \(application\/soap\+xml\)/),
+      }),
     );
   });
 });

@@ -1,3 +1,4 @@
+import { type AuthResponse, firstHeader } from '../wsman/auth.ts';
 import { authError } from './auth-error.ts';
 import { ascii, concatBytes, u32le } from './bytes.ts';
 
@@ -32,6 +33,22 @@ export function parseContentType(value: string): { type: string; params: Map<str
 export function isEncryptedContentType(contentType: string): boolean {
   const type = parseContentType(contentType).type;
   return type === SINGLE || type === MULTI;
+}
+
+/**
+ * The Content-Type of an answer on a lane whose bodies are sealed, when it is encrypted (either form); `undefined`
+ * for an empty body (nothing to decrypt). A body in plaintext is refused: on an encrypted connection the server
+ * never answers in clear, so one that does is not to be believed.
+ */
+export function sealedAnswerType(res: AuthResponse): string | undefined {
+  const contentType = firstHeader(res, 'content-type');
+  if (isEncryptedContentType(contentType)) return contentType;
+  if (res.body.length === 0) return undefined;
+  const type = parseContentType(contentType).type;
+  throw authError(
+    'WinRMEncryptedBodyInvalid',
+    `the server answered HTTP ${res.status} in plaintext (${type || 'no Content-Type'}) on an encrypted connection`,
+  );
 }
 
 /**

@@ -1,7 +1,6 @@
 import {
   type AuthRequest,
   type AuthResponse,
-  firstHeader,
   type Lane,
   type PreparedRequest,
   responseHeader,
@@ -10,6 +9,7 @@ import {
 import { WsmanHttpError } from '../wsman/errors.ts';
 import { authError } from './auth-error.ts';
 import { tlsServerEndPointFromCertificate } from './channel-bindings.ts';
+import { sealedAnswerType } from './encrypted-parts.ts';
 import {
   authorizationHeader,
   findChallenge,
@@ -18,7 +18,7 @@ import {
 } from './http-auth.ts';
 import { LaneTable, sealsBodies } from './lane-table.ts';
 import { type NegotiateMode, SpnegoNtlm } from './spnego.ts';
-import { decryptWinrmBody, encryptWinrmBody, parseContentType } from './winrm-encryption.ts';
+import { decryptWinrmBody, encryptWinrmBody } from './winrm-encryption.ts';
 
 /** Why the server refused us; `AccessDenied` is what WinRM reports for a refused logon. */
 export type WsmanAuthErrorReason =
@@ -225,15 +225,8 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
       if (state?.stage === 'authenticate-sent' && !state.sealed && res.status !== 401)
         finish(res.lane, state, res);
       if (!state?.sealed || state.stage !== 'established') return res.body;
-      const contentType = firstHeader(res, 'content-type');
-      const type = parseContentType(contentType).type;
-      if (type === 'multipart/encrypted' || type === 'multipart/x-multi-encrypted')
-        return decryptWinrmBody(state.ctx, contentType, res.body).data;
-      if (res.body.length === 0) return res.body;
-      throw authError(
-        'WinRMEncryptedBodyInvalid',
-        `the server answered HTTP ${res.status} in plaintext (${type || 'no Content-Type'}) on an encrypted connection`,
-      );
+      const contentType = sealedAnswerType(res);
+      return contentType === undefined ? res.body : decryptWinrmBody(state.ctx, contentType, res.body).data;
     },
 
     reset(lane: Lane): void {

@@ -2,18 +2,17 @@ import { isPSRemotingError } from '@psremote/core';
 import {
   type AuthRequest,
   type AuthResponse,
-  firstHeader,
   type Lane,
   type PreparedRequest,
   responseHeader,
   type WsmanAuthenticator,
 } from '../../wsman/auth.ts';
 import { authError } from '../auth-error.ts';
+import { sealedAnswerType } from '../encrypted-parts.ts';
 import { parseWwwAuthenticate } from '../http-auth.ts';
 import { gssapiStatus } from '../integrated-auth.ts';
 import { LaneTable, sealsBodies } from '../lane-table.ts';
 import { WsmanAuthError } from '../negotiate-auth.ts';
-import { parseContentType } from '../winrm-encryption.ts';
 import {
   CredsspClient,
   type CredsspInner,
@@ -211,15 +210,9 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
     async unwrap(res: AuthResponse): Promise<Uint8Array> {
       const state = lanes.get(res.lane);
       if (!state?.sealed || !state.established) return res.body;
-      const contentType = firstHeader(res, 'content-type');
-      const type = parseContentType(contentType).type;
-      if (type === 'multipart/encrypted' || type === 'multipart/x-multi-encrypted')
-        return (await decryptCredsspBody(state.client.tls, contentType, res.body)).data;
-      if (res.body.length === 0) return res.body;
-      throw authError(
-        'WinRMEncryptedBodyInvalid',
-        `the server answered HTTP ${res.status} in plaintext (${type || 'no Content-Type'}) on an encrypted connection`,
-      );
+      const contentType = sealedAnswerType(res);
+      if (contentType === undefined) return res.body;
+      return (await decryptCredsspBody(state.client.tls, contentType, res.body)).data;
     },
 
     reset(lane: Lane): void {
