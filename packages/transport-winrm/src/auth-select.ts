@@ -1,6 +1,7 @@
 import { PSRemotingError } from '@psremote/core';
 import { credsspAuth } from './auth/credssp/credssp-auth.ts';
 import { credsspNeedsCredential } from './auth/credssp/credssp-select.ts';
+import type { EncryptionOracle } from './auth/credssp/encryption-oracle.ts';
 import { gssapiStatus, integratedAuthenticator } from './auth/integrated-auth.ts';
 import { negotiateAuth } from './auth/negotiate-auth.ts';
 import type { WsmanEndpoint } from './url/wsman-endpoint.ts';
@@ -55,6 +56,8 @@ export interface AuthenticatorRequest {
   readonly noEncryption: boolean;
   /** PSSessionOption.IncludePortInSPN (Kerberos). */
   readonly includePortInSpn?: boolean;
+  /** CredSSP: the client's Encryption Oracle Remediation level (default Mitigated). */
+  readonly credsspEncryptionOracle?: EncryptionOracle;
 }
 
 /** Makes the authenticator for one WsmanClient (a new one per client: NTLM keeps state per connection). */
@@ -163,6 +166,7 @@ export const authenticatorFor: AuthenticatorFactory = (request) => {
       username: c.userName,
       password: c.reveal(),
       encryption: noEncryption ? 'never' : 'always',
+      ...(request.credsspEncryptionOracle ? { encryptionOracle: request.credsspEncryptionOracle } : {}),
     });
   }
   if (mechanism === 'Digest') throw notImplemented(mechanism, endpoint.computerName);

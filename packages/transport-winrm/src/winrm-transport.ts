@@ -10,6 +10,7 @@ import {
   type TransportTarget,
 } from '@psremote/core';
 import { certificateAuth } from './auth/certificate-auth.ts';
+import { encryptionOracleFromEnv } from './auth/credssp/encryption-oracle.ts';
 import {
   AUTHENTICATION_MECHANISMS,
   type AuthenticationMechanism,
@@ -191,6 +192,9 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
       const clientCert = target.certificate ? await loadCertificate(target, ctx) : undefined;
       if (target.authentication === 'Basic' && target.endpoint.scheme === 'http' && !o.noEncryption)
         throw basicOverHttpError(target);
+      // Read only for CredSSP, as Windows reads the policy only there: a bad value is refused before connecting.
+      const credsspEncryptionOracle =
+        target.authentication === 'Credssp' ? encryptionOracleFromEnv(ctx.env) : undefined;
       const createClient = (endpoint: WsmanEndpoint) => {
         if (clientCert && endpoint.scheme !== 'https') throw certificateOverHttp(endpoint);
         return new WsmanClient({
@@ -203,6 +207,7 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
                 endpoint,
                 noEncryption: o.noEncryption,
                 includePortInSpn: o.includePortInSpn,
+                ...(credsspEncryptionOracle ? { credsspEncryptionOracle } : {}),
               }),
           locale: o.uiCulture,
           dataLocale: o.culture,

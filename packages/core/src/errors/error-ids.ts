@@ -154,6 +154,10 @@ export const ERROR_IDS = {
   WinRMAuthUnsupported: ours('AuthenticationError'),
   WinRMEncryptedBodyInvalid: ours('ProtocolError'),
   WinRMMessageIntegrity: ours('SecurityError'),
+  /** CredSSP: the server lacks the CVE-2018-0886 fix and the Encryption Oracle Remediation level refuses it. */
+  CredSSPEncryptionOracleRemediation: ours('SecurityError'),
+  /** PSREMOTE_CREDSSP_ENCRYPTION_ORACLE holds no policy level. */
+  CredSSPEncryptionOracleInvalid: ours('InvalidArgument'),
   // Kerberos/Negotiate through GSSAPI (transport-winrm's auth, merged on main beside this catalogue).
   NewRunspaceAmbiguousAuthentication: ps('InvalidOperation'),
   KerberosNotAvailable: ours('NotInstalled', 'NotImplemented'),

@@ -1,5 +1,13 @@
 import { isPSRemotingError } from '@psremote/core';
-import type { AuthRequest, AuthResponse, Lane, PreparedRequest, WsmanAuthenticator } from '../wsman/auth.ts';
+import {
+  type AuthRequest,
+  type AuthResponse,
+  firstHeader,
+  type Lane,
+  type PreparedRequest,
+  responseHeader,
+  type WsmanAuthenticator,
+} from '../wsman/auth.ts';
 import { tlsServerEndPointFromCertificate } from './channel-bindings.ts';
 import { GssCredential, GssInitiator, type GssMech, GssTimeout } from './gssapi/gss-context.ts';
 import {
@@ -18,6 +26,7 @@ import {
   type KerberosTarget,
   kerberosTarget,
 } from './kerberos-target.ts';
+import { LaneTable, sealsBodies } from './lane-table.ts';
 import { WsmanAuthError } from './negotiate-auth.ts';
 import {
   decryptWinrmBody,
@@ -79,21 +88,10 @@ interface LaneState {
   ctx: GssInitiator | undefined;
   serverToken?: Uint8Array;
   readonly sealed: boolean;
-  readonly done: Promise<void>;
-  settle: () => void;
 }
 
 const EMPTY = new Uint8Array(0);
-const HANDSHAKE_WAIT_MS = 30_000;
 const DEFAULT_KDC_TIMEOUT_MS = 30_000;
-
-function header(res: AuthResponse, name: string): string | string[] | undefined {
-  return res.headers[name] ?? res.headers[name.toLowerCase()];
-}
-
-function single(v: string | string[] | undefined): string {
-  return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
-}
 
 /** A shared, lazily acquired credential (one AS exchange for every lane). */
 export interface CredentialSource {
@@ -218,7 +216,10 @@ interface GssAuthenticatorParts {
 /** The lane machinery shared by kerberosAuth and Negotiate-with-Kerberos. */
 export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthenticator {
   const { ffi, scheme, mech, protocol, timeoutMs, credential, options } = parts;
-  const lanes = new Map<Lane, LaneState>();
+  const lanes = new LaneTable<LaneState>({
+    established: (s) => s.stage === 'established',
+    release: (s) => s.ctx?.dispose(),
+  });
   let targetFor: KerberosTarget | undefined;
   let computer = options.computerName ?? options.hostname ?? '';
 
@@ -237,28 +238,10 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
     return targetFor;
   };
 
-  const start = (lane: Lane, url: URL, stage: Stage): LaneState => {
-    let settle: () => void = () => undefined;
-    const done = new Promise<void>((r) => {
-      settle = r;
-    });
-    const state: LaneState = {
-      stage,
-      ctx: undefined,
-      sealed: url.protocol === 'http:' && options.encryption !== 'never',
-      done,
-      settle,
-    };
-    lanes.set(lane, state);
-    return state;
-  };
+  const start = (lane: Lane, url: URL, stage: Stage): LaneState =>
+    lanes.start(lane, { stage, ctx: undefined, sealed: sealsBodies(url, options.encryption) });
 
-  const drop = (lane: Lane) => {
-    const s = lanes.get(lane);
-    lanes.delete(lane);
-    s?.ctx?.dispose();
-    s?.settle();
-  };
+  const drop = (lane: Lane) => lanes.drop(lane);
 
   const fail = (lane: Lane, e: unknown): never => {
     drop(lane);
@@ -296,7 +279,7 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
 
   /** The server's last token: completes the context and proves the server (mutual authentication). */
   const finish = async (lane: Lane, state: LaneState, res: AuthResponse) => {
-    const token = findChallenge(header(res, 'www-authenticate'), scheme)?.token;
+    const token = findChallenge(responseHeader(res, 'www-authenticate'), scheme)?.token;
     const ctx = state.ctx;
     if (!ctx) return fail(lane, new Error('no security context'));
     if (!ctx.complete) {
@@ -324,22 +307,14 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
       }
     }
     state.stage = 'established';
-    state.settle();
+    lanes.established(lane, state);
   };
 
   const authorization = (token: Uint8Array) => authorizationHeader(scheme, token);
 
   return {
     async prepare(req: AuthRequest): Promise<PreparedRequest> {
-      let state = lanes.get(req.lane);
-      while (state && state.stage !== 'established' && req.attempt === 0) {
-        const waited = await Promise.race([
-          state.done.then(() => true),
-          new Promise<false>((r) => setTimeout(r, HANDSHAKE_WAIT_MS, false).unref()),
-        ]);
-        if (!waited && lanes.get(req.lane) === state) drop(req.lane);
-        state = lanes.get(req.lane);
-      }
+      let state = await lanes.whenFree(req.lane, req.attempt);
       const https = req.url.protocol === 'https:';
       if (!state) {
         target(req.url); // refuse an IP or localhost before anything goes out
@@ -386,7 +361,7 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
 
     async challenge(res: AuthResponse): Promise<boolean> {
       const state = lanes.get(res.lane);
-      const offered = parseWwwAuthenticate(header(res, 'www-authenticate'));
+      const offered = parseWwwAuthenticate(responseHeader(res, 'www-authenticate'));
       const mine = offered.find((c) => c.scheme.toLowerCase() === scheme.toLowerCase());
       if (!state) return res.status === 401;
       if (state.stage === 'probe') {
@@ -443,7 +418,7 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
       if (state?.stage === 'token-sent' && !state.sealed && res.status !== 401)
         await finish(res.lane, state, res);
       if (!state?.sealed || state.stage !== 'established') return res.body;
-      const contentType = single(header(res, 'content-type'));
+      const contentType = firstHeader(res, 'content-type');
       const type = parseContentType(contentType).type;
       if (type === 'multipart/encrypted' || type === 'multipart/x-multi-encrypted') {
         try {
@@ -467,7 +442,7 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
     },
 
     dispose(): void {
-      for (const lane of [...lanes.keys()]) drop(lane);
+      lanes.dropAll();
       credential.dispose();
     },
   };

@@ -1,15 +1,24 @@
-import type { AuthRequest, AuthResponse, Lane, PreparedRequest, WsmanAuthenticator } from '../wsman/auth.ts';
+import {
+  type AuthRequest,
+  type AuthResponse,
+  type Lane,
+  type PreparedRequest,
+  responseHeader,
+  type WsmanAuthenticator,
+} from '../wsman/auth.ts';
 import { WsmanHttpError } from '../wsman/errors.ts';
 import { authError } from './auth-error.ts';
 import { tlsServerEndPointFromCertificate } from './channel-bindings.ts';
+import { sealedAnswerType } from './encrypted-parts.ts';
 import {
   authorizationHeader,
   findChallenge,
   type HttpAuthScheme,
   parseWwwAuthenticate,
 } from './http-auth.ts';
+import { LaneTable, sealsBodies } from './lane-table.ts';
 import { type NegotiateMode, SpnegoNtlm } from './spnego.ts';
-import { decryptWinrmBody, encryptWinrmBody, parseContentType } from './winrm-encryption.ts';
+import { decryptWinrmBody, encryptWinrmBody } from './winrm-encryption.ts';
 
 /** Why the server refused us; `AccessDenied` is what WinRM reports for a refused logon. */
 export type WsmanAuthErrorReason =
@@ -68,22 +77,9 @@ interface LaneState {
   challenge?: Uint8Array;
   /** Whether this lane's messages are sealed (HTTP with encryption). */
   readonly sealed: boolean;
-  /** Settles when the handshake ends (either way): other requests on the lane wait for it. */
-  readonly done: Promise<void>;
-  settle: () => void;
 }
 
 const EMPTY = new Uint8Array(0);
-/** How long a request waits for another request's handshake on its lane before starting its own. */
-const HANDSHAKE_WAIT_MS = 30_000;
-
-function header(res: AuthResponse, name: string): string | string[] | undefined {
-  return res.headers[name] ?? res.headers[name.toLowerCase()];
-}
-
-function single(v: string | string[] | undefined): string {
-  return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
-}
 
 /**
  * `-Authentication Negotiate` (and `NTLM`) for WsmanClient: one NTLM context per lane (NTLM authenticates a
@@ -101,7 +97,7 @@ function single(v: string | string[] | undefined): string {
 export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator {
   const scheme: HttpAuthScheme = options.scheme ?? 'Negotiate';
   const mode: NegotiateMode = scheme === 'NTLM' ? 'ntlm' : (options.mode ?? 'spnego');
-  const lanes = new Map<Lane, LaneState>();
+  const lanes = new LaneTable<LaneState>({ established: (s) => s.stage === 'established' });
 
   const start = (lane: Lane, url: URL): LaneState => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -113,26 +109,10 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
         ...(options.workstation !== undefined ? { workstation: options.workstation } : {}),
       },
     );
-    let settle: () => void = () => undefined;
-    const done = new Promise<void>((r) => {
-      settle = r;
-    });
-    const state: LaneState = {
-      ctx,
-      stage: 'negotiate-sent',
-      sealed: url.protocol === 'http:' && options.encryption !== 'never',
-      done,
-      settle,
-    };
-    lanes.set(lane, state);
-    return state;
+    return lanes.start(lane, { ctx, stage: 'negotiate-sent', sealed: sealsBodies(url, options.encryption) });
   };
 
-  const drop = (lane: Lane) => {
-    const s = lanes.get(lane);
-    lanes.delete(lane);
-    s?.settle();
-  };
+  const drop = (lane: Lane) => lanes.drop(lane);
 
   const refused = (lane: Lane, message: string, cause?: unknown): never => {
     drop(lane);
@@ -141,7 +121,7 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
 
   /** Verifies the server's last SPNEGO token (accept-completed and its mechListMIC) and marks the lane ready. */
   const finish = (lane: Lane, state: LaneState, res: AuthResponse) => {
-    const token = findChallenge(header(res, 'www-authenticate'), scheme)?.token;
+    const token = findChallenge(responseHeader(res, 'www-authenticate'), scheme)?.token;
     if (token && token.length > 0) state.ctx.step(token);
     else if (mode === 'ntlm') state.ctx.step(EMPTY);
     if (!state.ctx.established) {
@@ -152,23 +132,12 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
       );
     }
     state.stage = 'established';
-    state.settle();
+    lanes.established(lane, state);
   };
 
   return {
     async prepare(req: AuthRequest): Promise<PreparedRequest> {
-      let state = lanes.get(req.lane);
-      // Another request's handshake on this lane: wait for it rather than interleave legs on one connection. Its
-      // request settles it either way; a handshake abandoned between legs (its request aborted) is dropped after
-      // HANDSHAKE_WAIT_MS.
-      while (state && state.stage !== 'established' && req.attempt === 0) {
-        const waited = await Promise.race([
-          state.done.then(() => true),
-          new Promise<false>((r) => setTimeout(r, HANDSHAKE_WAIT_MS, false).unref()),
-        ]);
-        if (!waited && lanes.get(req.lane) === state) drop(req.lane);
-        state = lanes.get(req.lane);
-      }
+      let state = await lanes.whenFree(req.lane, req.attempt);
       if (!state) {
         state = start(req.lane, req.url);
         return {
@@ -204,7 +173,7 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
 
     challenge(res: AuthResponse): boolean {
       const state = lanes.get(res.lane);
-      const offered = parseWwwAuthenticate(header(res, 'www-authenticate'));
+      const offered = parseWwwAuthenticate(responseHeader(res, 'www-authenticate'));
       const mine = offered.find((c) => c.scheme.toLowerCase() === scheme.toLowerCase());
       // No state on a 401: the lane reconnected (undici reports the old connection's end just after the next
       // request left on the new one): authenticate the new connection.
@@ -256,15 +225,8 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
       if (state?.stage === 'authenticate-sent' && !state.sealed && res.status !== 401)
         finish(res.lane, state, res);
       if (!state?.sealed || state.stage !== 'established') return res.body;
-      const contentType = single(header(res, 'content-type'));
-      const type = parseContentType(contentType).type;
-      if (type === 'multipart/encrypted' || type === 'multipart/x-multi-encrypted')
-        return decryptWinrmBody(state.ctx, contentType, res.body).data;
-      if (res.body.length === 0) return res.body;
-      throw authError(
-        'WinRMEncryptedBodyInvalid',
-        `the server answered HTTP ${res.status} in plaintext (${type || 'no Content-Type'}) on an encrypted connection`,
-      );
+      const contentType = sealedAnswerType(res);
+      return contentType === undefined ? res.body : decryptWinrmBody(state.ctx, contentType, res.body).data;
     },
 
     reset(lane: Lane): void {

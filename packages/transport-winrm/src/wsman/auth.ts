@@ -41,6 +41,17 @@ export interface AuthResponse {
   readonly body: Uint8Array;
 }
 
+/** A response header (undici spells names in lower case; a test may not). */
+export function responseHeader(res: AuthResponse, name: string): string | string[] | undefined {
+  return res.headers[name] ?? res.headers[name.toLowerCase()];
+}
+
+/** A response header's first value, or `''`. */
+export function firstHeader(res: AuthResponse, name: string): string {
+  const v = responseHeader(res, name);
+  return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+}
+
 export interface WsmanAuthenticator {
   /** Headers (and possibly a wrapped body) for one request. */
   prepare(req: AuthRequest): PreparedRequest | Promise<PreparedRequest>;

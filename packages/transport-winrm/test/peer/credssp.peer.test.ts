@@ -60,16 +60,18 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
   beforeAll(async () => {
     let v2: StartedEndpoint;
     let v3: StartedEndpoint;
+    let v4: StartedEndpoint;
     let v5: StartedEndpoint;
-    [v6, v2, v3, v5, tampered, relayed] = await Promise.all([
+    [v6, v2, v3, v4, v5, tampered, relayed] = await Promise.all([
       startWsmanEndpoint({ auth: ['credssp'], https: true }),
       startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 2 }),
       startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 3 }),
+      startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 4 }),
       startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 5 }),
       startWsmanEndpoint({ auth: ['credssp'], credsspTamper: 'server' }),
       startWsmanEndpoint({ auth: ['credssp'], credsspTamper: 'client' }),
     ]);
-    older.set(2, v2).set(3, v3).set(5, v5);
+    older.set(2, v2).set(3, v3).set(4, v4).set(5, v5);
     transport = createWinrmTransport({
       authenticatorFor: recordingFactory,
       ...(v6.caPem ? { ca: v6.caPem } : {}),
@@ -84,6 +86,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
     bound: Record<string, BoundValue> = {},
     password = PASSWORD,
     userName = USER,
+    oracle?: string,
   ): Promise<PSSession> {
     return openSession({
       transport,
@@ -98,7 +101,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
         },
       },
       hostUi: new RecordingHostUi(),
-      env: { LANG: 'en_US.UTF-8' },
+      env: { LANG: 'en_US.UTF-8', ...(oracle ? { PSREMOTE_CREDSSP_ENCRYPTION_ORACLE: oracle } : {}) },
     });
   }
 
@@ -125,15 +128,35 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
     expect(sentTypes.some((t) => t.startsWith('multipart/x-multi-encrypted;'))).toBe(true);
   }, 120_000);
 
+  it.each([2, 3, 4])(
+    'by default (Mitigated) an acceptor speaking version %i is refused before any credential is sealed',
+    async (version) => {
+      const ep = older.get(version) as StartedEndpoint;
+      const e = await failure(open(ep.port));
+      expect(isPSRemotingError(e)).toBe(true);
+      expect(e.fullyQualifiedErrorId).toBe(
+        'CredSSPEncryptionOracleRemediation,Microsoft.PowerShell.Commands.EnterPSSessionCommand',
+      );
+      expect(e.message).toContain(`CredSSP version ${version}`);
+      expect(e.recommendedAction).toContain('PSREMOTE_CREDSSP_ENCRYPTION_ORACLE=Vulnerable');
+      // Refused on the server's first TSRequest: no binding, no logon, no delegation reached the acceptor.
+      expect(ep.events.filter((l) => /^(AUTH \d+ CredSSP|CREDSSP) /.test(l))).toEqual([]);
+      // ForceUpdatedClients refuses it alike.
+      const forced = await failure(open(ep.port, {}, PASSWORD, USER, 'ForceUpdatedClients'));
+      expect(forced.errorId).toBe('CredSSPEncryptionOracleRemediation');
+    },
+    60_000,
+  );
+
   it.each([
-    [2, 'the old binding: the key, and the key plus one back', USER],
-    [3, 'the old binding, with errorCode', USER],
-    [5, 'the nonce/hash binding; a UPN, delegated whole with no domain', 'psuser@psremote.test'],
+    [2, 'the old binding: the key, and the key plus one back', USER, 'Vulnerable'],
+    [3, 'the old binding, with errorCode; the registry number', USER, '2'],
+    [5, 'the nonce/hash binding; a UPN, delegated whole with no domain', 'psuser@psremote.test', undefined],
   ])(
     'an acceptor speaking version %i (%s): opens, and both sides used that version',
-    async (version, _what, userName) => {
+    async (version, _what, userName, oracle) => {
       const ep = older.get(version) as StartedEndpoint;
-      const s = await open(ep.port, {}, PASSWORD, userName);
+      const s = await open(ep.port, {}, PASSWORD, userName, oracle);
       try {
         expect((await s.invoke(`"v${version}"`).result()).output).toEqual([`v${version}`]);
       } finally {

@@ -1,19 +1,33 @@
 import { isPSRemotingError } from '@psremote/core';
-import type {
-  AuthRequest,
-  AuthResponse,
-  Lane,
-  PreparedRequest,
-  WsmanAuthenticator,
+import {
+  type AuthRequest,
+  type AuthResponse,
+  type Lane,
+  type PreparedRequest,
+  responseHeader,
+  type WsmanAuthenticator,
 } from '../../wsman/auth.ts';
 import { authError } from '../auth-error.ts';
+import { sealedAnswerType } from '../encrypted-parts.ts';
 import { parseWwwAuthenticate } from '../http-auth.ts';
 import { gssapiStatus } from '../integrated-auth.ts';
+import { LaneTable, sealsBodies } from '../lane-table.ts';
 import { WsmanAuthError } from '../negotiate-auth.ts';
-import { parseContentType } from '../winrm-encryption.ts';
-import { CredsspClient, type CredsspInner, CredsspRejected, ntlmInner } from './credssp-client.ts';
+import {
+  CredsspClient,
+  type CredsspInner,
+  CredsspRejected,
+  CredsspVersionRefused,
+  ntlmInner,
+} from './credssp-client.ts';
 import { decryptCredsspBody, encryptCredsspBody } from './credssp-encryption.ts';
 import { fallsBackToNtlm, kerberosInnerFactory, kerberosTarget } from './credssp-kerberos.ts';
+import {
+  DEFAULT_ENCRYPTION_ORACLE,
+  type EncryptionOracle,
+  lowestServerVersion,
+  serverVersionRefused,
+} from './encryption-oracle.ts';
 
 export interface CredsspAuthOptions {
   /** `DOMAIN\user`, `user@domain` or `user`. */
@@ -23,8 +37,12 @@ export interface CredsspAuthOptions {
   readonly encryption?: 'always' | 'never';
   /** The highest CredSSP version to offer (2..6); default 6. */
   readonly maxVersion?: number;
-  /** The lowest server CredSSP version accepted (2..6); default 2. 5 refuses the pre-2018 binding. */
-  readonly minVersion?: number;
+  /**
+   * Windows' Encryption Oracle Remediation policy, as a client applies it: `Mitigated` (the default) and
+   * `ForceUpdatedClients` refuse a server without the CVE-2018-0886 fix (CredSSP version 2-4), `Vulnerable` falls
+   * back to it. The CLI takes it from PSREMOTE_CREDSSP_ENCRYPTION_ORACLE.
+   */
+  readonly encryptionOracle?: EncryptionOracle;
   /**
    * The authentication inside: `auto` (the default) is Kerberos through the system GSSAPI when it loads and the
    * host is a name (not an IP address, not localhost), NTLM when Kerberos cannot be had (no KDC, unknown realm,
@@ -39,24 +57,15 @@ export interface CredsspAuthOptions {
 
 const SCHEME = 'CredSSP';
 const EMPTY = new Uint8Array(0);
-const HANDSHAKE_WAIT_MS = 30_000;
 
 interface LaneState {
   readonly client: CredsspClient;
+  /** The URL's host, for messages. */
+  readonly host: string;
   /** The bytes for the next Authorization header (after a 401 leg). */
   next?: Uint8Array;
   established: boolean;
   readonly sealed: boolean;
-  readonly done: Promise<void>;
-  settle: () => void;
-}
-
-function header(res: AuthResponse, name: string): string | string[] | undefined {
-  return res.headers[name] ?? res.headers[name.toLowerCase()];
-}
-
-function single(v: string | string[] | undefined): string {
-  return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
 }
 
 function authorization(token: Uint8Array): string {
@@ -73,8 +82,12 @@ function authorization(token: Uint8Array): string {
  * a pubKeyAuth that does not match the inner TLS certificate is a `WinRMMessageIntegrity` error.
  */
 export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
-  const lanes = new Map<Lane, LaneState>();
+  const lanes = new LaneTable<LaneState>({
+    established: (s) => s.established,
+    release: (s) => s.client.dispose(),
+  });
   const mode = options.inner ?? 'auto';
+  const policy = options.encryptionOracle ?? DEFAULT_ENCRYPTION_ORACLE;
   let kerberos: ((host: string) => Promise<CredsspInner>) | undefined;
 
   /** The inner context for a lane whose URL host is `host` (made after the lane's TLS handshake). */
@@ -105,31 +118,19 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
       password: options.password,
       targetName: `HTTP/${host}`,
       ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
-      ...(options.minVersion ? { minVersion: options.minVersion } : {}),
+      minVersion: lowestServerVersion(policy),
       inner: innerFor(host),
       ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }),
     });
-    let settle: () => void = () => undefined;
-    const done = new Promise<void>((r) => {
-      settle = r;
-    });
-    const state: LaneState = {
+    return lanes.start(lane, {
       client,
+      host,
       established: false,
-      sealed: url.protocol === 'http:' && options.encryption !== 'never',
-      done,
-      settle,
-    };
-    lanes.set(lane, state);
-    return state;
+      sealed: sealsBodies(url, options.encryption),
+    });
   };
 
-  const drop = (lane: Lane) => {
-    const s = lanes.get(lane);
-    lanes.delete(lane);
-    s?.client.dispose();
-    s?.settle();
-  };
+  const drop = (lane: Lane) => lanes.drop(lane);
 
   const refused = (lane: Lane, message: string, cause?: unknown): never => {
     drop(lane);
@@ -138,15 +139,7 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
 
   return {
     async prepare(req: AuthRequest): Promise<PreparedRequest> {
-      let state = lanes.get(req.lane);
-      while (state && !state.established && req.attempt === 0) {
-        const waited = await Promise.race([
-          state.done.then(() => true),
-          new Promise<false>((r) => setTimeout(r, HANDSHAKE_WAIT_MS, false).unref()),
-        ]);
-        if (!waited && lanes.get(req.lane) === state) drop(req.lane);
-        state = lanes.get(req.lane);
-      }
+      let state = await lanes.whenFree(req.lane, req.attempt);
       if (!state) {
         state = start(req.lane, req.url);
         const first = await state.client.step();
@@ -174,7 +167,7 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
       if (res.status !== 401) {
         if (state.client.delegated && res.status >= 200 && res.status < 300) {
           state.established = true;
-          state.settle();
+          lanes.established(res.lane, state);
           return true;
         }
         drop(res.lane);
@@ -187,7 +180,7 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
           );
         return false;
       }
-      const offered = parseWwwAuthenticate(header(res, 'www-authenticate'));
+      const offered = parseWwwAuthenticate(responseHeader(res, 'www-authenticate'));
       const mine = offered.find((c) => c.scheme.toLowerCase() === SCHEME.toLowerCase());
       if (!mine) {
         drop(res.lane);
@@ -205,6 +198,8 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
         if (e instanceof CredsspRejected)
           return refused(res.lane, `Access is denied. (CredSSP: ${e.message})`, e);
         drop(res.lane);
+        if (e instanceof CredsspVersionRefused)
+          throw serverVersionRefused(state.host, e.serverVersion, policy, e);
         if (isPSRemotingError(e) && e.errorId === 'WinRMAuthRejected')
           throw new WsmanAuthError('AccessDenied', 'Access is denied.', e);
         throw e;
@@ -215,15 +210,9 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
     async unwrap(res: AuthResponse): Promise<Uint8Array> {
       const state = lanes.get(res.lane);
       if (!state?.sealed || !state.established) return res.body;
-      const contentType = single(header(res, 'content-type'));
-      const type = parseContentType(contentType).type;
-      if (type === 'multipart/encrypted' || type === 'multipart/x-multi-encrypted')
-        return (await decryptCredsspBody(state.client.tls, contentType, res.body)).data;
-      if (res.body.length === 0) return res.body;
-      throw authError(
-        'WinRMEncryptedBodyInvalid',
-        `the server answered HTTP ${res.status} in plaintext (${type || 'no Content-Type'}) on an encrypted connection`,
-      );
+      const contentType = sealedAnswerType(res);
+      if (contentType === undefined) return res.body;
+      return (await decryptCredsspBody(state.client.tls, contentType, res.body)).data;
     },
 
     reset(lane: Lane): void {

@@ -11,6 +11,7 @@ import {
   CredsspClient,
   type CredsspInner,
   CredsspRejected,
+  CredsspVersionRefused,
   SERVER_TO_CLIENT_MAGIC,
 } from './credssp-client.ts';
 import { subjectPublicKey } from './tls-pipe.ts';
@@ -178,8 +179,8 @@ describe('CredsspClient against a hostile server', () => {
     }
   });
 
-  it('version 2: the key-plus-one binding is checked, a plain echo of our key is refused', async () => {
-    const { client, server } = await negotiated();
+  it('version 2 (minVersion 2, the Vulnerable level): the key-plus-one binding is checked, a plain echo of our key is refused', async () => {
+    const { client, server } = await negotiated(6, [], 2);
     try {
       await server.feed(
         await client.step(await server.send({ version: 2, negoTokens: [new Uint8Array([2])] })),
@@ -272,16 +273,16 @@ describe('CredsspClient against a hostile server', () => {
     }
   });
 
-  it('minVersion 5 refuses a server claiming version 2-4 before anything is sealed', async () => {
+  it('by default (minVersion 5) refuses a server claiming version 2-4 before anything is sealed', async () => {
     for (const version of [2, 3, 4]) {
       const sealed: Uint8Array[] = [];
-      const { client, server } = await negotiated(6, sealed, 5);
+      const { client, server } = await negotiated(6, sealed);
       try {
         const e = await failure(
           client.step(await server.send({ version, negoTokens: [new Uint8Array([2])] })),
         );
-        expect(isPSRemotingError(e) && e.errorId).toBe('WinRMAuthUnsupported');
-        expect(e.message).toContain(`version ${version}`);
+        expect(e).toBeInstanceOf(CredsspVersionRefused);
+        expect(e).toMatchObject({ serverVersion: version, lowest: 5 });
         expect(sealed).toHaveLength(0);
         expect(server.received).toHaveLength(1);
       } finally {
@@ -289,7 +290,7 @@ describe('CredsspClient against a hostile server', () => {
         server.destroy();
       }
     }
-    const { client, server } = await negotiated(6, [], 5);
+    const { client, server } = await negotiated(6, []);
     try {
       await server.feed(
         await client.step(await server.send({ version: 5, negoTokens: [new Uint8Array([2])] })),

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { authError } from '../auth-error.ts';
 import { bytesEqual, concatBytes } from '../bytes.ts';
 import { SpnegoNtlm } from '../spnego.ts';
+import { DEFAULT_ENCRYPTION_ORACLE, lowestServerVersion } from './encryption-oracle.ts';
 import { TlsPipe } from './tls-pipe.ts';
 import {
   CREDSSP_VERSION,
@@ -25,6 +26,23 @@ export class CredsspRejected extends Error {
     super(message);
     this.name = 'CredsspRejected';
     this.ntstatus = ntstatus;
+  }
+}
+
+/**
+ * The server's CredSSP version is below the lowest accepted (CredSSP encryption oracle remediation). Thrown on the
+ * server's first TSRequest, before anything of ours is sealed: the caller words it for the user.
+ */
+export class CredsspVersionRefused extends Error {
+  readonly serverVersion: number;
+  readonly lowest: number;
+  constructor(serverVersion: number, lowest: number) {
+    super(
+      `CredSSP: the server speaks version ${serverVersion}, below the lowest accepted (${lowest}): the old public-key binding is refused (CredSSP encryption oracle remediation)`,
+    );
+    this.name = 'CredsspVersionRefused';
+    this.serverVersion = serverVersion;
+    this.lowest = lowest;
   }
 }
 
@@ -100,9 +118,10 @@ export interface CredsspClientOptions {
   /** The highest TSRequest version to offer (2..6); default 6. */
   readonly maxVersion?: number;
   /**
-   * The lowest server version accepted (2..6); default 2. Below 5 the binding is the old key-plus-one form that
+   * The lowest server version accepted (2..6); default 5. Below 5 the binding is the old key-plus-one form that
    * CVE-2018-0886 abused, and an active attacker can claim such a version: 5 refuses the fallback, as Windows'
-   * "encryption oracle remediation" (Mitigated and above) does. Checked before anything is sealed.
+   * "encryption oracle remediation" (Mitigated and above) does; 2 is its Vulnerable level. Checked before anything
+   * is sealed.
    */
   readonly minVersion?: number;
   /** SNI for the inner TLS (a DNS name; never an IP address). */
@@ -201,12 +220,8 @@ export class CredsspClient {
           this.#version = Math.min(this.#maxVersion, msg.version);
           if (this.#version < 2)
             throw authError('WinRMAuthUnsupported', `CredSSP: server version ${msg.version}`);
-          const min = this.#options.minVersion ?? 2;
-          if (this.#version < min)
-            throw authError(
-              'WinRMAuthUnsupported',
-              `CredSSP: the server speaks version ${msg.version}, below the lowest accepted (${min}): the old public-key binding is refused (CredSSP encryption oracle remediation)`,
-            );
+          const min = this.#options.minVersion ?? lowestServerVersion(DEFAULT_ENCRYPTION_ORACLE);
+          if (this.#version < min) throw new CredsspVersionRefused(msg.version, min);
         }
         const token = msg.negoTokens?.[0];
         if (!token) throw authError('WinRMAuthTokenInvalid', 'CredSSP: no SPNEGO token from the server');

@@ -1,4 +1,4 @@
-import { GssInitiator } from '../gssapi/gss-context.ts';
+import { GssInitiator, type GssMech } from '../gssapi/gss-context.ts';
 import { KerberosAuthError } from '../gssapi/gss-errors.ts';
 import { type GssapiLoadOptions, loadGssapi } from '../gssapi/gss-ffi.ts';
 import { credentialSource, wordGssFailure } from '../kerberos-auth.ts';
@@ -29,13 +29,16 @@ export function kerberosInnerFactory(
 ): (host: string) => Promise<CredsspInner> {
   const ffi = loadGssapi(options.gssapi);
   const timeoutMs = options.kdcTimeoutMs ?? KDC_TIMEOUT_MS;
-  const source = credentialSource(
-    ffi,
-    'spnego',
-    { username: options.username, password: options.password, kdcTimeoutMs: timeoutMs },
-    () => options.computerName,
-    'Negotiate',
-  );
+  /** The password's credential for one mechanism, acquired on first use (KDC failures worded as Negotiate's). */
+  const credentialFor = (mech: GssMech) =>
+    credentialSource(
+      ffi,
+      mech,
+      { username: options.username, password: options.password, kdcTimeoutMs: timeoutMs },
+      () => options.computerName,
+      'Negotiate',
+    );
+  const source = credentialFor('spnego');
   // Once, before the first SPNEGO context: bare Kerberos gets a service ticket, so a wrong password or an unknown
   // SPN is reported as such (MIT's SPNEGO would only say it found no mechanism), as Negotiate's probe does.
   const probes = new Map<string, Promise<void>>();
@@ -43,13 +46,7 @@ export function kerberosInnerFactory(
     let p = probes.get(host);
     if (!p) {
       p = (async () => {
-        const krb5 = credentialSource(
-          ffi,
-          'krb5',
-          { username: options.username, password: options.password, kdcTimeoutMs: timeoutMs },
-          () => options.computerName,
-          'Negotiate',
-        );
+        const krb5 = credentialFor('krb5');
         try {
           const ctx = new GssInitiator(ffi, {
             mech: 'krb5',

@@ -1,0 +1,235 @@
+import { type AuthResponse, firstHeader } from '../wsman/auth.ts';
+import { authError } from './auth-error.ts';
+import { ascii, concatBytes, u32le } from './bytes.ts';
+
+/**
+ * The MIME framing that every WinRM message-encryption scheme shares (MS-WSMV 2.2.9.1): NTLM/SPNEGO and Kerberos
+ * (winrm-encryption.ts) and CredSSP (credssp/credssp-encryption.ts) differ only in what the octet-stream part holds
+ * after its u32le prefix. Writing and walking the parts lives here, once; each scheme seals and unseals.
+ */
+
+const BOUNDARY = 'Encrypted Boundary';
+const MAX_HEADER_LINE = 1024;
+const SINGLE = 'multipart/encrypted';
+/** MS-WSMV 2.2.9.1.3.2: several part pairs, one sealed chunk each. */
+const MULTI = 'multipart/x-multi-encrypted';
+
+/** Media type and parameters of a Content-Type value; parameter names lower-cased, quotes removed. */
+export function parseContentType(value: string): { type: string; params: Map<string, string> } {
+  const params = new Map<string, string>();
+  const semi = value.indexOf(';');
+  const type = (semi < 0 ? value : value.slice(0, semi)).trim().toLowerCase();
+  const re = /;\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))\s*/y;
+  re.lastIndex = semi < 0 ? value.length : semi;
+  while (re.lastIndex < value.length) {
+    const m = re.exec(value);
+    if (!m) break;
+    params.set(m[1]!.toLowerCase(), m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!);
+  }
+  return { type, params };
+}
+
+/** Whether a response's Content-Type is one of the two encrypted forms (either scheme). */
+export function isEncryptedContentType(contentType: string): boolean {
+  const type = parseContentType(contentType).type;
+  return type === SINGLE || type === MULTI;
+}
+
+/**
+ * The Content-Type of an answer on a lane whose bodies are sealed, when it is encrypted (either form); `undefined`
+ * for an empty body (nothing to decrypt). A body in plaintext is refused: on an encrypted connection the server
+ * never answers in clear, so one that does is not to be believed.
+ */
+export function sealedAnswerType(res: AuthResponse): string | undefined {
+  const contentType = firstHeader(res, 'content-type');
+  if (isEncryptedContentType(contentType)) return contentType;
+  if (res.body.length === 0) return undefined;
+  const type = parseContentType(contentType).type;
+  throw authError(
+    'WinRMEncryptedBodyInvalid',
+    `the server answered HTTP ${res.status} in plaintext (${type || 'no Content-Type'}) on an encrypted connection`,
+  );
+}
+
+/**
+ * One part pair as written (MS-WSMV 2.2.9.1.1.1): every header line starts with a tab, OriginalContent's Length is
+ * the plaintext length of this chunk, and the octet-stream part opens with `u32le(prefix)`. The encrypted bytes go
+ * right after it, with no CRLF before the next boundary.
+ */
+export function partPairHeader(
+  protocol: string,
+  length: number,
+  prefix: number,
+  charset = 'UTF-8',
+): Uint8Array {
+  return concatBytes(
+    ascii(
+      `--${BOUNDARY}\r\n` +
+        `\tContent-Type: ${protocol}\r\n` +
+        `\tOriginalContent: type=application/soap+xml;charset=${charset};Length=${length}\r\n` +
+        `--${BOUNDARY}\r\n` +
+        '\tContent-Type: application/octet-stream\r\n',
+    ),
+    u32le(prefix),
+  );
+}
+
+/** The closing boundary after the last part pair. */
+export const CLOSING_BOUNDARY = ascii(`--${BOUNDARY}--\r\n`);
+
+/** The HTTP Content-Type of a body of `pairs` part pairs. */
+export function encryptedContentType(protocol: string, pairs: number): string {
+  return `${pairs > 1 ? MULTI : SINGLE};protocol="${protocol}";boundary="${BOUNDARY}"`;
+}
+
+/** One part pair of a received body, framing checked, nothing decrypted yet. */
+export interface EncryptedPart {
+  /** OriginalContent's Length: the plaintext length of this part. */
+  readonly length: number;
+  /** The u32le opening the octet-stream part: the signature length (NTLM, Kerberos) or the TLS trailer length. */
+  readonly prefix: number;
+  /** The bytes after the prefix, up to the boundary: signature ‖ sealed data, or the TLS records. */
+  readonly encrypted: Uint8Array;
+}
+
+export interface EncryptedParts {
+  readonly parts: readonly EncryptedPart[];
+  /** The sum of the parts' Lengths: the plaintext length of the whole body. */
+  readonly length: number;
+  /** The OriginalContent type and charset, e.g. `application/soap+xml;charset=UTF-8`. */
+  readonly originalContentType: string;
+}
+
+/** What a scheme is told about an octet-stream part, to say where its encrypted bytes end. */
+export interface PartStart {
+  readonly body: Buffer;
+  /** The offset of the encrypted bytes (after the prefix). */
+  readonly start: number;
+  readonly prefix: number;
+  /** OriginalContent's Length. */
+  readonly length: number;
+  /** Whether a boundary line starts at `at`. */
+  atBoundary(at: number): boolean;
+}
+
+/**
+ * Where a scheme's encrypted bytes end. It reads no further than the body; an offset beyond it (a Length the body
+ * does not hold) is refused by the walker, as is an end not followed by the boundary.
+ */
+export type EncryptedExtent = (part: PartStart) => number;
+
+export function invalidBody(why: string): never {
+  throw authError('WinRMEncryptedBodyInvalid', `invalid encrypted WinRM body: ${why}`);
+}
+
+/**
+ * Walks a multipart/encrypted body (MS-WSMV 2.2.9.1.1.2), or the chunked multipart/x-multi-encrypted form
+ * (2.2.9.1.3.2), of `protocol`, and returns its parts before anything is decrypted. Every length is checked against
+ * the body before use; a part's Length may not exceed its encrypted bytes (no sealing here makes data shorter), and
+ * multipart/encrypted carries exactly one part pair.
+ */
+export function walkEncryptedParts(
+  contentType: string,
+  body: Uint8Array,
+  protocol: string,
+  extent: EncryptedExtent,
+): EncryptedParts {
+  const ct = parseContentType(contentType);
+  if (ct.type !== SINGLE && ct.type !== MULTI) invalidBody(`Content-Type ${ct.type} is not ${SINGLE}`);
+  if ((ct.params.get('protocol') ?? '').toLowerCase() !== protocol.toLowerCase())
+    invalidBody(`protocol ${JSON.stringify(ct.params.get('protocol'))}, expected ${protocol}`);
+  const boundary = ct.params.get('boundary');
+  if (!boundary) invalidBody('no boundary parameter');
+
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const markers = [`--${boundary}`, `-- ${boundary}`].map((m) => Buffer.from(m, 'latin1'));
+  let pos = 0;
+  /** `--boundary` (Exchange writes `-- boundary`, pypsrp tolerates it; so do we). Returns the offset after it. */
+  const boundaryAt = (at: number): number | undefined => {
+    for (const m of markers)
+      if (buf.length - at >= m.length && buf.subarray(at, at + m.length).equals(m)) return at + m.length;
+    return undefined;
+  };
+  const line = (): string => {
+    const end = buf.indexOf('\r\n', pos, 'latin1');
+    if (end < 0 || end - pos > MAX_HEADER_LINE)
+      invalidBody(`no header line end within ${MAX_HEADER_LINE} bytes at ${pos}`);
+    const s = buf.subarray(pos, end).toString('latin1');
+    pos = end + 2;
+    return s;
+  };
+  const expectBoundaryLine = (where: string) => {
+    const after = boundaryAt(pos);
+    if (after === undefined) invalidBody(`expected the boundary ${where} at offset ${pos}`);
+    pos = after;
+    if (line().trim() !== '') invalidBody(`text after the boundary ${where}`);
+  };
+
+  const parts: EncryptedPart[] = [];
+  let total = 0;
+  let originalContentType = '';
+  for (;;) {
+    expectBoundaryLine('before the metadata part');
+    let length: number | undefined;
+    let sawProtocol = false;
+    // Metadata headers up to the next boundary line.
+    while (boundaryAt(pos) === undefined) {
+      const h = line().trim();
+      const colon = h.indexOf(':');
+      if (colon < 0) invalidBody(`a metadata line without a colon: ${JSON.stringify(h.slice(0, 80))}`);
+      const name = h.slice(0, colon).trim().toLowerCase();
+      const value = h.slice(colon + 1).trim();
+      if (name === 'content-type') {
+        if (value.toLowerCase() !== protocol.toLowerCase())
+          invalidBody(`metadata Content-Type ${JSON.stringify(value)}`);
+        sawProtocol = true;
+      } else if (name === 'originalcontent') {
+        // "type=application/soap+xml;charset=UTF-8;Length=N": the media type itself comes as a parameter.
+        const oc = parseContentType(value.replace(/^type\s*=\s*/i, ''));
+        const len = oc.params.get('length');
+        if (len === undefined || !/^\d{1,10}$/.test(len))
+          invalidBody(`OriginalContent without a valid Length: ${value}`);
+        length = Number(len);
+        const charset = oc.params.get('charset');
+        originalContentType = `${oc.type}${charset ? `;charset=${charset}` : ''}`;
+      }
+    }
+    if (!sawProtocol) invalidBody('the metadata part has no Content-Type');
+    if (length === undefined) invalidBody('the metadata part has no OriginalContent');
+    expectBoundaryLine('before the encrypted part');
+    const ctLine = line().trim();
+    if (ctLine.toLowerCase().replace(/\s+/g, '') !== 'content-type:application/octet-stream')
+      invalidBody(`encrypted part header ${JSON.stringify(ctLine.slice(0, 80))}`);
+    if (buf.length - pos < 4) invalidBody('truncated before the length prefix of the encrypted part');
+    const prefix = buf.readUInt32LE(pos);
+    const start = pos + 4;
+    const end = extent({
+      body: buf,
+      start,
+      prefix,
+      length,
+      atBoundary: (at) => boundaryAt(at) !== undefined,
+    });
+    if (end > buf.length) invalidBody(`Length ${length} exceeds the ${buf.length - start} bytes that remain`);
+    if (length > end - start)
+      invalidBody(`OriginalContent Length ${length} exceeds its ${end - start} bytes of encrypted data`);
+    parts.push({ length, prefix, encrypted: body.subarray(start, end) });
+    total += length;
+    pos = end;
+    const after = boundaryAt(pos);
+    if (after === undefined)
+      invalidBody(`the encrypted data is not followed by the boundary (offset ${pos})`);
+    if (buf.length - after >= 2 && buf.subarray(after, after + 2).toString('latin1') === '--') {
+      if (
+        buf
+          .subarray(after + 2)
+          .toString('latin1')
+          .trim() !== ''
+      )
+        invalidBody('bytes after the closing boundary');
+      break;
+    }
+    if (ct.type === SINGLE) invalidBody(`${SINGLE} carries one part pair; more followed`);
+  }
+  return { parts, length: total, originalContentType };
+}
