@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 
 /**
  * Reading certificate and key files that anyone may have put in the certificate directory, bounded in time and
@@ -42,6 +42,10 @@ function kindOf(st: Stats): string {
 export function readBoundedFile(path: string, maxBytes: number): BoundedFile | UnreadFile {
   let fd: number;
   try {
+    // Not even opened when it is no regular file now (opening a device can have effects of its own, a tape
+    // rewinds); the fstat below is what decides, for a file swapped in between.
+    const now = statSync(path);
+    if (!now.isFile()) return { ok: false, reason: 'notFile', detail: kindOf(now) };
     fd = openSync(path, OPEN_FLAGS);
   } catch (e) {
     return { ok: false, reason: 'error', detail: (e as NodeJS.ErrnoException).code ?? 'EIO' };
