@@ -24,6 +24,7 @@ import {
   loadClientCertificate,
   normalizeThumbprint,
 } from './client-certificate.ts';
+import { tlv } from './der.ts';
 
 /** test/fixtures/client-certs: test-only certificates of a CA whose key was thrown away (README there). */
 const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'client-certs');
@@ -414,5 +415,35 @@ describe('loadClientCertificate when the files changed after the lookup', () => 
     );
     expect((e as ClientCertificateError).failure).toBe('WrongPassphrase');
     expect(`${(e as Error).message} ${(e as Error).stack}`).not.toContain('secret-guess-123');
+  });
+
+  it('an encrypted key asking for 2^31 PBKDF2 iterations: refused before the passphrase is asked, at once', async () => {
+    copy('nobody.pem', 0o644);
+    // PBES1 (pbeWithSHAAnd3-KeyTripleDES-CBC) with 0x7fffffff iterations and a zero ciphertext.
+    const params = tlv(0x30, tlv(0x04, new Uint8Array(8)), tlv(0x02, Buffer.from('7fffffff', 'hex')));
+    const algorithm = tlv(0x30, tlv(0x06, Buffer.from('2a864886f70d010c0103', 'hex')), params);
+    const key = Buffer.from(tlv(0x30, algorithm, tlv(0x04, new Uint8Array(32))));
+    writeFileSync(
+      join(dir, 'nobody.key'),
+      `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${key.toString('base64')}\n-----END ENCRYPTED PRIVATE KEY-----\n`,
+      { mode: 0o600 },
+    );
+    const f = findClientCertificate(NOBODY, { env: env() });
+    expect(f.encrypted).toBe(true);
+    let asked = 0;
+    const t = Date.now();
+    await expect(
+      loadClientCertificate(f, async () => {
+        asked++;
+        return 'x';
+      }),
+    ).rejects.toMatchObject({
+      failure: 'KeyUnreadable',
+      message: expect.stringContaining(
+        'is encrypted with a PBES1 cost of 2147483647; psremote decrypts keys of at most 10000000',
+      ),
+    });
+    expect(asked).toBe(0);
+    expect(Date.now() - t).toBeLessThan(1000);
   });
 });

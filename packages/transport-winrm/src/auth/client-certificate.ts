@@ -2,6 +2,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { type Dir, opendirSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
+import { encryptedKeyCost, MAX_KDF_WORK } from './encrypted-key-cost.ts';
 import { type BoundedFile, type PemBlock, pemBlocks, readBoundedFile, type UnreadFile } from './pem-file.ts';
 
 /**
@@ -349,6 +350,12 @@ export async function loadClientCertificate(
     (r as BoundedFile).stat,
   );
   const encrypted = isEncryptedKey(keyPem);
+  const cost = encrypted ? encryptedKeyCost(keyPem) : undefined;
+  if (cost && !(cost.work <= MAX_KDF_WORK[cost.kdf]))
+    throw new ClientCertificateError(
+      'KeyUnreadable',
+      `The private key in ${keyFile} is encrypted with a ${cost.kdf} cost of ${Number.isFinite(cost.work) ? cost.work : 'more than 2^48'}; psremote decrypts keys of at most ${MAX_KDF_WORK[cost.kdf]} (decrypting it would hold psremote for minutes). Encrypt it again with a usual cost: openssl pkcs8 -topk8 -v2 aes-256-cbc -iter 600000.`,
+    );
   let secret: string | undefined;
   if (encrypted) {
     if (!passphrase)
