@@ -258,6 +258,18 @@ describe('findClientCertificate on a hostile directory', () => {
     );
   });
 
+  it.skipIf(!unix)('PSREMOTE_CERT_DIR naming a FIFO or a file: "cannot be read (ENOTDIR)", no block', () => {
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    writeFileSync(join(dir, 'file'), 'x');
+    for (const name of ['fifo', 'file']) {
+      const e = failure(() =>
+        fast(() => findClientCertificate(PSUSER, { env: { PSREMOTE_CERT_DIR: join(dir, name) } })),
+      );
+      expect(e.failure).toBe('NotFound');
+      expect(e.message).toContain(`the certificate directory ${join(dir, name)} cannot be read (ENOTDIR)`);
+    }
+  });
+
   it('a megabyte of BEGIN lines without an END, in each of many files: linear, not minutes', () => {
     const line = '-----BEGIN CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n';
     const text = line.repeat(Math.floor((1024 * 1024 - 100) / line.length));
