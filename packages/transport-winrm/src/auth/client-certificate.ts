@@ -105,6 +105,8 @@ const MAX_FILE_BYTES = 1024 * 1024;
 export const LOOKUP_LIMITS = { entries: 10_000, files: 1000, bytes: 32 * 1024 * 1024 } as const;
 /** The certificate and its chain: Windows sends the chain up to the root, which is never this long. */
 const MAX_CHAIN = 16;
+/** Every PEM block a certificate file may need: its certificates and a key, with room to spare. */
+const MAX_BLOCKS = MAX_CHAIN + 2;
 
 function thumbprintOf(cert: X509Certificate): string {
   return cert.fingerprint.replace(/:/g, '').toUpperCase();
@@ -178,7 +180,7 @@ function readKey(
       `The private key file ${keyFile} of the certificate with thumbprint ${thumbprint} cannot be used: ${unreadable(r)}.`,
     );
   }
-  const block = pemBlocks(r.text, 4).blocks.find(isKeyBlock);
+  const block = pemBlocks(r.text, MAX_BLOCKS).blocks.find(isKeyBlock);
   if (!block)
     throw new ClientCertificateError(
       'NoPrivateKey',
@@ -250,8 +252,6 @@ function certificatesOf(certFile: string, blocks: readonly PemBlock[], more: boo
   return certs;
 }
 
-/** Every PEM block a certificate file may need: its certificates and a key, with room to spare. */
-const MAX_BLOCKS = MAX_CHAIN + 2;
 
 /**
  * Finds the certificate with this thumbprint in the certificate directory and the file of its private key, and
