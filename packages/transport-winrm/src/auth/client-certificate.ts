@@ -252,7 +252,6 @@ function certificatesOf(certFile: string, blocks: readonly PemBlock[], more: boo
   return certs;
 }
 
-
 /**
  * Finds the certificate with this thumbprint in the certificate directory and the file of its private key, and
  * checks that file's permissions. Reads files only; the key is not decrypted here (see `loadClientCertificate`).
