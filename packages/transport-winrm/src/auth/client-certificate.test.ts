@@ -106,6 +106,22 @@ describe('findClientCertificate', () => {
     expect(findClientCertificate(NOBODY, { env: env() }).certFile).toBe(join(dir, 'nobody.crt'));
   });
 
+  it('the same certificate in a file without its key and in one with it: the one with the key', () => {
+    copy('psuser.pem', 0o600, 'me.pem');
+    const pem = readFileSync(join(FIXTURES, 'psuser.pem'), 'utf8');
+    // me.crt (the certificate alone, as a CA hands it out) sorts before me.pem.
+    writeFileSync(
+      join(dir, 'me.crt'),
+      pem.slice(pem.indexOf('-----BEGIN CERTIFICATE-----'), pem.indexOf('-----END CERTIFICATE-----') + 25),
+    );
+    expect(findClientCertificate(PSUSER, { env: env() }).keyFile).toBe(join(dir, 'me.pem'));
+    // Without me.pem, the certificate's missing key is the answer, naming the file expected.
+    rmSync(join(dir, 'me.pem'));
+    const e = failure(() => findClientCertificate(PSUSER, { env: env() }));
+    expect(e.failure).toBe('NoPrivateKey');
+    expect(e.message).toContain(join(dir, 'me.key'));
+  });
+
   it('not found: names the directory and how many certificates it looked at', () => {
     copy('ca.pem', 0o644);
     copy('nobody.pem');

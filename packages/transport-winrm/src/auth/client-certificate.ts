@@ -271,6 +271,7 @@ export function findClientCertificate(thumbprintInput: string, options: FindOpti
   let looked = 0;
   let skipped = 0;
   let bytes = 0;
+  let keyless: ClientCertificateError | undefined;
   for (const name of names) {
     const certFile = join(directory, name);
     const r = readBoundedFile(certFile, MAX_FILE_BYTES);
@@ -297,7 +298,17 @@ export function findClientCertificate(thumbprintInput: string, options: FindOpti
     looked++;
     if (thumbprintOf(cert) !== thumbprint) continue;
     certificatesOf(certFile, blocks, more);
-    const key = readKey(certFile, blocks, thumbprint, platform, r.stat);
+    let key: KeyRead;
+    try {
+      key = readKey(certFile, blocks, thumbprint, platform, r.stat);
+    } catch (e) {
+      // The same certificate without its key (me.crt as the CA sent it, me.pem with the key): keep looking; the
+      // first file's error is the answer only when no other file has the key. A key refused for its permissions
+      // stops here: that file is the one to fix.
+      if (!(e instanceof ClientCertificateError) || e.failure !== 'NoPrivateKey') throw e;
+      keyless ??= e;
+      continue;
+    }
     return {
       thumbprint,
       certFile,
@@ -307,6 +318,7 @@ export function findClientCertificate(thumbprintInput: string, options: FindOpti
       directory,
     };
   }
+  if (keyless) throw keyless;
   const unread = skipped > 0 ? `; ${countOf(skipped, 'file')} there could not be read or parsed` : '';
   throw new ClientCertificateError(
     'NotFound',
