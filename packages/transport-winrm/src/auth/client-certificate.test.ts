@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -120,6 +121,17 @@ describe('findClientCertificate', () => {
     const e = failure(() => findClientCertificate(PSUSER, { env: env() }));
     expect(e.failure).toBe('NoPrivateKey');
     expect(e.message).toContain(join(dir, 'me.key'));
+  });
+
+  it("a DER .cer (Export-Certificate's default) with its .key: found and loaded", async () => {
+    const der = new X509Certificate(readFileSync(join(FIXTURES, 'nobody.pem'))).raw;
+    writeFileSync(join(dir, 'nobody.cer'), der);
+    copy('nobody.key');
+    const f = findClientCertificate(NOBODY, { env: env() });
+    expect(f).toMatchObject({ certFile: join(dir, 'nobody.cer'), keyFile: join(dir, 'nobody.key') });
+    const c = await loadClientCertificate(f, undefined);
+    expect(new X509Certificate(c.certPem).raw.equals(der)).toBe(true);
+    expect(c.certPem).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----$/);
   });
 
   it('not found: names the directory and how many certificates it looked at', () => {

@@ -12,7 +12,8 @@ import { type BoundedFile, type PemBlock, pemBlocks, readBoundedFile, type Unrea
  *
  * - the directory: `$PSREMOTE_CERT_DIR`, else `$XDG_CONFIG_HOME/psremote/certs`, else `~/.config/psremote/certs`;
  * - the files looked at: `*.pem`, `*.crt` and `*.cer` directly in it (not below), in name order; the first
- *   CERTIFICATE block of a file is its certificate, any further ones its chain (sent along in the handshake);
+ *   CERTIFICATE block of a file is its certificate, any further ones its chain (sent along in the handshake); a
+ *   file that is one DER certificate (Export-Certificate's `.cer`) is read too;
  * - the thumbprint: the SHA-1 of the certificate's DER, as Windows shows it;
  * - the private key: a PRIVATE KEY block in the same file, else the file of the same name with `.key`
  *   (`me.pem` + `me.key`); a key file that others can read, or that another user owns, is refused as ssh refuses
@@ -237,6 +238,23 @@ export interface FindOptions {
   readonly platform?: NodeJS.Platform;
 }
 
+/**
+ * The PEM blocks of a certificate file; a file with none that is a DER certificate (what Windows' Export-Certificate
+ * writes to a `.cer` by default) is that one certificate, as PEM.
+ */
+function certificateFileBlocks(r: BoundedFile): { blocks: PemBlock[]; more: boolean } {
+  const pem = pemBlocks(r.text, MAX_BLOCKS);
+  if (pem.blocks.length > 0 || r.bytes?.[0] !== 0x30) return pem;
+  try {
+    return {
+      blocks: [{ label: 'CERTIFICATE', text: new X509Certificate(r.bytes).toString().trim() }],
+      more: false,
+    };
+  } catch {
+    return pem;
+  }
+}
+
 function countOf(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
@@ -274,7 +292,7 @@ export function findClientCertificate(thumbprintInput: string, options: FindOpti
   let keyless: ClientCertificateError | undefined;
   for (const name of names) {
     const certFile = join(directory, name);
-    const r = readBoundedFile(certFile, MAX_FILE_BYTES);
+    const r = readBoundedFile(certFile, MAX_FILE_BYTES, { keepBytes: true });
     if (!r.ok) {
       skipped++;
       continue;
@@ -285,7 +303,7 @@ export function findClientCertificate(thumbprintInput: string, options: FindOpti
         directory,
         `more than ${LOOKUP_LIMITS.bytes / (1024 * 1024)} MiB of *.pem, *.crt and *.cer files`,
       );
-    const { blocks, more } = pemBlocks(r.text, MAX_BLOCKS);
+    const { blocks, more } = certificateFileBlocks(r);
     const first = blocks.find((b) => b.label === 'CERTIFICATE');
     if (!first) continue;
     let cert: X509Certificate;
@@ -339,8 +357,8 @@ export async function loadClientCertificate(
   options: { readonly platform?: NodeJS.Platform } = {},
 ): Promise<LoadedClientCertificate> {
   const platform = options.platform ?? process.platform;
-  const r = readBoundedFile(file.certFile, MAX_FILE_BYTES);
-  const { blocks, more } = r.ok ? pemBlocks(r.text, MAX_BLOCKS) : { blocks: [], more: false };
+  const r = readBoundedFile(file.certFile, MAX_FILE_BYTES, { keepBytes: true });
+  const { blocks, more } = r.ok ? certificateFileBlocks(r) : { blocks: [], more: false };
   const certs = r.ok ? certificatesOf(file.certFile, blocks, more) : [];
   let cert: X509Certificate | undefined;
   try {

@@ -12,6 +12,8 @@ export interface BoundedFile {
   readonly ok: true;
   readonly text: string;
   readonly stat: Stats;
+  /** The bytes, when asked for (`keepBytes`): a DER certificate is no text. Otherwise they are wiped. */
+  readonly bytes?: Buffer;
 }
 
 /** Why a file was not read: its errno (ENOENT, EACCES, ELOOP, ...), not a regular file, or over the limit. */
@@ -39,7 +41,11 @@ function kindOf(st: Stats): string {
  * Reads at most `maxBytes` of the regular file at `path` (symbolic links followed, the target is what is checked).
  * Never throws for the file's sake: the reason comes back instead.
  */
-export function readBoundedFile(path: string, maxBytes: number): BoundedFile | UnreadFile {
+export function readBoundedFile(
+  path: string,
+  maxBytes: number,
+  options: { readonly keepBytes?: boolean } = {},
+): BoundedFile | UnreadFile {
   let fd: number;
   try {
     // Not even opened when it is no regular file now (opening a device can have effects of its own, a tape
@@ -67,9 +73,10 @@ export function readBoundedFile(path: string, maxBytes: number): BoundedFile | U
     }
     const data = Buffer.concat(chunks, total);
     const text = data.toString('utf8');
+    for (const c of chunks) c.fill(0);
+    if (options.keepBytes) return { ok: true, text, stat, bytes: data };
     // The bytes may hold a private key: not left behind in the buffers Node pools.
     data.fill(0);
-    for (const c of chunks) c.fill(0);
     return { ok: true, text, stat };
   } catch (e) {
     return { ok: false, reason: 'error', detail: (e as NodeJS.ErrnoException).code ?? 'EIO' };
