@@ -92,6 +92,23 @@ describe.skipIf(skip)('psremote invoke -CertificateThumbprint over HTTPS', () =>
       certificateFile: join(dir, 'psuser.pem'),
       certificateKeyFile: join(dir, 'psuser.pem'),
     });
+    expect(dry.stdout).not.toContain('PRIVATE KEY');
+    // An encrypted key: --dry-run names it encrypted and asks nothing (the key is read only at connect).
+    const locked = [...args()];
+    locked[locked.length - 1] = LOCKED;
+    const dryLocked = spawnSync(process.execPath, [...locked, '-Command', '1', '--dry-run'], {
+      encoding: 'utf8',
+      env,
+      input: '',
+    });
+    expect(dryLocked.status).toBe(0);
+    expect(dryLocked.stderr).toBe('');
+    expect(JSON.parse(dryLocked.stdout).target).toMatchObject({
+      certificateThumbprint: LOCKED,
+      certificateKeyFile: join(dir, 'locked.key'),
+      certificateKeyEncrypted: true,
+    });
+    expect(dryLocked.stdout).not.toMatch(/PRIVATE KEY|passphrase/i);
   }, 90_000);
 
   it('a thumbprint that is not there: the error view names the directory, exit 1', () => {

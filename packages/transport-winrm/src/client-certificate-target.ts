@@ -5,6 +5,7 @@ import {
   findClientCertificate,
   type LoadedClientCertificate,
   loadClientCertificate,
+  normalizeThumbprint,
 } from './auth/client-certificate.ts';
 import type { WsmanEndpoint } from './url/wsman-endpoint.ts';
 
@@ -62,15 +63,13 @@ export function findCertificate(
   platform: NodeJS.Platform = process.platform,
 ): ClientCertificateFile {
   try {
-    const found = findClientCertificate(thumbprint, { env, platform });
+    // A malformed thumbprint is said first; then, over HTTP, the HTTP (the thing to fix, whatever the directory
+    // holds), before any file is opened.
+    normalizeThumbprint(thumbprint);
     if (endpoint.scheme !== 'https') throw certificateOverHttp(endpoint);
-    return found;
+    return findClientCertificate(thumbprint, { env, platform });
   } catch (e) {
-    if (e instanceof ClientCertificateError) {
-      // A good thumbprint over HTTP says HTTP first: that is the thing to fix, whatever the directory holds.
-      if (e.failure !== 'BadThumbprint' && endpoint.scheme !== 'https') throw certificateOverHttp(endpoint);
-      throw certificateError(endpoint.computerName, e);
-    }
+    if (e instanceof ClientCertificateError) throw certificateError(endpoint.computerName, e);
     throw e;
   }
 }

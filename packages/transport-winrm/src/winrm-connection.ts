@@ -232,10 +232,19 @@ export class WinrmConnection implements TransportConnection {
         ),
       );
     }
+    // The client for the new URI first: one that may not go there (a client certificate and an http:// Location)
+    // fails the connection here, the old client closed with it, and nothing is sent to the new URI.
+    let client: WsmanClient;
+    try {
+      client = this.options.createClient(next);
+    } catch (e) {
+      if (e instanceof PSRemotingError) throw this.fail(e);
+      throw e;
+    }
     this.log.debug(`redirected to ${next.url}`);
     void this.client.close();
     this.endpoint = next;
-    this.client = this.options.createClient(next);
+    this.client = client;
     this.options.onRedirect?.(location);
   }
 

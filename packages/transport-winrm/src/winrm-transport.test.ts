@@ -167,6 +167,34 @@ describe('resolveTarget: the ComputerName and Uri sets', () => {
         /^Connecting to remote server srv01 failed with the following error message : The certificate thumbprint "AB12" is not valid/,
       );
     });
+    it("with -Credential or an -Authentication other than Default: PowerShell's ambiguity, nothing looked up", () => {
+      // PSREMOTE_CERT_DIR points nowhere: the refusal must come before the lookup.
+      const go = (extra: Record<string, BoundValue>) =>
+        failure(() =>
+          resolveWinrmTarget(
+            {
+              parameterSet: 'ComputerName',
+              bound: { ComputerName: 'srv01', UseSSL: true, CertificateThumbprint: PSUSER, ...extra },
+            },
+            { PSREMOTE_CERT_DIR: join(dir, 'missing') },
+          ),
+        );
+      const c = go({ Credential: cred });
+      expect(c.errorId).toBe('NewRunspaceAmbiguousAuthentication');
+      expect(c.category).toBe('InvalidOperation');
+      expect(c.message).toBe('A CertificateThumbPrint cannot be specified when Credential is specified.');
+      const k = go({ Authentication: 'kerberos' });
+      expect(k.message).toBe('A CertificateThumbPrint cannot be specified when Kerberos is specified.');
+      // Default is what PowerShell allows with a certificate.
+      expect(
+        resolveWith({
+          ComputerName: 'srv01',
+          UseSSL: true,
+          CertificateThumbprint: PSUSER,
+          Authentication: 'Default',
+        }).certificate?.thumbprint,
+      ).toBe(PSUSER);
+    });
   });
 
   it("-Authentication Credssp resolves with -Credential; without it, WinRM's refusal before connecting", () => {

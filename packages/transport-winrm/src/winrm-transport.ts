@@ -119,9 +119,6 @@ export function resolveWinrmTarget(
           ...(configurationName ? { configurationName } : {}),
         });
   const thumbprint = str(b.CertificateThumbprint);
-  // -CertificateThumbprint (WSMAN_FLAG_AUTH_CLIENT_CERTIFICATE): found now, so --dry-run shows the file; the key is
-  // read (and its passphrase asked for) at connect.
-  const certificate = thumbprint !== undefined ? findCertificate(thumbprint, endpoint, env) : undefined;
   const auth = (str(b.Authentication) ?? 'Default') as AuthenticationMechanism;
   const authentication = AUTHENTICATION_MECHANISMS.find((m) => m.toLowerCase() === auth.toLowerCase());
   if (!authentication)
@@ -131,6 +128,21 @@ export function resolveWinrmTarget(
     );
   const cred = b.Credential;
   const credential = isCredential(cred) ? new WinrmCredential(cred.userName, cred.password ?? '') : undefined;
+  // PSRemotingBaseCmdlet.ValidateSpecifiedAuthentication: a certificate excludes -Credential and any -Authentication
+  // but Default. The binder refuses this already (ParameterBindingFailed); a caller that bypasses it (the agent, a
+  // library user) gets the same refusal rather than a credential silently dropped.
+  if (thumbprint !== undefined && (credential || authentication !== 'Default'))
+    throw new PSRemotingError(
+      `A CertificateThumbPrint cannot be specified when ${credential ? 'Credential' : authentication} is specified.`,
+      {
+        errorId: 'NewRunspaceAmbiguousAuthentication',
+        category: 'InvalidOperation',
+        targetObject: endpoint.computerName,
+      },
+    );
+  // -CertificateThumbprint (WSMAN_FLAG_AUTH_CLIENT_CERTIFICATE): found now, so --dry-run shows the file; the key is
+  // read (and its passphrase asked for) at connect.
+  const certificate = thumbprint !== undefined ? findCertificate(thumbprint, endpoint, env) : undefined;
   // Kerberos, CredSSP, Digest and implicit credentials are refused here, before anything is contacted.
   if (!certificate) checkMechanism(authentication, credential !== undefined, endpoint.computerName);
   return {

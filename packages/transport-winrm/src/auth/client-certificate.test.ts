@@ -1,4 +1,19 @@
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,9 +21,11 @@ import {
   ClientCertificateError,
   certificateDirectory,
   findClientCertificate,
+  LOOKUP_LIMITS,
   loadClientCertificate,
   normalizeThumbprint,
 } from './client-certificate.ts';
+import { tlv } from './der.ts';
 
 /** test/fixtures/client-certs: test-only certificates of a CA whose key was thrown away (README there). */
 const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'client-certs');
@@ -88,6 +105,33 @@ describe('findClientCertificate', () => {
     copy('nobody.key');
     writeFileSync(join(dir, 'notes.txt'), 'not a certificate');
     expect(findClientCertificate(NOBODY, { env: env() }).certFile).toBe(join(dir, 'nobody.crt'));
+  });
+
+  it('the same certificate in a file without its key and in one with it: the one with the key', () => {
+    copy('psuser.pem', 0o600, 'me.pem');
+    const pem = readFileSync(join(FIXTURES, 'psuser.pem'), 'utf8');
+    // me.crt (the certificate alone, as a CA hands it out) sorts before me.pem.
+    writeFileSync(
+      join(dir, 'me.crt'),
+      pem.slice(pem.indexOf('-----BEGIN CERTIFICATE-----'), pem.indexOf('-----END CERTIFICATE-----') + 25),
+    );
+    expect(findClientCertificate(PSUSER, { env: env() }).keyFile).toBe(join(dir, 'me.pem'));
+    // Without me.pem, the certificate's missing key is the answer, naming the file expected.
+    rmSync(join(dir, 'me.pem'));
+    const e = failure(() => findClientCertificate(PSUSER, { env: env() }));
+    expect(e.failure).toBe('NoPrivateKey');
+    expect(e.message).toContain(join(dir, 'me.key'));
+  });
+
+  it("a DER .cer (Export-Certificate's default) with its .key: found and loaded", async () => {
+    const der = new X509Certificate(readFileSync(join(FIXTURES, 'nobody.pem'))).raw;
+    writeFileSync(join(dir, 'nobody.cer'), der);
+    copy('nobody.key');
+    const f = findClientCertificate(NOBODY, { env: env() });
+    expect(f).toMatchObject({ certFile: join(dir, 'nobody.cer'), keyFile: join(dir, 'nobody.key') });
+    const c = await loadClientCertificate(f, undefined);
+    expect(new X509Certificate(c.certPem).raw.equals(der)).toBe(true);
+    expect(c.certPem).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----$/);
   });
 
   it('not found: names the directory and how many certificates it looked at', () => {
@@ -186,5 +230,260 @@ describe('loadClientCertificate', () => {
     await expect(
       loadClientCertificate(findClientCertificate(NOBODY, { env: env() }), undefined),
     ).rejects.toMatchObject({ failure: 'KeyMismatch' });
+  });
+});
+
+const unix = process.platform !== 'win32';
+const root = process.getuid?.() === 0;
+
+/** Hostile directories: every case ends quickly with a clear answer, never a hang or an unbounded read. */
+describe('findClientCertificate on a hostile directory', () => {
+  function fast<T>(f: () => T, ms = 2000): T {
+    const t = Date.now();
+    try {
+      return f();
+    } finally {
+      expect(Date.now() - t).toBeLessThan(ms);
+    }
+  }
+
+  it.skipIf(!unix)(
+    'FIFOs, /dev/zero, link loops, dangling links, a huge file, a directory named .pem: passed over, counted',
+    () => {
+      execFileSync('mkfifo', [join(dir, 'a-fifo.pem')]);
+      symlinkSync('/dev/zero', join(dir, 'b-zero.crt'));
+      symlinkSync(join(dir, 'c-loop2.pem'), join(dir, 'c-loop1.pem'));
+      symlinkSync(join(dir, 'c-loop1.pem'), join(dir, 'c-loop2.pem'));
+      symlinkSync(join(dir, 'nowhere'), join(dir, 'd-dangling.cer'));
+      writeFileSync(join(dir, 'e-huge.pem'), '');
+      truncateSync(join(dir, 'e-huge.pem'), 8 * 1024 ** 3);
+      mkdirSync(join(dir, 'f-dir.pem'));
+      copy('psuser.pem', 0o600, 'z-psuser.pem');
+      // The certificate after all of them is still found.
+      expect(fast(() => findClientCertificate(PSUSER, { env: env() })).certFile).toBe(
+        join(dir, 'z-psuser.pem'),
+      );
+      const e = failure(() => fast(() => findClientCertificate(NOBODY, { env: env() })));
+      expect(e.failure).toBe('NotFound');
+      expect(e.message).toBe(
+        `No certificate with thumbprint ${NOBODY} was found in ${dir} (1 certificate in its *.pem, *.crt and *.cer files; 7 files there could not be read or parsed). Put the certificate and its key there as PEM files, or set PSREMOTE_CERT_DIR.`,
+      );
+    },
+  );
+
+  it.skipIf(!unix)('a .key file that is a FIFO or /dev/zero: refused at once, saying what it is', () => {
+    copy('nobody.pem', 0o644);
+    execFileSync('mkfifo', [join(dir, 'nobody.key')]);
+    const e = failure(() => fast(() => findClientCertificate(NOBODY, { env: env() })));
+    expect(e.failure).toBe('KeyUnreadable');
+    expect(e.message).toBe(
+      `The private key file ${join(dir, 'nobody.key')} of the certificate with thumbprint ${NOBODY} cannot be used: it is not a regular file (fifo).`,
+    );
+    unlinkSync(join(dir, 'nobody.key'));
+    symlinkSync('/dev/zero', join(dir, 'nobody.key'));
+    expect(failure(() => fast(() => findClientCertificate(NOBODY, { env: env() }))).message).toContain(
+      'it is not a regular file (device)',
+    );
+  });
+
+  it.skipIf(!unix)('PSREMOTE_CERT_DIR naming a FIFO or a file: "cannot be read (ENOTDIR)", no block', () => {
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    writeFileSync(join(dir, 'file'), 'x');
+    for (const name of ['fifo', 'file']) {
+      const e = failure(() =>
+        fast(() => findClientCertificate(PSUSER, { env: { PSREMOTE_CERT_DIR: join(dir, name) } })),
+      );
+      expect(e.failure).toBe('NotFound');
+      expect(e.message).toContain(`the certificate directory ${join(dir, name)} cannot be read (ENOTDIR)`);
+    }
+  });
+
+  it('a megabyte of BEGIN lines without an END, in each of many files: linear, not minutes', () => {
+    const line = '-----BEGIN CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n';
+    const text = line.repeat(Math.floor((1024 * 1024 - 100) / line.length));
+    for (let i = 0; i < 8; i++) writeFileSync(join(dir, `bomb${i}.pem`), text);
+    const e = failure(() => fast(() => findClientCertificate(PSUSER, { env: env() }), 3000));
+    expect(e.failure).toBe('NotFound');
+    expect(e.message).toContain('(0 certificates in its');
+  });
+
+  it('garbage inside a CERTIFICATE block: counted as not parsed, the search goes on', () => {
+    writeFileSync(
+      join(dir, 'a.pem'),
+      '-----BEGIN CERTIFICATE-----\n!!not base64!!\n-----END CERTIFICATE-----\n',
+    );
+    writeFileSync(join(dir, 'b.pem'), Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80]));
+    copy('psuser.pem');
+    expect(findClientCertificate(PSUSER, { env: env() }).certFile).toBe(join(dir, 'psuser.pem'));
+    const e = failure(() => findClientCertificate(NOBODY, { env: env() }));
+    expect(e.message).toContain(
+      '(1 certificate in its *.pem, *.crt and *.cer files; 1 file there could not be read or parsed)',
+    );
+  });
+
+  it(`more than ${LOOKUP_LIMITS.files} certificate files: refused as too large, quickly`, () => {
+    for (let i = 0; i <= LOOKUP_LIMITS.files; i++) writeFileSync(join(dir, `c${i}.pem`), '');
+    const e = failure(() => fast(() => findClientCertificate(PSUSER, { env: env() })));
+    expect(e.failure).toBe('DirectoryTooLarge');
+    expect(e.message).toBe(
+      `The certificate directory ${dir} holds more than ${LOOKUP_LIMITS.files} *.pem, *.crt and *.cer files; psremote does not search further. Keep only your client certificates and their keys there, or point PSREMOTE_CERT_DIR at a directory that holds only those.`,
+    );
+  });
+
+  it(`more than ${LOOKUP_LIMITS.entries} entries of any kind: refused without reading them all`, () => {
+    for (let i = 0; i <= LOOKUP_LIMITS.entries; i++) writeFileSync(join(dir, `n${i}`), '');
+    const e = failure(() => fast(() => findClientCertificate(PSUSER, { env: env() })));
+    expect(e.failure).toBe('DirectoryTooLarge');
+    expect(e.message).toContain(`holds more than ${LOOKUP_LIMITS.entries} entries`);
+  });
+
+  it(`more than ${LOOKUP_LIMITS.bytes / 1024 ** 2} MiB of certificate files: refused`, () => {
+    const mib = 'x'.repeat(1024 * 1024 - 1);
+    for (let i = 0; i <= LOOKUP_LIMITS.bytes / 1024 ** 2; i++) writeFileSync(join(dir, `m${i}.pem`), mib);
+    const e = failure(() => fast(() => findClientCertificate(PSUSER, { env: env() }), 5000));
+    expect(e.failure).toBe('DirectoryTooLarge');
+    expect(e.message).toContain(
+      `holds more than ${LOOKUP_LIMITS.bytes / 1024 ** 2} MiB of *.pem, *.crt and *.cer files`,
+    );
+  });
+
+  it('a file with more than 16 certificates: ChainTooLong for the certificate it holds', () => {
+    const pem = readFileSync(join(FIXTURES, 'psuser.pem'), 'utf8');
+    const cert = pem.slice(
+      pem.indexOf('-----BEGIN CERTIFICATE-----'),
+      pem.indexOf('-----END CERTIFICATE-----') + 25,
+    );
+    writeFileSync(join(dir, 'bundle.pem'), `${pem}\n${`${cert}\n`.repeat(16)}`, { mode: 0o600 });
+    const e = failure(() => findClientCertificate(PSUSER, { env: env() }));
+    expect(e.failure).toBe('ChainTooLong');
+    expect(e.message).toContain(`${join(dir, 'bundle.pem')} holds more than 16 certificates`);
+  });
+
+  it.skipIf(!unix || !root)('a key file another user owns (0600 or not): refused, naming the owner', () => {
+    copy('psuser.pem');
+    chownSync(join(dir, 'psuser.pem'), 1001, 1001);
+    const e = failure(() => findClientCertificate(PSUSER, { env: env() }));
+    expect(e.failure).toBe('KeyPermissions');
+    expect(e.message).toBe(
+      `The private key file ${join(dir, 'psuser.pem')} belongs to another user (uid 1001); psremote uses only keys that you own.`,
+    );
+  });
+
+  it.skipIf(!unix)(
+    "a key reached through a symbolic link: the file checked is the target (its mode, not the link's)",
+    () => {
+      copy('nobody.pem', 0o644);
+      copy('nobody.key', 0o644, 'real.key');
+      symlinkSync(join(dir, 'real.key'), join(dir, 'nobody.key'));
+      expect(failure(() => findClientCertificate(NOBODY, { env: env() })).failure).toBe('KeyPermissions');
+      chmodSync(join(dir, 'real.key'), 0o600);
+      expect(findClientCertificate(NOBODY, { env: env() }).keyFile).toBe(join(dir, 'nobody.key'));
+    },
+  );
+
+  it.skipIf(!unix || root)(
+    'an unreadable certificate file is passed over and counted (root reads everything)',
+    () => {
+      copy('nobody.pem', 0o000);
+      const e = failure(() => findClientCertificate(NOBODY, { env: env() }));
+      expect(e.message).toContain('1 file there could not be read or parsed');
+    },
+  );
+});
+
+describe('loadClientCertificate when the files changed after the lookup', () => {
+  it.skipIf(!unix)('the key file made group-readable: refused at connect too', async () => {
+    copy('nobody.pem', 0o644);
+    copy('nobody.key');
+    const f = findClientCertificate(NOBODY, { env: env() });
+    chmodSync(join(dir, 'nobody.key'), 0o640);
+    await expect(loadClientCertificate(f, undefined)).rejects.toMatchObject({ failure: 'KeyPermissions' });
+  });
+
+  it.skipIf(!unix)('the key file swapped for a FIFO: refused at once, no hang', async () => {
+    copy('nobody.pem', 0o644);
+    copy('nobody.key');
+    const f = findClientCertificate(NOBODY, { env: env() });
+    unlinkSync(join(dir, 'nobody.key'));
+    execFileSync('mkfifo', [join(dir, 'nobody.key')]);
+    await expect(loadClientCertificate(f, undefined)).rejects.toMatchObject({
+      failure: 'KeyUnreadable',
+      message: expect.stringContaining('it is not a regular file (fifo)'),
+    });
+  });
+
+  it('the certificate file now holds another certificate: CertificateChanged, no key read', async () => {
+    copy('psuser.pem');
+    const f = findClientCertificate(PSUSER, { env: env() });
+    copy('nobody.pem', 0o600, 'other.pem');
+    renameSync(join(dir, 'other.pem'), join(dir, 'psuser.pem'));
+    await expect(loadClientCertificate(f, undefined)).rejects.toMatchObject({
+      failure: 'CertificateChanged',
+      message: `The certificate file ${join(dir, 'psuser.pem')} no longer holds the certificate with thumbprint ${PSUSER}.`,
+    });
+  });
+
+  it('the key became encrypted after the lookup: asked for, as the key now is', async () => {
+    copy('locked.pem');
+    copyFileSync(join(FIXTURES, 'psuser.pem'), join(dir, 'locked.key'));
+    chmodSync(join(dir, 'locked.key'), 0o600);
+    // Found with a plain (wrong) key, so not marked encrypted...
+    const f = findClientCertificate(LOCKED, { env: env() });
+    expect(f.encrypted).toBe(false);
+    copy('locked.key');
+    let asked = 0;
+    const c = await loadClientCertificate(f, async () => {
+      asked++;
+      return 'fixture-passphrase';
+    });
+    expect(asked).toBe(1);
+    expect(c.key.type).toBe('private');
+  });
+
+  it("the prompt's own failure (Ctrl+C) goes up as it is, not as a wrong passphrase; the passphrase is in no message", async () => {
+    copy('locked.pem');
+    copy('locked.key');
+    const f = findClientCertificate(LOCKED, { env: env() });
+    const abort = new DOMException('The operation was aborted.', 'AbortError');
+    await expect(
+      loadClientCertificate(f, async () => {
+        throw abort;
+      }),
+    ).rejects.toBe(abort);
+    const e = await loadClientCertificate(f, async () => 'secret-guess-123').catch(
+      (x: unknown) => x as Error,
+    );
+    expect((e as ClientCertificateError).failure).toBe('WrongPassphrase');
+    expect(`${(e as Error).message} ${(e as Error).stack}`).not.toContain('secret-guess-123');
+  });
+
+  it('an encrypted key asking for 2^31 PBKDF2 iterations: refused before the passphrase is asked, at once', async () => {
+    copy('nobody.pem', 0o644);
+    // PBES1 (pbeWithSHAAnd3-KeyTripleDES-CBC) with 0x7fffffff iterations and a zero ciphertext.
+    const params = tlv(0x30, tlv(0x04, new Uint8Array(8)), tlv(0x02, Buffer.from('7fffffff', 'hex')));
+    const algorithm = tlv(0x30, tlv(0x06, Buffer.from('2a864886f70d010c0103', 'hex')), params);
+    const key = Buffer.from(tlv(0x30, algorithm, tlv(0x04, new Uint8Array(32))));
+    writeFileSync(
+      join(dir, 'nobody.key'),
+      `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${key.toString('base64')}\n-----END ENCRYPTED PRIVATE KEY-----\n`,
+      { mode: 0o600 },
+    );
+    const f = findClientCertificate(NOBODY, { env: env() });
+    expect(f.encrypted).toBe(true);
+    let asked = 0;
+    const t = Date.now();
+    await expect(
+      loadClientCertificate(f, async () => {
+        asked++;
+        return 'x';
+      }),
+    ).rejects.toMatchObject({
+      failure: 'KeyUnreadable',
+      message: expect.stringContaining(
+        'is encrypted with a PBES1 cost of 2147483647; psremote decrypts keys of at most 10000000',
+      ),
+    });
+    expect(asked).toBe(0);
+    expect(Date.now() - t).toBeLessThan(1000);
   });
 });

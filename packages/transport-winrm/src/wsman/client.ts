@@ -1,5 +1,11 @@
 import type { KeyObject } from 'node:crypto';
-import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
+import {
+  checkServerIdentity,
+  createSecureContext,
+  type PeerCertificate,
+  type SecureContext,
+  type TLSSocket,
+} from 'node:tls';
 import { buildConnector, Client } from 'undici';
 import type { WsmanEndpoint } from '../url/wsman-endpoint.ts';
 import type { AuthResponse, Lane, WsmanAuthenticator } from './auth.ts';
@@ -140,16 +146,36 @@ export class WsmanClient {
       });
   }
 
+  private secureContext: SecureContext | undefined;
+
+  /**
+   * With a client certificate, one TLS context for every lane and connection, made once: Node's tls takes the key
+   * as PEM, so the decrypted key is exported here once into a string dropped at once, rather than kept in each
+   * connector's options and parsed again at each connection. Its trust is the same as without one (`ca`, else
+   * Node's roots and NODE_EXTRA_CA_CERTS).
+   */
+  private clientSecureContext(): SecureContext | undefined {
+    const tls = this.options.tls ?? {};
+    if (!tls.cert || !tls.key) return undefined;
+    this.secureContext ??= createSecureContext({
+      ...(tls.ca ? { ca: tls.ca as string | Buffer | Array<string | Buffer> } : {}),
+      cert: tls.cert,
+      key: tls.key.export({ type: 'pkcs8', format: 'pem' }) as string,
+    });
+    return this.secureContext;
+  }
+
   private baseConnector(): ReturnType<typeof buildConnector> {
     const tls = this.options.tls ?? {};
     const skipCA = tls.skipCACheck === true || tls.rejectUnauthorized === false;
     const skipCN = tls.skipCNCheck === true || tls.rejectUnauthorized === false;
+    const clientCertificate = this.clientSecureContext();
     const connect = buildConnector({
-      ...(tls.ca ? { ca: tls.ca as string | Buffer | Array<string | Buffer> } : {}),
-      // Node's tls takes a KeyObject's PEM: exported here, in memory only.
-      ...(tls.cert && tls.key
-        ? { cert: tls.cert, key: tls.key.export({ type: 'pkcs8', format: 'pem' }) as string }
-        : {}),
+      ...(clientCertificate
+        ? { secureContext: clientCertificate }
+        : tls.ca
+          ? { ca: tls.ca as string | Buffer | Array<string | Buffer> }
+          : {}),
       rejectUnauthorized: !skipCA,
       ...(skipCN ? { checkServerIdentity: () => undefined } : {}),
     });

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -247,4 +248,53 @@ describe.skipIf(skip)('-CertificateThumbprint against the endpoint with client c
     );
     expect(e.message).toContain(`chmod 600 '${join(openDir, 'psuser.pem')}'`);
   });
+
+  it('a redirect to http:// with -AllowRedirection: refused before a byte goes there; the session does not open', async () => {
+    // A bare TCP listener stands where the redirect points: it counts connections, so "nothing was sent" is seen.
+    let connections = 0;
+    const sink: Server = createServer((sock) => {
+      connections++;
+      sock.destroy();
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const httpPort = (sink.address() as { port: number }).port;
+    const redirecting = await startWsmanEndpoint({
+      httpsOnly: true,
+      redirectTo: `http://127.0.0.1:${httpPort}/wsman`,
+      redirectStatus: 302,
+      clientCertificates: {
+        caFile: CA_FILE,
+        mode: 'optional',
+        map: [`psuser@psremote.test ${CA_THUMBPRINT} psuser`],
+      },
+    });
+    try {
+      const e = await failure(
+        openSession({
+          transport: createWinrmTransport({ ...(redirecting.caPem ? { ca: redirecting.caPem } : {}) }),
+          bound: {
+            parameterSet: 'Uri',
+            bound: {
+              ConnectionUri: redirecting.httpsUrl ?? '',
+              AllowRedirection: true,
+              CertificateThumbprint: PSUSER,
+            },
+          },
+          hostUi: new RecordingHostUi(),
+          env: { LANG: 'en_US.UTF-8', PSREMOTE_CERT_DIR: dir },
+        }),
+      );
+      expect(e.errorId).toBe('CreateRemoteRunspaceFailed');
+      expect(failureOf(e)).toBe('HttpNotAllowed');
+      expect(e.message).toBe(
+        `Connecting to remote server 127.0.0.1 failed with the following error message : The WinRM client cannot process the request. Client certificate authentication (-CertificateThumbprint) needs the HTTPS transport, and http://127.0.0.1:${httpPort}/wsman is HTTP. Use -UseSSL, or an https:// -ConnectionUri. For more information, see the about_Remote_Troubleshooting Help topic.`,
+      );
+      expect(connections).toBe(0);
+      // The redirecting endpoint saw the one request it redirected, and no authentication.
+      expect(redirecting.events.some((l) => l.startsWith('AUTH'))).toBe(false);
+    } finally {
+      await redirecting.stop();
+      await new Promise<void>((r) => sink.close(() => r()));
+    }
+  }, 60_000);
 });
