@@ -6,7 +6,10 @@ export type GssUnavailableReason =
   | 'KoffiMissing'
   /** No GSSAPI library (or one without the IOV calls MS-WSMV encryption needs). */
   | 'LibraryMissing'
-  /** Windows: SSPI is not bound yet. */
+  /**
+   * Windows: GSSAPI is not used there (Kerberos and Negotiate go through SSPI; CredSSP's inner Kerberos is not bound
+   * to SSPI yet), or SSPI on an architecture it is not implemented for (32-bit).
+   */
   | 'Windows'
   /** PSREMOTE_GSSAPI=off. */
   | 'Disabled';
@@ -24,7 +27,7 @@ export class GssUnavailableError extends PSRemotingError {
       cause,
       recommendedAction:
         reason === 'Windows'
-          ? 'Use -Authentication Negotiate with -Credential (NTLM), or Basic over HTTPS.'
+          ? 'Use -Authentication Negotiate or Kerberos (through SSPI, on 64-bit Windows), or Basic over HTTPS.'
           : 'Install the system Kerberos libraries (Debian/Ubuntu: libgssapi-krb5-2 krb5-user), or use -Authentication Negotiate with -Credential (NTLM).',
     });
     this.name = 'GssUnavailableError';
@@ -187,7 +190,7 @@ const SSPI: Record<Exclude<KerberosFailure, 'TargetNotAllowed'>, { code: number;
 };
 
 /** WinRM's list of causes after a Kerberos failure (what PowerShell prints under it). */
-const KERBEROS_CAUSES =
+export const KERBEROS_CAUSES =
   '\n Possible causes are:\n' +
   '  -The user name or password specified are invalid.\n' +
   '  -Kerberos is used when no authentication method and no user name are specified.\n' +
