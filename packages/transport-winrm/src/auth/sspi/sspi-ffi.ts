@@ -105,7 +105,8 @@ export interface SspiLoadOptions {
 }
 
 let koffiCache: Koffi | undefined;
-const typesCache = new WeakMap<Koffi, SspiTypes>();
+/** koffi registers struct names process-wide: the types are made once. */
+let typesCache: SspiTypes | undefined;
 const loaded = new Map<string, SspiFfi>();
 
 function requireKoffi(specifier = 'koffi'): Koffi {
@@ -126,8 +127,7 @@ function requireKoffi(specifier = 'koffi'): Koffi {
 
 /** The sspi.h structs with explicit member types (the same on every host koffi runs on, for 64-bit Windows). */
 export function sspiTypes(koffi: Koffi): SspiTypes {
-  const cached = typesCache.get(koffi);
-  if (cached) return cached;
+  if (typesCache) return typesCache;
   const types: SspiTypes = {
     secHandle: koffi.struct('psr_SecHandle', { dwLower: 'uint64_t', dwUpper: 'uint64_t' }),
     secBuffer: koffi.struct('psr_SecBuffer', {
@@ -166,7 +166,7 @@ export function sspiTypes(koffi: Koffi): SspiTypes {
       dwApplicationDataOffset: 'uint32_t',
     }),
   };
-  typesCache.set(koffi, types);
+  typesCache = types;
   return types;
 }
 
