@@ -113,6 +113,7 @@ export function sspiProvider(ffi: SspiFfi, decrypt?: 'stream' | 'token'): Securi
  * Throws GssUnavailableError (`KerberosNotAvailable`) naming what is missing.
  */
 export function loadSecurityProvider(options: SecurityProviderOptions = {}): SecurityProvider {
-  if (options.sspi?.functions || process.platform === 'win32') return sspiProvider(loadSspi(options.sspi));
+  if (options.sspi?.functions || process.platform === 'win32')
+    return sspiProvider(loadSspi(options.sspi), options.sspi?.decrypt);
   return gssProvider(loadGssapi(options.gssapi));
 }

@@ -102,6 +102,8 @@ export interface SspiLoadOptions {
    * loaded and the platform is not checked.
    */
   readonly functions?: Secur32Functions;
+  /** How DecryptMessage is given a message (SspiInitiatorOptions.decrypt); default `stream`. */
+  readonly decrypt?: 'stream' | 'token';
 }
 
 let koffiCache: Koffi | undefined;
