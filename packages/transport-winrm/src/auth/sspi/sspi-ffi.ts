@@ -102,7 +102,7 @@ export interface SspiLoadOptions {
    * loaded and the platform is not checked.
    */
   readonly functions?: Secur32Functions;
-  /** How DecryptMessage is given a message (SspiInitiatorOptions.decrypt); default `stream`. */
+  /** How DecryptMessage is given a message (SspiInitiatorOptions.decrypt); default `token`. */
   readonly decrypt?: 'stream' | 'token';
 }
 
@@ -172,41 +172,36 @@ export function sspiTypes(koffi: Koffi): SspiTypes {
   return types;
 }
 
-/** Binds the functions of a loaded secur32.dll (koffi's default ABI is the one x64 and arm64 Windows use). */
+/**
+ * The declarations of the functions psremote calls (sspi.h; SECURITY_STATUS is a LONG, read unsigned here). koffi's
+ * default ABI is the one x64 and arm64 Windows use (WINAPI is only distinct on 32-bit x86).
+ */
+export const SECUR32_SIGNATURES: Readonly<Record<keyof Secur32Functions, string>> = {
+  AcquireCredentialsHandleW:
+    'uint32_t AcquireCredentialsHandleW(void *principal, const char16_t *package, uint32_t credentialUse, void *logonId, void *authData, void *getKeyFn, void *getKeyArgument, void *credential, void *expiry)',
+  InitializeSecurityContextW:
+    'uint32_t InitializeSecurityContextW(void *credential, void *context, const char16_t *targetName, uint32_t contextReq, uint32_t reserved1, uint32_t targetDataRep, void *input, uint32_t reserved2, void *newContext, void *output, void *contextAttr, void *expiry)',
+  QueryContextAttributesW:
+    'uint32_t QueryContextAttributesW(void *context, uint32_t attribute, void *buffer)',
+  EncryptMessage: 'uint32_t EncryptMessage(void *context, uint32_t qop, void *message, uint32_t sequence)',
+  DecryptMessage: 'uint32_t DecryptMessage(void *context, void *message, uint32_t sequence, void *qop)',
+  CompleteAuthToken: 'uint32_t CompleteAuthToken(void *context, void *token)',
+  DeleteSecurityContext: 'uint32_t DeleteSecurityContext(void *context)',
+  FreeCredentialsHandle: 'uint32_t FreeCredentialsHandle(void *credential)',
+  FreeContextBuffer: 'uint32_t FreeContextBuffer(void *buffer)',
+};
+
+/** Binds the functions of a loaded secur32.dll. */
 function bindSecur32(lib: { func(signature: string): KoffiFunction }, library: string): Secur32Functions {
-  const fn = (sig: string, name: string): KoffiFunction => {
+  const bound: Partial<Record<keyof Secur32Functions, KoffiFunction>> = {};
+  for (const [name, sig] of Object.entries(SECUR32_SIGNATURES) as [keyof Secur32Functions, string][]) {
     try {
-      return lib.func(sig);
+      bound[name] = lib.func(sig);
     } catch (e) {
       throw gssUnavailable(`${library} has no ${name}.`, 'LibraryMissing', e);
     }
-  };
-  return {
-    AcquireCredentialsHandleW: fn(
-      'uint32_t AcquireCredentialsHandleW(void *principal, const char16_t *package, uint32_t credentialUse, void *logonId, void *authData, void *getKeyFn, void *getKeyArgument, void *credential, void *expiry)',
-      'AcquireCredentialsHandleW',
-    ),
-    InitializeSecurityContextW: fn(
-      'uint32_t InitializeSecurityContextW(void *credential, void *context, const char16_t *targetName, uint32_t contextReq, uint32_t reserved1, uint32_t targetDataRep, void *input, uint32_t reserved2, void *newContext, void *output, void *contextAttr, void *expiry)',
-      'InitializeSecurityContextW',
-    ),
-    QueryContextAttributesW: fn(
-      'uint32_t QueryContextAttributesW(void *context, uint32_t attribute, void *buffer)',
-      'QueryContextAttributesW',
-    ),
-    EncryptMessage: fn(
-      'uint32_t EncryptMessage(void *context, uint32_t qop, void *message, uint32_t sequence)',
-      'EncryptMessage',
-    ),
-    DecryptMessage: fn(
-      'uint32_t DecryptMessage(void *context, void *message, uint32_t sequence, void *qop)',
-      'DecryptMessage',
-    ),
-    CompleteAuthToken: fn('uint32_t CompleteAuthToken(void *context, void *token)', 'CompleteAuthToken'),
-    DeleteSecurityContext: fn('uint32_t DeleteSecurityContext(void *context)', 'DeleteSecurityContext'),
-    FreeCredentialsHandle: fn('uint32_t FreeCredentialsHandle(void *credential)', 'FreeCredentialsHandle'),
-    FreeContextBuffer: fn('uint32_t FreeContextBuffer(void *buffer)', 'FreeContextBuffer'),
-  };
+  }
+  return bound as Secur32Functions;
 }
 
 /**

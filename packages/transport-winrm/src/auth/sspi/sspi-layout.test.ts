@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { buildAuthIdentity, buildChannelBindings, sspiIdentityParts } from './sspi-context.ts';
-import { loadSspi, type Secur32Functions, type SspiFfi, sspiTypes } from './sspi-ffi.ts';
+import { loadSspi, SECUR32_SIGNATURES, type Secur32Functions, type SspiFfi, sspiTypes } from './sspi-ffi.ts';
 
 // koffi runs here (Linux); the structs are declared with explicit widths, so their layout is the one 64-bit
 // Windows (x64, arm64: LLP64) has. Expected sizes and offsets: sspi.h on x64 (ULONG 4 bytes, pointers and ULONG_PTR 8).
@@ -159,5 +159,54 @@ describe('identity and channel bindings in native memory', () => {
     } finally {
       koffi.free(cb.ptr);
     }
+  });
+});
+
+describe('the secur32 declarations', () => {
+  it('every one parses with koffi; the package and target names are UTF-16 strings, the rest pointers and ULONGs', () => {
+    const k = createRequire(import.meta.url)('koffi') as {
+      proto(sig: string): unknown;
+      type(t: unknown): {
+        proto?: { arguments: { type: { name: string; primitive: string } }[]; result?: unknown };
+      };
+      introspect(t: unknown): {
+        proto: { arguments: { type: { name: string; primitive: string; size: number } }[] };
+      };
+    };
+    const shapes: Record<string, string[]> = {};
+    for (const [name, sig] of Object.entries(SECUR32_SIGNATURES)) {
+      const info = k.introspect(k.proto(sig.replace(`${name}(`, `psr_check_${name}(`)));
+      shapes[name] = info.proto.arguments.map((a) =>
+        a.type.primitive === 'String16'
+          ? 'wstr'
+          : a.type.primitive === 'Pointer'
+            ? 'ptr'
+            : `u${a.type.size * 8}`,
+      );
+    }
+    expect(shapes).toEqual({
+      AcquireCredentialsHandleW: ['ptr', 'wstr', 'u32', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr'],
+      InitializeSecurityContextW: [
+        'ptr',
+        'ptr',
+        'wstr',
+        'u32',
+        'u32',
+        'u32',
+        'ptr',
+        'u32',
+        'ptr',
+        'ptr',
+        'ptr',
+        'ptr',
+      ],
+      QueryContextAttributesW: ['ptr', 'u32', 'ptr'],
+      EncryptMessage: ['ptr', 'u32', 'ptr', 'u32'],
+      DecryptMessage: ['ptr', 'ptr', 'u32', 'ptr'],
+      CompleteAuthToken: ['ptr', 'ptr'],
+      DeleteSecurityContext: ['ptr'],
+      FreeCredentialsHandle: ['ptr'],
+      FreeContextBuffer: ['ptr'],
+    });
   });
 });
