@@ -342,7 +342,11 @@ export function explicitCredentialsRequired(computerName: string, why: string): 
   return new KerberosAuthError({
     failure: 'NoCredentials',
     errorCode: 0x803380e5 | 0,
-    transportMessage: `The WinRM client cannot process the request. Default credentials with Negotiate over HTTP can be used only if the target machine is part of the TrustedHosts list or the Allow implicit credentials for Negotiate option is specified. (${why} Without -Credential psremote can only use the current user's Kerberos tickets: this system has no Windows logon session to take NTLM credentials from. Give -Credential.)`,
+    transportMessage: `The WinRM client cannot process the request. Default credentials with Negotiate over HTTP can be used only if the target machine is part of the TrustedHosts list or the Allow implicit credentials for Negotiate option is specified. (${why} ${
+      process.platform === 'win32'
+        ? 'psremote has no TrustedHosts list: give -Credential.'
+        : "Without -Credential psremote can only use the current user's Kerberos tickets: this system has no Windows logon session to take NTLM credentials from. Give -Credential."
+    })`,
     computerName,
   });
 }
