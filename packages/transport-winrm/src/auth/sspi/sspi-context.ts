@@ -191,9 +191,10 @@ export interface SspiInitiatorOptions {
   /** Bound on each step that may talk to the KDC. */
   readonly timeoutMs: number;
   /**
-   * How DecryptMessage gets a message: `stream` (the default: header ‖ data in one SECBUFFER_STREAM and an empty
-   * SECBUFFER_DATA that SSPI points at the plaintext: what the SSPI WinRM clients PSWSMan and sspilib do) or `token`
-   * (SECBUFFER_TOKEN = the header, SECBUFFER_DATA = the rest, as MS-WSMV's Length-Field splits them).
+   * How DecryptMessage gets a message: `token` (the default: SECBUFFER_TOKEN = the header, SECBUFFER_DATA = the
+   * rest, as MS-WSMV's Length-Field splits them; what PSWSMan's SSPI path does for WinRM bodies) or `stream`
+   * (header ‖ data in one SECBUFFER_STREAM and an empty SECBUFFER_DATA that SSPI points at the plaintext: the
+   * generic form of sspilib and PSWSMan, when the split is not known).
    */
   readonly decrypt?: 'stream' | 'token';
 }
@@ -528,14 +529,14 @@ export class SspiInitiator implements SecurityContext {
   }
 
   /**
-   * DecryptMessage of MS-WSMV's header and data. The `stream` form (default) hands SSPI both in one buffer and reads
-   * the plaintext where the DATA buffer then points (inside it); the `token` form passes them as TOKEN and DATA and
-   * reads DATA decrypted in place. A message that was signed but not encrypted is refused.
+   * DecryptMessage of MS-WSMV's header and data. The `token` form (default) passes them as TOKEN and DATA and reads
+   * DATA decrypted in place; the `stream` form hands SSPI both in one buffer and reads the plaintext where the DATA
+   * buffer then points (inside it). A message that was signed but not encrypted is refused.
    */
   unwrap(header: Uint8Array, data: Uint8Array): Uint8Array {
     const ctx = this.#live();
     const ffi = this.#ffi;
-    const stream = this.#opts.decrypt !== 'token';
+    const stream = this.#opts.decrypt === 'stream';
     let list: BufferList;
     if (stream) {
       const whole = new Uint8Array(header.length + data.length);

@@ -102,7 +102,7 @@ export interface SspiLoadOptions {
    * loaded and the platform is not checked.
    */
   readonly functions?: Secur32Functions;
-  /** How DecryptMessage is given a message (SspiInitiatorOptions.decrypt); default `stream`. */
+  /** How DecryptMessage is given a message (SspiInitiatorOptions.decrypt); default `token`. */
   readonly decrypt?: 'stream' | 'token';
 }
 
