@@ -29,6 +29,7 @@ import {
 import { LaneTable, sealsBodies } from './lane-table.ts';
 import { WsmanAuthError } from './negotiate-auth.ts';
 import {
+  acquireCredential,
   gssProvider,
   loadSecurityProvider,
   type SecurityContext,
@@ -140,29 +141,27 @@ export function credentialSource(
   return {
     get() {
       if (!pending) {
-        pending = provider
-          .acquire({
-            mech,
-            ...(options.password !== undefined && options.username !== undefined
-              ? { userName: options.username, password: options.password }
-              : {}),
-            timeoutMs,
-          })
-          .then(
-            (c) => {
-              if (disposed) c.dispose();
-              else cred = c;
-              return c;
-            },
-            (e: unknown) => {
-              const worded = wordGssFailure(e, computerName(), pkg, timeoutMs);
-              // A later request may try again when no KDC answered (it may be back); never after a refused
-              // password, which would only count towards the account's lockout.
-              if (worded instanceof KerberosAuthError && worded.failure === 'KdcUnreachable')
-                pending = undefined;
-              throw worded;
-            },
-          );
+        pending = acquireCredential(provider, {
+          mech,
+          ...(options.password !== undefined && options.username !== undefined
+            ? { userName: options.username, password: options.password }
+            : {}),
+          timeoutMs,
+        }).then(
+          (c) => {
+            if (disposed) c.dispose();
+            else cred = c;
+            return c;
+          },
+          (e: unknown) => {
+            const worded = wordGssFailure(e, computerName(), pkg, timeoutMs);
+            // A later request may try again when no KDC answered (it may be back); never after a refused
+            // password, which would only count towards the account's lockout.
+            if (worded instanceof KerberosAuthError && worded.failure === 'KdcUnreachable')
+              pending = undefined;
+            throw worded;
+          },
+        );
       }
       return pending;
     },

@@ -60,6 +60,14 @@ export interface SecurityProviderOptions {
   readonly sspi?: SspiLoadOptions;
 }
 
+/** A credential from `provider` (GSSAPI, or SSPI on Windows). */
+export function acquireCredential(
+  provider: SecurityProvider,
+  options: AcquireOptions,
+): Promise<SecurityCredential> {
+  return provider.acquire(options);
+}
+
 /** GSSAPI (MIT, Heimdal, GSS.framework) as a SecurityProvider. */
 export function gssProvider(ffi: GssFfi): SecurityProvider {
   return {
