@@ -260,6 +260,32 @@ describe.skipIf(skip !== undefined)(
       }
     });
 
+    it('an unknown user: SEC_E_LOGON_DENIED too (SSPI does not tell the client which)', async () => {
+      const client = clientFor(ep.url, kerberosAuth(sspi({ username: `nobody@${REALM}` })));
+      const err = await probe(client);
+      await client.close();
+      expect(sspiCause(err).status.code).toBe(0x8009030c);
+      expect((err as KerberosAuthError).failure).toBe('LogonDenied');
+    });
+
+    it('the SPN is named as SSPI wants it: HTTP/host:port under IncludePortInSPN, WSMAN/host for service WSMAN', async () => {
+      kdc.addService(`HTTP/${SERVICE_HOST}:${ep.port}`);
+      const a = clientFor(ep.url, kerberosAuth(sspi({ includePortInSpn: true })));
+      expectShellNotFound(await probe(a));
+      await a.close();
+      await ep.waitForEvent(
+        new RegExp(
+          `^AUTH \\d+ Kerberos psuser@PSREMOTE\\.TEST cbt=none target=HTTP/wsman\\.psremote\\.test:${ep.port}@`,
+        ),
+      );
+      const b = clientFor(ep.url, kerberosAuth(sspi({ service: 'WSMAN' })));
+      expectShellNotFound(await probe(b));
+      await b.close();
+      await ep.waitForEvent(
+        /^AUTH \d+ Kerberos psuser@PSREMOTE\.TEST cbt=none target=WSMAN\/wsman\.psremote\.test@/,
+      );
+    });
+
     it('an SPN the KDC does not know: SEC_E_TARGET_UNKNOWN (TargetUnknown)', async () => {
       const client = clientFor(ep.url, kerberosAuth(sspi({ hostname: 'nosuch.psremote.test' })));
       const err = await probe(client);
