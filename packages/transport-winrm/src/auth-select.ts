@@ -2,7 +2,7 @@ import { PSRemotingError } from '@psremote/core';
 import { credsspAuth } from './auth/credssp/credssp-auth.ts';
 import { credsspNeedsCredential } from './auth/credssp/credssp-select.ts';
 import type { EncryptionOracle } from './auth/credssp/encryption-oracle.ts';
-import { gssapiStatus, integratedAuthenticator } from './auth/integrated-auth.ts';
+import { integratedAuthenticator, kerberosStatus } from './auth/integrated-auth.ts';
 import { negotiateAuth } from './auth/negotiate-auth.ts';
 import type { WsmanEndpoint } from './url/wsman-endpoint.ts';
 import { basicAuth, type WsmanAuthenticator } from './wsman/auth.ts';
@@ -91,10 +91,10 @@ function kerberosMissing(what: string, target: string, why: string): PSRemotingE
 }
 
 let gssapiReason: string | null | undefined;
-/** Null when GSSAPI loads here, else why not (checked once). */
+/** Null when Kerberos can be used here (GSSAPI, or SSPI on Windows), else why not (checked once). */
 function gssapiProblem(): string | null {
   if (gssapiReason === undefined) {
-    const status = gssapiStatus();
+    const status = kerberosStatus();
     gssapiReason = status.available ? null : status.error.message;
   }
   return gssapiReason;

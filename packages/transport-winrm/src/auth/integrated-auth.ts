@@ -3,13 +3,18 @@ import { GssUnavailableError } from './gssapi/gss-errors.ts';
 import { type GssapiLoadOptions, loadGssapi } from './gssapi/gss-ffi.ts';
 import { checkTarget, type DisposableAuthenticator, kerberosAuth } from './kerberos-auth.ts';
 import { type NegotiateChoice, negotiateWithKerberosAuth } from './negotiate-kerberos.ts';
+import { loadSecurityProvider, type SecurityProviderOptions } from './security-context.ts';
+import type { SspiLoadOptions } from './sspi/sspi-ffi.ts';
 
 /** What the platform GSSAPI offers here, without throwing. */
 export type GssapiStatus =
   | { readonly available: true; readonly library: string }
   | { readonly available: false; readonly error: GssUnavailableError };
 
-/** Loads koffi and the GSSAPI library (once) and says whether Kerberos can be used on this machine. */
+/**
+ * Loads koffi and the GSSAPI library (once) and says whether GSSAPI can be used on this machine (never on Windows:
+ * see kerberosStatus for Kerberos itself; CredSSP's inner Kerberos needs GSSAPI).
+ */
 export function gssapiStatus(options?: GssapiLoadOptions): GssapiStatus {
   try {
     return { available: true, library: loadGssapi(options).library };
@@ -19,9 +24,19 @@ export function gssapiStatus(options?: GssapiLoadOptions): GssapiStatus {
   }
 }
 
-/** True when Kerberos (GSSAPI through koffi) can be used on this machine. */
+/** True when GSSAPI (through koffi) can be used on this machine. */
 export function gssapiAvailable(options?: GssapiLoadOptions): boolean {
   return gssapiStatus(options).available;
+}
+
+/** Whether Kerberos/Negotiate can be used here: SSPI on Windows, GSSAPI elsewhere. */
+export function kerberosStatus(options?: SecurityProviderOptions): GssapiStatus {
+  try {
+    return { available: true, library: loadSecurityProvider(options).library };
+  } catch (e) {
+    if (e instanceof GssUnavailableError) return { available: false, error: e };
+    throw e;
+  }
 }
 
 /** The -Authentication values this factory serves (the others are Basic, Credssp, Digest). */
@@ -42,6 +57,8 @@ export interface IntegratedAuthRequest {
   /** Told which mechanism Negotiate settled on. */
   readonly onMechanism?: (choice: NegotiateChoice) => void;
   readonly gssapi?: GssapiLoadOptions;
+  /** Windows: where to find SSPI (secur32.dll); `functions` stands in for it (tests). */
+  readonly sspi?: SspiLoadOptions;
 }
 
 /**
@@ -49,7 +66,7 @@ export interface IntegratedAuthRequest {
  *
  * - `Kerberos`: kerberosAuth (scheme `Kerberos`), from -Credential's password or the current user's tickets.
  *   Throws before anything is sent when the target is an IP address or localhost (WinRM's own refusals), or when
- *   GSSAPI is not available (`KerberosNotAvailable`).
+ *   neither GSSAPI (Unix) nor SSPI (Windows) is available (`KerberosNotAvailable`).
  * - `Default`, `Negotiate`: negotiateWithKerberosAuth: Kerberos when it works, else psremote's NTLM (with
  *   -Credential); without -Credential, the current user's tickets (what PowerShell calls
  *   NegotiateWithImplicitCredential).
@@ -78,6 +95,7 @@ export function integratedAuthenticator(request: IntegratedAuthRequest): Disposa
     ...(request.includePortInSpn ? { includePortInSpn: true } : {}),
     ...(request.kdcTimeoutMs !== undefined ? { kdcTimeoutMs: request.kdcTimeoutMs } : {}),
     ...(request.gssapi ? { gssapi: request.gssapi } : {}),
+    ...(request.sspi ? { sspi: request.sspi } : {}),
   };
   if (mechanism === 'Kerberos') {
     checkTarget(endpoint.host, endpoint.computerName);

@@ -9,7 +9,7 @@ import {
   type WsmanAuthenticator,
 } from '../wsman/auth.ts';
 import { tlsServerEndPointFromCertificate } from './channel-bindings.ts';
-import { GssCredential, GssInitiator, type GssMech, GssTimeout } from './gssapi/gss-context.ts';
+import { type GssCredential, type GssMech, GssTimeout } from './gssapi/gss-context.ts';
 import {
   GssError,
   KerberosAuthError,
@@ -17,7 +17,7 @@ import {
   kerberosFailure,
   targetNotAllowed,
 } from './gssapi/gss-errors.ts';
-import { type GssapiLoadOptions, type GssFfi, loadGssapi } from './gssapi/gss-ffi.ts';
+import type { GssapiLoadOptions, GssFfi } from './gssapi/gss-ffi.ts';
 import { authorizationHeader, findChallenge, parseWwwAuthenticate } from './http-auth.ts';
 import {
   bareHost,
@@ -28,6 +28,16 @@ import {
 } from './kerberos-target.ts';
 import { LaneTable, sealsBodies } from './lane-table.ts';
 import { WsmanAuthError } from './negotiate-auth.ts';
+import {
+  acquireCredential,
+  gssProvider,
+  loadSecurityProvider,
+  type SecurityContext,
+  type SecurityCredential,
+  type SecurityProvider,
+} from './security-context.ts';
+import { SspiError, sspiFailure } from './sspi/sspi-errors.ts';
+import type { SspiLoadOptions } from './sspi/sspi-ffi.ts';
 import {
   decryptWinrmBody,
   encryptWinrmBody,
@@ -64,6 +74,8 @@ export interface KerberosAuthOptions {
   readonly computerName?: string;
   /** Where to find the GSSAPI library (tests, a Homebrew MIT on macOS); default the platform's. */
   readonly gssapi?: GssapiLoadOptions;
+  /** Windows: where to find SSPI; `functions` stands in for secur32 (tests, on any platform). */
+  readonly sspi?: SspiLoadOptions;
 }
 
 /** A WsmanAuthenticator that also releases its native handles. */
@@ -85,7 +97,7 @@ type Stage =
 
 interface LaneState {
   stage: Stage;
-  ctx: GssInitiator | undefined;
+  ctx: SecurityContext | undefined;
   serverToken?: Uint8Array;
   readonly sealed: boolean;
 }
@@ -94,8 +106,8 @@ const EMPTY = new Uint8Array(0);
 const DEFAULT_KDC_TIMEOUT_MS = 30_000;
 
 /** A shared, lazily acquired credential (one AS exchange for every lane). */
-export interface CredentialSource {
-  get(): Promise<GssCredential>;
+export interface CredentialSource<C extends SecurityCredential = GssCredential> {
+  get(): Promise<C>;
   dispose(): void;
 }
 
@@ -106,15 +118,30 @@ export function credentialSource(
   options: Pick<KerberosAuthOptions, 'username' | 'password' | 'kdcTimeoutMs'>,
   computerName: () => string,
   pkg: 'Kerberos' | 'Negotiate',
-): CredentialSource {
-  let pending: Promise<GssCredential> | undefined;
-  let cred: GssCredential | undefined;
+): CredentialSource<GssCredential>;
+export function credentialSource(
+  provider: SecurityProvider,
+  mech: GssMech,
+  options: Pick<KerberosAuthOptions, 'username' | 'password' | 'kdcTimeoutMs'>,
+  computerName: () => string,
+  pkg: 'Kerberos' | 'Negotiate',
+): CredentialSource<SecurityCredential>;
+export function credentialSource(
+  source: GssFfi | SecurityProvider,
+  mech: GssMech,
+  options: Pick<KerberosAuthOptions, 'username' | 'password' | 'kdcTimeoutMs'>,
+  computerName: () => string,
+  pkg: 'Kerberos' | 'Negotiate',
+): CredentialSource<SecurityCredential> {
+  const provider = 'kind' in source ? source : gssProvider(source);
+  let pending: Promise<SecurityCredential> | undefined;
+  let cred: SecurityCredential | undefined;
   let disposed = false;
   const timeoutMs = options.kdcTimeoutMs ?? DEFAULT_KDC_TIMEOUT_MS;
   return {
     get() {
       if (!pending) {
-        pending = GssCredential.acquire(ffi, {
+        pending = acquireCredential(provider, {
           mech,
           ...(options.password !== undefined && options.username !== undefined
             ? { userName: options.username, password: options.password }
@@ -155,6 +182,7 @@ export function wordGssFailure(
 ): unknown {
   if (e instanceof GssTimeout) return kdcTimeout(computerName, timeoutMs, pkg);
   if (e instanceof GssError) return kerberosFailure(e, computerName, pkg);
+  if (e instanceof SspiError) return sspiFailure(e, computerName, pkg);
   return e;
 }
 
@@ -177,13 +205,13 @@ export function kerberosAuth(options: KerberosAuthOptions = {}): DisposableAuthe
   const mech: GssMech = scheme === 'Kerberos' ? 'krb5' : 'spnego';
   const protocol = scheme === 'Kerberos' ? KERBEROS_SESSION_ENCRYPTED : SPNEGO_SESSION_ENCRYPTED;
   const timeoutMs = options.kdcTimeoutMs ?? DEFAULT_KDC_TIMEOUT_MS;
-  const ffi = loadGssapi(options.gssapi);
+  const provider = loadSecurityProvider(options);
   let lastHost = options.computerName ?? options.hostname ?? '';
   const computerName = () => options.computerName ?? lastHost;
   if (options.hostname !== undefined) checkTarget(options.hostname, options.computerName ?? options.hostname);
-  const credential = credentialSource(ffi, mech, options, computerName, scheme);
+  const credential = credentialSource(provider, mech, options, computerName, scheme);
   return gssAuthenticator({
-    ffi,
+    provider,
     scheme,
     mech,
     protocol,
@@ -203,19 +231,19 @@ export function checkTarget(host: string, computerName: string): void {
 }
 
 interface GssAuthenticatorParts {
-  readonly ffi: GssFfi;
+  readonly provider: SecurityProvider;
   readonly scheme: 'Kerberos' | 'Negotiate';
   readonly mech: GssMech;
   readonly protocol: string;
   readonly timeoutMs: number;
-  readonly credential: CredentialSource;
+  readonly credential: CredentialSource<SecurityCredential>;
   readonly options: KerberosAuthOptions;
   readonly setHost: (host: string) => void;
 }
 
 /** The lane machinery shared by kerberosAuth and Negotiate-with-Kerberos. */
 export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthenticator {
-  const { ffi, scheme, mech, protocol, timeoutMs, credential, options } = parts;
+  const { provider, scheme, mech, protocol, timeoutMs, credential, options } = parts;
   const lanes = new LaneTable<LaneState>({
     established: (s) => s.stage === 'established',
     release: (s) => s.ctx?.dispose(),
@@ -262,10 +290,9 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
     });
     const https = req.url.protocol === 'https:';
     try {
-      state.ctx = new GssInitiator(ffi, {
+      state.ctx = provider.initiator(cred, {
         mech,
-        credential: cred,
-        target: { name: t.gssName, type: t.gssType },
+        target: t,
         ...(https && req.peerCertificate
           ? { channelBindings: tlsServerEndPointFromCertificate(req.peerCertificate) }
           : {}),
@@ -355,7 +382,7 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
       if (state.stage !== 'established')
         throw new WsmanAuthError('AccessDenied', `${scheme}: a request in handshake stage ${state.stage}`);
       if (!state.sealed) return { headers: {} };
-      const { contentType, body } = encryptWinrmBody(state.ctx as GssInitiator, req.body, protocol);
+      const { contentType, body } = encryptWinrmBody(state.ctx as SecurityContext, req.body, protocol);
       return { headers: { 'content-type': contentType }, body };
     },
 
@@ -422,7 +449,7 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
       const type = parseContentType(contentType).type;
       if (type === 'multipart/encrypted' || type === 'multipart/x-multi-encrypted') {
         try {
-          return decryptWinrmBody(state.ctx as GssInitiator, contentType, res.body, protocol).data;
+          return decryptWinrmBody(state.ctx as SecurityContext, contentType, res.body, protocol).data;
         } catch (e) {
           if (isPSRemotingError(e)) throw e;
           throw wordGssFailure(e, computer, scheme, timeoutMs);

@@ -1,5 +1,4 @@
 import type { AuthRequest, AuthResponse, Lane, PreparedRequest, WsmanAuthenticator } from '../wsman/auth.ts';
-import { GssInitiator } from './gssapi/gss-context.ts';
 import {
   explicitCredentialsRequired,
   GssUnavailableError,
@@ -7,7 +6,6 @@ import {
   KerberosAuthError,
   type KerberosFailure,
 } from './gssapi/gss-errors.ts';
-import { type GssFfi, loadGssapi } from './gssapi/gss-ffi.ts';
 import {
   credentialSource,
   type DisposableAuthenticator,
@@ -17,6 +15,7 @@ import {
 } from './kerberos-auth.ts';
 import { bareHost, isIpAddress, isLocalhostName, kerberosTarget } from './kerberos-target.ts';
 import { negotiateAuth } from './negotiate-auth.ts';
+import { loadSecurityProvider, type SecurityProvider } from './security-context.ts';
 import { SPNEGO_SESSION_ENCRYPTED } from './winrm-encryption.ts';
 
 export interface NegotiateWithKerberosOptions extends Omit<KerberosAuthOptions, 'scheme'> {
@@ -27,7 +26,11 @@ export interface NegotiateWithKerberosOptions extends Omit<KerberosAuthOptions, 
 }
 
 export interface NegotiateChoice {
-  readonly mechanism: 'Kerberos' | 'NTLM';
+  /**
+   * `SSPI`: Windows' own Negotiate package decides (Kerberos, else NTLM, with the logon session's credentials when
+   * there is no -Credential); psremote does not see which.
+   */
+  readonly mechanism: 'Kerberos' | 'NTLM' | 'SSPI';
   /** Why not Kerberos: `ip-address`, `localhost`, `no-gssapi`, or the Kerberos failure. */
   readonly reason?: 'ip-address' | 'localhost' | 'no-gssapi' | KerberosFailure;
 }
@@ -87,17 +90,31 @@ export function negotiateWithKerberosAuth(options: NegotiateWithKerberosOptions)
         );
       return ntlm(localhost ? 'localhost' : 'ip-address');
     }
-    let ffi: GssFfi;
+    let provider: SecurityProvider;
     try {
-      ffi = loadGssapi(options.gssapi);
+      provider = loadSecurityProvider(options);
     } catch (e) {
       if (e instanceof GssUnavailableError && explicit) return ntlm('no-gssapi');
       throw e;
     }
     const timeoutMs = options.kdcTimeoutMs ?? 30_000;
+    if (provider.kind === 'sspi') {
+      // SSPI's Negotiate package does SPNEGO and the NTLM fallback itself (as WinRM's client does): no probe.
+      tell({ mechanism: 'SSPI' });
+      return gssAuthenticator({
+        provider,
+        scheme: 'Negotiate',
+        mech: 'spnego',
+        protocol: SPNEGO_SESSION_ENCRYPTED,
+        timeoutMs,
+        credential: credentialSource(provider, 'spnego', options, () => computerName, 'Negotiate'),
+        options,
+        setHost: () => undefined,
+      });
+    }
     // The probe speaks bare Kerberos: an SPNEGO credential hides why Kerberos failed (MIT's SPNEGO acquires for
     // every mechanism it has and reports only that none is left), and the failure decides the fallback.
-    const probeCredential = credentialSource(ffi, 'krb5', options, () => computerName, 'Negotiate');
+    const probeCredential = credentialSource(provider, 'krb5', options, () => computerName, 'Negotiate');
     try {
       const cred = await probeCredential.get();
       const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
@@ -106,12 +123,7 @@ export function negotiateWithKerberosAuth(options: NegotiateWithKerberosOptions)
         ...(options.includePortInSpn ? { includePortInSpn: true, port } : {}),
       });
       // A throwaway context: can a service ticket be had?
-      const probe = new GssInitiator(ffi, {
-        mech: 'krb5',
-        credential: cred,
-        target: { name: t.gssName, type: t.gssType },
-        timeoutMs,
-      });
+      const probe = provider.initiator(cred, { mech: 'krb5', target: t, timeoutMs });
       try {
         await probe.step();
       } finally {
@@ -128,9 +140,9 @@ export function negotiateWithKerberosAuth(options: NegotiateWithKerberosOptions)
     }
     probeCredential.dispose();
     tell({ mechanism: 'Kerberos' });
-    const credential = credentialSource(ffi, 'spnego', options, () => computerName, 'Negotiate');
+    const credential = credentialSource(provider, 'spnego', options, () => computerName, 'Negotiate');
     return gssAuthenticator({
-      ffi,
+      provider,
       scheme: 'Negotiate',
       mech: 'spnego',
       protocol: SPNEGO_SESSION_ENCRYPTED,

@@ -53,7 +53,7 @@ function status(ffi: GssFfi, call: string, major: number, minor: number, mech?: 
  * Runs a (possibly KDC-bound) GSSAPI call on koffi's worker thread, so the event loop never waits on a KDC, and
  * gives up after `timeoutMs`. The C call cannot be cancelled: when it ends late, `late` cleans up what it made.
  */
-function callAsync(
+export function callAsync(
   fn: KoffiFunction,
   args: unknown[],
   timeoutMs: number,

@@ -6,7 +6,10 @@ export type GssUnavailableReason =
   | 'KoffiMissing'
   /** No GSSAPI library (or one without the IOV calls MS-WSMV encryption needs). */
   | 'LibraryMissing'
-  /** Windows: SSPI is not bound yet. */
+  /**
+   * Windows: GSSAPI is not used there (Kerberos and Negotiate go through SSPI; CredSSP's inner Kerberos is not bound
+   * to SSPI yet), or SSPI on an architecture it is not implemented for (32-bit).
+   */
   | 'Windows'
   /** PSREMOTE_GSSAPI=off. */
   | 'Disabled';
@@ -24,7 +27,7 @@ export class GssUnavailableError extends PSRemotingError {
       cause,
       recommendedAction:
         reason === 'Windows'
-          ? 'Use -Authentication Negotiate with -Credential (NTLM), or Basic over HTTPS.'
+          ? 'Use -Authentication Negotiate or Kerberos (through SSPI, on 64-bit Windows), or Basic over HTTPS.'
           : 'Install the system Kerberos libraries (Debian/Ubuntu: libgssapi-krb5-2 krb5-user), or use -Authentication Negotiate with -Credential (NTLM).',
     });
     this.name = 'GssUnavailableError';
@@ -187,7 +190,7 @@ const SSPI: Record<Exclude<KerberosFailure, 'TargetNotAllowed'>, { code: number;
 };
 
 /** WinRM's list of causes after a Kerberos failure (what PowerShell prints under it). */
-const KERBEROS_CAUSES =
+export const KERBEROS_CAUSES =
   '\n Possible causes are:\n' +
   '  -The user name or password specified are invalid.\n' +
   '  -Kerberos is used when no authentication method and no user name are specified.\n' +
@@ -339,7 +342,11 @@ export function explicitCredentialsRequired(computerName: string, why: string): 
   return new KerberosAuthError({
     failure: 'NoCredentials',
     errorCode: 0x803380e5 | 0,
-    transportMessage: `The WinRM client cannot process the request. Default credentials with Negotiate over HTTP can be used only if the target machine is part of the TrustedHosts list or the Allow implicit credentials for Negotiate option is specified. (${why} Without -Credential psremote can only use the current user's Kerberos tickets: this system has no Windows logon session to take NTLM credentials from. Give -Credential.)`,
+    transportMessage: `The WinRM client cannot process the request. Default credentials with Negotiate over HTTP can be used only if the target machine is part of the TrustedHosts list or the Allow implicit credentials for Negotiate option is specified. (${why} ${
+      process.platform === 'win32'
+        ? 'psremote has no TrustedHosts list: give -Credential.'
+        : "Without -Credential psremote can only use the current user's Kerberos tickets: this system has no Windows logon session to take NTLM credentials from. Give -Credential."
+    })`,
     computerName,
   });
 }

@@ -8,7 +8,7 @@ import { gssUnavailable } from './gss-errors.ts';
  * Linux/BSD: MIT krb5 (`libgssapi_krb5.so.2`) or Heimdal (`libgssapi.so.3`). macOS: GSS.framework, whose C structs
  * are packed to 2 bytes (`#pragma pack(push,2)` in its gssapi.h) and whose IOV calls are exported only as
  * `__ApplePrivate_gss_wrap_iov` and friends (python-gssapi and OMI look them up by that name too); a Homebrew MIT
- * krb5 works through PSREMOTE_GSSAPI_LIBRARY. Windows uses SSPI, which is a different API: not bound yet.
+ * krb5 works through PSREMOTE_GSSAPI_LIBRARY. Windows uses SSPI, a different API: see ../sspi/.
  */
 
 /** koffi's types, as far as this module uses them (koffi is loaded lazily; its own .d.ts is not needed). */
@@ -141,7 +141,7 @@ const cache = new Map<string, GssFfi>();
 export function loadGssapi(options: GssapiLoadOptions = {}): GssFfi {
   if (process.platform === 'win32')
     throw gssUnavailable(
-      'Kerberos through SSPI is not available on Windows yet in psremote; use -Authentication Negotiate with -Credential (NTLM) or Basic over HTTPS.',
+      'GSSAPI is not used on Windows: Kerberos and Negotiate go through SSPI there (implemented, not yet tested on a real Windows machine); CredSSP with Kerberos inside is not bound to SSPI yet and uses NTLM.',
       'Windows',
     );
   if (process.env.PSREMOTE_GSSAPI === 'off')

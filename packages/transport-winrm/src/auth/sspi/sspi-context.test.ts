@@ -1,0 +1,309 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import type { KoffiFunction } from '../gssapi/gss-ffi.ts';
+import { SspiCredential, SspiInitiator } from './sspi-context.ts';
+import { SspiError } from './sspi-errors.ts';
+import { loadSspi, type Secur32Functions, SSPI, sspiTypes } from './sspi-ffi.ts';
+
+// The SSPI loop and buffer handling against a scripted secur32 (no KDC): each status SSPI may return, and what the
+// code must do with the memory it is given back. The real exchange runs in test/peer/sspi.peer.test.ts.
+const koffi = createRequire(import.meta.url)('koffi') as {
+  alloc(t: unknown, n: number): bigint;
+  free(p: bigint): void;
+  encode(p: bigint, t: unknown, v: unknown): void;
+  decode(p: bigint, t: unknown): Record<string, unknown>;
+  view(p: bigint, n: number): ArrayBuffer;
+  sizeof(t: unknown): number;
+};
+const T = sspiTypes(koffi as never);
+const ALL = SSPI.ISC_RET_MUTUAL_AUTH | SSPI.ISC_RET_CONFIDENTIALITY | SSPI.ISC_RET_INTEGRITY;
+
+interface Leg {
+  status: number;
+  token?: number[];
+  attrs?: number;
+}
+
+function bufs(desc: bigint) {
+  const d = koffi.decode(desc, T.secBufferDesc);
+  return Array.from({ length: Number(d.cBuffers) }, (_, i) => {
+    const at = (d.pBuffers as bigint) + BigInt(i * koffi.sizeof(T.secBuffer));
+    const b = koffi.decode(at, T.secBuffer);
+    return { at, type: Number(b.BufferType), length: Number(b.cbBuffer), ptr: b.pvBuffer as bigint | null };
+  });
+}
+const set = (b: { at: bigint; type: number }, length: number, ptr: bigint | null) =>
+  koffi.encode(b.at, T.secBuffer, { cbBuffer: length, BufferType: b.type, pvBuffer: ptr });
+const read = (p: bigint | null, n: number) =>
+  p && n ? new Uint8Array(koffi.view(p, n)).slice() : new Uint8Array(0);
+
+/** A secur32 whose InitializeSecurityContextW answers `legs` in turn; EncryptMessage XORs with 0x5a. */
+function scripted(legs: Leg[], opts: { padding?: number; qop?: number } = {}) {
+  const log: string[] = [];
+  const inputs: { tokens: number[][]; bindings: number }[] = [];
+  const live = new Set<bigint>();
+  let achAuthData: bigint | null | undefined;
+  const sync = (name: string, impl: (...a: never[]) => number): KoffiFunction => {
+    const f = ((...a: unknown[]) => {
+      log.push(name);
+      return impl(...(a as never[])) >>> 0;
+    }) as KoffiFunction;
+    f.async = (...a: unknown[]) => {
+      const cb = a.pop() as (e: unknown, rc?: number) => void;
+      setImmediate(() => cb(null, f(...a)));
+    };
+    return f;
+  };
+  const f: Secur32Functions = {
+    AcquireCredentialsHandleW: sync(
+      'ACH',
+      (
+        _p: null,
+        _pkg: string,
+        _u: number,
+        _l: null,
+        auth: bigint | null,
+        _a: null,
+        _b: null,
+        cred: bigint,
+      ) => {
+        achAuthData = auth;
+        koffi.encode(cred, T.secHandle, { dwLower: 7n, dwUpper: 1n });
+        return 0;
+      },
+    ),
+    InitializeSecurityContextW: sync(
+      'ISC',
+      (
+        _c: bigint,
+        _ctx: bigint | null,
+        _t: string,
+        _r: number,
+        _r1: number,
+        _d: number,
+        input: bigint | null,
+        _r2: number,
+        next: bigint,
+        output: bigint,
+        attrs: bigint,
+      ) => {
+        const ins = input ? bufs(input) : [];
+        inputs.push({
+          tokens: ins.filter((b) => b.type === SSPI.SECBUFFER_TOKEN).map((b) => [...read(b.ptr, b.length)]),
+          bindings: ins.filter((b) => b.type === SSPI.SECBUFFER_CHANNEL_BINDINGS).length,
+        });
+        const leg = legs.shift() ?? { status: 0x80090304 };
+        koffi.encode(next, T.secHandle, { dwLower: 9n, dwUpper: 2n });
+        const out = bufs(output)[0]!;
+        if (leg.token && leg.token.length > 0) {
+          const p = koffi.alloc('uint8_t', leg.token.length);
+          live.add(p);
+          new Uint8Array(koffi.view(p, leg.token.length)).set(leg.token);
+          set(out, leg.token.length, p);
+        }
+        new Uint32Array(koffi.view(attrs, 4))[0] = leg.attrs ?? ALL;
+        return leg.status;
+      },
+    ),
+    QueryContextAttributesW: sync('QCA', (_c: bigint, _a: number, p: bigint) => {
+      koffi.encode(p, T.sizes, {
+        cbMaxToken: 100,
+        cbMaxSignature: 16,
+        cbBlockSize: 8,
+        cbSecurityTrailer: 64,
+      });
+      return 0;
+    }),
+    EncryptMessage: sync('Encrypt', (_c: bigint, _q: number, desc: bigint) => {
+      const [tok, data, pad] = bufs(desc);
+      new Uint8Array(koffi.view(tok!.ptr as bigint, 3)).set([1, 2, 3]);
+      set(tok!, 3, tok!.ptr); // shorter than cbSecurityTrailer: the code must take the length SSPI leaves
+      const v = new Uint8Array(koffi.view(data!.ptr as bigint, data!.length));
+      for (let i = 0; i < v.length; i++) v[i] = (v[i] as number) ^ 0x5a;
+      const n = opts.padding ?? 0;
+      if (n > 0) new Uint8Array(koffi.view(pad!.ptr as bigint, n)).fill(0xee);
+      set(pad!, n, pad!.ptr);
+      return 0;
+    }),
+    DecryptMessage: sync('Decrypt', (_c: bigint, desc: bigint, _s: number, qop: bigint) => {
+      const bs = bufs(desc);
+      const stream = bs.find((b) => b.type === SSPI.SECBUFFER_STREAM);
+      const data = bs.find((b) => b.type === SSPI.SECBUFFER_DATA)!;
+      if (stream) {
+        // header of 3 bytes, the plaintext (XORed back) left after it, DATA pointing there.
+        const at = (stream.ptr as bigint) + 3n;
+        const v = new Uint8Array(koffi.view(at, stream.length - 3));
+        for (let i = 0; i < v.length; i++) v[i] = (v[i] as number) ^ 0x5a;
+        set(data, stream.length - 3, at);
+      } else {
+        const v = new Uint8Array(koffi.view(data.ptr as bigint, data.length));
+        for (let i = 0; i < v.length; i++) v[i] = (v[i] as number) ^ 0x5a;
+      }
+      new Uint32Array(koffi.view(qop, 4))[0] = opts.qop ?? 0;
+      return 0;
+    }),
+    CompleteAuthToken: sync('Complete', () => 0),
+    DeleteSecurityContext: sync('Delete', () => 0),
+    FreeCredentialsHandle: sync('FreeCred', () => 0),
+    FreeContextBuffer: sync('FreeBuf', (p: bigint) => {
+      if (!live.delete(p)) return 0x80090301;
+      koffi.free(p);
+      return 0;
+    }),
+  };
+  return { ffi: loadSspi({ functions: f }), log, inputs, live, achAuthData: () => achAuthData };
+}
+
+async function started(
+  legs: Leg[],
+  o: { padding?: number; qop?: number; decrypt?: 'stream' | 'token'; cb?: boolean } = {},
+) {
+  const s = scripted(legs, o);
+  const credential = await SspiCredential.acquire(s.ffi, { package: 'Kerberos', timeoutMs: 1000 });
+  const ctx = new SspiInitiator(s.ffi, {
+    credential,
+    targetName: 'HTTP/srv01.corp.example',
+    timeoutMs: 1000,
+    ...(o.decrypt ? { decrypt: o.decrypt } : {}),
+    ...(o.cb ? { channelBindings: new Uint8Array([1, 2, 3]) } : {}),
+  });
+  return { ...s, credential, ctx };
+}
+
+describe('SspiInitiator: the InitializeSecurityContextW loop', () => {
+  it('SEC_I_CONTINUE_NEEDED, then the server token and SEC_E_OK: complete, sizes read, every token freed', async () => {
+    const { ctx, log, inputs, live, credential, achAuthData } = await started([
+      { status: SSPI.SEC_I_CONTINUE_NEEDED, token: [0x60, 1] },
+      { status: SSPI.SEC_E_OK },
+    ]);
+    expect(achAuthData()).toBeNull(); // no -Credential: the logon session's
+    expect(await ctx.step()).toEqual(new Uint8Array([0x60, 1]));
+    expect(ctx.complete).toBe(false);
+    expect(await ctx.step(new Uint8Array([0x6f, 9]))).toEqual(new Uint8Array(0));
+    expect(ctx.complete).toBe(true);
+    expect(ctx.sizes).toEqual({ maxToken: 100, maxSignature: 16, blockSize: 8, securityTrailer: 64 });
+    expect(inputs).toEqual([
+      { tokens: [], bindings: 0 },
+      { tokens: [[0x6f, 9]], bindings: 0 },
+    ]);
+    expect(live.size).toBe(0);
+    ctx.dispose();
+    credential.dispose();
+    expect(log.filter((l) => l === 'Delete' || l === 'FreeCred')).toEqual(['Delete', 'FreeCred']);
+    ctx.dispose(); // idempotent
+    expect(log.filter((l) => l === 'Delete')).toHaveLength(1);
+  });
+
+  it('SEC_E_OK with a last token on the first call: complete at once, the token returned', async () => {
+    const { ctx } = await started([{ status: SSPI.SEC_E_OK, token: [5, 6, 7] }]);
+    expect(await ctx.step()).toEqual(new Uint8Array([5, 6, 7]));
+    expect(ctx.complete).toBe(true);
+  });
+
+  it('SEC_I_COMPLETE_NEEDED: CompleteAuthToken is called before the token is freed', async () => {
+    const { ctx, log } = await started([{ status: SSPI.SEC_I_COMPLETE_NEEDED, token: [1] }]);
+    expect(await ctx.step()).toEqual(new Uint8Array([1]));
+    expect(ctx.complete).toBe(true);
+    expect(log.indexOf('Complete')).toBeGreaterThan(-1);
+    expect(log.indexOf('Complete')).toBeLessThan(log.indexOf('FreeBuf'));
+  });
+
+  it('the channel bindings go with every call', async () => {
+    const { ctx, inputs } = await started(
+      [{ status: SSPI.SEC_I_CONTINUE_NEEDED, token: [1] }, { status: SSPI.SEC_E_OK }],
+      { cb: true },
+    );
+    await ctx.step();
+    await ctx.step(new Uint8Array([2]));
+    expect(inputs.map((i) => i.bindings)).toEqual([1, 1]);
+  });
+
+  it('completion without MUTUAL_AUTH (or without CONFIDENTIALITY) is refused', async () => {
+    const a = await started([
+      { status: SSPI.SEC_E_OK, attrs: SSPI.ISC_RET_CONFIDENTIALITY | SSPI.ISC_RET_INTEGRITY },
+    ]);
+    const e = await a.ctx.step().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(SspiError);
+    expect((e as SspiError).status.code).toBe(0x80090363);
+    expect((e as SspiError).status.text).toContain('lacks MUTUAL_AUTH');
+    expect(a.ctx.complete).toBe(false);
+    const b = await started([
+      { status: SSPI.SEC_E_OK, attrs: SSPI.ISC_RET_MUTUAL_AUTH | SSPI.ISC_RET_INTEGRITY },
+    ]);
+    await expect(b.ctx.step()).rejects.toThrow(/lacks CONFIDENTIALITY/);
+  });
+
+  it('a failure status is an SspiError with the code; the output buffer is still freed', async () => {
+    const { ctx, live } = await started([{ status: 0x8009030c, token: [1, 2] }]);
+    const e = await ctx.step().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(SspiError);
+    expect((e as SspiError).status).toEqual({
+      call: 'InitializeSecurityContextW',
+      code: 0x8009030c,
+      text: 'The logon attempt failed',
+    });
+    expect(live.size).toBe(0);
+  });
+});
+
+describe('SspiInitiator: EncryptMessage and DecryptMessage', () => {
+  const ready = async (o: { padding?: number; qop?: number; decrypt?: 'stream' | 'token' } = {}) => {
+    const s = await started([{ status: SSPI.SEC_E_OK }], o);
+    await s.ctx.step();
+    return s;
+  };
+
+  it('wrap: the header is the token as long as SSPI left it; data then padding', async () => {
+    const { ctx } = await ready({ padding: 2 });
+    const w = ctx.wrap(new Uint8Array([0x00, 0xff, 0x10]));
+    expect(w.header).toEqual(new Uint8Array([1, 2, 3]));
+    expect(w.data).toEqual(new Uint8Array([0x5a, 0xa5, 0x4a, 0xee, 0xee]));
+    expect(ctx.wrap(new Uint8Array(0)).data).toEqual(new Uint8Array([0xee, 0xee]));
+  });
+
+  it('unwrap, token form (default): DATA decrypted in place', async () => {
+    const { ctx, log } = await ready();
+    expect(ctx.unwrap(new Uint8Array([1, 2, 3]), new Uint8Array([0x5a, 0xa5]))).toEqual(
+      new Uint8Array([0, 0xff]),
+    );
+    expect(log).toContain('Decrypt');
+  });
+
+  it('unwrap, stream form: the plaintext is read where DATA points, inside the stream', async () => {
+    const { ctx } = await ready({ decrypt: 'stream' });
+    expect(ctx.unwrap(new Uint8Array([1, 2, 3]), new Uint8Array([0x5a, 0xa5, 0x5b]))).toEqual(
+      new Uint8Array([0, 0xff, 1]),
+    );
+  });
+
+  it('a message signed but not encrypted (SECQOP_WRAP_NO_ENCRYPT) is refused', async () => {
+    const { ctx } = await ready({ qop: SSPI.SECQOP_WRAP_NO_ENCRYPT });
+    expect(() => ctx.unwrap(new Uint8Array([1, 2, 3]), new Uint8Array([1]))).toThrow(
+      /signed but not encrypted/,
+    );
+  });
+
+  it('before completion or after dispose, wrap refuses', async () => {
+    const s = await started([{ status: SSPI.SEC_I_CONTINUE_NEEDED, token: [1] }]);
+    expect(() => s.ctx.wrap(new Uint8Array([1]))).toThrow(/not established/);
+    const r = await ready();
+    r.ctx.dispose();
+    expect(() => r.ctx.wrap(new Uint8Array([1]))).toThrow(/not established/);
+  });
+});
+
+describe('SspiCredential', () => {
+  it('an explicit credential passes a SEC_WINNT_AUTH_IDENTITY_W, wiped and freed after the call', async () => {
+    const s = scripted([]);
+    const cred = await SspiCredential.acquire(s.ffi, {
+      package: 'Negotiate',
+      userName: 'CORP\\alice',
+      password: 'secret',
+      timeoutMs: 1000,
+    });
+    expect(typeof s.achAuthData()).toBe('bigint');
+    expect(cred.package).toBe('Negotiate');
+    cred.dispose();
+    expect(() => cred.handle).toThrow(/released/);
+  });
+});

@@ -1,0 +1,447 @@
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { KerberosAuthError } from '../../src/auth/gssapi/gss-errors.ts';
+import { gssapiAvailable, integratedAuthenticator, kerberosStatus } from '../../src/auth/integrated-auth.ts';
+import { type KerberosAuthOptions, kerberosAuth } from '../../src/auth/kerberos-auth.ts';
+import { WsmanAuthError } from '../../src/auth/negotiate-auth.ts';
+import type { NegotiateChoice } from '../../src/auth/negotiate-kerberos.ts';
+import { SspiError } from '../../src/auth/sspi/sspi-errors.ts';
+import { endpointFromConnectionUri } from '../../src/url/wsman-endpoint.ts';
+import type { WsmanAuthenticator } from '../../src/wsman/auth.ts';
+import { WsmanClient } from '../../src/wsman/client.ts';
+import { WsmanFault } from '../../src/wsman/errors.ts';
+import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './endpoint.ts';
+import { type FakeSecur32, fakeSecur32 } from './fake-secur32.ts';
+import {
+  faketimeMissing,
+  KDC_PASSWORD,
+  KDC_USER,
+  kdcSkipReason,
+  krb5Conf,
+  REALM,
+  SERVICE_HOST,
+  type StartedKdc,
+  startKdc,
+} from './kdc.ts';
+import { outputs, PoolSession, recording } from './pool-session.ts';
+
+/**
+ * psremote's SSPI code (sspi-context.ts: AcquireCredentialsHandleW, the InitializeSecurityContextW loop,
+ * EncryptMessage / DecryptMessage, the handle and buffer lifetimes, the status mapping) driven against the MIT KDC
+ * and the test endpoint's MIT acceptor, with secur32 replaced by fake-secur32.ts: the SSPI contract implemented in
+ * JavaScript on the real GSSAPI. Every token and sealed body is still checked by an implementation that is not ours;
+ * what is NOT shown here is Windows' own SSPI (no Windows machine).
+ */
+const skip = endpointSkipReason() ?? kdcSkipReason(gssapiAvailable() ? undefined : 'no GSSAPI library');
+const UPN = `${KDC_USER}@${REALM}`;
+const NO_CCACHE_DIR = mkdtempSync(join(tmpdir(), 'psremote-sspi-'));
+const NO_CCACHE = join(NO_CCACHE_DIR, 'cc');
+const BIG = 300_000;
+const SEALED_KERBEROS =
+  'multipart/encrypted;protocol="application/HTTP-Kerberos-session-encrypted";boundary="Encrypted Boundary"';
+const SEALED_SPNEGO =
+  'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"';
+
+function clientFor(url: string, auth: WsmanAuthenticator, ca?: string) {
+  return new WsmanClient({
+    endpoint: endpointFromConnectionUri({ connectionUri: url }),
+    auth,
+    receiveTimeoutSeconds: 10,
+    ...(ca ? { tls: { ca } } : {}),
+  });
+}
+
+async function probe(client: WsmanClient, ms = 20_000): Promise<unknown> {
+  return client
+    .receive({ shellId: '00000000-0000-0000-0000-000000000000' }, AbortSignal.timeout(ms))
+    .catch((e: unknown) => e);
+}
+
+function expectShellNotFound(e: unknown) {
+  expect(e).toBeInstanceOf(WsmanFault);
+  expect((e as WsmanFault).info.wsmanCode).toBe(2150858843);
+}
+
+function sspiCause(e: unknown): SspiError {
+  expect(e).toBeInstanceOf(KerberosAuthError);
+  const cause = (e as KerberosAuthError).cause;
+  expect(cause).toBeInstanceOf(SspiError);
+  return cause as SspiError;
+}
+
+describe.skipIf(skip !== undefined)(
+  'SSPI code over a GSSAPI-backed secur32 stand-in, MIT KDC, test endpoint',
+  () => {
+    let kdc: StartedKdc;
+    let ep: StartedEndpoint;
+    let fake: FakeSecur32;
+    const saved = { KRB5_CONFIG: process.env.KRB5_CONFIG, KRB5CCNAME: process.env.KRB5CCNAME };
+    const sspi = (extra: Partial<KerberosAuthOptions> = {}): KerberosAuthOptions => ({
+      username: UPN,
+      password: KDC_PASSWORD,
+      hostname: SERVICE_HOST,
+      sspi: { functions: fake.functions },
+      ...extra,
+    });
+
+    beforeAll(async () => {
+      kdc = await startKdc();
+      process.env.KRB5_CONFIG = kdc.krb5Config;
+      process.env.KRB5CCNAME = `FILE:${NO_CCACHE}`;
+      fake = fakeSecur32();
+      ep = await startWsmanEndpoint({
+        https: true,
+        auth: ['negotiate', 'kerberos', 'ntlm'],
+        env: kdc.serviceEnv,
+      });
+    });
+    afterEach(() => {
+      process.env.KRB5CCNAME = `FILE:${NO_CCACHE}`;
+      process.env.KRB5_CONFIG = kdc?.krb5Config;
+    });
+    afterAll(async () => {
+      await ep?.stop();
+      await kdc?.stop();
+      rmSync(NO_CCACHE_DIR, { recursive: true, force: true });
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
+
+    it('the stand-in is what the factory picks when given, and it is SSPI', () => {
+      const s = kerberosStatus({ sspi: { functions: fake.functions } });
+      expect(s).toEqual({ available: true, library: 'secur32 (stand-in)' });
+    });
+
+    it('-Authentication Kerberos, explicit credential: CONTINUE_NEEDED then OK (mutual), a pool, 300 KB each way sealed with EncryptMessage; every handle and token freed', async () => {
+      const from = fake.calls.length;
+      const auth = kerberosAuth(sspi());
+      const rec = recording(auth);
+      const client = clientFor(ep.url, rec.auth);
+      const signal = AbortSignal.timeout(90_000);
+      try {
+        const s = new PoolSession(client);
+        await s.open(signal);
+        const big = outputs(await s.run(`'x' * ${BIG}`, signal)) as string[];
+        expect(big[0]?.length).toBe(BIG);
+        expect(/^x+$/.test(big[0] as string)).toBe(true);
+        expect(outputs(await s.run(`'${'y'.repeat(BIG)}'.Length`, signal))).toEqual([BIG]);
+        await client.delete({ shellId: s.shellId }, signal);
+      } finally {
+        await client.close();
+        auth.dispose();
+      }
+      const calls = fake.calls.slice(from);
+      // The identity went as Windows splits a UPN: whole in User, no Domain.
+      expect(fake.identities).toContain(`${UPN}|`);
+      // The request WinRM makes: MUTUAL | REPLAY | SEQUENCE | CONFIDENTIALITY | INTEGRITY | ALLOCATE_MEMORY.
+      expect(calls).toContain('ISC req=0x1011e');
+      // Kerberos with mutual authentication: the AP-REQ leg continues, the server's AP-REP completes it.
+      const statuses = calls.filter((c) => c.startsWith('ISC -> '));
+      expect(statuses.filter((c) => c === 'ISC -> 0x90312').length).toBeGreaterThanOrEqual(2); // one per lane
+      expect(statuses.filter((c) => c === 'ISC -> 0x0').length).toBe(
+        statuses.filter((c) => c === 'ISC -> 0x90312').length,
+      );
+      expect(calls).toContain('QueryContextAttributesW');
+      expect(calls.filter((c) => c === 'EncryptMessage').length).toBeGreaterThan(5);
+      expect(calls.filter((c) => c === 'DecryptMessage:token').length).toBeGreaterThan(5);
+      expect(calls.filter((c) => c === 'FreeContextBuffer').length).toBeGreaterThanOrEqual(2);
+      for (const ct of [...rec.sent, ...rec.received]) expect(ct).toBe(SEALED_KERBEROS);
+      const auths = ep.events.filter((l) => l.startsWith('AUTH ') && / Kerberos /.test(l));
+      expect(auths.length).toBeGreaterThanOrEqual(2);
+      for (const a of auths)
+        expect(a).toMatch(
+          /^AUTH \d+ Kerberos psuser@PSREMOTE\.TEST cbt=none target=HTTP\/wsman\.psremote\.test@PSREMOTE\.TEST mech=krb5$/,
+        );
+      expect(fake.live()).toEqual({ credentials: 0, contexts: 0, buffers: 0 });
+    });
+
+    it('DecryptMessage with one SECBUFFER_STREAM (header ‖ data; SSPI finds the split) works too', async () => {
+      const from = fake.calls.length;
+      const auth = kerberosAuth(sspi({ sspi: { functions: fake.functions, decrypt: 'stream' } }));
+      const client = clientFor(ep.url, auth);
+      const signal = AbortSignal.timeout(60_000);
+      try {
+        const s = new PoolSession(client);
+        await s.open(signal);
+        expect(outputs(await s.run('6*7', signal))).toEqual([42]);
+        await client.delete({ shellId: s.shellId }, signal);
+      } finally {
+        await client.close();
+        auth.dispose();
+      }
+      const calls = fake.calls.slice(from);
+      expect(calls.filter((c) => c === 'DecryptMessage:stream').length).toBeGreaterThan(2);
+      expect(calls).not.toContain('DecryptMessage:token');
+    });
+
+    it('Negotiate with DOMAIN\\user: the SSPI Negotiate package (SPNEGO), Domain split off, sealed as SPNEGO', async () => {
+      const choices: NegotiateChoice[] = [];
+      const auth = integratedAuthenticator({
+        mechanism: 'Negotiate',
+        credential: { userName: `${REALM}\\${KDC_USER}`, reveal: () => KDC_PASSWORD },
+        endpoint: { computerName: SERVICE_HOST, host: SERVICE_HOST },
+        onMechanism: (c) => choices.push(c),
+        sspi: { functions: fake.functions },
+      });
+      const rec = recording(auth);
+      const client = clientFor(ep.url, rec.auth);
+      try {
+        expectShellNotFound(await probe(client));
+      } finally {
+        await client.close();
+        auth.dispose();
+      }
+      expect(choices).toEqual([{ mechanism: 'SSPI' }]);
+      expect(fake.identities).toContain(`${KDC_USER}|${REALM}`);
+      for (const ct of [...rec.sent, ...rec.received]) expect(ct).toBe(SEALED_SPNEGO);
+      await ep.waitForEvent(
+        /^AUTH \d+ Negotiate psuser@PSREMOTE\.TEST cbt=none target=HTTP\/wsman\.psremote\.test@PSREMOTE\.TEST mech=krb5$/,
+      );
+    });
+
+    it("no -Credential: the current user's tickets (pAuthData NULL), after kinit", async () => {
+      const ccDir = mkdtempSync(join(tmpdir(), 'psremote-sspi-cc-'));
+      try {
+        const ccache = `FILE:${join(ccDir, 'cc')}`;
+        kdc.kinit(ccache);
+        process.env.KRB5CCNAME = ccache;
+        const before = fake.identities.length;
+        const auth = integratedAuthenticator({
+          mechanism: 'NegotiateWithImplicitCredential',
+          endpoint: { computerName: SERVICE_HOST, host: SERVICE_HOST },
+          sspi: { functions: fake.functions },
+        });
+        const client = clientFor(ep.url, auth);
+        try {
+          expectShellNotFound(await probe(client));
+        } finally {
+          await client.close();
+          auth.dispose();
+        }
+        expect(fake.identities.length).toBe(before); // no identity was passed
+      } finally {
+        rmSync(ccDir, { recursive: true, force: true });
+      }
+    });
+
+    it('a wrong password: SEC_E_LOGON_DENIED at the first InitializeSecurityContextW, worded as WinRM, no NTLM', async () => {
+      for (const mechanism of ['Kerberos', 'Negotiate'] as const) {
+        const choices: NegotiateChoice[] = [];
+        const auth = integratedAuthenticator({
+          mechanism,
+          credential: { userName: UPN, reveal: () => 'wrong' },
+          endpoint: { computerName: SERVICE_HOST, host: SERVICE_HOST },
+          onMechanism: (c) => choices.push(c),
+          sspi: { functions: fake.functions },
+        });
+        const client = clientFor(ep.url, auth);
+        const err = await probe(client);
+        await client.close();
+        auth.dispose();
+        const cause = sspiCause(err);
+        expect(cause.status.call).toBe('InitializeSecurityContextW');
+        expect(cause.status.code).toBe(0x8009030c);
+        const k = err as KerberosAuthError;
+        expect(k.failure).toBe('LogonDenied');
+        expect(k.errorId).toBe('CreateRemoteRunspaceFailed');
+        expect(k.newPSSessionErrorId).toBe('-2146893044,PSSessionOpenFailed');
+        expect(k.message).toContain(
+          `The following error with errorcode 0x8009030c occurred while using ${mechanism} authentication: The logon attempt failed`,
+        );
+        expect(k.message).not.toMatch(/\n\s+at /);
+        if (mechanism === 'Negotiate') expect(choices).toEqual([{ mechanism: 'SSPI' }]);
+      }
+    });
+
+    it('an unknown user: SEC_E_LOGON_DENIED too (SSPI does not tell the client which)', async () => {
+      const client = clientFor(ep.url, kerberosAuth(sspi({ username: `nobody@${REALM}` })));
+      const err = await probe(client);
+      await client.close();
+      expect(sspiCause(err).status.code).toBe(0x8009030c);
+      expect((err as KerberosAuthError).failure).toBe('LogonDenied');
+    });
+
+    it('the SPN is named as SSPI wants it: HTTP/host:port under IncludePortInSPN, WSMAN/host for service WSMAN', async () => {
+      kdc.addService(`HTTP/${SERVICE_HOST}:${ep.port}`);
+      const a = clientFor(ep.url, kerberosAuth(sspi({ includePortInSpn: true })));
+      expectShellNotFound(await probe(a));
+      await a.close();
+      await ep.waitForEvent(
+        new RegExp(
+          `^AUTH \\d+ Kerberos psuser@PSREMOTE\\.TEST cbt=none target=HTTP/wsman\\.psremote\\.test:${ep.port}@`,
+        ),
+      );
+      const b = clientFor(ep.url, kerberosAuth(sspi({ service: 'WSMAN' })));
+      expectShellNotFound(await probe(b));
+      await b.close();
+      await ep.waitForEvent(
+        /^AUTH \d+ Kerberos psuser@PSREMOTE\.TEST cbt=none target=WSMAN\/wsman\.psremote\.test@/,
+      );
+    });
+
+    it('an SPN the KDC does not know: SEC_E_TARGET_UNKNOWN (TargetUnknown)', async () => {
+      const client = clientFor(ep.url, kerberosAuth(sspi({ hostname: 'nosuch.psremote.test' })));
+      const err = await probe(client);
+      await client.close();
+      expect(sspiCause(err).status.code).toBe(0x80090303);
+      expect((err as KerberosAuthError).failure).toBe('TargetUnknown');
+      expect((err as KerberosAuthError).transportErrorId).toBe('TargetUnknown');
+    });
+
+    it('a KDC that is down: SEC_E_NO_AUTHENTICATING_AUTHORITY at once', async () => {
+      const down = await startKdc();
+      await down.stop();
+      const confPath = join(NO_CCACHE_DIR, 'down.conf');
+      writeFileSync(confPath, krb5Conf(down.port));
+      process.env.KRB5_CONFIG = confPath;
+      const t0 = performance.now();
+      const client = clientFor(ep.url, kerberosAuth(sspi()));
+      const err = await probe(client);
+      await client.close();
+      expect(performance.now() - t0).toBeLessThan(15_000);
+      expect(sspiCause(err).status.code).toBe(0x80090311);
+      expect((err as KerberosAuthError).failure).toBe('KdcUnreachable');
+      expect((err as KerberosAuthError).category).toBe('ConnectionError');
+    });
+
+    it('a KDC that never answers: the step is bounded by kdcTimeoutMs; the late call is cleaned up', async () => {
+      const sockets = new Set<Socket>();
+      const mute: Server = createServer((s) => {
+        sockets.add(s);
+        s.on('error', () => undefined);
+      });
+      await new Promise<void>((r) => mute.listen(0, '127.0.0.1', () => r()));
+      // The stand-in's own wait (its GSSAPI calls) ends after 2 s: later than ours, so ours gives up first.
+      const slow = fakeSecur32({ kdcTimeoutMs: 2000 });
+      try {
+        const confPath = join(NO_CCACHE_DIR, 'mute.conf');
+        writeFileSync(confPath, krb5Conf((mute.address() as { port: number }).port));
+        process.env.KRB5_CONFIG = confPath;
+        const t0 = performance.now();
+        const auth = kerberosAuth(sspi({ kdcTimeoutMs: 800, sspi: { functions: slow.functions } }));
+        const client = clientFor(ep.url, auth);
+        const err = await probe(client);
+        await client.close();
+        const took = performance.now() - t0;
+        expect(took).toBeGreaterThanOrEqual(750);
+        expect(took).toBeLessThan(1900);
+        expect((err as KerberosAuthError).failure).toBe('KdcUnreachable');
+        expect((err as KerberosAuthError).gss?.text).toBe('no answer from the KDC within 800 ms');
+        auth.dispose();
+        expect(slow.live().credentials).toBe(0);
+        // The abandoned InitializeSecurityContextW returns later (the stand-in gives up after 2 s): whatever it
+        // made is released then, by the late-call cleanup.
+        const deadline = performance.now() + 4000;
+        while (performance.now() < deadline && !slow.calls.some((c) => c.startsWith('ISC -> ')))
+          await new Promise((r) => setTimeout(r, 100));
+        expect(slow.calls.filter((c) => c.startsWith('ISC -> '))).toEqual(['ISC -> 0x80090311']);
+        expect(slow.live()).toEqual({ credentials: 0, contexts: 0, buffers: 0 });
+      } finally {
+        for (const s of sockets) s.destroy();
+        await new Promise<void>((r) => mute.close(() => r()));
+      }
+    });
+
+    it('HTTPS: SEC_CHANNEL_BINDINGS carries tls-server-end-point; another certificate’s binding is refused', async () => {
+      const rec = recording(kerberosAuth(sspi()));
+      const client = clientFor(ep.httpsUrl as string, rec.auth, ep.caPem);
+      try {
+        expectShellNotFound(await probe(client));
+      } finally {
+        await client.close();
+      }
+      await ep.waitForEvent(
+        /^AUTH \d+ Kerberos psuser@PSREMOTE\.TEST cbt=ok target=HTTP\/wsman\.psremote\.test@/,
+      );
+      for (const ct of [...rec.sent, ...rec.received]) expect(ct).toMatch(/^application\/soap\+xml/);
+
+      const dir = mkdtempSync(join(tmpdir(), 'psremote-sspi-cert-'));
+      let other: Uint8Array;
+      try {
+        execFileSync(
+          'openssl',
+          ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other'].concat([
+            '-keyout',
+            join(dir, 'k.pem'),
+            '-out',
+            join(dir, 'c.pem'),
+          ]),
+          { stdio: 'pipe' },
+        );
+        other = new Uint8Array(new X509Certificate(readFileSync(join(dir, 'c.pem'))).raw);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const inner = kerberosAuth(sspi({ scheme: 'Negotiate' }));
+      const lying: WsmanAuthenticator = {
+        ...inner,
+        prepare: (req) => inner.prepare(req.peerCertificate ? { ...req, peerCertificate: other } : req),
+      };
+      const c2 = clientFor(ep.httpsUrl as string, lying, ep.caPem);
+      const err = await probe(c2);
+      await c2.close();
+      expect(err).toBeInstanceOf(WsmanAuthError);
+      expect((err as WsmanAuthError).status).toBe(401);
+      await ep.waitForEvent(/^AUTHFAIL \d+ Negotiate BadChannelBindingsError$/);
+    });
+
+    it('a tampered AP-REP: the last InitializeSecurityContextW fails, the server is not trusted (mutual authentication)', async () => {
+      const inner = kerberosAuth(sspi());
+      const tampering: WsmanAuthenticator = {
+        ...inner,
+        challenge: (res) => inner.challenge?.(res) ?? false,
+        unwrap: (res) => {
+          const h = res.headers['www-authenticate'];
+          const value = Array.isArray(h) ? h[0] : h;
+          const m = typeof value === 'string' ? /^Kerberos (.+)$/.exec(value) : null;
+          if (m) {
+            const token = Buffer.from(m[1] as string, 'base64');
+            token.writeUInt8(token.readUInt8(token.length - 5) ^ 0xff, token.length - 5); // inside the AP-REP's ciphertext
+            res = {
+              ...res,
+              headers: { ...res.headers, 'www-authenticate': `Kerberos ${token.toString('base64')}` },
+            };
+          }
+          return inner.unwrap ? inner.unwrap(res) : res.body;
+        },
+      };
+      const client = clientFor(ep.httpsUrl as string, tampering, ep.caPem);
+      const err = await probe(client);
+      await client.close();
+      expect(err).toBeInstanceOf(KerberosAuthError);
+      expect(sspiCause(err).status.call).toBe('InitializeSecurityContextW');
+      expect(sspiCause(err).status.code).toBe(0x80090363);
+      expect((err as KerberosAuthError).failure).toBe('MutualAuthFailed');
+      expect((err as KerberosAuthError).message).toContain(
+        'errorcode 0x80090363 occurred while using Kerberos authentication: The identity of the server computer could not be verified.',
+      );
+    });
+
+    it.skipIf(faketimeMissing() !== undefined)(
+      'a KDC whose clock is 2 hours off: SEC_E_TIME_SKEW',
+      async () => {
+        const skewed = await startKdc({ faketime: '+2h', clientExtra: '  kdc_timesync = 0\n' });
+        try {
+          process.env.KRB5_CONFIG = skewed.krb5Config;
+          const client = clientFor(ep.url, kerberosAuth(sspi()));
+          const err = await probe(client);
+          await client.close();
+          expect(sspiCause(err).status.code).toBe(0x80090324);
+          expect((err as KerberosAuthError).failure).toBe('ClockSkew');
+          expect((err as KerberosAuthError).message).toContain(
+            'The clocks on the client and server machines are skewed.',
+          );
+        } finally {
+          await skewed.stop();
+        }
+      },
+    );
+  },
+);
