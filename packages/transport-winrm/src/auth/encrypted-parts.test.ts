@@ -201,6 +201,9 @@ describe('sealedAnswerType', () => {
   it('gives the Content-Type of either encrypted form, nothing for an empty body, and refuses plaintext', () => {
     expect(sealedAnswerType(answer(encryptedContentType(P, 2), 'x'))).toBe(encryptedContentType(P, 2));
     expect(sealedAnswerType(answer(undefined, ''))).toBeUndefined();
+    // The header's name in any case (a proxy or a test may spell it so).
+    const spelled = { ...answer(undefined, 'x'), headers: { 'Content-Type': encryptedContentType(P, 1) } };
+    expect(sealedAnswerType(spelled)).toBe(encryptedContentType(P, 1));
     expect(() => sealedAnswerType(answer('application/soap+xml;charset=UTF-8', '<s:Envelope/>'))).toThrow(
       expect.objectContaining({
         errorId: 'WinRMEncryptedBodyInvalid',

@@ -52,6 +52,19 @@ export function sealedAnswerType(res: AuthResponse): string | undefined {
 }
 
 /**
+ * The answer to a sealed request whose lane has no established sealing context any more (the connection was reset,
+ * or another handshake replaced the context, while the request was in flight): it cannot be unsealed, and a
+ * plaintext one is not to be believed. Nothing when the request was not sealed (the body as received is fine).
+ */
+export function refuseOrphanedAnswer(res: AuthResponse): void {
+  if (!res.requestSealed) return;
+  throw authError(
+    'WinRMEncryptedBodyInvalid',
+    `the answer (HTTP ${res.status}) to an encrypted request arrived after the connection's security context was reset; it is not read`,
+  );
+}
+
+/**
  * One part pair as written (MS-WSMV 2.2.9.1.1.1): every header line starts with a tab, OriginalContent's Length is
  * the plaintext length of this chunk, and the octet-stream part opens with `u32le(prefix)`. The encrypted bytes go
  * right after it, with no CRLF before the next boundary.

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LaneTable, sealsBodies } from './lane-table.ts';
 import { negotiateAuth } from './negotiate-auth.ts';
+import { windowsLikeChallenge } from './testing-fixtures/fake-ntlm-server.ts';
 
 interface S {
   stage: 'handshake' | 'established';
@@ -191,5 +192,38 @@ describe('LaneTable', () => {
     // The handshake fails (the lane is reset): the second request starts its own.
     auth.reset?.('operation');
     expect((await second).headers.authorization).toMatch(/^Negotiate /);
+  });
+
+  it('in negotiateAuth: the answer to a sealed request whose lane was reset meanwhile is refused, not read', async () => {
+    const auth = negotiateAuth({ username: 'u', password: 'p', mode: 'ntlm' });
+    const url = new URL('http://srv:5985/wsman');
+    const body = new TextEncoder().encode('<s:Envelope/>');
+    const req = (attempt: number) => ({ lane: 'operation', url, body, attempt });
+    const answer = (status: number, headers: Record<string, string>, text = '', requestSealed = false) => ({
+      lane: 'operation',
+      status,
+      headers,
+      body: new TextEncoder().encode(text),
+      ...(requestSealed ? { requestSealed } : {}),
+    });
+    await auth.prepare(req(0));
+    const challenge = Buffer.from(windowsLikeChallenge()).toString('base64');
+    expect(await auth.challenge?.(answer(401, { 'www-authenticate': `Negotiate ${challenge}` }))).toBe(true);
+    expect((await auth.prepare(req(1))).handshake).toBe(true);
+    expect(await auth.challenge?.(answer(200, {}))).toBe(true);
+    const sealed = await auth.prepare(req(2));
+    expect(sealed.headers['content-type']).toMatch(/^multipart\/encrypted;/);
+    // The connection is replaced while the sealed request is out; a plaintext answer then comes back.
+    auth.reset?.('operation');
+    const soap = '<s:Envelope>injected</s:Envelope>';
+    const plaintext = answer(200, { 'content-type': 'application/soap+xml' }, soap, true);
+    expect(() => auth.unwrap?.(plaintext)).toThrow(
+      expect.objectContaining({
+        errorId: 'WinRMEncryptedBodyInvalid',
+        message: expect.stringMatching(/reset/),
+      }),
+    );
+    // A handshake leg's answer (not sealed) is read as it came: the server's fault, say.
+    expect(auth.unwrap?.(answer(500, {}, soap))).toEqual(new TextEncoder().encode(soap));
   });
 });

@@ -154,6 +154,43 @@ describe('WsmanClient over HTTP', () => {
     expect(lanes).toEqual(['operation', 'operation']);
   });
 
+  it('tells unwrap whether the request went out sealed (a body of its own, not a handshake leg)', async () => {
+    handler = (_req, body, res) => res.end(reply(`${NS.shell}/SignalResponse`, messageIdOf(body) || 'x', ''));
+    const told: (boolean | undefined)[] = [];
+    let sealed = false;
+    const auth: WsmanAuthenticator = {
+      prepare: (r) => {
+        const envelope = Buffer.from(r.body);
+        return sealed
+          ? { headers: {}, body: new Uint8Array(envelope) }
+          : { headers: {}, body: new Uint8Array(0), handshake: true };
+      },
+      challenge: () => {
+        sealed = true;
+        return true;
+      },
+      unwrap: (r) => {
+        told.push(r.requestSealed);
+        return r.body;
+      },
+    };
+    const c = client(auth);
+    await c.signal({ shellId: 'S', commandId: 'C' }, signal());
+    await c.close();
+    // The handshake leg's answer went to challenge; the sealed request's answer to unwrap, marked.
+    expect(told).toEqual([true]);
+    const plain = client({
+      prepare: () => ({ headers: {} }),
+      unwrap: (r) => {
+        told.push(r.requestSealed);
+        return r.body;
+      },
+    });
+    await plain.signal({ shellId: 'S', commandId: 'C' }, signal());
+    await plain.close();
+    expect(told).toEqual([true, undefined]);
+  });
+
   it('a server that answers 401 with a challenge forever: bounded legs, then the lane context is reset', async () => {
     let n = 0;
     handler = (_q, _b, res) => {

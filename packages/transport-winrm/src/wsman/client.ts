@@ -236,7 +236,13 @@ export class WsmanClient {
         if (prepared.handshake) this.options.auth.reset?.(lane);
         throw toTransportError(e, signal, this.endpoint);
       }
-      const authRes: AuthResponse = { lane, status, headers, body: raw };
+      const authRes: AuthResponse = {
+        lane,
+        status,
+        headers,
+        body: raw,
+        ...(prepared.body !== undefined && !prepared.handshake ? { requestSealed: true } : {}),
+      };
       if (status === 401 || prepared.handshake) {
         if (attempt + 1 < legs && (await this.options.auth.challenge?.(authRes))) continue;
         if (status === 401) {
