@@ -1,4 +1,4 @@
-import { concatBytes, concatList } from '../bytes.ts';
+import { concatList } from '../bytes.ts';
 import {
   CLOSING_BOUNDARY,
   encryptedContentType,
@@ -38,7 +38,7 @@ export async function encryptCredsspBody(tls: TlsPipe, soap: Uint8Array): Promis
   }
   return {
     contentType: encryptedContentType(CREDSSP_SESSION_ENCRYPTED, pairs),
-    body: concatBytes(...parts, CLOSING_BOUNDARY),
+    body: concatList([...parts, CLOSING_BOUNDARY]),
   };
 }
 
