@@ -269,11 +269,11 @@ describe('resolveTarget: the ComputerName and Uri sets', () => {
 });
 
 describe('connect: refusals before anything is sent', () => {
-  const ctx = (sessionOption?: Record<string, string>) => ({
+  const ctx = (sessionOption?: Record<string, string>, env: Record<string, string> = {}) => ({
     hostUi: new RecordingHostUi(),
     signal: new AbortController().signal,
     log: silentLogger,
-    env: {},
+    env,
     options: sessionOption ? resolveSessionOptions(sessionOption) : DEFAULT_SESSION_OPTIONS,
   });
 
@@ -296,6 +296,27 @@ describe('connect: refusals before anything is sent', () => {
     expect(conn.maxFragmentSize).toBeGreaterThan(100_000);
     expect(JSON.stringify(t)).not.toContain('S3cret!');
     await conn.close();
+  });
+});
+
+describe('PSREMOTE_CREDSSP_ENCRYPTION_ORACLE at connect', () => {
+  const ctx = (value: string) => ({
+    hostUi: new RecordingHostUi(),
+    signal: new AbortController().signal,
+    log: silentLogger,
+    env: { PSREMOTE_CREDSSP_ENCRYPTION_ORACLE: value },
+    options: DEFAULT_SESSION_OPTIONS,
+  });
+
+  it('is read for CredSSP only: a bad value refuses a CredSSP session before connecting, and nothing else', async () => {
+    const credssp = resolve({ ComputerName: 'srv01', Authentication: 'Credssp', Credential: cred });
+    const negotiate = resolve({ ComputerName: 'srv01', Authentication: 'Negotiate', Credential: cred });
+    for (const bad of ['junk', 'constructor', '__proto__']) {
+      const e = await winrmTransport.connect(credssp, ctx(bad)).catch((x: unknown) => x);
+      expect(isPSRemotingError(e) && e.errorId, bad).toBe('CredSSPEncryptionOracleInvalid');
+      await (await winrmTransport.connect(negotiate, ctx(bad))).close();
+    }
+    await (await winrmTransport.connect(credssp, ctx('Vulnerable'))).close();
   });
 });
 

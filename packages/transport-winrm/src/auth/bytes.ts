@@ -1,6 +1,11 @@
 /** Small byte helpers shared by the auth modules (Uint8Array in, Uint8Array out; no Buffer at the API). */
 
 export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+  return concatList(parts);
+}
+
+/** concatBytes for a list of any length (a spread of some 10^5 arguments overflows the stack). */
+export function concatList(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);

@@ -47,7 +47,20 @@ export function sealedAnswerType(res: AuthResponse): string | undefined {
   const type = parseContentType(contentType).type;
   throw authError(
     'WinRMEncryptedBodyInvalid',
-    `the server answered HTTP ${res.status} in plaintext (${type || 'no Content-Type'}) on an encrypted connection`,
+    `the server answered HTTP ${res.status} in plaintext (${type ? shown(type) : 'no Content-Type'}) on an encrypted connection`,
+  );
+}
+
+/**
+ * The answer to a sealed request whose lane has no established sealing context any more (the connection was reset,
+ * or another handshake replaced the context, while the request was in flight): it cannot be unsealed, and a
+ * plaintext one is not to be believed. Nothing when the request was not sealed (the body as received is fine).
+ */
+export function refuseOrphanedAnswer(res: AuthResponse): void {
+  if (!res.requestSealed) return;
+  throw authError(
+    'WinRMEncryptedBodyInvalid',
+    `the answer (HTTP ${res.status}) to an encrypted request arrived after the connection's security context was reset; it is not read`,
   );
 }
 
@@ -118,6 +131,21 @@ export interface PartStart {
  */
 export type EncryptedExtent = (part: PartStart) => number;
 
+/**
+ * Text the server sent, for an error message: quoted, cut to 80 characters, every byte outside printable ASCII
+ * escaped, so that a hostile body cannot write terminal control sequences through our error text.
+ */
+export function shown(text: string): string {
+  const cut = text.length > 80 ? `${text.slice(0, 80)}...` : text;
+  return `"${cut.replace(/[^\x20-\x7e]|["\\]/g, (c) => {
+    const code = c.charCodeAt(0);
+    if (code >= 0x20 && code <= 0x7e) return `\\${c}`;
+    return code > 0xff
+      ? `\\u${code.toString(16).padStart(4, '0')}`
+      : `\\x${code.toString(16).padStart(2, '0')}`;
+  })}"`;
+}
+
 export function invalidBody(why: string): never {
   throw authError('WinRMEncryptedBodyInvalid', `invalid encrypted WinRM body: ${why}`);
 }
@@ -135,9 +163,9 @@ export function walkEncryptedParts(
   extent: EncryptedExtent,
 ): EncryptedParts {
   const ct = parseContentType(contentType);
-  if (ct.type !== SINGLE && ct.type !== MULTI) invalidBody(`Content-Type ${ct.type} is not ${SINGLE}`);
+  if (ct.type !== SINGLE && ct.type !== MULTI) invalidBody(`Content-Type ${shown(ct.type)} is not ${SINGLE}`);
   if ((ct.params.get('protocol') ?? '').toLowerCase() !== protocol.toLowerCase())
-    invalidBody(`protocol ${JSON.stringify(ct.params.get('protocol'))}, expected ${protocol}`);
+    invalidBody(`protocol ${shown(ct.params.get('protocol') ?? '')}, expected ${protocol}`);
   const boundary = ct.params.get('boundary');
   if (!boundary) invalidBody('no boundary parameter');
 
@@ -150,12 +178,16 @@ export function walkEncryptedParts(
       if (buf.length - at >= m.length && buf.subarray(at, at + m.length).equals(m)) return at + m.length;
     return undefined;
   };
+  /**
+   * One header line, without its end. CRLF as written, a bare LF tolerated (the framing is by length, not by
+   * line). The search stops after MAX_HEADER_LINE bytes, so a body without line ends costs no scan of its rest.
+   */
   const line = (): string => {
-    const end = buf.indexOf('\r\n', pos, 'latin1');
-    if (end < 0 || end - pos > MAX_HEADER_LINE)
-      invalidBody(`no header line end within ${MAX_HEADER_LINE} bytes at ${pos}`);
+    const lf = buf.subarray(pos, Math.min(buf.length, pos + MAX_HEADER_LINE + 2)).indexOf(0x0a);
+    if (lf < 0) invalidBody(`no header line end within ${MAX_HEADER_LINE} bytes at ${pos}`);
+    const end = lf > 0 && buf[pos + lf - 1] === 0x0d ? pos + lf - 1 : pos + lf;
     const s = buf.subarray(pos, end).toString('latin1');
-    pos = end + 2;
+    pos += lf + 1;
     return s;
   };
   const expectBoundaryLine = (where: string) => {
@@ -176,19 +208,19 @@ export function walkEncryptedParts(
     while (boundaryAt(pos) === undefined) {
       const h = line().trim();
       const colon = h.indexOf(':');
-      if (colon < 0) invalidBody(`a metadata line without a colon: ${JSON.stringify(h.slice(0, 80))}`);
+      if (colon < 0) invalidBody(`a metadata line without a colon: ${shown(h)}`);
       const name = h.slice(0, colon).trim().toLowerCase();
       const value = h.slice(colon + 1).trim();
       if (name === 'content-type') {
         if (value.toLowerCase() !== protocol.toLowerCase())
-          invalidBody(`metadata Content-Type ${JSON.stringify(value)}`);
+          invalidBody(`metadata Content-Type ${shown(value)}`);
         sawProtocol = true;
       } else if (name === 'originalcontent') {
         // "type=application/soap+xml;charset=UTF-8;Length=N": the media type itself comes as a parameter.
         const oc = parseContentType(value.replace(/^type\s*=\s*/i, ''));
         const len = oc.params.get('length');
         if (len === undefined || !/^\d{1,10}$/.test(len))
-          invalidBody(`OriginalContent without a valid Length: ${value}`);
+          invalidBody(`OriginalContent without a valid Length: ${shown(value)}`);
         length = Number(len);
         const charset = oc.params.get('charset');
         originalContentType = `${oc.type}${charset ? `;charset=${charset}` : ''}`;
@@ -199,7 +231,7 @@ export function walkEncryptedParts(
     expectBoundaryLine('before the encrypted part');
     const ctLine = line().trim();
     if (ctLine.toLowerCase().replace(/\s+/g, '') !== 'content-type:application/octet-stream')
-      invalidBody(`encrypted part header ${JSON.stringify(ctLine.slice(0, 80))}`);
+      invalidBody(`encrypted part header ${shown(ctLine)}`);
     if (buf.length - pos < 4) invalidBody('truncated before the length prefix of the encrypted part');
     const prefix = buf.readUInt32LE(pos);
     const start = pos + 4;
@@ -219,14 +251,13 @@ export function walkEncryptedParts(
     const after = boundaryAt(pos);
     if (after === undefined)
       invalidBody(`the encrypted data is not followed by the boundary (offset ${pos})`);
-    if (buf.length - after >= 2 && buf.subarray(after, after + 2).toString('latin1') === '--') {
-      if (
-        buf
-          .subarray(after + 2)
-          .toString('latin1')
-          .trim() !== ''
-      )
-        invalidBody('bytes after the closing boundary');
+    if (buf.length - after >= 2 && buf[after] === 0x2d && buf[after + 1] === 0x2d) {
+      // Only line ends and blanks may follow (OMI writes an extra CRLF); checked byte by byte, no copy.
+      for (let i = after + 2; i < buf.length; i++) {
+        const c = buf[i];
+        if (c !== 0x0a && c !== 0x0d && c !== 0x20 && c !== 0x09)
+          invalidBody(`bytes after the closing boundary (offset ${i})`);
+      }
       break;
     }
     if (ct.type === SINGLE) invalidBody(`${SINGLE} carries one part pair; more followed`);

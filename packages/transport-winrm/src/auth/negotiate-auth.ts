@@ -9,7 +9,7 @@ import {
 import { WsmanHttpError } from '../wsman/errors.ts';
 import { authError } from './auth-error.ts';
 import { tlsServerEndPointFromCertificate } from './channel-bindings.ts';
-import { sealedAnswerType } from './encrypted-parts.ts';
+import { refuseOrphanedAnswer, sealedAnswerType } from './encrypted-parts.ts';
 import {
   authorizationHeader,
   findChallenge,
@@ -224,7 +224,10 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
       // HTTPS: the envelope went with AUTHENTICATE; this answer carries the server's last token.
       if (state?.stage === 'authenticate-sent' && !state.sealed && res.status !== 401)
         finish(res.lane, state, res);
-      if (!state?.sealed || state.stage !== 'established') return res.body;
+      if (!state?.sealed || state.stage !== 'established') {
+        refuseOrphanedAnswer(res);
+        return res.body;
+      }
       const contentType = sealedAnswerType(res);
       return contentType === undefined ? res.body : decryptWinrmBody(state.ctx, contentType, res.body).data;
     },

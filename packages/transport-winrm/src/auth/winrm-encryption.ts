@@ -1,4 +1,4 @@
-import { concatBytes } from './bytes.ts';
+import { concatBytes, concatList } from './bytes.ts';
 import {
   CLOSING_BOUNDARY,
   encryptedContentType,
@@ -79,5 +79,5 @@ export function decryptWinrmBody(
   const parts = walked.parts.map((p) =>
     ctx.unwrap(p.encrypted.subarray(0, p.prefix), p.encrypted.subarray(p.prefix)),
   );
-  return { data: concatBytes(...parts), originalContentType: walked.originalContentType };
+  return { data: concatList(parts), originalContentType: walked.originalContentType };
 }

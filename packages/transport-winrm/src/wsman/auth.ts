@@ -39,11 +39,19 @@ export interface AuthResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Uint8Array;
+  /**
+   * The request's body went out as the authenticator prepared it (sealed), not as a handshake leg: its answer must
+   * come sealed by the same context, even if the lane's context was dropped or replaced while it was in flight.
+   */
+  readonly requestSealed?: boolean;
 }
 
-/** A response header (undici spells names in lower case; a test may not). */
+/** A response header, its name in any case (undici spells names in lower case; a test may not). */
 export function responseHeader(res: AuthResponse, name: string): string | string[] | undefined {
-  return res.headers[name] ?? res.headers[name.toLowerCase()];
+  const lower = name.toLowerCase();
+  if (Object.hasOwn(res.headers, lower)) return res.headers[lower];
+  for (const key of Object.keys(res.headers)) if (key.toLowerCase() === lower) return res.headers[key];
+  return undefined;
 }
 
 /** A response header's first value, or `''`. */

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { negotiateAuth } from '../auth/negotiate-auth.ts';
 import { endpointFromConnectionUri } from '../url/wsman-endpoint.ts';
 import { basicAuth, type WsmanAuthenticator } from './auth.ts';
 import { WsmanClient } from './client.ts';
@@ -152,6 +153,64 @@ describe('WsmanClient over HTTP', () => {
     await c.close();
     expect(n).toBe(2);
     expect(lanes).toEqual(['operation', 'operation']);
+  });
+
+  it('tells unwrap whether the request went out sealed (a body of its own, not a handshake leg)', async () => {
+    handler = (_req, body, res) => res.end(reply(`${NS.shell}/SignalResponse`, messageIdOf(body) || 'x', ''));
+    const told: (boolean | undefined)[] = [];
+    let sealed = false;
+    const auth: WsmanAuthenticator = {
+      prepare: (r) => {
+        const envelope = Buffer.from(r.body);
+        return sealed
+          ? { headers: {}, body: new Uint8Array(envelope) }
+          : { headers: {}, body: new Uint8Array(0), handshake: true };
+      },
+      challenge: () => {
+        sealed = true;
+        return true;
+      },
+      unwrap: (r) => {
+        told.push(r.requestSealed);
+        return r.body;
+      },
+    };
+    const c = client(auth);
+    await c.signal({ shellId: 'S', commandId: 'C' }, signal());
+    await c.close();
+    // The handshake leg's answer went to challenge; the sealed request's answer to unwrap, marked.
+    expect(told).toEqual([true]);
+    const plain = client({
+      prepare: () => ({ headers: {} }),
+      unwrap: (r) => {
+        told.push(r.requestSealed);
+        return r.body;
+      },
+    });
+    await plain.signal({ shellId: 'S', commandId: 'C' }, signal());
+    await plain.close();
+    expect(told).toEqual([true, undefined]);
+  });
+
+  it('a leg the authenticator cannot make resets the lane: a request waiting on it goes on at once', async () => {
+    // Every NEGOTIATE is answered with a challenge that is no token: the second leg cannot be made.
+    handler = (_req, _body, res) => {
+      res.statusCode = 401;
+      res.setHeader('www-authenticate', `Negotiate ${Buffer.from('not a token').toString('base64')}`);
+      res.end();
+    };
+    const c = client(negotiateAuth({ username: 'u', password: 'p' }));
+    const started = performance.now();
+    const outcomes = await Promise.allSettled([
+      c.signal({ shellId: 'S', commandId: 'C' }, signal()),
+      c.signal({ shellId: 'S', commandId: 'D' }, signal()),
+    ]);
+    await c.close();
+    // Both fail on the token, the second without waiting for the first handshake to time out (30 s) or for its
+    // connection to close (about 3 s here).
+    for (const o of outcomes)
+      expect(o).toMatchObject({ status: 'rejected', reason: { errorId: 'WinRMAuthTokenInvalid' } });
+    expect(performance.now() - started).toBeLessThan(1500);
   });
 
   it('a server that answers 401 with a challenge forever: bounded legs, then the lane context is reset', async () => {

@@ -8,7 +8,7 @@ import {
 } from 'node:tls';
 import { buildConnector, Client } from 'undici';
 import type { WsmanEndpoint } from '../url/wsman-endpoint.ts';
-import type { AuthResponse, Lane, WsmanAuthenticator } from './auth.ts';
+import type { AuthResponse, Lane, PreparedRequest, WsmanAuthenticator } from './auth.ts';
 import { DEFAULT_MAX_ENVELOPE_SIZE } from './budget.ts';
 import {
   type CommandArgs,
@@ -233,13 +233,21 @@ export class WsmanClient {
     const legs = this.options.maxAuthLegs ?? 8;
     for (let attempt = 0; ; attempt++) {
       const peerCertificate = this.peerCertificates.get(lane);
-      const prepared = await this.options.auth.prepare({
-        lane,
-        url: this.url,
-        body,
-        attempt,
-        ...(peerCertificate ? { peerCertificate } : {}),
-      });
+      let prepared: PreparedRequest;
+      try {
+        prepared = await this.options.auth.prepare({
+          lane,
+          url: this.url,
+          body,
+          attempt,
+          ...(peerCertificate ? { peerCertificate } : {}),
+        });
+      } catch (e) {
+        // A leg that could not be made (a token the context refused, a seal that failed) ends the lane's handshake:
+        // the requests waiting for it start their own at once, not after the authenticator's wait.
+        this.options.auth.reset?.(lane);
+        throw e;
+      }
       let status: number;
       let headers: Record<string, string | string[] | undefined>;
       let raw: Uint8Array;
@@ -262,7 +270,13 @@ export class WsmanClient {
         if (prepared.handshake) this.options.auth.reset?.(lane);
         throw toTransportError(e, signal, this.endpoint);
       }
-      const authRes: AuthResponse = { lane, status, headers, body: raw };
+      const authRes: AuthResponse = {
+        lane,
+        status,
+        headers,
+        body: raw,
+        ...(prepared.body !== undefined && !prepared.handshake ? { requestSealed: true } : {}),
+      };
       if (status === 401 || prepared.handshake) {
         if (attempt + 1 < legs && (await this.options.auth.challenge?.(authRes))) continue;
         if (status === 401) {

@@ -8,7 +8,7 @@ import {
   type WsmanAuthenticator,
 } from '../../wsman/auth.ts';
 import { authError } from '../auth-error.ts';
-import { sealedAnswerType } from '../encrypted-parts.ts';
+import { refuseOrphanedAnswer, sealedAnswerType } from '../encrypted-parts.ts';
 import { parseWwwAuthenticate } from '../http-auth.ts';
 import { gssapiStatus } from '../integrated-auth.ts';
 import { LaneTable, sealsBodies } from '../lane-table.ts';
@@ -209,7 +209,10 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
 
     async unwrap(res: AuthResponse): Promise<Uint8Array> {
       const state = lanes.get(res.lane);
-      if (!state?.sealed || !state.established) return res.body;
+      if (!state?.sealed || !state.established) {
+        refuseOrphanedAnswer(res);
+        return res.body;
+      }
       const contentType = sealedAnswerType(res);
       if (contentType === undefined) return res.body;
       return (await decryptCredsspBody(state.client.tls, contentType, res.body)).data;

@@ -273,6 +273,20 @@ describe('CredsspClient against a hostile server', () => {
     }
   });
 
+  it('refuses to offer a version below the lowest it accepts (it would blame every server for it)', () => {
+    const make = (maxVersion: number, minVersion?: number) =>
+      new CredsspClient({
+        username: 'u',
+        password: 'p',
+        maxVersion,
+        ...(minVersion ? { minVersion } : {}),
+        inner: async () => fakeInner([]),
+      });
+    expect(() => make(4)).toThrow(/version 4 is below the lowest accepted \(5\)/);
+    expect(() => make(3, 4)).toThrow(RangeError);
+    make(3, 2).dispose();
+  });
+
   it('by default (minVersion 5) refuses a server claiming version 2-4 before anything is sealed', async () => {
     for (const version of [2, 3, 4]) {
       const sealed: Uint8Array[] = [];

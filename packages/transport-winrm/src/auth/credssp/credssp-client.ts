@@ -156,6 +156,10 @@ export class CredsspClient {
     this.#maxVersion = options.maxVersion ?? CREDSSP_VERSION;
     if (this.#maxVersion < 2 || this.#maxVersion > CREDSSP_VERSION)
       throw new RangeError(`CredSSP version ${this.#maxVersion} is not 2..${CREDSSP_VERSION}`);
+    // Offering less than the lowest accepted would refuse every server, and blame the server's version for it.
+    const min = options.minVersion ?? lowestServerVersion(DEFAULT_ENCRYPTION_ORACLE);
+    if (this.#maxVersion < min)
+      throw new RangeError(`CredSSP version ${this.#maxVersion} is below the lowest accepted (${min})`);
     this.tls = new TlsPipe(options.servername);
   }
 

@@ -75,6 +75,18 @@ describe('decryptCredsspBody', () => {
     expect(fed).toHaveLength(0);
   });
 
+  it('joins 250 000 parts (a 50 MB body) without overflowing the stack, and in bounded time', async () => {
+    const { pipe, fed } = recordingPipe();
+    const n = 250_000;
+    const one = part(1, record(24));
+    const body = Buffer.concat([...Array.from({ length: n }, () => one), END]);
+    const started = performance.now();
+    const out = await decryptCredsspBody(pipe, ct(true), new Uint8Array(body));
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(out.data.length).toBe(n);
+    expect(fed[0]?.records.length).toBe(n * 29);
+  });
+
   it('walks thousands of parts in one pass, and refuses the same body once one Length lies', async () => {
     const { pipe, fed } = recordingPipe();
     const parts = Array.from({ length: 5000 }, () => part(10, record(26)));

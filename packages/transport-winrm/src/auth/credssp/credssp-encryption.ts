@@ -1,4 +1,4 @@
-import { concatBytes } from '../bytes.ts';
+import { concatList } from '../bytes.ts';
 import {
   CLOSING_BOUNDARY,
   encryptedContentType,
@@ -38,7 +38,7 @@ export async function encryptCredsspBody(tls: TlsPipe, soap: Uint8Array): Promis
   }
   return {
     contentType: encryptedContentType(CREDSSP_SESSION_ENCRYPTED, pairs),
-    body: concatBytes(...parts, CLOSING_BOUNDARY),
+    body: concatList([...parts, CLOSING_BOUNDARY]),
   };
 }
 
@@ -70,6 +70,6 @@ export async function decryptCredsspBody(
     return pos;
   });
   // One pass through TLS for all the parts: their plaintext must add up to the sum of their Lengths exactly.
-  const records = concatBytes(...walked.parts.map((p) => p.encrypted));
+  const records = concatList(walked.parts.map((p) => p.encrypted));
   return { data: await tls.unwrap(records, walked.length), originalContentType: walked.originalContentType };
 }

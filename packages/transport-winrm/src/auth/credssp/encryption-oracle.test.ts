@@ -31,7 +31,18 @@ describe('the Encryption Oracle Remediation level (PSREMOTE_CREDSSP_ENCRYPTION_O
     expect(level(value)).toBe(expected);
   });
 
-  it.each(['3', 'vulnerabel', 'off', '-1'])('refuses %j before connecting, naming the levels', (value) => {
+  it.each([
+    '3',
+    'vulnerabel',
+    'off',
+    '-1',
+    'constructor',
+    '__proto__',
+    'toString',
+    'hasOwnProperty',
+    '0x2',
+    '2.0',
+  ])('refuses %j before connecting, naming the levels', (value) => {
     let caught: unknown;
     try {
       level(value);

@@ -19,14 +19,15 @@ export const DEFAULT_ENCRYPTION_ORACLE: EncryptionOracle = 'Mitigated';
 /** MS-CSSP 3.1.5: from version 5 the server's public key is bound with the client's nonce and SHA-256. */
 const FIRST_PATCHED_VERSION = 5;
 
-const BY_VALUE: Readonly<Record<string, EncryptionOracle>> = {
-  '0': 'ForceUpdatedClients',
-  forceupdatedclients: 'ForceUpdatedClients',
-  '1': 'Mitigated',
-  mitigated: 'Mitigated',
-  '2': 'Vulnerable',
-  vulnerable: 'Vulnerable',
-};
+/** A Map, not an object literal: `constructor` or `__proto__` must not pass for a level. */
+const BY_VALUE: ReadonlyMap<string, EncryptionOracle> = new Map([
+  ['0', 'ForceUpdatedClients'],
+  ['forceupdatedclients', 'ForceUpdatedClients'],
+  ['1', 'Mitigated'],
+  ['mitigated', 'Mitigated'],
+  ['2', 'Vulnerable'],
+  ['vulnerable', 'Vulnerable'],
+]);
 
 /**
  * The policy `PSREMOTE_CREDSSP_ENCRYPTION_ORACLE` names: `ForceUpdatedClients`, `Mitigated` or `Vulnerable` (any
@@ -36,7 +37,7 @@ const BY_VALUE: Readonly<Record<string, EncryptionOracle>> = {
 export function encryptionOracleFromEnv(env: Readonly<Record<string, string | undefined>>): EncryptionOracle {
   const raw = env[ENCRYPTION_ORACLE_VARIABLE]?.trim() ?? '';
   if (raw === '') return DEFAULT_ENCRYPTION_ORACLE;
-  const policy = BY_VALUE[raw.replace(/\s+/g, '').toLowerCase()];
+  const policy = BY_VALUE.get(raw.replace(/\s+/g, '').toLowerCase());
   if (policy) return policy;
   throw new PSRemotingError(
     `${ENCRYPTION_ORACLE_VARIABLE}=${JSON.stringify(raw)} is not an Encryption Oracle Remediation level: use ForceUpdatedClients (0), Mitigated (1, the default) or Vulnerable (2).`,

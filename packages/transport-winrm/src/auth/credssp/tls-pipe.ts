@@ -170,7 +170,7 @@ export class TlsPipe {
     const deadline = Date.now() + STEP_TIMEOUT_MS;
     for (let quiet = 0, seen = -1; quiet < DRAIN_TURNS; ) {
       await new Promise<void>((r) => setImmediate(r));
-      if (this.#error) throw authError('WinRMAuthRejected', `CredSSP: TLS failed: ${this.#error.message}`);
+      if (this.#error) throw this.#unwrapFailure(this.#error);
       quiet = this.#plainLength === seen ? quiet + 1 : 0;
       seen = this.#plainLength;
       if (Date.now() > deadline) break;
@@ -185,6 +185,22 @@ export class TlsPipe {
     this.#plain.length = 0;
     this.#plainLength = 0;
     return new Uint8Array(all);
+  }
+
+  /**
+   * A TLS error while decrypting. After the handshake a record that does not decrypt is tampering or corruption
+   * (WinRMMessageIntegrity, as a bad NTLM seal is), worded by OpenSSL's reason, not its source location.
+   */
+  #unwrapFailure(e: Error): Error {
+    if (!this.#secure) return authError('WinRMAuthRejected', `CredSSP: TLS failed: ${e.message}`);
+    const reason = (e as { reason?: unknown }).reason;
+    const why =
+      typeof reason === 'string' && reason ? reason : ((e as { code?: string }).code ?? 'TLS error');
+    return authError(
+      'WinRMMessageIntegrity',
+      `CredSSP: a TLS record from the server did not decrypt (${why}): the message was altered or corrupted`,
+      e,
+    );
   }
 
   /** The server certificate's SubjectPublicKey: the BIT STRING's content of its SubjectPublicKeyInfo. */
