@@ -9,6 +9,7 @@ import {
   type WsmanAuthenticator,
 } from '../wsman/auth.ts';
 import { tlsServerEndPointFromCertificate } from './channel-bindings.ts';
+import { refuseOrphanedAnswer } from './encrypted-parts.ts';
 import { type GssCredential, type GssMech, GssTimeout } from './gssapi/gss-context.ts';
 import {
   GssError,
@@ -444,7 +445,10 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
       // HTTPS: the envelope went with the token; this answer carries the server's last token.
       if (state?.stage === 'token-sent' && !state.sealed && res.status !== 401)
         await finish(res.lane, state, res);
-      if (!state?.sealed || state.stage !== 'established') return res.body;
+      if (!state?.sealed || state.stage !== 'established') {
+        refuseOrphanedAnswer(res);
+        return res.body;
+      }
       const contentType = firstHeader(res, 'content-type');
       const type = parseContentType(contentType).type;
       if (type === 'multipart/encrypted' || type === 'multipart/x-multi-encrypted') {

@@ -135,6 +135,30 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
     expect(existsSync(NO_CCACHE)).toBe(false);
   });
 
+  it('the answer to a sealed request whose lane was reset meanwhile is refused, not read as plaintext', async () => {
+    for (const scheme of ['Kerberos', 'Negotiate'] as const) {
+      const auth = kerberosAuth(explicit({ scheme }));
+      try {
+        const soap = new TextEncoder().encode('<s:Envelope>injected</s:Envelope>');
+        const orphan = {
+          lane: 'operation',
+          status: 200,
+          headers: { 'content-type': 'application/soap+xml' },
+          body: soap,
+          requestSealed: true,
+        };
+        await expect(Promise.resolve().then(() => auth.unwrap?.(orphan))).rejects.toMatchObject({
+          errorId: 'WinRMEncryptedBodyInvalid',
+        });
+        // The same answer to a request that went in clear (a handshake leg, a fault) is read as it came.
+        const clear = { ...orphan, requestSealed: false };
+        expect(await auth.unwrap?.(clear)).toEqual(soap);
+      } finally {
+        auth.dispose();
+      }
+    }
+  });
+
   it('Negotiate with implicit credentials after kinit: Kerberos inside SPNEGO, sealed', async () => {
     const ccDir = mkdtempSync(join(tmpdir(), 'psremote-cc-'));
     try {
