@@ -321,8 +321,12 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
           }),
         );
       try {
-        const more = await ctx.step(token);
-        if (more.length > 0 || !ctx.complete)
+        // A context that completes here may still hand back a last token (InitializeSecurityContextW documents
+        // SEC_E_OK with an output token to send; GSS_S_COMPLETE may carry one too). After the server's 200 no
+        // request is left to carry it, and the server has already accepted the logon: it is dropped. What proves
+        // the server is that the context is complete with mutual authentication, which step() checked.
+        await ctx.step(token);
+        if (!ctx.complete)
           throw new GssError({
             call: 'gss_init_sec_context',
             major: 0x00060000,

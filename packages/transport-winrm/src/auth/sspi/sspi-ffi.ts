@@ -26,6 +26,8 @@ export const SSPI = {
   SECBUFFER_STREAM: 10,
   SECBUFFER_CHANNEL_BINDINGS: 14,
   SECPKG_ATTR_SIZES: 0,
+  /** SecPkgContext_NegotiationInfoW: which package Negotiate chose (Kerberos or NTLM). */
+  SECPKG_ATTR_NEGOTIATION_INFO: 12,
   ISC_REQ_DELEGATE: 0x1,
   ISC_REQ_MUTUAL_AUTH: 0x2,
   ISC_REQ_REPLAY_DETECT: 0x4,
@@ -47,6 +49,14 @@ export const SSPI = {
 /** A SECURITY_STATUS (an HRESULT) is a failure when its severity bit is set. */
 export function secFailed(status: number): boolean {
   return (status & 0x80000000) !== 0;
+}
+
+/**
+ * A SECURITY_STATUS as the unsigned 32-bit number the constants above are written as. sspi.h declares it a LONG:
+ * whoever hands one back signed (-2146893044 for SEC_E_LOGON_DENIED) compares equal after this.
+ */
+export function secStatus(status: number): number {
+  return status >>> 0;
 }
 
 /**
@@ -81,6 +91,10 @@ export interface SspiTypes {
   readonly sizes: unknown;
   /** SEC_CHANNEL_BINDINGS: eight ULONGs (types, lengths and offsets from the struct's start). 32 bytes. */
   readonly channelBindings: unknown;
+  /** SecPkgContext_NegotiationInfoW: PSecPkgInfoW PackageInfo, ULONG NegotiationState. 16 bytes. */
+  readonly negotiationInfo: unknown;
+  /** SecPkgInfoW: ULONG fCapabilities, USHORT wVersion, USHORT wRPCID, ULONG cbMaxToken, Name, Comment. 32 bytes. */
+  readonly pkgInfo: unknown;
 }
 
 /** One loaded secur32 (or a stand-in): koffi for memory, the struct types, the functions. */
@@ -166,6 +180,18 @@ export function sspiTypes(koffi: Koffi): SspiTypes {
       dwAcceptorOffset: 'uint32_t',
       cbApplicationDataLength: 'uint32_t',
       dwApplicationDataOffset: 'uint32_t',
+    }),
+    negotiationInfo: koffi.struct('psr_SecPkgContext_NegotiationInfoW', {
+      PackageInfo: 'void *',
+      NegotiationState: 'uint32_t',
+    }),
+    pkgInfo: koffi.struct('psr_SecPkgInfoW', {
+      fCapabilities: 'uint32_t',
+      wVersion: 'uint16_t',
+      wRPCID: 'uint16_t',
+      cbMaxToken: 'uint32_t',
+      Name: 'void *',
+      Comment: 'void *',
     }),
   };
   typesCache = types;
