@@ -386,8 +386,16 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
       if (state.stage !== 'established')
         throw new WsmanAuthError('AccessDenied', `${scheme}: a request in handshake stage ${state.stage}`);
       if (!state.sealed) return { headers: {} };
-      const { contentType, body } = encryptWinrmBody(state.ctx as SecurityContext, req.body, protocol);
-      return { headers: { 'content-type': contentType }, body };
+      let sealed: { contentType: string; body: Uint8Array };
+      try {
+        sealed = encryptWinrmBody(state.ctx as SecurityContext, req.body, protocol);
+      } catch (e) {
+        // EncryptMessage/gss_wrap refused (SEC_E_CONTEXT_EXPIRED, a released context): worded as WinRM does, and
+        // the lane starts a new logon on its next request.
+        if (isPSRemotingError(e)) throw e;
+        return fail(req.lane, e);
+      }
+      return { headers: { 'content-type': sealed.contentType }, body: sealed.body };
     },
 
     async challenge(res: AuthResponse): Promise<boolean> {

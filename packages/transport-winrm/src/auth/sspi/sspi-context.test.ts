@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
+import { isPSRemotingError } from '@psremote/core';
 import { describe, expect, it } from 'vitest';
 import type { KoffiFunction } from '../gssapi/gss-ffi.ts';
+import { kerberosAuth } from '../kerberos-auth.ts';
 import { SspiCredential, SspiInitiator } from './sspi-context.ts';
 import { SspiError } from './sspi-errors.ts';
 import { loadSspi, type Secur32Functions, SSPI, sspiTypes } from './sspi-ffi.ts';
@@ -40,7 +42,13 @@ const read = (p: bigint | null, n: number) =>
 /** A secur32 whose InitializeSecurityContextW answers `legs` in turn; EncryptMessage XORs with 0x5a. */
 function scripted(
   legs: Leg[],
-  opts: { padding?: number; qop?: number; negotiated?: string; signed?: boolean } = {},
+  opts: {
+    padding?: number;
+    qop?: number;
+    negotiated?: string;
+    signed?: boolean;
+    encryptStatus?: number;
+  } = {},
 ) {
   const log: string[] = [];
   const inputs: { tokens: number[][]; bindings: number }[] = [];
@@ -141,6 +149,7 @@ function scripted(
       return 0;
     }),
     EncryptMessage: sync('Encrypt', (_c: bigint, _q: number, desc: bigint) => {
+      if (opts.encryptStatus !== undefined) return opts.encryptStatus;
       const [tok, data, pad] = bufs(desc);
       new Uint8Array(koffi.view(tok!.ptr as bigint, 3)).set([1, 2, 3]);
       set(tok!, 3, tok!.ptr); // shorter than cbSecurityTrailer: the code must take the length SSPI leaves
@@ -395,5 +404,76 @@ describe('SspiCredential', () => {
     expect(cred.package).toBe('Negotiate');
     cred.dispose();
     expect(() => cred.handle).toThrow(/released/);
+  });
+});
+
+describe('kerberosAuth over SSPI: the last leg and a refused EncryptMessage', () => {
+  const url = new URL('http://srv01.corp.example:5985/wsman');
+  const body = new TextEncoder().encode('<s:Envelope/>');
+  const b64 = (b: number[]) => Buffer.from(b).toString('base64');
+
+  async function handshake(legs: Leg[], o: { encryptStatus?: number } = {}) {
+    const s = scripted(legs, o);
+    const auth = kerberosAuth({
+      sspi: { functions: (s.ffi as { f: Secur32Functions }).f },
+      kdcTimeoutMs: 1000,
+    });
+    const first = await auth.prepare({ lane: 'a', url, body, attempt: 0 });
+    expect(first.headers.authorization).toBe(`Kerberos ${b64([0x60, 1])}`);
+    expect(first.handshake).toBe(true);
+    const done = auth.challenge?.({
+      lane: 'a',
+      status: 200,
+      headers: { 'www-authenticate': `Kerberos ${b64([0x6f, 2])}` },
+      body: new Uint8Array(0),
+    });
+    return { s, auth, done };
+  }
+
+  // InitializeSecurityContextW documents SEC_E_OK with an output token to send; after the server's 200 nothing can
+  // carry it, and the context is complete with mutual authentication: the lane is established.
+  // https://learn.microsoft.com/windows/win32/api/sspi/nf-sspi-initializesecuritycontextw
+  it("SEC_E_OK with a last token on the server's 200: established, the token dropped, bodies sealed", async () => {
+    const { s, auth, done } = await handshake([
+      { status: SSPI.SEC_I_CONTINUE_NEEDED, token: [0x60, 1] },
+      { status: SSPI.SEC_E_OK, token: [9, 9] },
+    ]);
+    expect(await done).toBe(true);
+    const sealed = await auth.prepare({ lane: 'a', url, body, attempt: 1 });
+    expect(sealed.headers['content-type']).toContain('application/HTTP-Kerberos-session-encrypted');
+    expect(s.log).toContain('Encrypt');
+    expect(s.live.size).toBe(0);
+    auth.dispose();
+  });
+
+  it("SEC_I_CONTINUE_NEEDED on the server's 200 is still refused: the context is not complete", async () => {
+    const { auth, done } = await handshake([
+      { status: SSPI.SEC_I_CONTINUE_NEEDED, token: [0x60, 1] },
+      { status: SSPI.SEC_I_CONTINUE_NEEDED, token: [9] },
+    ]);
+    await expect(done).rejects.toThrow(/before the security context was complete/);
+    auth.dispose();
+  });
+
+  it('EncryptMessage failing (SEC_E_CONTEXT_EXPIRED) is a PowerShell-style error and the lane logs on again', async () => {
+    const { s, auth, done } = await handshake(
+      [
+        { status: SSPI.SEC_I_CONTINUE_NEEDED, token: [0x60, 1] },
+        { status: SSPI.SEC_E_OK },
+        { status: SSPI.SEC_I_CONTINUE_NEEDED, token: [0x60, 1] },
+      ],
+      { encryptStatus: 0x80090317 },
+    );
+    expect(await done).toBe(true);
+    const e = await Promise.resolve()
+      .then(() => auth.prepare({ lane: 'a', url, body, attempt: 1 }))
+      .catch((x: unknown) => x);
+    expect(isPSRemotingError(e)).toBe(true);
+    expect(String((e as Error).message)).toContain('0x80090317');
+    // The lane was dropped: the next request starts a new context (a new first token).
+    const again = await auth.prepare({ lane: 'a', url, body, attempt: 0 });
+    expect(again.headers.authorization).toBe(`Kerberos ${b64([0x60, 1])}`);
+    expect(s.log.filter((l) => l === 'ISC')).toHaveLength(3);
+    auth.dispose();
   });
 });
