@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { win32 } from 'node:path';
 import { gssUnavailable } from '../gssapi/gss-errors.ts';
 import type { Koffi, KoffiFunction } from '../gssapi/gss-ffi.ts';
 
@@ -107,7 +108,11 @@ export interface SspiFfi {
 }
 
 export interface SspiLoadOptions {
-  /** The DLL; default `secur32.dll` (which forwards to sspicli.dll). */
+  /**
+   * The DLL; default `secur32.dll` from the System32 directory (`%SystemRoot%\System32\secur32.dll`, by full path so
+   * no secur32.dll beside node.exe or in the working directory is picked first). secur32 exports every function
+   * used here (forwarding them to sspicli.dll).
+   */
   readonly library?: string;
   /** The koffi module specifier; default `koffi`. */
   readonly koffiModule?: string;
@@ -247,19 +252,27 @@ export function loadSspi(options: SspiLoadOptions = {}): SspiFfi {
   if (process.env.PSREMOTE_GSSAPI === 'off')
     throw gssUnavailable('Kerberos is switched off (PSREMOTE_GSSAPI=off).', 'Disabled');
   const library = options.library ?? 'secur32.dll';
-  const cached = loaded.get(library);
+  const path = options.library ?? systemDll('secur32.dll');
+  const cached = loaded.get(path);
   if (cached) return cached;
   let lib: { func(signature: string): KoffiFunction };
   try {
-    lib = koffi.load(library);
+    lib = koffi.load(path);
   } catch (e) {
+    const where = path === library ? '' : ` (${path})`;
     throw gssUnavailable(
-      `Kerberos needs ${library}, and it could not be loaded: ${(e as Error).message.split('\n')[0]}`,
+      `Kerberos needs ${library}${where}, and it could not be loaded: ${(e as Error).message.split('\n')[0]}`,
       'LibraryMissing',
       e,
     );
   }
   const ffi: SspiFfi = { koffi, library, types: sspiTypes(koffi), f: bindSecur32(lib, library) };
-  loaded.set(library, ffi);
+  loaded.set(path, ffi);
   return ffi;
+}
+
+/** A DLL of the System32 directory by full path (bare name when the environment does not say where Windows is). */
+export function systemDll(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const root = env.SystemRoot ?? env.SYSTEMROOT ?? env.windir;
+  return root ? win32.join(root, 'System32', name) : name;
 }
