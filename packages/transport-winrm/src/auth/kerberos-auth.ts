@@ -322,8 +322,12 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
           }),
         );
       try {
-        const more = await ctx.step(token);
-        if (more.length > 0 || !ctx.complete)
+        // A context that completes here may still hand back a last token (InitializeSecurityContextW documents
+        // SEC_E_OK with an output token to send; GSS_S_COMPLETE may carry one too). After the server's 200 no
+        // request is left to carry it, and the server has already accepted the logon: it is dropped. What proves
+        // the server is that the context is complete with mutual authentication, which step() checked.
+        await ctx.step(token);
+        if (!ctx.complete)
           throw new GssError({
             call: 'gss_init_sec_context',
             major: 0x00060000,
@@ -383,8 +387,16 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
       if (state.stage !== 'established')
         throw new WsmanAuthError('AccessDenied', `${scheme}: a request in handshake stage ${state.stage}`);
       if (!state.sealed) return { headers: {} };
-      const { contentType, body } = encryptWinrmBody(state.ctx as SecurityContext, req.body, protocol);
-      return { headers: { 'content-type': contentType }, body };
+      let sealed: { contentType: string; body: Uint8Array };
+      try {
+        sealed = encryptWinrmBody(state.ctx as SecurityContext, req.body, protocol);
+      } catch (e) {
+        // EncryptMessage/gss_wrap refused (SEC_E_CONTEXT_EXPIRED, a released context): worded as WinRM does, and
+        // the lane starts a new logon on its next request.
+        if (isPSRemotingError(e)) throw e;
+        return fail(req.lane, e);
+      }
+      return { headers: { 'content-type': sealed.contentType }, body: sealed.body };
     },
 
     async challenge(res: AuthResponse): Promise<boolean> {

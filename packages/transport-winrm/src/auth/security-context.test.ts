@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GssUnavailableError } from './gssapi/gss-errors.ts';
 import { gssapiStatus, kerberosStatus } from './integrated-auth.ts';
 import { loadSecurityProvider } from './security-context.ts';
+import { systemDll } from './sspi/sspi-ffi.ts';
 
 // Which library the factory picks. On win32 it must be SSPI (secur32.dll), never GSSAPI; on this Linux machine the
 // DLL cannot load, which shows the choice and the error users would get without it.
@@ -35,13 +36,32 @@ describe('loadSecurityProvider', () => {
     expect(err).toBeInstanceOf(GssUnavailableError);
     expect((err as GssUnavailableError).errorId).toBe('KerberosNotAvailable');
     expect((err as GssUnavailableError).reason).toBe('LibraryMissing');
-    expect((err as Error).message).toMatch(/^Kerberos needs secur32\.dll, and it could not be loaded/);
+    expect((err as Error).message).toMatch(
+      /^Kerberos needs secur32\.dll( \(.*\))?, and it could not be loaded/,
+    );
     const status = kerberosStatus();
     expect(status.available).toBe(false);
     // GSSAPI itself is never used on Windows (CredSSP's inner Kerberos asks for it and goes on with NTLM).
     const gss = gssapiStatus();
     expect(gss.available).toBe(false);
     expect(!gss.available && gss.error.reason).toBe('Windows');
+  });
+
+  it('secur32.dll is loaded from System32 by full path, not found by the DLL search order', () => {
+    const saved = process.env.SystemRoot;
+    process.env.SystemRoot = 'C:\\Windows';
+    pretend('win32', 'x64');
+    try {
+      if (realPlatform === 'win32') return;
+      expect(() => loadSecurityProvider()).toThrow(
+        /^Kerberos needs secur32\.dll \(C:\\Windows\\System32\\secur32\.dll\), and it could not be loaded/,
+      );
+    } finally {
+      if (saved === undefined) delete process.env.SystemRoot;
+      else process.env.SystemRoot = saved;
+    }
+    expect(systemDll('secur32.dll', { windir: 'D:\\WINNT' })).toBe('D:\\WINNT\\System32\\secur32.dll');
+    expect(systemDll('secur32.dll', {})).toBe('secur32.dll');
   });
 
   it('on 32-bit Windows: not implemented, said so', () => {

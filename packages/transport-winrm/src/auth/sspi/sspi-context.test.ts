@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
+import { isPSRemotingError } from '@psremote/core';
 import { describe, expect, it } from 'vitest';
 import type { KoffiFunction } from '../gssapi/gss-ffi.ts';
+import { kerberosAuth } from '../kerberos-auth.ts';
 import { SspiCredential, SspiInitiator } from './sspi-context.ts';
 import { SspiError } from './sspi-errors.ts';
 import { loadSspi, type Secur32Functions, SSPI, sspiTypes } from './sspi-ffi.ts';
@@ -38,15 +40,27 @@ const read = (p: bigint | null, n: number) =>
   p && n ? new Uint8Array(koffi.view(p, n)).slice() : new Uint8Array(0);
 
 /** A secur32 whose InitializeSecurityContextW answers `legs` in turn; EncryptMessage XORs with 0x5a. */
-function scripted(legs: Leg[], opts: { padding?: number; qop?: number } = {}) {
+function scripted(
+  legs: Leg[],
+  opts: {
+    padding?: number;
+    qop?: number;
+    negotiated?: string;
+    signed?: boolean;
+    encryptStatus?: number;
+  } = {},
+) {
   const log: string[] = [];
   const inputs: { tokens: number[][]; bindings: number }[] = [];
   const live = new Set<bigint>();
+  const names = new Map<bigint, bigint>();
   let achAuthData: bigint | null | undefined;
   const sync = (name: string, impl: (...a: never[]) => number): KoffiFunction => {
     const f = ((...a: unknown[]) => {
       log.push(name);
-      return impl(...(a as never[])) >>> 0;
+      // sspi.h's SECURITY_STATUS is a LONG: `signed` hands statuses back as a signed 32-bit number.
+      const rc = impl(...(a as never[]));
+      return opts.signed ? rc | 0 : rc >>> 0;
     }) as KoffiFunction;
     f.async = (...a: unknown[]) => {
       const cb = a.pop() as (e: unknown, rc?: number) => void;
@@ -105,7 +119,27 @@ function scripted(legs: Leg[], opts: { padding?: number; qop?: number } = {}) {
         return leg.status;
       },
     ),
-    QueryContextAttributesW: sync('QCA', (_c: bigint, _a: number, p: bigint) => {
+    QueryContextAttributesW: sync('QCA', (_c: bigint, attr: number, p: bigint) => {
+      if (attr === SSPI.SECPKG_ATTR_NEGOTIATION_INFO) {
+        if (opts.negotiated === undefined) return 0x80090302; // SEC_E_UNSUPPORTED_FUNCTION
+        // SSPI's memory: a SecPkgInfoW and its Name, both released with FreeContextBuffer (one call, here).
+        const name = Buffer.from(`${opts.negotiated}\0`, 'utf16le');
+        const n = koffi.alloc('uint8_t', name.length);
+        new Uint8Array(koffi.view(n, name.length)).set(name);
+        const info = koffi.alloc(T.pkgInfo, 1);
+        koffi.encode(info, T.pkgInfo, {
+          fCapabilities: 0,
+          wVersion: 1,
+          wRPCID: 9,
+          cbMaxToken: 48256,
+          Name: n,
+          Comment: null,
+        });
+        live.add(info);
+        names.set(info, n);
+        koffi.encode(p, T.negotiationInfo, { PackageInfo: info, NegotiationState: 0 });
+        return 0;
+      }
       koffi.encode(p, T.sizes, {
         cbMaxToken: 100,
         cbMaxSignature: 16,
@@ -115,6 +149,7 @@ function scripted(legs: Leg[], opts: { padding?: number; qop?: number } = {}) {
       return 0;
     }),
     EncryptMessage: sync('Encrypt', (_c: bigint, _q: number, desc: bigint) => {
+      if (opts.encryptStatus !== undefined) return opts.encryptStatus;
       const [tok, data, pad] = bufs(desc);
       new Uint8Array(koffi.view(tok!.ptr as bigint, 3)).set([1, 2, 3]);
       set(tok!, 3, tok!.ptr); // shorter than cbSecurityTrailer: the code must take the length SSPI leaves
@@ -147,6 +182,9 @@ function scripted(legs: Leg[], opts: { padding?: number; qop?: number } = {}) {
     FreeCredentialsHandle: sync('FreeCred', () => 0),
     FreeContextBuffer: sync('FreeBuf', (p: bigint) => {
       if (!live.delete(p)) return 0x80090301;
+      const name = names.get(p);
+      if (name !== undefined) koffi.free(name);
+      names.delete(p);
       koffi.free(p);
       return 0;
     }),
@@ -156,10 +194,18 @@ function scripted(legs: Leg[], opts: { padding?: number; qop?: number } = {}) {
 
 async function started(
   legs: Leg[],
-  o: { padding?: number; qop?: number; decrypt?: 'stream' | 'token'; cb?: boolean } = {},
+  o: {
+    padding?: number;
+    qop?: number;
+    decrypt?: 'stream' | 'token';
+    cb?: boolean;
+    pkg?: 'Kerberos' | 'Negotiate';
+    negotiated?: string;
+    signed?: boolean;
+  } = {},
 ) {
   const s = scripted(legs, o);
-  const credential = await SspiCredential.acquire(s.ffi, { package: 'Kerberos', timeoutMs: 1000 });
+  const credential = await SspiCredential.acquire(s.ffi, { package: o.pkg ?? 'Kerberos', timeoutMs: 1000 });
   const ctx = new SspiInitiator(s.ffi, {
     credential,
     targetName: 'HTTP/srv01.corp.example',
@@ -231,6 +277,59 @@ describe('SspiInitiator: the InitializeSecurityContextW loop', () => {
       { status: SSPI.SEC_E_OK, attrs: SSPI.ISC_RET_MUTUAL_AUTH | SSPI.ISC_RET_INTEGRITY },
     ]);
     await expect(b.ctx.step()).rejects.toThrow(/lacks CONFIDENTIALITY/);
+  });
+
+  // NTLM has no server proof (MS-NLMP), so Windows' Negotiate package completes an NTLM logon without
+  // ISC_RET_MUTUAL_AUTH; which package it chose is SECPKG_ATTR_NEGOTIATION_INFO (12):
+  // https://learn.microsoft.com/windows/win32/api/sspi/ns-sspi-secpkgcontext_negotiationinfow
+  it('Negotiate that settled on NTLM completes without MUTUAL_AUTH; the SecPkgInfoW is freed', async () => {
+    const s = await started(
+      [
+        { status: SSPI.SEC_I_CONTINUE_NEEDED, token: [0x60], attrs: 0 },
+        { status: SSPI.SEC_E_OK, attrs: SSPI.ISC_RET_CONFIDENTIALITY | SSPI.ISC_RET_INTEGRITY },
+      ],
+      { pkg: 'Negotiate', negotiated: 'NTLM' },
+    );
+    await s.ctx.step();
+    await s.ctx.step(new Uint8Array([0xa1]));
+    expect(s.ctx.complete).toBe(true);
+    expect(s.ctx.negotiatedPackage).toBe('NTLM');
+    expect(s.live.size).toBe(0);
+    expect(s.log.filter((l) => l === 'QCA')).toHaveLength(2); // NEGOTIATION_INFO, then SIZES
+  });
+
+  it('without MUTUAL_AUTH, Negotiate on Kerberos, the Kerberos package, or an unanswered query is still refused', async () => {
+    const noMutual = SSPI.ISC_RET_CONFIDENTIALITY | SSPI.ISC_RET_INTEGRITY;
+    for (const o of [
+      { pkg: 'Negotiate' as const, negotiated: 'Kerberos' },
+      { pkg: 'Kerberos' as const, negotiated: 'NTLM' },
+      { pkg: 'Negotiate' as const },
+    ]) {
+      const s = await started([{ status: SSPI.SEC_E_OK, attrs: noMutual }], o);
+      await expect(s.ctx.step()).rejects.toThrow(/lacks MUTUAL_AUTH/);
+      expect(s.ctx.complete).toBe(false);
+      expect(s.live.size).toBe(0);
+    }
+    // NTLM must still grant confidentiality.
+    const c = await started([{ status: SSPI.SEC_E_OK, attrs: SSPI.ISC_RET_INTEGRITY }], {
+      pkg: 'Negotiate',
+      negotiated: 'NTLM',
+    });
+    await expect(c.ctx.step()).rejects.toThrow(/lacks CONFIDENTIALITY/);
+  });
+
+  it('statuses handed back signed (SECURITY_STATUS is a LONG) read the same as unsigned', async () => {
+    const ok = await started(
+      [{ status: SSPI.SEC_I_CONTINUE_NEEDED, token: [1] }, { status: SSPI.SEC_E_OK }],
+      { signed: true },
+    );
+    expect(await ok.ctx.step()).toEqual(new Uint8Array([1]));
+    expect(ok.ctx.complete).toBe(false);
+    await ok.ctx.step(new Uint8Array([2]));
+    expect(ok.ctx.complete).toBe(true);
+    const bad = await started([{ status: 0x8009030c }], { signed: true });
+    const e = await bad.ctx.step().catch((x: unknown) => x);
+    expect((e as SspiError).status.code).toBe(0x8009030c);
   });
 
   it('a failure status is an SspiError with the code; the output buffer is still freed', async () => {
@@ -305,5 +404,76 @@ describe('SspiCredential', () => {
     expect(cred.package).toBe('Negotiate');
     cred.dispose();
     expect(() => cred.handle).toThrow(/released/);
+  });
+});
+
+describe('kerberosAuth over SSPI: the last leg and a refused EncryptMessage', () => {
+  const url = new URL('http://srv01.corp.example:5985/wsman');
+  const body = new TextEncoder().encode('<s:Envelope/>');
+  const b64 = (b: number[]) => Buffer.from(b).toString('base64');
+
+  async function handshake(legs: Leg[], o: { encryptStatus?: number } = {}) {
+    const s = scripted(legs, o);
+    const auth = kerberosAuth({
+      sspi: { functions: (s.ffi as { f: Secur32Functions }).f },
+      kdcTimeoutMs: 1000,
+    });
+    const first = await auth.prepare({ lane: 'a', url, body, attempt: 0 });
+    expect(first.headers.authorization).toBe(`Kerberos ${b64([0x60, 1])}`);
+    expect(first.handshake).toBe(true);
+    const done = auth.challenge?.({
+      lane: 'a',
+      status: 200,
+      headers: { 'www-authenticate': `Kerberos ${b64([0x6f, 2])}` },
+      body: new Uint8Array(0),
+    });
+    return { s, auth, done };
+  }
+
+  // InitializeSecurityContextW documents SEC_E_OK with an output token to send; after the server's 200 nothing can
+  // carry it, and the context is complete with mutual authentication: the lane is established.
+  // https://learn.microsoft.com/windows/win32/api/sspi/nf-sspi-initializesecuritycontextw
+  it("SEC_E_OK with a last token on the server's 200: established, the token dropped, bodies sealed", async () => {
+    const { s, auth, done } = await handshake([
+      { status: SSPI.SEC_I_CONTINUE_NEEDED, token: [0x60, 1] },
+      { status: SSPI.SEC_E_OK, token: [9, 9] },
+    ]);
+    expect(await done).toBe(true);
+    const sealed = await auth.prepare({ lane: 'a', url, body, attempt: 1 });
+    expect(sealed.headers['content-type']).toContain('application/HTTP-Kerberos-session-encrypted');
+    expect(s.log).toContain('Encrypt');
+    expect(s.live.size).toBe(0);
+    auth.dispose();
+  });
+
+  it("SEC_I_CONTINUE_NEEDED on the server's 200 is still refused: the context is not complete", async () => {
+    const { auth, done } = await handshake([
+      { status: SSPI.SEC_I_CONTINUE_NEEDED, token: [0x60, 1] },
+      { status: SSPI.SEC_I_CONTINUE_NEEDED, token: [9] },
+    ]);
+    await expect(done).rejects.toThrow(/before the security context was complete/);
+    auth.dispose();
+  });
+
+  it('EncryptMessage failing (SEC_E_CONTEXT_EXPIRED) is a PowerShell-style error and the lane logs on again', async () => {
+    const { s, auth, done } = await handshake(
+      [
+        { status: SSPI.SEC_I_CONTINUE_NEEDED, token: [0x60, 1] },
+        { status: SSPI.SEC_E_OK },
+        { status: SSPI.SEC_I_CONTINUE_NEEDED, token: [0x60, 1] },
+      ],
+      { encryptStatus: 0x80090317 },
+    );
+    expect(await done).toBe(true);
+    const e = await Promise.resolve()
+      .then(() => auth.prepare({ lane: 'a', url, body, attempt: 1 }))
+      .catch((x: unknown) => x);
+    expect(isPSRemotingError(e)).toBe(true);
+    expect(String((e as Error).message)).toContain('0x80090317');
+    // The lane was dropped: the next request starts a new context (a new first token).
+    const again = await auth.prepare({ lane: 'a', url, body, attempt: 0 });
+    expect(again.headers.authorization).toBe(`Kerberos ${b64([0x60, 1])}`);
+    expect(s.log.filter((l) => l === 'ISC')).toHaveLength(3);
+    auth.dispose();
   });
 });

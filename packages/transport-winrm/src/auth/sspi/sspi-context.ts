@@ -2,7 +2,7 @@ import { callAsync, GssTimeout } from '../gssapi/gss-context.ts';
 import type { WrappedMessage } from '../ntlm-context.ts';
 import type { SecurityContext, SecurityCredential } from '../security-context.ts';
 import { SspiError } from './sspi-errors.ts';
-import { SSPI, type SspiFfi, secFailed } from './sspi-ffi.ts';
+import { SSPI, type SspiFfi, secFailed, secStatus } from './sspi-ffi.ts';
 
 /** The SSPI package: `Kerberos` (-Authentication Kerberos) or `Negotiate` (SPNEGO; SSPI falls back to NTLM itself). */
 export type SspiPackage = 'Kerberos' | 'Negotiate';
@@ -41,6 +41,17 @@ function allocWide(ffi: SspiFfi, text: string): { ptr: bigint; chars: number; by
   new Uint8Array(ffi.koffi.view(ptr, buf.length)).set(buf);
   buf.fill(0);
   return { ptr, chars: text.length, bytes: buf.length };
+}
+
+/** A NUL-terminated UTF-16 string SSPI owns (a package name: short; read at most `max` characters). */
+function readWide(ffi: SspiFfi, ptr: bigint, max = 256): string {
+  let text = '';
+  for (let i = 0; i < max; i++) {
+    const c = new Uint16Array(ffi.koffi.view(ptr + BigInt(i * 2), 2))[0] ?? 0;
+    if (c === 0) break;
+    text += String.fromCharCode(c);
+  }
+  return text;
 }
 
 function wipeFree(ffi: SspiFfi, p: { ptr: bigint; bytes: number } | undefined): void {
@@ -316,6 +327,7 @@ export class SspiInitiator implements SecurityContext {
   #complete = false;
   #attributes = 0;
   #sizes: SspiSizes | undefined;
+  #negotiated: string | undefined;
   #busy = false;
   #disposed = false;
   readonly #token: object = {};
@@ -346,6 +358,14 @@ export class SspiInitiator implements SecurityContext {
   /** The ISC_RET_* attributes SSPI granted. */
   get attributes(): number {
     return this.#attributes;
+  }
+
+  /**
+   * The package the `Negotiate` package settled on (`Kerberos`, `NTLM`), once established; asked only when the
+   * answer matters (a Negotiate context without ISC_RET_MUTUAL_AUTH), else undefined.
+   */
+  get negotiatedPackage(): string | undefined {
+    return this.#negotiated;
   }
 
   /** SecPkgContext_Sizes of the established context. */
@@ -421,6 +441,7 @@ export class SspiInitiator implements SecurityContext {
       throw e;
     }
     this.#busy = false;
+    if (rc !== 'timeout') rc = secStatus(rc);
     if (rc === 'timeout') {
       // The abandoned call owns the handle memory now: forget it.
       this.#ctx = null;
@@ -437,7 +458,7 @@ export class SspiInitiator implements SecurityContext {
         this.#cell.started = true;
       }
       if (rc === SSPI.SEC_I_COMPLETE_NEEDED || rc === SSPI.SEC_I_COMPLETE_AND_CONTINUE) {
-        const c = ffi.f.CompleteAuthToken(ctx, outList.desc);
+        const c = secStatus(ffi.f.CompleteAuthToken(ctx, outList.desc));
         if (secFailed(c)) throw new SspiError('CompleteAuthToken', c);
       }
     } finally {
@@ -456,7 +477,7 @@ export class SspiInitiator implements SecurityContext {
         rc,
         `an unexpected status 0x${(rc >>> 0).toString(16).padStart(8, '0')}`,
       );
-    const missing = (
+    let missing: string[] = (
       [
         ['MUTUAL_AUTH', SSPI.ISC_RET_MUTUAL_AUTH],
         ['CONFIDENTIALITY', SSPI.ISC_RET_CONFIDENTIALITY],
@@ -465,6 +486,13 @@ export class SspiInitiator implements SecurityContext {
     )
       .filter(([, bit]) => (attributes & bit) === 0)
       .map(([name]) => name);
+    if (missing.includes('MUTUAL_AUTH') && this.#opts.credential.package === 'Negotiate') {
+      // NTLM cannot prove the server (MS-NLMP has no server proof), so Windows' Negotiate package never grants
+      // ISC_RET_MUTUAL_AUTH when it fell back to NTLM; WinRM's own client and .NET accept that. Kerberos must still
+      // grant it. https://learn.microsoft.com/windows/win32/api/sspi/ns-sspi-secpkgcontext_negotiationinfow
+      this.#negotiated = this.#queryNegotiatedPackage(ctx);
+      if (this.#negotiated?.toUpperCase() === 'NTLM') missing = missing.filter((m) => m !== 'MUTUAL_AUTH');
+    }
     if (missing.length > 0)
       throw new SspiError(
         'InitializeSecurityContextW',
@@ -476,11 +504,36 @@ export class SspiInitiator implements SecurityContext {
     return token;
   }
 
+  /**
+   * QueryContextAttributesW(SECPKG_ATTR_NEGOTIATION_INFO): the chosen package's SecPkgInfoW name. The SecPkgInfoW is
+   * SSPI's memory (FreeContextBuffer). Undefined when the package does not say (not Negotiate).
+   */
+  #queryNegotiatedPackage(ctx: bigint): string | undefined {
+    const ffi = this.#ffi;
+    const p = ffi.koffi.alloc(ffi.types.negotiationInfo, 1);
+    try {
+      ffi.koffi.encode(p, ffi.types.negotiationInfo, { PackageInfo: null, NegotiationState: 0 });
+      const rc = secStatus(ffi.f.QueryContextAttributesW(ctx, SSPI.SECPKG_ATTR_NEGOTIATION_INFO, p));
+      if (secFailed(rc)) return undefined;
+      const info = ffi.koffi.decode(p, ffi.types.negotiationInfo);
+      const pkg = (info.PackageInfo as bigint | null) || null;
+      if (pkg === null) return undefined;
+      try {
+        const name = (ffi.koffi.decode(pkg, ffi.types.pkgInfo).Name as bigint | null) || null;
+        return name === null ? undefined : readWide(ffi, name);
+      } finally {
+        ffi.f.FreeContextBuffer(pkg);
+      }
+    } finally {
+      ffi.koffi.free(p);
+    }
+  }
+
   #querySizes(ctx: bigint): SspiSizes {
     const ffi = this.#ffi;
     const p = ffi.koffi.alloc(ffi.types.sizes, 1);
     try {
-      const rc = ffi.f.QueryContextAttributesW(ctx, SSPI.SECPKG_ATTR_SIZES, p);
+      const rc = secStatus(ffi.f.QueryContextAttributesW(ctx, SSPI.SECPKG_ATTR_SIZES, p));
       if (secFailed(rc)) throw new SspiError('QueryContextAttributesW', rc);
       const s = ffi.koffi.decode(p, ffi.types.sizes);
       return {
@@ -514,7 +567,7 @@ export class SspiInitiator implements SecurityContext {
       { type: SSPI.SECBUFFER_PADDING, size: sizes.blockSize },
     ]);
     try {
-      const rc = this.#ffi.f.EncryptMessage(ctx, 0, list.desc, 0);
+      const rc = secStatus(this.#ffi.f.EncryptMessage(ctx, 0, list.desc, 0));
       if (secFailed(rc)) throw new SspiError('EncryptMessage', rc);
       const header = list.bytes(0);
       const sealed = list.bytes(1);
@@ -555,7 +608,7 @@ export class SspiInitiator implements SecurityContext {
     const qop = ffi.koffi.alloc('uint32_t', 1);
     try {
       new Uint32Array(ffi.koffi.view(qop, 4))[0] = 0;
-      const rc = ffi.f.DecryptMessage(ctx, list.desc, 0, qop);
+      const rc = secStatus(ffi.f.DecryptMessage(ctx, list.desc, 0, qop));
       if (secFailed(rc)) throw new SspiError('DecryptMessage', rc);
       if (new Uint32Array(ffi.koffi.view(qop, 4))[0] === SSPI.SECQOP_WRAP_NO_ENCRYPT)
         throw new SspiError('DecryptMessage', 0x8009030f, 'the message was signed but not encrypted');

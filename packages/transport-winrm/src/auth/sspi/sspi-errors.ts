@@ -81,7 +81,7 @@ const TEXTS = new Map<number, string>([
     SEC_E.NO_TGT_REPLY,
     'The client is trying to negotiate a context and the server requires user-to-user but did not send a TGT reply.',
   ],
-  [SEC_E.KDC_UNABLE_TO_REFER, 'The domain controller is unable to refer the request.'],
+  [SEC_E.KDC_UNABLE_TO_REFER, 'The KDC was unable to generate a referral for the service requested.'],
   [SEC_E.KDC_UNKNOWN_ETYPE, 'The encryption type requested is not supported by the KDC.'],
   [
     SEC_E.UNSUPPORTED_PREAUTH,

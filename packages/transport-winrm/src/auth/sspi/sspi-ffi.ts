@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { win32 } from 'node:path';
 import { gssUnavailable } from '../gssapi/gss-errors.ts';
 import type { Koffi, KoffiFunction } from '../gssapi/gss-ffi.ts';
 
@@ -26,6 +27,8 @@ export const SSPI = {
   SECBUFFER_STREAM: 10,
   SECBUFFER_CHANNEL_BINDINGS: 14,
   SECPKG_ATTR_SIZES: 0,
+  /** SecPkgContext_NegotiationInfoW: which package Negotiate chose (Kerberos or NTLM). */
+  SECPKG_ATTR_NEGOTIATION_INFO: 12,
   ISC_REQ_DELEGATE: 0x1,
   ISC_REQ_MUTUAL_AUTH: 0x2,
   ISC_REQ_REPLAY_DETECT: 0x4,
@@ -47,6 +50,14 @@ export const SSPI = {
 /** A SECURITY_STATUS (an HRESULT) is a failure when its severity bit is set. */
 export function secFailed(status: number): boolean {
   return (status & 0x80000000) !== 0;
+}
+
+/**
+ * A SECURITY_STATUS as the unsigned 32-bit number the constants above are written as. sspi.h declares it a LONG:
+ * whoever hands one back signed (-2146893044 for SEC_E_LOGON_DENIED) compares equal after this.
+ */
+export function secStatus(status: number): number {
+  return status >>> 0;
 }
 
 /**
@@ -81,6 +92,10 @@ export interface SspiTypes {
   readonly sizes: unknown;
   /** SEC_CHANNEL_BINDINGS: eight ULONGs (types, lengths and offsets from the struct's start). 32 bytes. */
   readonly channelBindings: unknown;
+  /** SecPkgContext_NegotiationInfoW: PSecPkgInfoW PackageInfo, ULONG NegotiationState. 16 bytes. */
+  readonly negotiationInfo: unknown;
+  /** SecPkgInfoW: ULONG fCapabilities, USHORT wVersion, USHORT wRPCID, ULONG cbMaxToken, Name, Comment. 32 bytes. */
+  readonly pkgInfo: unknown;
 }
 
 /** One loaded secur32 (or a stand-in): koffi for memory, the struct types, the functions. */
@@ -93,7 +108,11 @@ export interface SspiFfi {
 }
 
 export interface SspiLoadOptions {
-  /** The DLL; default `secur32.dll` (which forwards to sspicli.dll). */
+  /**
+   * The DLL; default `secur32.dll` from the System32 directory (`%SystemRoot%\System32\secur32.dll`, by full path so
+   * no secur32.dll beside node.exe or in the working directory is picked first). secur32 exports every function
+   * used here (forwarding them to sspicli.dll).
+   */
   readonly library?: string;
   /** The koffi module specifier; default `koffi`. */
   readonly koffiModule?: string;
@@ -167,6 +186,18 @@ export function sspiTypes(koffi: Koffi): SspiTypes {
       cbApplicationDataLength: 'uint32_t',
       dwApplicationDataOffset: 'uint32_t',
     }),
+    negotiationInfo: koffi.struct('psr_SecPkgContext_NegotiationInfoW', {
+      PackageInfo: 'void *',
+      NegotiationState: 'uint32_t',
+    }),
+    pkgInfo: koffi.struct('psr_SecPkgInfoW', {
+      fCapabilities: 'uint32_t',
+      wVersion: 'uint16_t',
+      wRPCID: 'uint16_t',
+      cbMaxToken: 'uint32_t',
+      Name: 'void *',
+      Comment: 'void *',
+    }),
   };
   typesCache = types;
   return types;
@@ -221,19 +252,27 @@ export function loadSspi(options: SspiLoadOptions = {}): SspiFfi {
   if (process.env.PSREMOTE_GSSAPI === 'off')
     throw gssUnavailable('Kerberos is switched off (PSREMOTE_GSSAPI=off).', 'Disabled');
   const library = options.library ?? 'secur32.dll';
-  const cached = loaded.get(library);
+  const path = options.library ?? systemDll('secur32.dll');
+  const cached = loaded.get(path);
   if (cached) return cached;
   let lib: { func(signature: string): KoffiFunction };
   try {
-    lib = koffi.load(library);
+    lib = koffi.load(path);
   } catch (e) {
+    const where = path === library ? '' : ` (${path})`;
     throw gssUnavailable(
-      `Kerberos needs ${library}, and it could not be loaded: ${(e as Error).message.split('\n')[0]}`,
+      `Kerberos needs ${library}${where}, and it could not be loaded: ${(e as Error).message.split('\n')[0]}`,
       'LibraryMissing',
       e,
     );
   }
   const ffi: SspiFfi = { koffi, library, types: sspiTypes(koffi), f: bindSecur32(lib, library) };
-  loaded.set(library, ffi);
+  loaded.set(path, ffi);
   return ffi;
+}
+
+/** A DLL of the System32 directory by full path (bare name when the environment does not say where Windows is). */
+export function systemDll(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const root = env.SystemRoot ?? env.SYSTEMROOT ?? env.windir;
+  return root ? win32.join(root, 'System32', name) : name;
 }

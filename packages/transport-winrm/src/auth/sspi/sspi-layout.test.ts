@@ -108,6 +108,26 @@ function wide(ptr: bigint, chars: number): string {
   return Buffer.from(koffi.view(ptr, chars * 2)).toString('utf16le');
 }
 
+describe('the structs QueryContextAttributesW(SECPKG_ATTR_NEGOTIATION_INFO) fills, 64-bit Windows', () => {
+  // https://learn.microsoft.com/windows/win32/api/sspi/ns-sspi-secpkgcontext_negotiationinfow
+  it('SecPkgContext_NegotiationInfoW: PSecPkgInfoW then ULONG: 16 bytes', () => {
+    expect(layout(types.negotiationInfo, ['PackageInfo', 'NegotiationState'])).toEqual({
+      size: 16,
+      offsets: { PackageInfo: 0, NegotiationState: 8 },
+    });
+  });
+
+  // https://learn.microsoft.com/windows/win32/api/sspi/ns-sspi-secpkginfow
+  it('SecPkgInfoW: ULONG, USHORT, USHORT, ULONG, then Name at 16 and Comment at 24: 32 bytes', () => {
+    expect(
+      layout(types.pkgInfo, ['fCapabilities', 'wVersion', 'wRPCID', 'cbMaxToken', 'Name', 'Comment']),
+    ).toEqual({
+      size: 32,
+      offsets: { fCapabilities: 0, wVersion: 4, wRPCID: 6, cbMaxToken: 8, Name: 16, Comment: 24 },
+    });
+  });
+});
+
 describe('identity and channel bindings in native memory', () => {
   it('splits DOMAIN\\user into User and Domain; a UPN or a bare user stays whole with no Domain', () => {
     expect(sspiIdentityParts('CORP\\alice')).toEqual({ user: 'alice', domain: 'CORP' });
