@@ -1,0 +1,123 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ContainerPeer,
+  podmanEnv,
+  startContainerPeer,
+  stopContainerPeer,
+} from '../../transport-container/test/container-peer.ts';
+import { agentEnv, agentPid, alive, cli, rows, stopAgent, until } from './agent-harness.ts';
+
+// Container sessions held by the agent, through a real podman engine. The container and the engine's socket are
+// this file's own (a prefix with this process's pid), so transport-container's tests, which use their fixed
+// names, can run at the same time without either removing the other's containers.
+
+let peer: ContainerPeer | undefined;
+let unavailable = '';
+let dir = '';
+let env: Record<string, string> = {};
+
+/**
+ * The pwsh sessions running in the container, one pid each (podman top, pids as the container sees them). The
+ * PowerShell global tool's `pwsh` is a launcher with the runtime as its child: only the outermost pwsh counts.
+ */
+function pwshInContainer(name: string): number[] {
+  const out = execFileSync('podman', ['top', name, 'pid', 'ppid', 'args'], {
+    env: podmanEnv(),
+    encoding: 'utf8',
+  });
+  const procs = out
+    .split('\n')
+    .slice(1)
+    .filter((l) => /\bpwsh\b/.test(l))
+    .map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
+  const pids = new Set(procs.map(([pid]) => pid));
+  return procs.filter(([, ppid]) => !pids.has(ppid)).map(([pid]) => pid);
+}
+
+beforeAll(async () => {
+  try {
+    peer = await startContainerPeer({ prefix: `psremote-cli-${process.pid}`, withPwshOnly: true });
+  } catch (e) {
+    if (process.env.PSREMOTE_REQUIRE_PEERS === '1')
+      throw new Error(
+        `PSREMOTE_REQUIRE_PEERS=1 but the podman peer could not start: ${(e as Error).message}`,
+      );
+    unavailable = (e as Error).message;
+    console.warn(`[cli] podman peer unavailable, the agent's container tests skip: ${unavailable}`);
+    return;
+  }
+  dir = mkdtempSync(join(tmpdir(), 'psremote-agent-ct-'));
+  env = { ...agentEnv(dir), DOCKER_HOST: `unix://${peer.socket}` };
+}, 900_000);
+
+afterAll(async () => {
+  if (dir) await stopAgent(dir);
+  stopContainerPeer(peer);
+});
+
+describe('container sessions held by the agent (podman)', () => {
+  it('new -ContainerId (and -RunAsAdministrator), entered twice with a variable kept, listed, removed', (ctx) => {
+    if (unavailable) ctx.skip();
+    const name = peer?.names.withPwsh as string;
+    const made = cli(env, ['new', '-ContainerId', name, '-Name', 'ct']);
+    expect(made.stderr).toBe('');
+    expect(made.status).toBe(0);
+    expect(made.stdout).toMatch(/^ {2}1 ct {14}Container {1}\S+ +Container {7}Opened {2,}Available$/m);
+    const admin = cli(env, [
+      'new',
+      '-ContainerId',
+      peer?.withPwshId.slice(0, 12) as string,
+      '-RunAsAdministrator',
+    ]);
+    expect(admin.status).toBe(0);
+    expect(admin.stdout).toMatch(/^ {2}2 Runspace2 +Container .* Opened {2,}Available$/m);
+
+    expect(cli(env, ['enter', '-Name', 'ct'], '$x = whoami\nSet-Location /tmp\n"in"\n').stdout).toBe('in\n');
+    expect(cli(env, ['enter', '-Id', '1'], '"x=$x"\n(Get-Location).Path\n').stdout).toBe('x=ctuser\n/tmp\n');
+    expect(cli(env, ['invoke', '-Id', '2', '-Command', 'whoami']).stdout).toBe('root\n');
+    const listed = rows(env);
+    expect(listed.map((r) => [r.id, r.name, r.state, r.availability])).toEqual([
+      [1, 'ct', 'Opened', 'Available'],
+      [2, 'Runspace2', 'Opened', 'Available'],
+    ]);
+    expect(cli(env, ['enter', '-InstanceId', listed[0]?.instanceId as string], '$x\n').stdout).toBe(
+      'ctuser\n',
+    );
+    // Each session is one pwsh exec'd in the container; remove ends it there.
+    expect(pwshInContainer(name)).toHaveLength(2);
+    expect(cli(env, ['remove', '-Id', '1', '-Id', '2']).status).toBe(0);
+    expect(rows(env)).toEqual([]);
+    expect(pwshInContainer(name)).toEqual([]);
+  }, 60_000);
+
+  it('SIGKILL of the agent ends the pwsh it exec’d in the container', async (ctx) => {
+    if (unavailable) ctx.skip();
+    const name = peer?.names.withPwsh as string;
+    expect(cli(env, ['new', '-ContainerId', name, '-Name', 'k']).status).toBe(0);
+    const [inside] = pwshInContainer(name);
+    expect(inside).toBeGreaterThan(0);
+    const pid = agentPid(dir) as number;
+    process.kill(pid, 'SIGKILL');
+    await until(() => !alive(pid), 5_000, 'the agent dying');
+    await until(() => pwshInContainer(name).length === 0, 10_000, 'the pwsh in the container ending');
+  }, 30_000);
+
+  it('the container killed while the session is idle: get shows Broken, enter says why, remove cleans it', async (ctx) => {
+    if (unavailable) ctx.skip();
+    const name = peer?.names.withPwsh as string;
+    expect(cli(env, ['new', '-ContainerId', name, '-Name', 'brk']).status).toBe(0);
+    execFileSync('podman', ['kill', name], { env: podmanEnv() });
+    await until(() => rows(env).find((r) => r.name === 'brk')?.state === 'Broken', 10_000, 'Broken');
+    expect(cli(env, ['get']).stdout).toMatch(/brk .* Broken +None$/m);
+    const entering = cli(env, ['enter', '-Name', 'brk']);
+    expect(entering.status).toBe(1);
+    expect(entering.stderr).toMatch(/Cannot enter session brk because .* The session is Broken\./);
+    expect(entering.stderr).toMatch(/FullyQualifiedErrorId : PushedRunspaceMustBeOpen,/);
+    expect(cli(env, ['remove', '-Name', 'brk']).status).toBe(0);
+    expect(rows(env)).toEqual([]);
+  }, 30_000);
+});
