@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import {
   stopContainerPeer,
 } from '../../transport-container/test/container-peer.ts';
 import { agentEnv, agentPid, alive, cli, rows, stopAgent, until } from './agent-harness.ts';
+import { BIN } from './local-pwsh.ts';
 
 // Container sessions held by the agent, through a real podman engine. The container and the engine's socket are
 // this file's own (a prefix with this process's pid), so transport-container's tests, which use their fixed
@@ -60,7 +61,7 @@ afterAll(async () => {
 });
 
 describe('container sessions held by the agent (podman)', () => {
-  it('new -ContainerId (and -RunAsAdministrator), entered twice with a variable kept, listed, removed', (ctx) => {
+  it('new -ContainerId (and -RunAsAdministrator), entered twice with a variable kept, busy while entered, listed, removed', async (ctx) => {
     if (unavailable) ctx.skip();
     const name = peer?.names.withPwsh as string;
     const made = cli(env, ['new', '-ContainerId', name, '-Name', 'ct']);
@@ -87,6 +88,25 @@ describe('container sessions held by the agent (podman)', () => {
     expect(cli(env, ['enter', '-InstanceId', listed[0]?.instanceId as string], '$x\n').stdout).toBe(
       'ctuser\n',
     );
+    // Busy: while one client is inside, another enter gets PowerShell's busy error; after its exit, it gets in.
+    const first = spawn(process.execPath, [BIN, 'enter', '-Name', 'ct'], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    first.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const firstEnd = new Promise((r) => first.on('exit', r));
+    first.stdin?.write('"inside $x"\n');
+    await until(() => out.includes('inside ctuser'), 20_000, 'the first client inside');
+    const second = cli(env, ['enter', '-Name', 'ct'], '"second"\n');
+    expect(second.status).toBe(1);
+    expect(second.stdout).toBe('');
+    expect(second.stderr).toMatch(/FullyQualifiedErrorId : EnterPSSessionSessionBusy,/);
+    first.stdin?.end();
+    expect(await firstEnd).toBe(0);
+    expect(cli(env, ['enter', '-Name', 'ct'], '"second $x"\n').stdout).toBe('second ctuser\n');
     // Each session is one pwsh exec'd in the container; remove ends it there.
     expect(pwshInContainer(name)).toHaveLength(2);
     expect(cli(env, ['remove', '-Id', '1', '-Id', '2']).status).toBe(0);
@@ -112,10 +132,14 @@ describe('container sessions held by the agent (podman)', () => {
     expect(cli(env, ['new', '-ContainerId', name, '-Name', 'brk']).status).toBe(0);
     execFileSync('podman', ['kill', name], { env: podmanEnv() });
     await until(() => rows(env).find((r) => r.name === 'brk')?.state === 'Broken', 10_000, 'Broken');
+    expect(rows(env)[0]?.reason).toBe(`The connection to container ${name} ended unexpectedly.`);
     expect(cli(env, ['get']).stdout).toMatch(/brk .* Broken +None$/m);
     const entering = cli(env, ['enter', '-Name', 'brk']);
     expect(entering.status).toBe(1);
-    expect(entering.stderr).toMatch(/Cannot enter session brk because .* The session is Broken\./);
+    expect(entering.stderr.replace(/\n/g, '')).toContain(
+      `The session is Broken. The connection to container ${name} ended unexpectedly.`,
+    );
+    expect(entering.stderr).toMatch(/^Enter-PSSession: Cannot enter session brk because /m);
     expect(entering.stderr).toMatch(/FullyQualifiedErrorId : PushedRunspaceMustBeOpen,/);
     expect(cli(env, ['remove', '-Name', 'brk']).status).toBe(0);
     expect(rows(env)).toEqual([]);
