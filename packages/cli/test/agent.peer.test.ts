@@ -386,32 +386,38 @@ describe.skipIf(!ssh)('SSH sessions held by the agent (private sshd)', () => {
     expect(cli(env, ['remove', '-Name', 'web']).status).toBe(0);
     expect(rows(env)).toEqual([]);
   }, 90_000);
-  it('SIGTERM of the agent closes the SSH channel: the pwsh -sshs sshd started for the session ends', async () => {
-    const p = ssh as NonNullable<typeof ssh>;
-    const made = cli(env, [
-      'new',
-      '-HostName',
-      `pstest@127.0.0.1:${p.port}`,
-      '-KeyFilePath',
-      p.key,
-      '-Options',
-      `@{UserKnownHostsFile='${p.knownHosts}'}`,
-      '-Name',
-      'term',
-    ]);
-    expect(made.status).toBe(0);
-    // The session's server process, as it knows itself; it must be sshd's subsystem child, running as pstest.
-    const remote = Number(cli(env, ['invoke', '-Name', 'term', '-Command', '$PID']).stdout.trim());
-    const info = procInfo(remote);
-    expect(info?.cmdline).toContain('-sshs');
-    expect(info?.uid).toBe(Number(execFileSync('id', ['-u', 'pstest'], { encoding: 'utf8' }).trim()));
-    const ancestors: string[] = [];
-    for (let q = info?.ppid ?? 0; q > 1 && ancestors.length < 6; q = procInfo(q)?.ppid ?? 0)
-      ancestors.push(procInfo(q)?.cmdline[0] ?? '');
-    expect(ancestors.some((c) => /^sshd\b|\/sshd$/.test(c))).toBe(true);
-    const pid = agentPid(dir) as number;
-    process.kill(pid, 'SIGTERM');
-    await until(() => !alive(pid), 10_000, 'the agent ending');
-    await until(() => !alive(remote), 10_000, 'the pwsh -sshs ending');
-  }, 60_000);
+  // SIGTERM: the agent closes the session (the channel, then the connection); SIGKILL: the kernel closes the TCP
+  // connection and sshd ends the channel. Either way the pwsh -sshs sshd started for the session ends.
+  it.each(['SIGKILL', 'SIGTERM'] as const)(
+    '%s of the agent ends the pwsh -sshs sshd started for the session',
+    async (signal) => {
+      const p = ssh as NonNullable<typeof ssh>;
+      const made = cli(env, [
+        'new',
+        '-HostName',
+        `pstest@127.0.0.1:${p.port}`,
+        '-KeyFilePath',
+        p.key,
+        '-Options',
+        `@{UserKnownHostsFile='${p.knownHosts}'}`,
+        '-Name',
+        'term',
+      ]);
+      expect(made.status).toBe(0);
+      // The session's server process, as it knows itself; it must be sshd's subsystem child, running as pstest.
+      const remote = Number(cli(env, ['invoke', '-Name', 'term', '-Command', '$PID']).stdout.trim());
+      const info = procInfo(remote);
+      expect(info?.cmdline).toContain('-sshs');
+      expect(info?.uid).toBe(Number(execFileSync('id', ['-u', 'pstest'], { encoding: 'utf8' }).trim()));
+      const ancestors: string[] = [];
+      for (let q = info?.ppid ?? 0; q > 1 && ancestors.length < 6; q = procInfo(q)?.ppid ?? 0)
+        ancestors.push(procInfo(q)?.cmdline[0] ?? '');
+      expect(ancestors.some((c) => /^sshd\b|\/sshd$/.test(c))).toBe(true);
+      const pid = agentPid(dir) as number;
+      process.kill(pid, signal);
+      await until(() => !alive(pid), 10_000, 'the agent ending');
+      await until(() => !alive(remote), 10_000, 'the pwsh -sshs ending');
+    },
+    60_000,
+  );
 });
