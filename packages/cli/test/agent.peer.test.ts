@@ -1,9 +1,20 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  agentEnv,
+  agentPid,
+  alive,
+  children,
+  cli,
+  procInfo,
+  rows,
+  stopAgent,
+  until,
+} from './agent-harness.ts';
 import { BIN, havePwsh, PWSH_PATH } from './local-pwsh.ts';
 import { PtySession } from './pty/harness.ts';
 
@@ -11,73 +22,6 @@ import { PtySession } from './pty/harness.ts';
 // directory of its own (PSREMOTE_AGENT_DIR), stopped by its pid at the end.
 
 const live = havePwsh({ PATH: PWSH_PATH });
-
-function agentEnv(dir: string, idleMs = 20_000): Record<string, string> {
-  return {
-    ...(process.env as Record<string, string>),
-    PATH: PWSH_PATH,
-    NO_COLOR: '1',
-    PSREMOTE_AGENT_DIR: dir,
-    PSREMOTE_AGENT_IDLE_MS: String(idleMs),
-  };
-}
-
-function cli(env: Record<string, string>, args: string[], input = '') {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, input, encoding: 'utf8', timeout: 60_000 });
-  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
-}
-
-function rows(
-  env: Record<string, string>,
-): { id: number; name: string; instanceId: string; state: string; availability: string; reason?: string }[] {
-  return cli(env, ['get', '--json'])
-    .stdout.split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
-
-function agentPid(dir: string): number | undefined {
-  try {
-    return Number(readFileSync(join(dir, 'agent.pid'), 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: () => boolean, ms: number, label: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > deadline) throw new Error(`${label} did not happen within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** The pids of a process's children (the agent's pwsh -s children), from /proc (Linux). */
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-async function stopAgent(dir: string): Promise<void> {
-  const pid = agentPid(dir);
-  if (pid && alive(pid)) {
-    process.kill(pid, 'SIGTERM');
-    await until(() => !alive(pid), 10_000, 'the agent ending').catch(() => process.kill(pid, 'SIGKILL'));
-  }
-  rmSync(dir, { recursive: true, force: true });
-}
 
 describe.skipIf(!live)('psremote new / get / enter / invoke / remove through the agent (local pwsh)', () => {
   let dir = '';
@@ -442,4 +386,38 @@ describe.skipIf(!ssh)('SSH sessions held by the agent (private sshd)', () => {
     expect(cli(env, ['remove', '-Name', 'web']).status).toBe(0);
     expect(rows(env)).toEqual([]);
   }, 90_000);
+  // SIGTERM: the agent closes the session (the channel, then the connection); SIGKILL: the kernel closes the TCP
+  // connection and sshd ends the channel. Either way the pwsh -sshs sshd started for the session ends.
+  it.each(['SIGKILL', 'SIGTERM'] as const)(
+    '%s of the agent ends the pwsh -sshs sshd started for the session',
+    async (signal) => {
+      const p = ssh as NonNullable<typeof ssh>;
+      const made = cli(env, [
+        'new',
+        '-HostName',
+        `pstest@127.0.0.1:${p.port}`,
+        '-KeyFilePath',
+        p.key,
+        '-Options',
+        `@{UserKnownHostsFile='${p.knownHosts}'}`,
+        '-Name',
+        'term',
+      ]);
+      expect(made.status).toBe(0);
+      // The session's server process, as it knows itself; it must be sshd's subsystem child, running as pstest.
+      const remote = Number(cli(env, ['invoke', '-Name', 'term', '-Command', '$PID']).stdout.trim());
+      const info = procInfo(remote);
+      expect(info?.cmdline).toContain('-sshs');
+      expect(info?.uid).toBe(Number(execFileSync('id', ['-u', 'pstest'], { encoding: 'utf8' }).trim()));
+      const ancestors: string[] = [];
+      for (let q = info?.ppid ?? 0; q > 1 && ancestors.length < 6; q = procInfo(q)?.ppid ?? 0)
+        ancestors.push(procInfo(q)?.cmdline[0] ?? '');
+      expect(ancestors.some((c) => /^sshd\b|\/sshd$/.test(c))).toBe(true);
+      const pid = agentPid(dir) as number;
+      process.kill(pid, signal);
+      await until(() => !alive(pid), 10_000, 'the agent ending');
+      await until(() => !alive(remote), 10_000, 'the pwsh -sshs ending');
+    },
+    60_000,
+  );
 });

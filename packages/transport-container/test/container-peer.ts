@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -9,10 +9,14 @@ import { join } from 'node:path';
  */
 export const PEERS = process.env.PSREMOTE_CONTAINER_PEERS ?? '/opt/psremote-peers/container';
 export const IMAGE = 'localhost/psremote-test:2';
-export const WITH_PWSH = 'psremote-ct-pwsh';
-export const WITHOUT_PWSH = 'psremote-ct-nopwsh';
-export const STOPPED = 'psremote-ct-stopped';
+/** The default prefix: transport-container's own tests (and the bench) use these names and this socket. */
+export const DEFAULT_PREFIX = 'psremote-ct';
+export const WITH_PWSH = `${DEFAULT_PREFIX}-pwsh`;
+export const WITHOUT_PWSH = `${DEFAULT_PREFIX}-nopwsh`;
+export const STOPPED = `${DEFAULT_PREFIX}-stopped`;
 export const SOCKET = join(PEERS, 'podman.sock');
+/** Every container a peer starts carries this label with the pid of the process that started it. */
+const OWNER_LABEL = 'psremote.test-owner-pid';
 const PWSH_DIR = join(PEERS, 'pwsh');
 
 function sh(cmd: string, args: string[], opts: { input?: string | Buffer; timeout?: number } = {}): string {
@@ -64,14 +68,27 @@ function ensurePackages(): void {
   }
 }
 
+/**
+ * Another test project may be running podman with these files while this one starts: they are rewritten only
+ * when their text changes, so a concurrent reader never sees one half-written.
+ */
+function writeIfChanged(path: string, text: string): void {
+  try {
+    if (readFileSync(path, 'utf8') === text) return;
+  } catch {
+    // not there yet
+  }
+  writeFileSync(path, text);
+}
+
 function writeConfig(): void {
   mkdirSync(join(PEERS, 'tmp'), { recursive: true });
   const hardNofile = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
-  writeFileSync(
+  writeIfChanged(
     join(PEERS, 'containers.conf'),
     `[containers]\ndefault_ulimits = ["nofile=${hardNofile}:${hardNofile}", "nproc=4096:4096"]\nnetns = "host"\nlog_driver = "k8s-file"\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nevents_logfile_path = "${PEERS}/events.log"\nruntime = "runc"\ntmp_dir = "${PEERS}/tmp"\nexit_command_delay = 10\n`,
   );
-  writeFileSync(
+  writeIfChanged(
     join(PEERS, 'storage.conf'),
     `[storage]\ndriver = "overlay"\ngraphroot = "${PEERS}/root"\nrunroot = "${PEERS}/run"\n`,
   );
@@ -139,41 +156,107 @@ function container(name: string, args: string[]): void {
   } catch {
     // not there
   }
-  sh('podman', [args[0] as string, '--name', name, ...args.slice(1)]);
+  sh('podman', [
+    args[0] as string,
+    '--name',
+    name,
+    '--label',
+    `${OWNER_LABEL}=${process.pid}`,
+    ...args.slice(1),
+  ]);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Containers left by a test process that died before its stop (a killed vitest): those whose owner pid is gone.
+ * Containers of a live process (another project's or worktree's run) are left alone.
+ */
+function removeOrphans(): void {
+  let lines: string[] = [];
+  try {
+    lines = sh('podman', [
+      'ps',
+      '-a',
+      '--filter',
+      `label=${OWNER_LABEL}`,
+      '--format',
+      `{{.Names}} {{index .Labels "${OWNER_LABEL}"}}`,
+    ])
+      .split('\n')
+      .filter(Boolean);
+  } catch {
+    return;
+  }
+  for (const line of lines) {
+    const [name, pid] = line.split(' ');
+    if (!name || pidAlive(Number(pid))) continue;
+    try {
+      sh('podman', ['rm', '-f', '-t', '0', name], { timeout: 60_000 });
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+export interface ContainerPeerOptions {
+  /**
+   * The start of the container names (`<prefix>-pwsh`, `<prefix>-nopwsh`, `<prefix>-stopped`) and of the engine
+   * socket's name. The default keeps transport-container's names; another package passes its own (with a unique
+   * suffix, e.g. its pid) so the two never `podman rm -f` each other's containers when their tests run at once.
+   */
+  prefix?: string;
+  /** Only the running container with pwsh (the others cost start-up time a caller may not need). */
+  withPwshOnly?: boolean;
 }
 
 export interface ContainerPeer {
   socket: string;
   servicePid: number;
   withPwshId: string;
+  /** The names of this peer's containers. */
+  names: { withPwsh: string; withoutPwsh: string; stopped: string };
 }
 
-export async function startContainerPeer(): Promise<ContainerPeer> {
+export async function startContainerPeer(options: ContainerPeerOptions = {}): Promise<ContainerPeer> {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const names = { withPwsh: `${prefix}-pwsh`, withoutPwsh: `${prefix}-nopwsh`, stopped: `${prefix}-stopped` };
+  const socket = prefix === DEFAULT_PREFIX ? SOCKET : join(PEERS, `${prefix}.sock`);
   ensurePackages();
   mkdirSync(PEERS, { recursive: true });
   execFileSync('chmod', ['755', '/opt/psremote-peers', PEERS]);
   writeConfig();
   ensurePwsh();
   ensureImage();
+  removeOrphans();
   const mounts = ['-v', `${PWSH_DIR}:${PWSH_DIR}:ro`, '-v', '/usr/share/dotnet:/usr/share/dotnet:ro'];
-  container(WITH_PWSH, ['run', '-d', ...mounts, IMAGE, 'sleep', 'infinity']);
-  container(WITHOUT_PWSH, ['run', '-d', IMAGE, 'sleep', 'infinity']);
-  container(STOPPED, ['create', ...mounts, IMAGE, 'sleep', 'infinity']);
-  const withPwshId = sh('podman', ['inspect', '-f', '{{.Id}}', WITH_PWSH]).trim();
+  container(names.withPwsh, ['run', '-d', ...mounts, IMAGE, 'sleep', 'infinity']);
+  if (!options.withPwshOnly) {
+    container(names.withoutPwsh, ['run', '-d', IMAGE, 'sleep', 'infinity']);
+    container(names.stopped, ['create', ...mounts, IMAGE, 'sleep', 'infinity']);
+  }
+  const withPwshId = sh('podman', ['inspect', '-f', '{{.Id}}', names.withPwsh]).trim();
   try {
-    execFileSync('rm', ['-f', SOCKET]);
+    execFileSync('rm', ['-f', socket]);
   } catch {
     // none
   }
-  const service = spawn('podman', ['system', 'service', '--time=0', `unix://${SOCKET}`], {
+  const service = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], {
     env: podmanEnv(),
     stdio: 'ignore',
     detached: true,
   });
   service.unref();
-  for (let i = 0; i < 100 && !existsSync(SOCKET); i++) await new Promise((r) => setTimeout(r, 100));
-  if (!existsSync(SOCKET)) throw new Error('podman system service did not create its socket');
-  return { socket: SOCKET, servicePid: service.pid as number, withPwshId };
+  for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!existsSync(socket)) throw new Error('podman system service did not create its socket');
+  return { socket, servicePid: service.pid as number, withPwshId, names };
 }
 
 export function stopContainerPeer(peer: ContainerPeer | undefined): void {
@@ -188,11 +271,13 @@ export function stopContainerPeer(peer: ContainerPeer | undefined): void {
       }
     }
   }
-  for (const name of [WITH_PWSH, WITHOUT_PWSH, STOPPED]) {
+  const names = peer?.names ?? { withPwsh: WITH_PWSH, withoutPwsh: WITHOUT_PWSH, stopped: STOPPED };
+  for (const name of [names.withPwsh, names.withoutPwsh, names.stopped]) {
     try {
       sh('podman', ['rm', '-f', '-t', '0', name], { timeout: 60_000 });
     } catch {
       // gone
     }
   }
+  if (peer && peer.socket !== SOCKET) rmSync(peer.socket, { force: true });
 }
