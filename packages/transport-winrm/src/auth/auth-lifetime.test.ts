@@ -117,6 +117,42 @@ describe('WsmanClient disposes of its authenticator', () => {
   });
 });
 
+describe('WsmanClient carries the handshake generation', () => {
+  it('from prepare to challenge and unwrap of that answer, and into the next attempt (to continue that handshake)', async () => {
+    let calls = 0;
+    handler = (_q, body, res) => {
+      calls++;
+      if (calls === 1) return res.writeHead(401, { 'www-authenticate': 'Fake' }).end();
+      res.end(created(body));
+    };
+    const seen: Array<[string, unknown]> = [];
+    let next = 40;
+    const auth: WsmanAuthenticator = {
+      prepare: (req) => {
+        seen.push(['prepare', req.generation]);
+        return { headers: {}, generation: ++next };
+      },
+      challenge: (res) => {
+        seen.push(['challenge', res.generation]);
+        return true;
+      },
+      unwrap: (res) => {
+        seen.push(['unwrap', res.generation]);
+        return res.body;
+      },
+    };
+    const c = new WsmanClient({ endpoint: endpoint(), auth });
+    await c.create({ runspacePoolId: 'p', name: 'Runspace1', creationXml: new Uint8Array(1) }, signal());
+    await c.close();
+    expect(seen).toEqual([
+      ['prepare', undefined],
+      ['challenge', 41],
+      ['prepare', 41],
+      ['unwrap', 42],
+    ]);
+  });
+});
+
 describe('WinrmConnection: the authenticator of every client is disposed once, on every path', () => {
   const made: Array<ReturnType<typeof counting>> = [];
   const connection = (extra: { maxRedirects?: number } = {}) => {
