@@ -1,5 +1,6 @@
 import { isPSRemotingError } from '@psremote/core';
 import {
+  type AuthGeneration,
   type AuthRequest,
   type AuthResponse,
   firstHeader,
@@ -27,7 +28,7 @@ import {
   type KerberosTarget,
   kerberosTarget,
 } from './kerberos-target.ts';
-import { LaneTable, sealsBodies } from './lane-table.ts';
+import { LaneTable, retryStaleAnswer, sealsBodies } from './lane-table.ts';
 import { WsmanAuthError } from './negotiate-auth.ts';
 import {
   acquireCredential,
@@ -249,6 +250,11 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
     established: (s) => s.stage === 'established',
     release: (s) => s.ctx?.dispose(),
   });
+  /** `prepared`, tied to the handshake of `state` (see AuthGeneration). */
+  const tag = (state: LaneState, prepared: PreparedRequest): PreparedRequest => {
+    const generation = lanes.generationOf(state);
+    return generation === undefined ? prepared : { ...prepared, generation };
+  };
   let targetFor: KerberosTarget | undefined;
   let computer = options.computerName ?? options.hostname ?? '';
 
@@ -299,7 +305,11 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
           : {}),
         timeoutMs,
       });
-      return await state.ctx.step();
+      const token = await state.ctx.step();
+      // The lane was reset while the credential was acquired: its release found no context; this one goes now (the
+      // token still goes out, and its answer, of a dropped handshake, is never applied).
+      if (!lanes.holds(lane, state)) state.ctx.dispose();
+      return token;
     } catch (e) {
       return fail(lane, e);
     }
@@ -346,29 +356,32 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
 
   return {
     async prepare(req: AuthRequest): Promise<PreparedRequest> {
-      let state = await lanes.whenFree(req.lane, req.attempt);
+      let state = await lanes.whenFree(req.lane, req.attempt, req.generation);
       const https = req.url.protocol === 'https:';
       if (!state) {
         target(req.url); // refuse an IP or localhost before anything goes out
         if (https && !req.peerCertificate) {
           // The channel binding goes inside the first Kerberos token: connect first (an empty, unauthenticated
           // request; its 401 names the schemes).
-          start(req.lane, req.url, 'probe');
-          return { headers: {}, body: EMPTY, handshake: true };
+          return tag(start(req.lane, req.url, 'probe'), { headers: {}, body: EMPTY, handshake: true });
         }
         state = start(req.lane, req.url, 'ready');
       }
       if (state.stage === 'ready') {
         if (https && !req.peerCertificate) {
           state.stage = 'probe';
-          return { headers: {}, body: EMPTY, handshake: true };
+          return tag(state, { headers: {}, body: EMPTY, handshake: true });
         }
         const token = await firstToken(req.lane, state, req);
         state.stage = 'token-sent';
         // Over HTTP with sealing nothing may go out in clear: the body waits for the context.
         if (state.sealed)
-          return { headers: { authorization: authorization(token) }, body: EMPTY, handshake: true };
-        return { headers: { authorization: authorization(token) } };
+          return tag(state, {
+            headers: { authorization: authorization(token) },
+            body: EMPTY,
+            handshake: true,
+          });
+        return tag(state, { headers: { authorization: authorization(token) } });
       }
       if (state.stage === 'continue' && state.ctx && state.serverToken) {
         const input = state.serverToken;
@@ -381,12 +394,16 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
         }
         state.stage = 'token-sent';
         if (state.sealed)
-          return { headers: { authorization: authorization(token) }, body: EMPTY, handshake: true };
-        return { headers: { authorization: authorization(token) } };
+          return tag(state, {
+            headers: { authorization: authorization(token) },
+            body: EMPTY,
+            handshake: true,
+          });
+        return tag(state, { headers: { authorization: authorization(token) } });
       }
       if (state.stage !== 'established')
         throw new WsmanAuthError('AccessDenied', `${scheme}: a request in handshake stage ${state.stage}`);
-      if (!state.sealed) return { headers: {} };
+      if (!state.sealed) return tag(state, { headers: {} });
       let sealed: { contentType: string; body: Uint8Array };
       try {
         sealed = encryptWinrmBody(state.ctx as SecurityContext, req.body, protocol);
@@ -396,10 +413,12 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
         if (isPSRemotingError(e)) throw e;
         return fail(req.lane, e);
       }
-      return { headers: { 'content-type': sealed.contentType }, body: sealed.body };
+      return tag(state, { headers: { 'content-type': sealed.contentType }, body: sealed.body });
     },
 
     async challenge(res: AuthResponse): Promise<boolean> {
+      // The answer of a handshake since replaced: never applied to the lane's current one.
+      if (lanes.stale(res.lane, res.generation)) return retryStaleAnswer(res.status);
       const state = lanes.get(res.lane);
       const offered = parseWwwAuthenticate(responseHeader(res, 'www-authenticate'));
       const mine = offered.find((c) => c.scheme.toLowerCase() === scheme.toLowerCase());
@@ -453,7 +472,7 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
     },
 
     async unwrap(res: AuthResponse): Promise<Uint8Array> {
-      const state = lanes.get(res.lane);
+      const state = lanes.current(res.lane, res.generation);
       // HTTPS: the envelope went with the token; this answer carries the server's last token.
       if (state?.stage === 'token-sent' && !state.sealed && res.status !== 401)
         await finish(res.lane, state, res);
@@ -480,12 +499,12 @@ export function gssAuthenticator(parts: GssAuthenticatorParts): DisposableAuthen
       });
     },
 
-    reset(lane: Lane): void {
-      drop(lane);
+    reset(lane: Lane, generation?: AuthGeneration): void {
+      lanes.drop(lane, generation);
     },
 
     dispose(): void {
-      lanes.dropAll();
+      lanes.close();
       credential.dispose();
     },
   };

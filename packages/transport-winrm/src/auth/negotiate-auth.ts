@@ -1,4 +1,5 @@
 import {
+  type AuthGeneration,
   type AuthRequest,
   type AuthResponse,
   type Lane,
@@ -16,7 +17,7 @@ import {
   type HttpAuthScheme,
   parseWwwAuthenticate,
 } from './http-auth.ts';
-import { LaneTable, sealsBodies } from './lane-table.ts';
+import { LaneTable, retryStaleAnswer, sealsBodies } from './lane-table.ts';
 import { type NegotiateMode, SpnegoNtlm } from './spnego.ts';
 import { decryptWinrmBody, encryptWinrmBody } from './winrm-encryption.ts';
 
@@ -97,7 +98,15 @@ const EMPTY = new Uint8Array(0);
 export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator {
   const scheme: HttpAuthScheme = options.scheme ?? 'Negotiate';
   const mode: NegotiateMode = scheme === 'NTLM' ? 'ntlm' : (options.mode ?? 'spnego');
-  const lanes = new LaneTable<LaneState>({ established: (s) => s.stage === 'established' });
+  const lanes = new LaneTable<LaneState>({
+    established: (s) => s.stage === 'established',
+    release: (s) => s.ctx.dispose(),
+  });
+  /** `prepared`, tied to the handshake of `state` (see AuthGeneration). */
+  const tag = (state: LaneState, prepared: PreparedRequest): PreparedRequest => {
+    const generation = lanes.generationOf(state);
+    return generation === undefined ? prepared : { ...prepared, generation };
+  };
 
   const start = (lane: Lane, url: URL): LaneState => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -137,14 +146,14 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
 
   return {
     async prepare(req: AuthRequest): Promise<PreparedRequest> {
-      let state = await lanes.whenFree(req.lane, req.attempt);
+      let state = await lanes.whenFree(req.lane, req.attempt, req.generation);
       if (!state) {
         state = start(req.lane, req.url);
-        return {
+        return tag(state, {
           headers: { authorization: authorizationHeader(scheme, state.ctx.initialToken()) },
           body: EMPTY,
           handshake: true,
-        };
+        });
       }
       if (state.stage === 'challenged' && state.challenge) {
         const https = req.url.protocol === 'https:';
@@ -161,17 +170,19 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
         if (!token) throw authError('WinRMAuthTokenInvalid', `${scheme}: no AUTHENTICATE token to send`);
         const authorization = authorizationHeader(scheme, token);
         // Over HTTP with sealing nothing may go out in clear: the body waits for the next request.
-        if (state.sealed) return { headers: { authorization }, body: EMPTY, handshake: true };
-        return { headers: { authorization } };
+        if (state.sealed) return tag(state, { headers: { authorization }, body: EMPTY, handshake: true });
+        return tag(state, { headers: { authorization } });
       }
       if (state.stage !== 'established')
         throw authError('WinRMAuthState', `${scheme}: a request in handshake stage ${state.stage}`);
-      if (!state.sealed) return { headers: {} };
+      if (!state.sealed) return tag(state, { headers: {} });
       const { contentType, body } = encryptWinrmBody(state.ctx, req.body);
-      return { headers: { 'content-type': contentType }, body };
+      return tag(state, { headers: { 'content-type': contentType }, body });
     },
 
     challenge(res: AuthResponse): boolean {
+      // The answer of a handshake since replaced: never applied to the lane's current one.
+      if (lanes.stale(res.lane, res.generation)) return retryStaleAnswer(res.status);
       const state = lanes.get(res.lane);
       const offered = parseWwwAuthenticate(responseHeader(res, 'www-authenticate'));
       const mine = offered.find((c) => c.scheme.toLowerCase() === scheme.toLowerCase());
@@ -220,7 +231,7 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
     },
 
     unwrap(res: AuthResponse): Uint8Array {
-      const state = lanes.get(res.lane);
+      const state = lanes.current(res.lane, res.generation);
       // HTTPS: the envelope went with AUTHENTICATE; this answer carries the server's last token.
       if (state?.stage === 'authenticate-sent' && !state.sealed && res.status !== 401)
         finish(res.lane, state, res);
@@ -232,8 +243,12 @@ export function negotiateAuth(options: NegotiateAuthOptions): WsmanAuthenticator
       return contentType === undefined ? res.body : decryptWinrmBody(state.ctx, contentType, res.body).data;
     },
 
-    reset(lane: Lane): void {
-      drop(lane);
+    reset(lane: Lane, generation?: AuthGeneration): void {
+      lanes.drop(lane, generation);
+    },
+
+    dispose(): void {
+      lanes.close();
     },
   };
 }

@@ -1,4 +1,11 @@
-import type { AuthRequest, AuthResponse, Lane, PreparedRequest, WsmanAuthenticator } from '../wsman/auth.ts';
+import type {
+  AuthGeneration,
+  AuthRequest,
+  AuthResponse,
+  Lane,
+  PreparedRequest,
+  WsmanAuthenticator,
+} from '../wsman/auth.ts';
 import {
   explicitCredentialsRequired,
   GssUnavailableError,
@@ -65,6 +72,7 @@ export function negotiateWithKerberosAuth(options: NegotiateWithKerberosOptions)
   const explicit = options.username !== undefined && options.password !== undefined;
   let chosen: Promise<WsmanAuthenticator> | undefined;
   let current: WsmanAuthenticator | undefined;
+  let disposed = false;
 
   const tell = (choice: NegotiateChoice) => options.onMechanism?.(choice);
 
@@ -157,6 +165,11 @@ export function negotiateWithKerberosAuth(options: NegotiateWithKerberosOptions)
     if (!chosen) {
       chosen = decide(url).then(
         (a) => {
+          // Disposed while deciding: what was decided is released at once, and nothing goes out with it.
+          if (disposed) {
+            a.dispose?.();
+            throw new Error('the authenticator was disposed');
+          }
           current = a;
           return a;
         },
@@ -179,11 +192,13 @@ export function negotiateWithKerberosAuth(options: NegotiateWithKerberosOptions)
     async unwrap(res: AuthResponse): Promise<Uint8Array> {
       return current?.unwrap ? current.unwrap(res) : res.body;
     },
-    reset(lane: Lane): void {
-      current?.reset?.(lane);
+    reset(lane: Lane, generation?: AuthGeneration): void {
+      current?.reset?.(lane, generation);
     },
     dispose(): void {
-      (current as Partial<DisposableAuthenticator> | undefined)?.dispose?.();
+      if (disposed) return;
+      disposed = true;
+      current?.dispose?.();
     },
   };
 }

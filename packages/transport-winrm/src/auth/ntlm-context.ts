@@ -76,6 +76,14 @@ export function splitUsername(username: string): { user: string; domain: string 
   return { user: username, domain: '' };
 }
 
+/** One direction's keys from ExportedSessionKey; the seal key is zeroed once the RC4 state holds it. */
+function direction(flags: number, exported: Uint8Array, mode: 'client' | 'server'): Direction {
+  const key = sealKey(flags, exported, mode);
+  const handle = new Rc4(key);
+  key.fill(0);
+  return { signKey: signKey(exported, mode), handle, seq: 0 };
+}
+
 /** FILETIME now: 100 ns ticks since 1601-01-01, u64 LE (MS-DTYP 2.3.3). */
 function filetimeNow(): Uint8Array {
   const ticks = (BigInt(Date.now()) + 11_644_473_600_000n) * 10_000n;
@@ -166,6 +174,7 @@ export class NtlmContext {
       time,
       targetInfo,
     );
+    responseKey.fill(0); // the password's NTOWFv2: not kept past this leg
     // MS-NLMP 3.1.5.1.2: with MsvAvTimestamp the client sends Z(24) instead of the LMv2 response.
     const lm = withMic ? new Uint8Array(24) : r.lmChallengeResponse;
 
@@ -176,6 +185,7 @@ export class NtlmContext {
     if ((flags & NtlmFlags.KEY_EXCH) !== 0) {
       exported = random(16);
       encryptedRandomSessionKey = rc4k(keyExchangeKey, exported);
+      keyExchangeKey.fill(0);
     }
 
     const message = encodeAuthenticate({
@@ -197,19 +207,29 @@ export class NtlmContext {
     this.#flags = flags;
     this.#exportedSessionKey = exported;
     this.#micPresent = withMic;
-    this.#client = {
-      signKey: signKey(exported, 'client'),
-      handle: new Rc4(sealKey(flags, exported, 'client')),
-      seq: 0,
-    };
-    this.#server = {
-      signKey: signKey(exported, 'server'),
-      handle: new Rc4(sealKey(flags, exported, 'server')),
-      seq: 0,
-    };
+    this.#client = direction(flags, exported, 'client');
+    this.#server = direction(flags, exported, 'server');
     this.#state = 'complete';
     this.#credentials = undefined;
     return message;
+  }
+
+  /**
+   * Forgets the session: the exported session key, both directions' signing keys and RC4 states are zeroed, the
+   * credentials dropped. Idempotent; wrap/unwrap/sign fail from then on (as before authentication).
+   */
+  dispose(): void {
+    this.#exportedSessionKey?.fill(0);
+    this.#exportedSessionKey = undefined;
+    for (const d of [this.#client, this.#server]) {
+      d?.signKey.fill(0);
+      d?.handle.dispose();
+    }
+    this.#client = undefined;
+    this.#server = undefined;
+    this.#credentials = undefined;
+    this.#negotiateMessage = undefined;
+    if (this.#state === 'complete') this.#state = 'negotiated';
   }
 
   /**

@@ -22,6 +22,13 @@ export class Rc4 {
     }
   }
 
+  /** Zeroes the key state (the handle is unusable after). */
+  dispose(): void {
+    this.#s.fill(0);
+    this.#i = 0;
+    this.#j = 0;
+  }
+
   /** Encrypts (or decrypts: the same operation) the next bytes of the stream. */
   update(data: Uint8Array): Uint8Array {
     const s = this.#s;

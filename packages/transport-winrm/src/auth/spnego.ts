@@ -216,6 +216,11 @@ export class SpnegoNtlm {
       throw authError('WinRMAuthRejected', 'SPNEGO: the server rejected the authentication');
   }
 
+  /** Zeroes the NTLM session keys (see NtlmContext.dispose). */
+  dispose(): void {
+    this.ntlm.dispose();
+  }
+
   wrap(data: Uint8Array): WrappedMessage {
     return this.ntlm.wrap(data);
   }

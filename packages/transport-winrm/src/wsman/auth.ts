@@ -19,7 +19,19 @@ export interface AuthRequest {
    * RFC 5929 tls-server-end-point). Absent over HTTP and before the lane's first connection.
    */
   readonly peerCertificate?: Uint8Array;
+  /**
+   * The `generation` of the request's previous leg (absent on its first attempt): the handshake this attempt
+   * continues. An authenticator whose lane has started another handshake since treats it as a first attempt.
+   */
+  readonly generation?: AuthGeneration;
 }
+
+/**
+ * Opaque to WsmanClient: which handshake of its lane an authenticator used for a request. `prepare` returns it, and
+ * the client hands it back with that request's answer (`AuthResponse.generation`) and next attempt, so an answer
+ * that belongs to a handshake since replaced (a late 401, a token, a sealed body) is never applied to the new one.
+ */
+export type AuthGeneration = number;
 
 export interface PreparedRequest {
   /** Authorization and, when the body is transformed, its Content-Type. */
@@ -32,6 +44,8 @@ export interface PreparedRequest {
    * returns true. pypsrp and pywinrm finish NTLM this way before the first encrypted message.
    */
   readonly handshake?: boolean;
+  /** The lane handshake this request belongs to (see AuthGeneration); absent for a stateless scheme. */
+  readonly generation?: AuthGeneration;
 }
 
 export interface AuthResponse {
@@ -44,6 +58,11 @@ export interface AuthResponse {
    * come sealed by the same context, even if the lane's context was dropped or replaced while it was in flight.
    */
   readonly requestSealed?: boolean;
+  /**
+   * The `generation` prepare gave the request this answers. An authenticator applies the answer only to that
+   * handshake; absent (a caller that does not track it): the lane's current one.
+   */
+  readonly generation?: AuthGeneration;
 }
 
 /** A response header, its name in any case (undici spells names in lower case; a test may not). */
@@ -67,8 +86,16 @@ export interface WsmanAuthenticator {
   challenge?(res: AuthResponse): boolean | Promise<boolean>;
   /** The response body as plaintext SOAP (message decryption); absent: the body as received. */
   unwrap?(res: AuthResponse): Uint8Array | Promise<Uint8Array>;
-  /** The lane's connection was replaced (a new TCP connection needs a new handshake). */
-  reset?(lane: Lane): void;
+  /**
+   * The lane's connection was replaced (a new TCP connection needs a new handshake), or its handshake failed. With
+   * `generation`: only if the lane's handshake is still that one (a newer one is left alone).
+   */
+  reset?(lane: Lane, generation?: AuthGeneration): void;
+  /**
+   * Releases everything the authenticator holds (native security contexts and credentials, CredSSP's TLS pipes,
+   * session keys): WsmanClient calls it once, when it closes. Idempotent; nothing works after it.
+   */
+  dispose?(): void;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
 } from 'node:tls';
 import { buildConnector, Client } from 'undici';
 import type { WsmanEndpoint } from '../url/wsman-endpoint.ts';
-import type { AuthResponse, Lane, PreparedRequest, WsmanAuthenticator } from './auth.ts';
+import type { AuthGeneration, AuthResponse, Lane, PreparedRequest, WsmanAuthenticator } from './auth.ts';
 import { DEFAULT_MAX_ENVELOPE_SIZE } from './budget.ts';
 import {
   type CommandArgs,
@@ -198,7 +198,7 @@ export class WsmanClient {
   }
 
   private lane(name: Lane): Client {
-    if (this.closed) throw new WsmanTransportError('the WS-Management client is closed', 'ClientClosed');
+    if (this.closed) throw clientClosed();
     let c = this.lanes.get(name);
     if (!c) {
       if (this.lanes.size >= MAX_LANES) throw new RangeError(`more than ${MAX_LANES} lanes`);
@@ -231,7 +231,10 @@ export class WsmanClient {
     // The server may hold a Receive for its OperationTimeout (OMI: 30 s whatever we ask); wait a little longer.
     const waitMs = ((timeoutSeconds ?? this.context.operationTimeoutSeconds) + 45) * 1000;
     const legs = this.options.maxAuthLegs ?? 8;
+    // The lane handshake of the previous leg (AuthGeneration): the next attempt continues it, if it is still the lane's.
+    let generation: AuthGeneration | undefined;
     for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw clientClosed();
       const peerCertificate = this.peerCertificates.get(lane);
       let prepared: PreparedRequest;
       try {
@@ -241,13 +244,17 @@ export class WsmanClient {
           body,
           attempt,
           ...(peerCertificate ? { peerCertificate } : {}),
+          ...(generation !== undefined ? { generation } : {}),
         });
       } catch (e) {
+        // The client closed meanwhile (its authenticator disposed): that is the failure, whatever prepare said.
+        if (this.closed) throw clientClosed();
         // A leg that could not be made (a token the context refused, a seal that failed) ends the lane's handshake:
         // the requests waiting for it start their own at once, not after the authenticator's wait.
-        this.options.auth.reset?.(lane);
+        this.options.auth.reset?.(lane, generation);
         throw e;
       }
+      generation = prepared.generation;
       let status: number;
       let headers: Record<string, string | string[] | undefined>;
       let raw: Uint8Array;
@@ -267,7 +274,7 @@ export class WsmanClient {
         raw = await readCapped(res.body, maxBytes);
       } catch (e) {
         // A leg that never got its answer leaves a context the server will not continue.
-        if (prepared.handshake) this.options.auth.reset?.(lane);
+        if (prepared.handshake) this.options.auth.reset?.(lane, generation);
         throw toTransportError(e, signal, this.endpoint);
       }
       const authRes: AuthResponse = {
@@ -276,12 +283,13 @@ export class WsmanClient {
         headers,
         body: raw,
         ...(prepared.body !== undefined && !prepared.handshake ? { requestSealed: true } : {}),
+        ...(generation !== undefined ? { generation } : {}),
       };
       if (status === 401 || prepared.handshake) {
         if (attempt + 1 < legs && (await this.options.auth.challenge?.(authRes))) continue;
         if (status === 401) {
           // The lane's half-done context (legs exhausted, or refused) must not make the next request wait on it.
-          this.options.auth.reset?.(lane);
+          this.options.auth.reset?.(lane, generation);
           throw new WsmanHttpError(401, 'Unauthorized');
         }
       }
@@ -334,14 +342,26 @@ export class WsmanClient {
     await this.request(deleteRequest(this.context, args), 'operation', signal);
   }
 
-  /** Closes the connections (idempotent); requests in flight fail. */
+  /**
+   * Closes the connections and disposes of the authenticator, once (idempotent): its native contexts, credentials,
+   * TLS pipes and keys are released now, not at garbage collection. Requests in flight fail (ClientClosed).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const all = [...this.lanes.values()];
     this.lanes.clear();
+    try {
+      this.options.auth.dispose?.();
+    } catch {
+      // Releasing is best effort: a close must not fail, and the connections below must still go.
+    }
     await Promise.all(all.map((c) => c.destroy().catch(() => undefined)));
   }
+}
+
+function clientClosed(): WsmanTransportError {
+  return new WsmanTransportError('the WS-Management client is closed', 'ClientClosed');
 }
 
 async function readCapped(body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void }, max: number) {

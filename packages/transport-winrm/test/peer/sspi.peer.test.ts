@@ -162,6 +162,30 @@ describe.skipIf(skip !== undefined)(
       expect(fake.live()).toEqual({ credentials: 0, contexts: 0, buffers: 0 });
     });
 
+    it('WsmanClient.close alone frees every SSPI handle (the authenticator is disposed with it); a lane reset frees that lane’s context at once', async () => {
+      const before = fake.live();
+      const client = clientFor(ep.url, kerberosAuth(sspi()));
+      const signal = AbortSignal.timeout(60_000);
+      const s = new PoolSession(client);
+      try {
+        await s.open(signal);
+        expect(outputs(await s.run('6*7', signal))).toEqual([42]);
+        const open = fake.live();
+        // One context per lane (operation, receive), one shared credential.
+        expect(open.contexts - before.contexts).toBeGreaterThanOrEqual(2);
+        expect(open.credentials - before.credentials).toBe(1);
+        // The receive lane's connection ends (as when the server closes it): its context goes now, not at collection.
+        (client as unknown as { lanes: Map<string, { destroy(): Promise<void> }> }).lanes
+          .get('receive')
+          ?.destroy();
+        await expect.poll(() => fake.live().contexts, { timeout: 5_000 }).toBe(open.contexts - 1);
+        await client.delete({ shellId: s.shellId }, signal);
+      } finally {
+        await client.close();
+      }
+      expect(fake.live()).toEqual(before);
+    });
+
     it('DecryptMessage with one SECBUFFER_STREAM (header ‖ data; SSPI finds the split) works too', async () => {
       const from = fake.calls.length;
       const auth = kerberosAuth(sspi({ sspi: { functions: fake.functions, decrypt: 'stream' } }));

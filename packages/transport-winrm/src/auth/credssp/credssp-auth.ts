@@ -1,5 +1,6 @@
 import { isPSRemotingError } from '@psremote/core';
 import {
+  type AuthGeneration,
   type AuthRequest,
   type AuthResponse,
   type Lane,
@@ -11,7 +12,7 @@ import { authError } from '../auth-error.ts';
 import { refuseOrphanedAnswer, sealedAnswerType } from '../encrypted-parts.ts';
 import { parseWwwAuthenticate } from '../http-auth.ts';
 import { gssapiStatus } from '../integrated-auth.ts';
-import { LaneTable, sealsBodies } from '../lane-table.ts';
+import { LaneTable, retryStaleAnswer, sealsBodies } from '../lane-table.ts';
 import { WsmanAuthError } from '../negotiate-auth.ts';
 import {
   CredsspClient,
@@ -21,7 +22,12 @@ import {
   ntlmInner,
 } from './credssp-client.ts';
 import { decryptCredsspBody, encryptCredsspBody } from './credssp-encryption.ts';
-import { fallsBackToNtlm, kerberosInnerFactory, kerberosTarget } from './credssp-kerberos.ts';
+import {
+  fallsBackToNtlm,
+  type KerberosInnerFactory,
+  kerberosInnerFactory,
+  kerberosTarget,
+} from './credssp-kerberos.ts';
 import {
   DEFAULT_ENCRYPTION_ORACLE,
   type EncryptionOracle,
@@ -81,14 +87,19 @@ function authorization(token: Uint8Array): string {
  * A refused logon (a 401 without a token, or a TSRequest errorCode) is a `WsmanAuthError` ("Access is denied.");
  * a pubKeyAuth that does not match the inner TLS certificate is a `WinRMMessageIntegrity` error.
  */
-export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
+export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator & { dispose(): void } {
   const lanes = new LaneTable<LaneState>({
     established: (s) => s.established,
     release: (s) => s.client.dispose(),
   });
+  /** `prepared`, tied to the handshake of `state` (see AuthGeneration). */
+  const tag = (state: LaneState, prepared: PreparedRequest): PreparedRequest => {
+    const generation = lanes.generationOf(state);
+    return generation === undefined ? prepared : { ...prepared, generation };
+  };
   const mode = options.inner ?? 'auto';
   const policy = options.encryptionOracle ?? DEFAULT_ENCRYPTION_ORACLE;
-  let kerberos: ((host: string) => Promise<CredsspInner>) | undefined;
+  let kerberos: KerberosInnerFactory | undefined;
 
   /** The inner context for a lane whose URL host is `host` (made after the lane's TLS handshake). */
   const innerFor = (host: string) => async (): Promise<CredsspInner> => {
@@ -139,24 +150,26 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
 
   return {
     async prepare(req: AuthRequest): Promise<PreparedRequest> {
-      let state = await lanes.whenFree(req.lane, req.attempt);
+      let state = await lanes.whenFree(req.lane, req.attempt, req.generation);
       if (!state) {
         state = start(req.lane, req.url);
         const first = await state.client.step();
-        return { headers: { authorization: authorization(first) }, body: EMPTY, handshake: true };
+        return tag(state, { headers: { authorization: authorization(first) }, body: EMPTY, handshake: true });
       }
       if (!state.established) {
         const next = state.next;
         state.next = undefined;
         if (!next) throw authError('WinRMAuthState', 'CredSSP: a request between two legs');
-        return { headers: { authorization: authorization(next) }, body: EMPTY, handshake: true };
+        return tag(state, { headers: { authorization: authorization(next) }, body: EMPTY, handshake: true });
       }
-      if (!state.sealed) return { headers: {} };
+      if (!state.sealed) return tag(state, { headers: {} });
       const { contentType, body } = await encryptCredsspBody(state.client.tls, req.body);
-      return { headers: { 'content-type': contentType }, body };
+      return tag(state, { headers: { 'content-type': contentType }, body });
     },
 
     async challenge(res: AuthResponse): Promise<boolean> {
+      // The answer of a handshake since replaced: never applied to the lane's current one.
+      if (lanes.stale(res.lane, res.generation)) return retryStaleAnswer(res.status);
       const state = lanes.get(res.lane);
       if (!state) return res.status === 401;
       if (state.established) {
@@ -208,7 +221,7 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
     },
 
     async unwrap(res: AuthResponse): Promise<Uint8Array> {
-      const state = lanes.get(res.lane);
+      const state = lanes.current(res.lane, res.generation);
       if (!state?.sealed || !state.established) {
         refuseOrphanedAnswer(res);
         return res.body;
@@ -218,8 +231,14 @@ export function credsspAuth(options: CredsspAuthOptions): WsmanAuthenticator {
       return (await decryptCredsspBody(state.client.tls, contentType, res.body)).data;
     },
 
-    reset(lane: Lane): void {
-      drop(lane);
+    reset(lane: Lane, generation?: AuthGeneration): void {
+      lanes.drop(lane, generation);
+    },
+
+    /** Every lane's TLS pipe and inner context, then the Kerberos credential the lanes shared. */
+    dispose(): void {
+      lanes.close();
+      kerberos?.dispose();
     },
   };
 }

@@ -106,6 +106,7 @@ export function ntlmInner(username: string, password: string, targetName?: strin
         throw authError('WinRMAuthTokenInvalid', 'CredSSP: a sealed field shorter than its signature');
       return ntlm.unwrap(token.subarray(0, NTLM_SIGNATURE), token.subarray(NTLM_SIGNATURE));
     },
+    dispose: () => ntlm.dispose(),
   };
 }
 

@@ -24,9 +24,13 @@ export interface CredsspKerberosOptions {
  * password once, in memory, shared by the lanes), the target `HTTP@<host>`. Returns a factory of one inner context
  * per lane; each factory call already holds the first token, so a failure is known before anything is sent.
  */
-export function kerberosInnerFactory(
-  options: CredsspKerberosOptions,
-): (host: string) => Promise<CredsspInner> {
+export interface KerberosInnerFactory {
+  (host: string): Promise<CredsspInner>;
+  /** Releases the shared credential (each inner context is its lane's to release). */
+  dispose(): void;
+}
+
+export function kerberosInnerFactory(options: CredsspKerberosOptions): KerberosInnerFactory {
   const ffi = loadGssapi(options.gssapi);
   const timeoutMs = options.kdcTimeoutMs ?? KDC_TIMEOUT_MS;
   /** The password's credential for one mechanism, acquired on first use (KDC failures worded as Negotiate's). */
@@ -73,7 +77,7 @@ export function kerberosInnerFactory(
     }
     return p;
   };
-  return async (host) => {
+  const factory = async (host: string): Promise<CredsspInner> => {
     await probe(host);
     const gss = new GssInitiator(ffi, {
       mech: 'spnego',
@@ -109,6 +113,7 @@ export function kerberosInnerFactory(
       dispose: () => gss.dispose(),
     };
   };
+  return Object.assign(factory, { dispose: () => source.dispose() });
 }
 
 /** Whether Kerberos is worth trying for this host (Windows never tries it for an IP address or localhost). */
