@@ -1,3 +1,19 @@
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, join } from 'node:path';
+import { Script, constants as vmConstants } from 'node:vm';
+
 /** The verbs that can act on a session the agent holds. */
 const HELD_SESSION_VERBS: ReadonlySet<string> = new Set(['enter', 'invoke', 'get', 'remove']);
 
@@ -11,4 +27,211 @@ export function usesHeldSession(argv: readonly string[]): boolean {
   if (verb === undefined || !HELD_SESSION_VERBS.has(verb)) return false;
   if (verb === 'get' || verb === 'remove') return true;
   return argv.some((a) => /^-(id|name|instanceid)(:.*)?$/i.test(a));
+}
+
+/** What run.ts exports, as the bundle gives it. */
+export interface CliModule {
+  run(argv: readonly string[]): void;
+}
+
+/**
+ * Node built-ins the bundle imports that a command on a held session seldom uses (crypto costs ~5 ms to load):
+ * the bundle gets a stand-in that loads the module at its first use. The bundle reads them as namespaces
+ * (`node_crypto.randomUUID(...)`), which the stand-in serves.
+ */
+const LOADED_AT_FIRST_USE: ReadonlySet<string> = new Set(['node:crypto', 'node:child_process']);
+
+/** The first line of dist/run.bundle.cjs (scripts/bundle.mjs): an id made from the bundle's content. */
+const BUNDLE_ID = /^\/\/ psremote-bundle ([0-9a-f]{16})\r?\n/;
+
+/**
+ * A code cache file: this magic, the payload's length (u32 LE), then the payload twice. V8 checks a cache's
+ * version, flags and length but, in release builds, no checksum, and a damaged payload can crash the process;
+ * the two copies must be equal byte for byte (a memcmp, where a checksum computed in JavaScript would cost more
+ * than the cache saves), so a file damaged anywhere is refused before V8 reads it.
+ */
+const CACHE_MAGIC = Buffer.from('PSRCC01\n', 'latin1');
+const CACHE_HEADER = CACHE_MAGIC.length + 4;
+/** A cache larger than this is not ours. */
+const MAX_CACHE_BYTES = 64 * 1024 * 1024;
+/** When no cache was used, one is written this long after the start (or at exit, if that comes first). */
+const PRODUCE_AFTER_MS = 1500;
+
+/**
+ * Where the code cache is kept: PSREMOTE_CODE_CACHE_DIR, else `$XDG_CACHE_HOME/psremote`, `~/.cache/psremote`
+ * (`%LOCALAPPDATA%\psremote\cache` on Windows). PSREMOTE_CODE_CACHE=0 turns the cache off (undefined).
+ */
+export function codeCacheDirectory(
+  env: Readonly<Record<string, string | undefined>>,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
+  if (env.PSREMOTE_CODE_CACHE === '0') return undefined;
+  if (env.PSREMOTE_CODE_CACHE_DIR) return env.PSREMOTE_CODE_CACHE_DIR;
+  if (platform === 'win32') return env.LOCALAPPDATA ? join(env.LOCALAPPDATA, 'psremote', 'cache') : undefined;
+  if (env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME)) return join(env.XDG_CACHE_HOME, 'psremote');
+  return env.HOME ? join(env.HOME, '.cache', 'psremote') : undefined;
+}
+
+/**
+ * Whether a file (or directory) may feed V8 code to this process: owned by this user and writable by nobody
+ * else. Bytecode from a file another user could write would run as this user.
+ */
+function trusted(st: { uid: number; mode: number }): boolean {
+  if (process.platform === 'win32') return true;
+  return st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
+}
+
+/** The cache's payload, or undefined when there is none, or it is damaged, foreign or not trusted. */
+export function readCodeCache(path: string): Buffer | undefined {
+  let fd: number;
+  try {
+    const dir = lstatSync(dirname(path));
+    if (!dir.isDirectory() || !trusted(dir)) return undefined;
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || !trusted(st) || st.size < CACHE_HEADER || st.size > MAX_CACHE_BYTES) return undefined;
+    const buf = readFileSync(fd);
+    if (!buf.subarray(0, CACHE_MAGIC.length).equals(CACHE_MAGIC)) return undefined;
+    const length = buf.readUInt32LE(CACHE_MAGIC.length);
+    if (buf.length !== CACHE_HEADER + 2 * length) return undefined;
+    const first = buf.subarray(CACHE_HEADER, CACHE_HEADER + length);
+    return first.equals(buf.subarray(CACHE_HEADER + length)) ? first : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes a cache (a temporary file renamed over the old one, so a reader never sees half of it) and removes the
+ * caches of other bundles (older builds) beside it. Any failure (a read-only home, a full disk) is ignored: the
+ * cache only saves time.
+ */
+export function writeCodeCache(path: string, payload: Buffer): boolean {
+  const dir = dirname(path);
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || !trusted(st)) return false;
+    const head = Buffer.alloc(CACHE_HEADER);
+    CACHE_MAGIC.copy(head);
+    head.writeUInt32LE(payload.length, CACHE_MAGIC.length);
+    writeFileSync(tmp, Buffer.concat([head, payload, payload]), { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // Nothing was written.
+    }
+    return false;
+  }
+  try {
+    const mine = path.slice(dir.length + 1);
+    for (const name of readdirSync(dir))
+      if (name !== mine && name.startsWith('run.bundle-') && name.endsWith('.v8cache'))
+        rmSync(join(dir, name), { force: true });
+  } catch {
+    // Old caches stay; they are small and never read.
+  }
+  return true;
+}
+
+/** The cache file of a bundle: per bundle id, Node version and architecture. */
+export function codeCachePath(dir: string, bundleId: string): string {
+  return join(dir, `run.bundle-${bundleId}-${process.version}-${process.arch}.v8cache`);
+}
+
+/**
+ * Runs dist/run.bundle.cjs (a CommonJS script) the way Node runs a CommonJS module, but compiled through
+ * vm.Script with a V8 code cache: Node 20 has no module.enableCompileCache, and compiling the ~350 KB bundle is
+ * most of its load time. A cache that is missing, damaged, from another bundle or another Node (V8 rejects it)
+ * costs nothing but the compile: the bundle is compiled from source and a new cache is written after the start
+ * (the functions run by then are in it). Undefined when the bundle cannot be read (bin.js then loads the modules).
+ */
+export function loadBundle(
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+): CliModule | undefined {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const id = BUNDLE_ID.exec(source)?.[1];
+  const dir = id ? codeCacheDirectory(env) : undefined;
+  const cachePath = dir && id ? codeCachePath(dir, id) : undefined;
+  const cachedData = cachePath ? readCodeCache(cachePath) : undefined;
+  const trace = env.PSREMOTE_TRACE_TIMING
+    ? (m: string) => process.stderr.write(`psremote timing: ${m}\n`)
+    : undefined;
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: file,
+    ...(cachedData ? { cachedData } : {}),
+    // import() in the bundle (tsyringe, a transport) resolves as it would in a module of dist/.
+    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  trace?.(
+    !cachePath
+      ? 'no code cache'
+      : !cachedData
+        ? 'code cache: none usable'
+        : script.cachedDataRejected
+          ? 'code cache: rejected by V8'
+          : 'code cache: used',
+  );
+  if (cachePath && (!cachedData || script.cachedDataRejected)) {
+    let done = false;
+    const produce = () => {
+      if (done) return;
+      done = true;
+      process.off('exit', produce);
+      try {
+        const written = writeCodeCache(cachePath, script.createCachedData());
+        trace?.(written ? `code cache: written to ${cachePath}` : 'code cache: not written');
+      } catch {
+        trace?.('code cache: not written'); // no cache this time
+      }
+    };
+    setTimeout(produce, PRODUCE_AFTER_MS).unref();
+    process.once('exit', produce);
+  }
+  const nodeRequire = createRequire(file);
+  const bundleRequire = Object.assign(
+    (id: string): unknown =>
+      LOADED_AT_FIRST_USE.has(id) ? atFirstUse(() => nodeRequire(id)) : nodeRequire(id),
+    nodeRequire,
+  );
+  const module = { exports: {} as CliModule };
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  wrapper.call(module.exports, module.exports, bundleRequire, module, file, dirname(file));
+  return module.exports;
+}
+
+/** A module namespace that loads the module when one of its members is first read. */
+function atFirstUse(load: () => unknown): object {
+  let mod: Record<string | symbol, unknown> | undefined;
+  const get = () => {
+    mod ??= load() as Record<string | symbol, unknown>;
+    return mod;
+  };
+  return new Proxy(
+    {},
+    {
+      get: (_t, key) => get()[key],
+      has: (_t, key) => key in get(),
+      ownKeys: () => Reflect.ownKeys(get()),
+      getOwnPropertyDescriptor: (_t, key) => {
+        const d = Reflect.getOwnPropertyDescriptor(get(), key);
+        return d ? { ...d, configurable: true } : undefined;
+      },
+    },
+  );
 }

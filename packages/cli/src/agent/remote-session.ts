@@ -8,6 +8,7 @@ import type {
 import type { ErrorRecordInfo } from '@psremote/psrp';
 import type { InvocationLike } from '../invoke-command.ts';
 import type { ReplShell } from '../repl.ts';
+import { mark } from '../timing.ts';
 import type { AgentClient } from './client.ts';
 import { rawUiSnapshot } from './relay-host-ui.ts';
 import { errorFromWire, eventFromWire, recordFromWire, type WireError, type WireEvent } from './wire.ts';
@@ -82,7 +83,9 @@ export class AgentSessionShell implements ReplShell {
 
   prompt(): Promise<string> {
     return this.serial(async () => {
+      mark('prompt asked');
       const m = await this.client.request({ t: 'prompt', raw: rawUiSnapshot(this.hostUi) });
+      mark('prompt answered');
       return String(m.text ?? 'PS>');
     });
   }

@@ -10,6 +10,7 @@ import { runInvoke } from '../invoke-command.ts';
 import { EXIT, type MainIo } from '../io.ts';
 import { runRepl } from '../repl.ts';
 import type { Terminal } from '../terminal/line-terminal.ts';
+import { mark } from '../timing.ts';
 import { AgentClient } from './client.ts';
 import { rawUiSnapshot } from './relay-host-ui.ts';
 import { AgentSessionShell } from './remote-session.ts';
@@ -280,8 +281,10 @@ export async function runInAgentSession(
   // Invoke-Command has no -Id, -Name or -InstanceId: `Invoke-Command -Session (Get-PSSession -Id 7)` is the
   // nearest pwsh form, and there it is Get-PSSession that finds no such session.
   const lookup = mode === 'invoke' ? GET_PSSESSION_COMMAND : undefined;
+  mark('connecting to the agent');
   const client = await AgentClient.connect(io.env, { start: false });
   if (!client) throw notAvailable(selector, lookup);
+  mark('agent greeted');
   try {
     const shell = new AgentSessionShell(client, terminal.hostUi);
     const attached = await client
@@ -296,6 +299,7 @@ export async function runInAgentSession(
       .catch((e: unknown) => {
         throw lookup ? lookupErrorOf(e, lookup) : e;
       });
+    mark('attached');
     if (mode === 'invoke') {
       const width = io.stdout.columns && io.stdout.columns > 20 ? io.stdout.columns : 120;
       return await runInvoke(
