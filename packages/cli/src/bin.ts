@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
-import { type CliModule, loadBundle, usesHeldSession } from './fast-path.ts';
+import { type CliModule, connectEarly, loadBundle, usesHeldSession } from './fast-path.ts';
 
 // A command on a session the agent holds (enter/invoke/get/remove -Id|-Name|-InstanceId) wants its first prompt
 // soon: it runs from dist/run.bundle.cjs, the same CLI in one file (scripts/bundle.mjs) compiled through a V8 code
@@ -12,9 +12,12 @@ const trace = process.env.PSREMOTE_TRACE_TIMING
   ? (step: string) => process.stderr.write(`psremote timing: ${performance.now().toFixed(1)} ms ${step}\n`)
   : undefined;
 trace?.('bin.js running');
+// `enter -Name web`: the agent is asked for the session and its prompt first, and answers while the CLI loads.
+const early = usesHeldSession(argv) ? await connectEarly(argv, process.env) : undefined;
+trace?.(early ? 'agent asked' : 'no early agent connection');
 const cli: CliModule =
   (usesHeldSession(argv)
     ? loadBundle(fileURLToPath(new URL('./run.bundle.cjs', import.meta.url)), process.env)
     : undefined) ?? (await import('./run.ts'));
 trace?.('CLI loaded');
-cli.run(argv);
+cli.run(argv, early);

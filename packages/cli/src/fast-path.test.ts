@@ -10,9 +10,19 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { codeCacheDirectory, readCodeCache, usesHeldSession, writeCodeCache } from './fast-path.ts';
+import { rawUiSnapshot } from './agent/relay-host-ui.ts';
+import {
+  codeCacheDirectory,
+  earlySelector,
+  readCodeCache,
+  usesHeldSession,
+  writeCodeCache,
+} from './fast-path.ts';
+import { TerminalHostUi } from './terminal/host-ui.ts';
+import { startRawUi } from './terminal/raw-ui-start.ts';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 
@@ -34,6 +44,49 @@ describe('usesHeldSession (which build bin.js runs)', () => {
     expect(usesHeldSession(['enter', '-HostName', 'h'])).toBe(false);
     expect(usesHeldSession(['enter', '-ComputerName', 'Id'])).toBe(false);
     expect(usesHeldSession(['invoke', '-HostName', 'h', '-Command', '-Identity'])).toBe(false);
+  });
+});
+
+describe('earlySelector (what bin.js asks the agent for before the CLI loads)', () => {
+  it('takes `enter` with one plainly written -Id, -Name or -InstanceId and nothing else', () => {
+    expect(earlySelector(['enter', '-Name', 'web'])).toEqual({ name: 'web' });
+    expect(earlySelector(['enter', '-name:web'])).toEqual({ name: 'web' });
+    expect(earlySelector(['enter', '-Id', '12'])).toEqual({ id: 12 });
+    const guid = '7c1f3f6e-0000-4000-8000-000000000001';
+    expect(earlySelector(['enter', '-InstanceId', guid])).toEqual({ instanceId: guid });
+  });
+
+  it('leaves everything else to the binder', () => {
+    for (const argv of [
+      ['enter'],
+      ['invoke', '-Name', 'web'],
+      ['enter', '-Name', 'web', '--no-color'],
+      ['enter', '-Name'],
+      ['enter', '-Name:web', 'x'],
+      ['enter', '-N', 'web'],
+      ['enter', '-Name', 'we*'],
+      ['enter', '-Name', '-Id'],
+      ['enter', '-Id', '0x10'],
+      ['enter', '-Id', '007'],
+      ['enter', '-InstanceId', 'not-a-guid'],
+      ['enter', '-HostName', 'web'],
+    ])
+      expect(earlySelector(argv), argv.join(' ')).toBeUndefined();
+  });
+
+  it("sends the RawUI a terminal's host starts with (TerminalHostUi), for the prompt function", () => {
+    const out = { isTTY: true, columns: 97, rows: 31, write: () => true } as unknown as NodeJS.WriteStream;
+    const ui = new TerminalHostUi(
+      { stdin: {} as NodeJS.ReadStream, stdout: out, stderr: out },
+      { colors: false, readline: () => ({}) as Interface },
+    );
+    expect(startRawUi(97, 31)).toEqual(rawUiSnapshot(ui));
+    const narrow = { ...out, columns: 0, rows: 0 } as unknown as NodeJS.WriteStream;
+    const ui2 = new TerminalHostUi(
+      { stdin: {} as NodeJS.ReadStream, stdout: narrow, stderr: out },
+      { colors: false, readline: () => ({}) as Interface },
+    );
+    expect(startRawUi(undefined, undefined)).toEqual(rawUiSnapshot(ui2));
   });
 });
 

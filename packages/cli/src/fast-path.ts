@@ -11,8 +11,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createConnection, type Socket } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
+import { isatty } from 'node:tty';
 import { Script, constants as vmConstants } from 'node:vm';
+import { writeFrame } from './agent/frames.ts';
+import { agentPaths, isPrivateDirectory } from './agent/locate.ts';
+import { startRawUi } from './terminal/raw-ui-start.ts';
 
 /** The verbs that can act on a session the agent holds. */
 const HELD_SESSION_VERBS: ReadonlySet<string> = new Set(['enter', 'invoke', 'get', 'remove']);
@@ -31,7 +36,114 @@ export function usesHeldSession(argv: readonly string[]): boolean {
 
 /** What run.ts exports, as the bundle gives it. */
 export interface CliModule {
-  run(argv: readonly string[]): void;
+  run(argv: readonly string[], early?: EarlyAgent): void;
+}
+
+/** A session named the plain way: `enter -Id 3`, `enter -Name web`, `enter -InstanceId <guid>` (or `-Name:web`). */
+export type EarlySelector = { id: number } | { name: string } | { instanceId: string };
+
+/**
+ * The selector of `psremote enter` with exactly one of -Id, -Name, -InstanceId spelled out and a plain value, and
+ * nothing else; undefined for any other command line. A guess made before binding: the CLI compares it with what
+ * the binder makes of the command line before it uses what was sent with it.
+ */
+export function earlySelector(argv: readonly string[]): EarlySelector | undefined {
+  if (argv[0] !== 'enter' || argv.length < 2 || argv.length > 3) return undefined;
+  const m = /^-(id|name|instanceid)(?::(.+))?$/i.exec(argv[1] as string);
+  if (!m || (m[2] === undefined) !== (argv.length === 3)) return undefined;
+  const value = m[2] ?? (argv[2] as string);
+  const which = (m[1] as string).toLowerCase();
+  if (which === 'id') return /^[1-9][0-9]{0,8}$/.test(value) ? { id: Number(value) } : undefined;
+  if (which === 'instanceid')
+    return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value)
+      ? { instanceId: value }
+      : undefined;
+  return /^[A-Za-z0-9_.@]+$/.test(value) ? { name: value } : undefined;
+}
+
+/** What bin.js sent the agent before loading the CLI: the greeting, then attach with the prompt asked for. */
+export interface EarlyAttach {
+  readonly selector: EarlySelector;
+  readonly interactive: true;
+  /** The terminal's RawUI as sent (RawUiSnapshot). */
+  readonly raw: ReturnType<typeof startRawUi>;
+}
+
+export interface EarlyAgent {
+  readonly attach: EarlyAttach;
+  /**
+   * The connection and what arrived on it so far (the caller reads on from there); undefined when it closed
+   * meanwhile. Once only.
+   */
+  take(): { socket: Socket; received: Buffer[] } | undefined;
+}
+
+/**
+ * `psremote enter -Name web` in a terminal: connects to the agent and sends the greeting and the attach request,
+ * with the prompt asked for, before the CLI is loaded, so that the agent finds the session and runs the remote
+ * prompt function while this process compiles the CLI. The same checks as AgentClient.connect come first (a
+ * private agent directory, the token readable); anything amiss, no agent, or another command line: undefined,
+ * and the CLI does it all the usual way. Not on Windows.
+ */
+export async function connectEarly(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<EarlyAgent | undefined> {
+  const selector = process.platform === 'win32' ? undefined : earlySelector(argv);
+  if (!selector || !isatty(0)) return undefined;
+  const paths = agentPaths(env);
+  let token: string;
+  try {
+    if (!isPrivateDirectory(lstatSync(paths.dir), process.getuid?.() ?? -1)) return undefined;
+    token = readFileSync(paths.token, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const socket = await new Promise<Socket | undefined>((resolve) => {
+    const s = createConnection(paths.socket);
+    s.once('connect', () => {
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', () => resolve(undefined));
+  });
+  if (!socket) return undefined;
+  const attach: EarlyAttach = {
+    selector,
+    interactive: true,
+    raw: startRawUi(process.stdout.columns, process.stdout.rows),
+  };
+  const received: Buffer[] = [];
+  let closed = false;
+  const onData = (chunk: Buffer) => received.push(chunk);
+  const onClose = () => {
+    closed = true;
+  };
+  const onError = () => {};
+  socket.on('data', onData);
+  socket.on('close', onClose);
+  socket.on('error', onError);
+  // Until the CLI takes it, the connection does not keep the process alive (a CLI that stops early just ends).
+  socket.unref();
+  writeFrame(socket, { t: 'hello', token });
+  writeFrame(socket, { t: 'attach', ...attach, mode: 'enter', pid: process.pid, prompt: true });
+  let taken = false;
+  return {
+    attach,
+    take() {
+      if (taken) return undefined;
+      taken = true;
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.off('error', onError);
+      if (closed) {
+        socket.destroy();
+        return undefined;
+      }
+      socket.ref();
+      return { socket, received };
+    },
+  };
 }
 
 /**

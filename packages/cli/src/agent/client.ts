@@ -39,10 +39,11 @@ export class AgentClient {
   hostUi: HostUi | undefined;
 
   private readonly socket: Socket;
+  private readonly read: (chunk: Buffer) => void;
 
   private constructor(socket: Socket) {
     this.socket = socket;
-    readFrames(
+    this.read = readFrames(
       socket,
       MAX_AGENT_FRAME,
       (m) => this.onMessage(m),
@@ -96,6 +97,17 @@ export class AgentClient {
         await new Promise((r) => setTimeout(r, 100 * attempt));
       }
     }
+  }
+
+  /**
+   * A connection bin.js opened and wrote to before the CLI was loaded (fast-path.ts connectEarly), with what the
+   * agent answered so far: read now, host calls answered with `hostUi`.
+   */
+  static adopt(socket: Socket, received: readonly Buffer[], hostUi: HostUi): AgentClient {
+    const client = new AgentClient(socket);
+    client.hostUi = hostUi;
+    for (const chunk of received) client.read(chunk);
+    return client;
   }
 
   send(m: Message): void {
