@@ -41,6 +41,18 @@ let text = readFileSync(file, 'utf8').replace(/[^\x00-\x7f]/gu, (c) =>
 const id = createHash('sha256').update(text).digest('hex').slice(0, ID_PLACEHOLDER.length);
 text = text.replace(`// psremote-bundle ${ID_PLACEHOLDER}`, `// psremote-bundle ${id}`);
 writeFileSync(file, text);
+// dist/bin.cjs, package.json's `psremote`: bin.js with fast-path.ts and what it imports, as one CommonJS file
+// (Node then starts without its ES module loader). run.js, loaded for the other commands, stays an import.
+await build({
+  input: `${dist}bin.js`,
+  platform: 'node',
+  external: (id) => !(id.startsWith('.') || id.startsWith('/')) || /(^|\/)run\.js$/.test(id),
+  output: { file: `${dist}bin.cjs`, format: 'cjs', codeSplitting: false, sourcemap: true },
+  logLevel: 'warn',
+});
+if (!readFileSync(`${dist}bin.cjs`, 'utf8').startsWith('#!/usr/bin/env node\n'))
+  throw new Error('dist/bin.cjs lost its #! line');
+
 // The ES module bundle of earlier builds is not used any more.
 rmSync(`${dist}run.bundle.js`, { force: true });
 rmSync(`${dist}run.bundle.js.map`, { force: true });

@@ -273,7 +273,8 @@ export function loadBundle(
 ): CliModule | undefined {
   let source: string;
   try {
-    source = readFileSync(file, 'utf8');
+    // The bundle is ASCII (scripts/bundle.mjs): read as Latin-1 it is the same text, without a UTF-8 decode.
+    source = readFileSync(file, 'latin1');
   } catch {
     return undefined;
   }
