@@ -17,7 +17,8 @@ import { importPeer } from './import-peer.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const bin = join(root, 'packages/cli/dist/bin.js');
+// package.json's psremote.
+const bin = join(root, 'packages/cli/dist/bin.cjs');
 const requireCli = createRequire(join(root, 'packages/cli/package.json'));
 const fmt = (n, unit = 'ms') => (n === undefined ? '-' : `${n.toFixed(1)} ${unit}`);
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];

@@ -124,6 +124,19 @@ describe('dist/run.bundle.cjs (pnpm build)', () => {
   });
 });
 
+describe("dist/bin.cjs (package.json's psremote)", () => {
+  it('answers as dist/bin.js does, for a held-session command and any other', () => {
+    const env = { ...process.env, NO_COLOR: '1', PSREMOTE_CODE_CACHE: '0' };
+    for (const args of [['remove'], ['--version'], ['enter', '-Bogus']]) {
+      const a = spawnSync(process.execPath, [`${DIST}bin.cjs`, ...args], { encoding: 'utf8', env });
+      const b = spawnSync(process.execPath, [`${DIST}bin.js`, ...args], { encoding: 'utf8', env });
+      expect(a.stdout + a.stderr).not.toBe('');
+      expect([a.status, a.stdout, a.stderr]).toEqual([b.status, b.stdout, b.stderr]);
+    }
+    expect(JSON.parse(readFileSync(`${DIST}../package.json`, 'utf8')).bin.psremote).toBe('./dist/bin.cjs');
+  });
+});
+
 describe('the code cache of the bundle', () => {
   const bin = `${DIST}bin.js`;
   /** `psremote remove` (no agent, nothing to remove: MissingMandatoryParameter) with the cache in `cacheDir`. */

@@ -182,7 +182,9 @@ describe.skipIf(!live)('psremote new / get / enter / invoke / remove through the
   it('enter -Name gets its first prompt with the attach (bin.js asks before the CLI loads): a prompt function changed remotely, writing to the host, shows as in a fresh Enter-PSSession', async () => {
     expect(cli(env, ['new', '-Name', 'pr']).status).toBe(0);
     const traced = { ...env, PSREMOTE_TRACE_TIMING: '1' };
-    pty = new PtySession(process.execPath, [BIN, 'enter', '-Name', 'pr'], { env: traced, cwd: '/' });
+    // package.json's psremote (dist/bin.js does the same: fast-path.test.ts).
+    const binCjs = BIN.replace(/bin\.js$/, 'bin.cjs');
+    pty = new PtySession(process.execPath, [binCjs, 'enter', '-Name', 'pr'], { env: traced, cwd: '/' });
     let screen = await pty.waitFor(/prompt shown/, 30_000);
     expect(screen).toMatch(/^psremote timing: .* agent asked$/m);
     expect(screen).toMatch(/PS \/\S*> /);
@@ -193,7 +195,7 @@ describe.skipIf(!live)('psremote new / get / enter / invoke / remove through the
     await pty.waitFor(/\[wh\][\s\S]*custom \/\S*> /);
     pty.type('exit\r');
     expect((await pty.exited).exitCode).toBe(0);
-    pty = new PtySession(process.execPath, [BIN, 'enter', '-Name', 'pr'], { env: traced, cwd: '/' });
+    pty = new PtySession(process.execPath, [binCjs, 'enter', '-Name', 'pr'], { env: traced, cwd: '/' });
     screen = await pty.waitFor(/prompt shown/, 30_000);
     expect(screen).toMatch(/\[wh\][\s\S]*custom \/\S*> /);
     expect(screen).not.toMatch(/prompt asked/);
