@@ -23,7 +23,12 @@ void (async () => {
   trace?.(early ? 'agent asked' : 'no early agent connection');
   const cli: CliModule =
     (usesHeldSession(argv)
-      ? loadBundle(fileURLToPath(new URL('./run.bundle.cjs', import.meta.url)), process.env)
+      ? loadBundle(
+          fileURLToPath(new URL('./run.bundle.cjs', import.meta.url)),
+          process.env,
+          // Bundled into dist/bin.cjs, this file has CommonJS's require, from the bundle's directory.
+          typeof require === 'function' ? require : undefined,
+        )
       : undefined) ?? (await import('./run.ts'));
   trace?.('CLI loaded');
   cli.run(argv, early);

@@ -10,7 +10,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createConnection, type Socket } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
 import { isatty } from 'node:tty';
@@ -270,6 +269,7 @@ export function codeCachePath(dir: string, bundleId: string): string {
 export function loadBundle(
   file: string,
   env: Readonly<Record<string, string | undefined>>,
+  sameDirRequire?: NodeJS.Require,
 ): CliModule | undefined {
   let source: string;
   try {
@@ -316,7 +316,9 @@ export function loadBundle(
     setTimeout(produce, PRODUCE_AFTER_MS).unref();
     process.once('exit', produce);
   }
-  const nodeRequire = createRequire(file);
+  // bin.cjs's own require resolves from dist/ as the bundle's would; node:module (which sets up Node's ES module
+  // loader as it loads) only when there is none (dist/bin.js).
+  const nodeRequire = sameDirRequire ?? process.getBuiltinModule('node:module').createRequire(file);
   const bundleRequire = Object.assign(
     (id: string): unknown =>
       LOADED_AT_FIRST_USE.has(id) ? atFirstUse(() => nodeRequire(id)) : nodeRequire(id),
