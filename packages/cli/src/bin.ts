@@ -13,7 +13,12 @@ import { type CliModule, connectEarly, loadBundle, usesHeldSession } from './fas
 // they share core and psrp with the transports they import.
 const argv = process.argv.slice(2);
 const trace = process.env.PSREMOTE_TRACE_TIMING
-  ? (step: string) => process.stderr.write(`psremote timing: ${performance.now().toFixed(1)} ms ${step}\n`)
+  ? (step: string) => {
+      const cpu = process.cpuUsage();
+      process.stderr.write(
+        `psremote timing: ${performance.now().toFixed(1)} ms (cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms) ${step}\n`,
+      );
+    }
   : undefined;
 trace?.('bin running');
 
