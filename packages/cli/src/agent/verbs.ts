@@ -277,7 +277,7 @@ function notAvailable(
  * is undone (leave) and the connection is used the usual way. Undefined when the greeting failed (the usual
  * connect then reports why, starting over).
  */
-async function enterEarly(
+export async function enterEarly(
   sent: EarlyAttach,
   taken: { socket: Socket; received: Buffer[] },
   selector: SessionSelector,
