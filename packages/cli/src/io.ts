@@ -1,9 +1,13 @@
+import type { EarlyAgent } from './fast-path.ts';
+
 /** The process's streams and environment as main and the commands use them (run.ts passes the real ones). */
 export interface MainIo {
   readonly stdin: NodeJS.ReadStream;
   readonly stdout: NodeJS.WriteStream;
   readonly stderr: NodeJS.WriteStream;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** bin.js's connection to the agent, opened before the CLI was loaded (`psremote enter -Name web`). */
+  readonly early?: EarlyAgent;
 }
 
 /**

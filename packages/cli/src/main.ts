@@ -38,6 +38,7 @@ import { END_GRACE_MS, ProcessEnd } from './process-end.ts';
 import { runRepl } from './repl.ts';
 import { createTerminal, type Terminal } from './terminal/line-terminal.ts';
 import { formatLocalError } from './terminal/render.ts';
+import { mark } from './timing.ts';
 import { createTransportContainer, registeredTransports, registerInstalledTransports } from './transports.ts';
 
 function version(): string {
@@ -71,6 +72,7 @@ Parameters are written as after Enter-PSSession at a pwsh prompt. Options of psr
 `;
 
 export async function main(argv: readonly string[], io: MainIo): Promise<number> {
+  mark('main');
   // SIGTERM, SIGHUP, a closed stdout/stderr: the session is closed, then psremote ends quietly (process-end.ts).
   const end = new ProcessEnd(io);
   try {

@@ -1,10 +1,11 @@
 // tsyringe and its Reflect metadata polyfill are loaded when a transport is needed (transports.ts).
 import { runAgent } from './agent/server.ts';
+import type { EarlyAgent } from './fast-path.ts';
 import { EXIT } from './io.ts';
 import { main } from './main.ts';
 
 /** The whole CLI: `psremote __agent` is the session agent itself, started detached by the first command that needs it. */
-export function run(argv: readonly string[]): void {
+export function run(argv: readonly string[], early?: EarlyAgent): void {
   (argv[0] === '__agent'
     ? runAgent(process.env)
     : main([...argv], {
@@ -12,6 +13,7 @@ export function run(argv: readonly string[]): void {
         stdout: process.stdout,
         stderr: process.stderr,
         env: process.env,
+        ...(early ? { early } : {}),
       })
   ).then(
     (code) => {

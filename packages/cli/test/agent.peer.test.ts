@@ -123,6 +123,35 @@ describe.skipIf(!live)('psremote new / get / enter / invoke / remove through the
     expect(cli(env, ['remove', '-Name', 'busy']).status).toBe(0);
   }, 60_000);
 
+  it('enter -Name gets its first prompt with the attach (bin.js asks before the CLI loads): a prompt function changed remotely, writing to the host, shows as in a fresh Enter-PSSession', async () => {
+    expect(cli(env, ['new', '-Name', 'pr']).status).toBe(0);
+    const traced = { ...env, PSREMOTE_TRACE_TIMING: '1' };
+    // package.json's psremote (dist/bin.js does the same: fast-path.test.ts).
+    const binCjs = BIN.replace(/bin\.js$/, 'bin.cjs');
+    pty = new PtySession(process.execPath, [binCjs, 'enter', '-Name', 'pr'], { env: traced, cwd: '/' });
+    let screen = await pty.waitFor(/prompt shown/, 30_000);
+    expect(screen).toMatch(/^psremote timing: .* agent asked$/m);
+    expect(screen).toMatch(/PS \/\S*> /);
+    // The prompt came pushed after the attach: the client never asked for it.
+    expect(screen).not.toMatch(/prompt asked/);
+    pty.type('function prompt { Write-Host -NoNewline "[wh]"; "custom $((Get-Location).Path)> " }\r');
+    // (The trace lines come between what Write-Host wrote and the prompt text.)
+    await pty.waitFor(/\[wh\][\s\S]*custom \/\S*> /);
+    pty.type('exit\r');
+    expect((await pty.exited).exitCode).toBe(0);
+    pty = new PtySession(process.execPath, [binCjs, 'enter', '-Name', 'pr'], { env: traced, cwd: '/' });
+    screen = await pty.waitFor(/prompt shown/, 30_000);
+    expect(screen).toMatch(/\[wh\][\s\S]*custom \/\S*> /);
+    expect(screen).not.toMatch(/prompt asked/);
+    pty.type('exit\r');
+    expect((await pty.exited).exitCode).toBe(0);
+    // Without a terminal there is no prompt and no early connection: the usual path.
+    const piped = cli(traced, ['enter', '-Name', 'pr'], '"piped"\n');
+    expect(piped.stdout).toMatch(/^piped$/m);
+    expect(piped.stderr).toMatch(/no early agent connection/);
+    expect(cli(env, ['remove', '-Name', 'pr']).status).toBe(0);
+  }, 60_000);
+
   it('the terminal is the host of the agent session: Read-Host, masked Get-Credential, Tab, Ctrl+C, Exit-PSSession', async () => {
     expect(cli(env, ['new', '-Name', 'host']).status).toBe(0);
     pty = new PtySession(process.execPath, [BIN, 'enter', '-Name', 'host'], { env, cwd: '/' });

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type HostUi, PSRemotingError } from '@psremote/core';
+import { mark } from '../timing.ts';
 import { MAX_AGENT_FRAME, type Message, readFrames, writeFrame } from './frames.ts';
 import { type AgentPaths, agentPaths, ensureAgentDirectory } from './paths.ts';
 import { answerHostCall } from './relay-host-ui.ts';
@@ -38,10 +39,11 @@ export class AgentClient {
   hostUi: HostUi | undefined;
 
   private readonly socket: Socket;
+  private readonly read: (chunk: Buffer) => void;
 
   private constructor(socket: Socket) {
     this.socket = socket;
-    readFrames(
+    this.read = readFrames(
       socket,
       MAX_AGENT_FRAME,
       (m) => this.onMessage(m),
@@ -72,6 +74,7 @@ export class AgentClient {
     // and a new agent is started.
     for (let attempt = 1; ; attempt++) {
       let socket = await tryConnect(paths.socket);
+      mark('socket connected');
       if (!socket) {
         if (!options.start) return undefined;
         socket = await startAgent(paths, env);
@@ -94,6 +97,17 @@ export class AgentClient {
         await new Promise((r) => setTimeout(r, 100 * attempt));
       }
     }
+  }
+
+  /**
+   * A connection bin.js opened and wrote to before the CLI was loaded (fast-path.ts connectEarly), with what the
+   * agent answered so far: read now, host calls answered with `hostUi`.
+   */
+  static adopt(socket: Socket, received: readonly Buffer[], hostUi: HostUi): AgentClient {
+    const client = new AgentClient(socket);
+    client.hostUi = hostUi;
+    for (const chunk of received) client.read(chunk);
+    return client;
   }
 
   send(m: Message): void {
@@ -206,7 +220,7 @@ function tryConnect(path: string): Promise<Socket | undefined> {
 /** The CLI's entry script (dist/bin.js), which runs the agent with `__agent`. */
 function binPath(): string {
   const here = fileURLToPath(import.meta.url);
-  // From dist/agent/client.js the bin is ../bin.js, from dist/run.bundle.js (this module inlined) ./bin.js; run
+  // From dist/agent/client.js the bin is ../bin.js, from dist/run.bundle.cjs (this module inlined) ./bin.js; run
   // from the sources (tests), the built one.
   if (here.endsWith('.ts')) return fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
   return fileURLToPath(

@@ -12,16 +12,19 @@ export const MAX_PENDING_WRITE = 32 * 1024 * 1024;
 
 export type Message = { readonly t: string } & Record<string, unknown>;
 
-/** Reads frames off a socket; calls `onMessage` for each, `onError` once for a frame too large or not JSON. */
+/**
+ * Reads frames off a socket; calls `onMessage` for each, `onError` once for a frame too large or not JSON. Returns
+ * the reader, for bytes that came off the socket before (bin.js's early connection, fast-path.ts).
+ */
 export function readFrames(
   socket: Socket,
   maxFrame: number,
   onMessage: (m: Message) => void,
   onError: (why: string) => void,
-): void {
+): (chunk: Buffer) => void {
   let buf: Buffer = Buffer.alloc(0);
   let failed = false;
-  socket.on('data', (chunk: Buffer) => {
+  const read = (chunk: Buffer) => {
     if (failed) return;
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
     while (buf.length >= 4) {
@@ -49,7 +52,9 @@ export function readFrames(
       }
       onMessage(m as Message);
     }
-  });
+  };
+  socket.on('data', read);
+  return read;
 }
 
 /** Writes one message; false when the peer is gone or has stopped reading (the connection is then destroyed). */

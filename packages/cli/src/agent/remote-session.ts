@@ -8,7 +8,9 @@ import type {
 import type { ErrorRecordInfo } from '@psremote/psrp';
 import type { InvocationLike } from '../invoke-command.ts';
 import type { ReplShell } from '../repl.ts';
+import { mark } from '../timing.ts';
 import type { AgentClient } from './client.ts';
+import type { Message } from './frames.ts';
 import { rawUiSnapshot } from './relay-host-ui.ts';
 import { errorFromWire, eventFromWire, recordFromWire, type WireError, type WireEvent } from './wire.ts';
 
@@ -80,9 +82,30 @@ export class AgentSessionShell implements ReplShell {
     return p;
   }
 
+  /** The prompt the agent pushed after attaching (fast-path.ts), for the first prompt(), computed with this RawUI. */
+  private pushed: { raw: string; answer: Promise<Message> } | undefined;
+
+  usePushedPrompt(raw: string, answer: Promise<Message>): void {
+    this.pushed = { raw, answer };
+  }
+
   prompt(): Promise<string> {
     return this.serial(async () => {
+      const pushed = this.pushed;
+      this.pushed = undefined;
+      if (pushed) {
+        const same = JSON.stringify(rawUiSnapshot(this.hostUi)) === pushed.raw;
+        try {
+          const m = await pushed.answer;
+          if (same) return String(m.text ?? 'PS>');
+        } catch (e) {
+          if (same) throw e;
+        }
+        // The terminal changed since (resized): the prompt function may use its size, so it runs again.
+      }
+      mark('prompt asked');
       const m = await this.client.request({ t: 'prompt', raw: rawUiSnapshot(this.hostUi) });
+      mark('prompt answered');
       return String(m.text ?? 'PS>');
     });
   }

@@ -247,7 +247,8 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
         }
         authed = true;
         clearTimeout(helloTimer);
-        send({ t: 'hello', pid: process.pid });
+        // attachPrompt: an attach request may ask for the prompt too (fast-path.ts), sent after its result.
+        send({ t: 'hello', pid: process.pid, features: ['attachPrompt'] });
         return;
       }
       switch (m.t) {
@@ -434,6 +435,15 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
         throw e;
       }
       send({ t: 'result', info: infoOf(h) });
+      // The prompt at once (bin.js asks for it before the CLI is loaded): the remote prompt function runs while the
+      // client starts, as it would at the client's first `prompt` request, with the same RawUI.
+      if (mode === 'enter' && m.prompt === true) {
+        try {
+          send({ t: 'prompt', text: await shellOf(h).prompt() });
+        } catch (e) {
+          send({ t: 'error', error: errorToWire(e) });
+        }
+      }
     }
 
     async function run(m: Message): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import {
   type BoundParameters,
   isPSRemotingError,
@@ -6,11 +7,14 @@ import {
   type SessionInfo,
   type SessionSelector,
 } from '@psremote/core';
+import type { EarlyAttach } from '../fast-path.ts';
 import { runInvoke } from '../invoke-command.ts';
 import { EXIT, type MainIo } from '../io.ts';
 import { runRepl } from '../repl.ts';
 import type { Terminal } from '../terminal/line-terminal.ts';
+import { mark } from '../timing.ts';
 import { AgentClient } from './client.ts';
+import type { Message } from './frames.ts';
 import { rawUiSnapshot } from './relay-host-ui.ts';
 import { AgentSessionShell } from './remote-session.ts';
 import type { AgentSessionInfo } from './server.ts';
@@ -267,6 +271,57 @@ function notAvailable(
 }
 
 /**
+ * The connection bin.js opened (fast-path.ts connectEarly), on which it greeted the agent and asked for the session
+ * `sent.selector` and its prompt. Taken when that is what this command binds to and the terminal's RawUI is the one
+ * sent: the attach result (or its error, thrown) and the prompt the agent pushes after it. Otherwise what was asked
+ * is undone (leave) and the connection is used the usual way. Undefined when the greeting failed (the usual
+ * connect then reports why, starting over).
+ */
+export async function enterEarly(
+  sent: EarlyAttach,
+  taken: { socket: Socket; received: Buffer[] },
+  selector: SessionSelector,
+  terminal: Terminal,
+): Promise<
+  { client: AgentClient; attached?: Message; prompt?: { raw: string; answer: Promise<Message> } } | undefined
+> {
+  const client = AgentClient.adopt(taken.socket, taken.received, terminal.hostUi);
+  let pushes: boolean;
+  try {
+    const hello = await client.next();
+    if (hello.t !== 'hello') throw new Error('no greeting');
+    pushes = Array.isArray(hello.features) && hello.features.includes('attachPrompt');
+  } catch {
+    client.close();
+    return undefined;
+  }
+  const raw = JSON.stringify(rawUiSnapshot(terminal.hostUi));
+  const same =
+    terminal.interactive &&
+    JSON.stringify(selector) === JSON.stringify(sent.selector) &&
+    raw === JSON.stringify(sent.raw);
+  if (same) {
+    const attached = await client.next().catch((e: unknown) => {
+      client.close();
+      throw e;
+    });
+    if (!pushes) return { client, attached };
+    const answer = client.next();
+    answer.catch(() => {}); // read by the first prompt
+    return { client, attached, prompt: { raw, answer } };
+  }
+  // Not this command's session: undone before the usual attach.
+  try {
+    await client.next();
+    if (pushes) await client.next().catch(() => {});
+    await client.request({ t: 'leave' });
+  } catch {
+    // The attach failed (no such session, busy): nothing to undo.
+  }
+  return { client };
+}
+
+/**
  * `psremote enter -Id|-Name|-InstanceId` and `psremote invoke -Id|... -Command`: the session the agent holds,
  * with this terminal as its host. `exit` leaves it open (a session New-PSSession made).
  */
@@ -280,22 +335,30 @@ export async function runInAgentSession(
   // Invoke-Command has no -Id, -Name or -InstanceId: `Invoke-Command -Session (Get-PSSession -Id 7)` is the
   // nearest pwsh form, and there it is Get-PSSession that finds no such session.
   const lookup = mode === 'invoke' ? GET_PSSESSION_COMMAND : undefined;
-  const client = await AgentClient.connect(io.env, { start: false });
+  const taken = mode === 'enter' ? io.early?.take() : undefined;
+  const early = taken && io.early ? await enterEarly(io.early.attach, taken, selector, terminal) : undefined;
+  mark('connecting to the agent');
+  const client = early?.client ?? (await AgentClient.connect(io.env, { start: false }));
   if (!client) throw notAvailable(selector, lookup);
+  mark('agent greeted');
   try {
     const shell = new AgentSessionShell(client, terminal.hostUi);
-    const attached = await client
-      .request({
-        t: 'attach',
-        selector,
-        mode,
-        pid: process.pid,
-        interactive: terminal.interactive,
-        raw: rawUiSnapshot(terminal.hostUi),
-      })
-      .catch((e: unknown) => {
-        throw lookup ? lookupErrorOf(e, lookup) : e;
-      });
+    const attached =
+      early?.attached ??
+      (await client
+        .request({
+          t: 'attach',
+          selector,
+          mode,
+          pid: process.pid,
+          interactive: terminal.interactive,
+          raw: rawUiSnapshot(terminal.hostUi),
+        })
+        .catch((e: unknown) => {
+          throw lookup ? lookupErrorOf(e, lookup) : e;
+        }));
+    if (early?.prompt) shell.usePushedPrompt(early.prompt.raw, early.prompt.answer);
+    mark('attached');
     if (mode === 'invoke') {
       const width = io.stdout.columns && io.stdout.columns > 20 ? io.stdout.columns : 120;
       return await runInvoke(

@@ -12,12 +12,11 @@ import {
 } from '@psremote/core';
 import { ProgressDisplay } from './progress.ts';
 import { ended, type RawInput, readKey, readMasked, withdrawn } from './raw-input.ts';
+import { DEFAULT_BG, DEFAULT_FG } from './raw-ui-start.ts';
 import type { KeyReader, TypeAhead } from './type-ahead.ts';
 
 /** System.ConsoleColor to ANSI SGR (PowerShell's 16-colour console palette). */
 const FG = [30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97];
-const DEFAULT_FG = 7; // Gray
-const DEFAULT_BG = 0; // Black
 
 export interface TerminalStreams {
   readonly stdin: NodeJS.ReadStream;

@@ -5,6 +5,7 @@ import type { CompletionResult, HostUi, InvocationEvent, PSRemotingError } from 
 import type { ErrorRecordInfo } from '@psremote/psrp';
 import type { MainIo } from '../io.ts';
 import { appendPrivateFile } from '../private-file.ts';
+import { mark } from '../timing.ts';
 import { HISTORY_SIZE, loadHistory, stateDirectory } from './history.ts';
 import { TerminalHostUi } from './host-ui.ts';
 import { formatErrorRecord, formatLocalError, renderEvent } from './render.ts';
@@ -344,6 +345,7 @@ class LineTerminal implements Terminal {
     if (this.interactive) {
       rl.setPrompt(prompt);
       rl.prompt();
+      mark('prompt shown');
     }
     return new Promise((resolve) => {
       this.pendingRead = resolve;
