@@ -135,13 +135,13 @@ describe.skipIf(!live)('psremote new / get / enter / invoke / remove through the
     // The prompt came pushed after the attach: the client never asked for it.
     expect(screen).not.toMatch(/prompt asked/);
     pty.type('function prompt { Write-Host -NoNewline "[wh]"; "custom $((Get-Location).Path)> " }\r');
-    // (The trace lines come between what Write-Host wrote and the prompt text.)
-    await pty.waitFor(/\[wh\][\s\S]*custom \/\S*> /);
+    // What Write-Host -NoNewline left on the line is drawn with the prompt, on one line, as the console host shows it.
+    await pty.waitFor(/^\[wh\]\[localhost\]: custom \/\S*> /m);
     pty.type('exit\r');
     expect((await pty.exited).exitCode).toBe(0);
     pty = new PtySession(process.execPath, [binCjs, 'enter', '-Name', 'pr'], { env: traced, cwd: '/' });
     screen = await pty.waitFor(/prompt shown/, 30_000);
-    expect(screen).toMatch(/\[wh\][\s\S]*custom \/\S*> /);
+    expect(screen).toMatch(/^\[wh\]\[localhost\]: custom \/\S*> /m);
     expect(screen).not.toMatch(/prompt asked/);
     pty.type('exit\r');
     expect((await pty.exited).exitCode).toBe(0);
@@ -449,4 +449,47 @@ describe.skipIf(!ssh)('SSH sessions held by the agent (private sshd)', () => {
     },
     60_000,
   );
+});
+
+describe('an agent that accepts and never answers (stopped, wedged)', () => {
+  let dir = '';
+  let mute: ReturnType<typeof createServer> | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'psremote-agent-mute-'));
+    writeFileSync(join(dir, 'agent.token'), 'a'.repeat(64), { mode: 0o600 });
+    mute = createServer(() => {});
+    await new Promise<void>((r) => mute?.listen(join(dir, 'agent.sock'), r));
+  });
+  afterAll(() => {
+    mute?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('Ctrl+C while `new` waits for the greeting cancels at once (OperationStopped), no hang', async () => {
+    const env = agentEnv(dir);
+    const pty = new PtySession(process.execPath, [BIN, 'new', '-HostName', 'x@127.0.0.1:1'], { env });
+    try {
+      await new Promise((r) => setTimeout(r, 1_500));
+      const started = Date.now();
+      pty.type('\x03');
+      const screen = await pty.waitFor(/FullyQualifiedErrorId : OperationStopped/, 5_000);
+      expect(screen).toContain('Opening the session was cancelled.');
+      expect((await pty.exited).exitCode).toBe(1);
+      expect(Date.now() - started).toBeLessThan(4_000);
+    } finally {
+      pty.kill();
+    }
+  });
+
+  it('without a terminal, `get` gives up after the greeting bound with AgentUnavailable, naming the pid file', () => {
+    const env = { ...agentEnv(dir), PSREMOTE_AGENT_HELLO_MS: '700' };
+    const started = Date.now();
+    const r = cli(env, ['get']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('did not answer within 0.7 s');
+    expect(r.stderr).toContain(join(dir, 'agent.pid'));
+    expect(r.stderr).toMatch(/FullyQualifiedErrorId : AgentUnavailable/);
+    // One attempt, not three: a mute agent is not an agent that was ending.
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });

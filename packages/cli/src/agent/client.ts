@@ -16,6 +16,28 @@ const START_TIMEOUT_MS = 10_000;
 /** A start lock older than this is left over from a client that died while starting the agent. */
 const STALE_LOCK_MS = 15_000;
 
+/** An agent that accepts and never answers the greeting (stopped, wedged) is given up on after this long. */
+const HELLO_ANSWER_MS = Number(process.env.PSREMOTE_AGENT_HELLO_MS) || 10_000;
+
+/** The promise's value, or undefined when it takes longer than `ms`; rejects with the signal's reason on abort. */
+async function answeredWithin<T>(p: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const late = new Promise<undefined>((resolve, reject) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+    if (!signal) return;
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+}
+
 function agentUnavailable(why: string): PSRemotingError {
   return new PSRemotingError(`The psremote session agent is not available: ${why}`, {
     errorId: 'AgentUnavailable',
@@ -66,18 +88,20 @@ export class AgentClient {
    */
   static async connect(
     env: Readonly<Record<string, string | undefined>>,
-    options: { start: boolean },
+    options: { start: boolean; signal?: AbortSignal },
   ): Promise<AgentClient | undefined> {
+    const { signal } = options;
     const paths = agentPaths(env);
     ensureAgentDirectory(paths);
     // An agent that was just ending (its grace period over) may close a connection it had accepted: try again,
     // and a new agent is started.
+    let mute = false;
     for (let attempt = 1; ; attempt++) {
       let socket = await tryConnect(paths.socket);
       mark('socket connected');
       if (!socket) {
         if (!options.start) return undefined;
-        socket = await startAgent(paths, env);
+        socket = await startAgent(paths, env, signal);
       }
       const client = new AgentClient(socket);
       try {
@@ -88,12 +112,19 @@ export class AgentClient {
           socket.destroy();
           throw agentUnavailable(`its token ${paths.token} cannot be read (${(e as Error).message}).`);
         }
-        const hello = await client.request({ t: 'hello', token });
+        const hello = await answeredWithin(client.request({ t: 'hello', token }), HELLO_ANSWER_MS, signal);
+        if (hello === undefined) {
+          mute = true;
+          throw agentUnavailable(
+            `it accepted the connection but did not answer within ${HELLO_ANSWER_MS / 1000} s (a stopped or wedged agent: end the process whose pid is in ${paths.pid}; psremote then starts a new one).`,
+          );
+        }
         if (hello.t !== 'hello') throw agentUnavailable('it did not answer the greeting.');
         return client;
       } catch (e) {
         socket.destroy();
-        if (attempt >= 3 || (e as PSRemotingError).errorId !== 'AgentUnavailable') throw e;
+        if (mute || signal?.aborted || attempt >= 3 || (e as PSRemotingError).errorId !== 'AgentUnavailable')
+          throw e;
         await new Promise((r) => setTimeout(r, 100 * attempt));
       }
     }
@@ -236,6 +267,7 @@ function binPath(): string {
 async function startAgent(
   paths: AgentPaths,
   env: Readonly<Record<string, string | undefined>>,
+  signal?: AbortSignal,
 ): Promise<Socket> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let locked = false;
@@ -266,6 +298,8 @@ async function startAgent(
       }
       if (Date.now() > deadline) throw agentUnavailable(`it did not start within ${START_TIMEOUT_MS} ms.`);
       await new Promise((r) => setTimeout(r, 25));
+      // Ctrl+C: the agent spawned goes on starting and ends when idle; this client leaves now.
+      signal?.throwIfAborted();
     }
   } finally {
     if (locked) rmSync(paths.lock, { force: true });

@@ -160,12 +160,21 @@ export async function runNew(
   io: MainIo,
   terminal: Terminal,
 ): Promise<number> {
-  const client = await AgentClient.connect(io.env, { start: true });
+  // Ctrl+C while the agent is being started or greeted (up to 10 s each) cancels as it does during the open.
+  const connectAbort = new AbortController();
+  const offConnectInterrupt = terminal.onInterrupt(() => connectAbort.abort(openCancelledByUser()));
+  let client: AgentClient | undefined;
+  try {
+    client = await AgentClient.connect(io.env, { start: true, signal: connectAbort.signal });
+  } finally {
+    offConnectInterrupt();
+  }
   if (!client) return EXIT.failed;
-  client.hostUi = terminal.hostUi;
+  const agent = client;
+  agent.hostUi = terminal.hostUi;
   const offInterrupt = terminal.onInterrupt(() => {
     try {
-      client.send({ t: 'interrupt' });
+      agent.send({ t: 'interrupt' });
     } catch {
       // gone
     }
@@ -187,6 +196,14 @@ export async function runNew(
     offInterrupt();
     client.close();
   }
+}
+
+/** The error an open cancelled with Ctrl+C gives (core's openCancelled: OperationStopped). */
+function openCancelledByUser(): PSRemotingError {
+  return new PSRemotingError('Opening the session was cancelled.', {
+    errorId: 'OperationStopped',
+    category: 'OperationStopped',
+  });
 }
 
 /** `psremote get [-Id|-Name|-InstanceId ...] [--json]`: the agent's sessions (none when no agent runs). */

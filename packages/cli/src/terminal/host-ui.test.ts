@@ -49,3 +49,46 @@ describe('TerminalHostUi progress display under a progress storm', () => {
     expect((ui as unknown as { progress: Map<number, unknown> }).progress.size).toBe(128);
   });
 });
+
+describe('TerminalHostUi: what host writes leave on the line, drawn again with the prompt', () => {
+  const make = (colors = false) =>
+    new TerminalHostUi(
+      { stdin: {} as NodeJS.ReadStream, stdout: tty(10), stderr: tty(10) },
+      { colors, readline: () => ({}) as Interface },
+    );
+
+  it('Write-Host -NoNewline pieces since the last line end, taken once', () => {
+    const ui = make();
+    ui.writeLine('done');
+    ui.write('[a]');
+    ui.write('[b]');
+    expect(ui.takeLineTail()).toBe('[a][b]');
+    expect(ui.takeLineTail()).toBe('');
+    ui.write('x\ny');
+    expect(ui.takeLineTail()).toBe('y');
+  });
+
+  it('colours are kept; an error line, ^C or anything that moves the cursor leaves nothing to draw', () => {
+    const ui = make(true);
+    ui.write('[git]', 10);
+    expect(ui.takeLineTail()).toBe('\x1b[92m[git]\x1b[0m');
+    ui.write('[wh]');
+    ui.writeErrorLine('boom');
+    expect(ui.takeLineTail()).toBe('');
+    ui.write('[wh]');
+    ui.lineEnded();
+    expect(ui.takeLineTail()).toBe('');
+    for (const moving of ['a\rb', 'a\tb', 'a\x1b[2Kb', 'a\x1b[1Ab', 'a\x07']) {
+      ui.write(moving);
+      expect(ui.takeLineTail()).toBe('');
+    }
+  });
+
+  it('a tail longer than 1024 characters is not drawn again', () => {
+    const ui = make();
+    ui.write('x'.repeat(1025));
+    expect(ui.takeLineTail()).toBe('');
+    ui.write('y'.repeat(1024));
+    expect(ui.takeLineTail()).toHaveLength(1024);
+  });
+});

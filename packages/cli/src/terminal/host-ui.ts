@@ -32,6 +32,11 @@ export interface TerminalStreams {
  * TypeAhead, so an answer typed before the prompt came answers it. When stdin is not a terminal, prompts read the
  * next input line, and fail at end of input instead of waiting.
  */
+/** A line tail longer than this is not drawn again with the prompt. */
+const MAX_LINE_TAIL = 1024;
+/** Printable text and SGR colour sequences only (no CR, tabs, cursor moves or other controls). */
+const PLAIN_OR_SGR = /^(?:[^\x00-\x1f\x7f-\x9f]|\x1b\[[0-9;]*m)*$/;
+
 export class TerminalHostUi implements HostUi {
   readonly interactive: boolean;
   readonly rawUi: RawUi;
@@ -45,6 +50,8 @@ export class TerminalHostUi implements HostUi {
   /** Masked input and ReadKey, in a terminal. */
   private readonly raw: RawInput | undefined;
   errors = 0;
+  /** The text written since the last line end (takeLineTail). */
+  private tail = '';
 
   constructor(
     io: TerminalStreams,
@@ -122,6 +129,26 @@ export class TerminalHostUi implements HostUi {
   private out(text: string): void {
     this.progress.clear();
     this.io.stdout.write(text);
+    const nl = text.lastIndexOf('\n');
+    this.tail = nl >= 0 ? text.slice(nl + 1) : this.tail + text;
+    if (this.tail.length > MAX_LINE_TAIL) this.tail = '';
+  }
+
+  /**
+   * What host writes left on the current line (Write-Host -NoNewline in a prompt function: `[wh]` before
+   * `PS C:\>`), taken once. readline redraws its prompt from the line's start, so the command prompt is drawn with
+   * this in front, as the console host shows it. Only plain text and colours: anything that moves the cursor is
+   * not drawn again.
+   */
+  takeLineTail(): string {
+    const tail = this.tail;
+    this.tail = '';
+    return PLAIN_OR_SGR.test(tail) ? tail : '';
+  }
+
+  /** Something else wrote a whole line (an error record, ^C): the current line is empty again. */
+  lineEnded(): void {
+    this.tail = '';
   }
 
   write(text: string, foreground?: number, background?: number): void {
@@ -134,6 +161,7 @@ export class TerminalHostUi implements HostUi {
     this.errors++;
     this.progress.clear();
     this.io.stderr.write(`${this.sgr(text, 12)}\n`);
+    this.tail = '';
   }
   writeWarningLine(text: string): void {
     this.out(`${this.sgr(`WARNING: ${text}`, 14)}\n`);

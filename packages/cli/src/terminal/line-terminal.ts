@@ -253,6 +253,7 @@ class LineTerminal implements Terminal {
       // Ctrl+C at the prompt clears the line, as the console host does.
       if (this.pendingRead) {
         this.io.stdout.write('^C\n');
+        this.hostUi.lineEnded();
         rl.write(null, { ctrl: true, name: 'u' });
         this.settleRead({ kind: 'interrupt' });
       }
@@ -343,7 +344,7 @@ class LineTerminal implements Terminal {
     if (queued !== undefined) return Promise.resolve({ kind: 'line', text: queued });
     if (this.inputClosed) return Promise.resolve({ kind: 'eof' });
     if (this.interactive) {
-      rl.setPrompt(prompt);
+      rl.setPrompt(this.hostUi.takeLineTail() + prompt);
       rl.prompt();
       mark('prompt shown');
     }
@@ -376,7 +377,10 @@ class LineTerminal implements Terminal {
   }
 
   render(ev: InvocationEvent): void {
-    renderEvent(ev, this.hostUi, (record) => this.io.stderr.write(`${this.formatErrorRecord(record)}\n`));
+    renderEvent(ev, this.hostUi, (record) => {
+      this.io.stderr.write(`${this.formatErrorRecord(record)}\n`);
+      this.hostUi.lineEnded();
+    });
   }
 
   formatErrorRecord(r: ErrorRecordInfo): string {
