@@ -648,11 +648,23 @@ export class PSSession {
     }
     // The releases of finished pipelines go out before the session's Close, as PowerShell's client does (it
     // reports a command finished only after its CloseAck): pwsh holds the session's CloseAck until then.
-    if (this.pipelineReleases.size > 0) await Promise.all([...this.pipelineReleases]);
+    // A release waits for its pipeline's creation to return, which a broken server may never let happen: the
+    // wait is bounded, and the transport's close keeps its own bound for the acknowledgement.
+    if (this.pipelineReleases.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, RELEASE_WAIT_MS);
+      });
+      await Promise.race([Promise.all([...this.pipelineReleases]), late]);
+      clearTimeout(timer);
+    }
     await this.conn.close().catch((e: unknown) => this.log.debug(`close: ${(e as Error).message}`));
     await this.ended.promise;
   }
 }
+
+/** How long close() lets finished pipelines' releases go out before the session's own close (releasePipeline). */
+const RELEASE_WAIT_MS = 2_000;
 
 /** Options of the pool calls (setMaxRunspaces, getAvailableRunspaces, resetRunspaceState, ...). */
 export interface PoolCallOptions {
