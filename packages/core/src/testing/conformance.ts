@@ -177,8 +177,8 @@ export function transportConformanceChecks(o: ConformanceOptions): ConformanceCh
         const s = await o.open();
         try {
           for (let i = 0; i < 10; i++) {
-            const r = await s.invoke(String(i)).result();
-            check(r.state === 'Completed', `command ${i} Completed`, r.state);
+            const r = await s.invoke('6*7').result();
+            check(r.state === 'Completed' && r.output[0] === 42, `command ${i} Completed with 42`, r);
           }
         } catch (e) {
           await s.close().catch(() => undefined);
