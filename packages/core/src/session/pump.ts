@@ -171,9 +171,17 @@ export class SessionPump {
     this.pipelineCreated.set(pipelineId, deferred<void>());
   }
 
-  /** The pipeline ended: its gate is no longer needed. */
+  /**
+   * The pipeline ended: its gate goes once it is open. A pipeline can end before its createPipeline returned
+   * (its output and state come in before the last acknowledgement is taken): the gate then stays until that
+   * return opens it, or a close waiting behind it would wait forever.
+   */
   removePipeline(pipelineId: string): void {
-    this.pipelineCreated.delete(pipelineId);
+    const gate = this.pipelineCreated.get(pipelineId);
+    if (!gate) return;
+    void gate.promise.then(() => {
+      if (this.pipelineCreated.get(pipelineId) === gate) this.pipelineCreated.delete(pipelineId);
+    });
   }
 
   /** Runs `then` once the pipeline's createPipeline returned (at once for one the pump does not know). */

@@ -571,3 +571,44 @@ describe('PSSession over the memory transport: receive limits', () => {
     expect(session.state).toBe('Broken');
   });
 });
+
+describe('PSSession over the memory transport: releasing finished pipelines before the close', () => {
+  it('a pipeline that ends before its creation returned is still released, before the session Close', async () => {
+    const { session, pair } = await open((p) => p.output(1).finish());
+    // The first Data of the command is not acknowledged yet: createPipeline is still waiting when the
+    // pipeline's output and Completed state arrive.
+    pair.withhold('DataAck');
+    const inv = session.invoke('1');
+    const r = await inv.result();
+    expect(r.state).toBe('Completed');
+    const id = [...pair.server.pipelines.keys()][0] as string;
+    expect(pair.fromClient.some((p) => p.kind === 'Close' && p.psGuid === id)).toBe(false);
+    pair.answer('DataAck');
+    pair.sendPacket({ kind: 'DataAck', psGuid: id });
+    for (let i = 0; i < 200 && !pair.fromClient.some((p) => p.kind === 'Close' && p.psGuid === id); i++)
+      await sleep(5);
+    expect(pair.fromClient.some((p) => p.kind === 'Close' && p.psGuid === id)).toBe(true);
+    await session.close();
+    expect(session.state).toBe('Closed');
+  });
+
+  it('close right after the last result: every pipeline Close goes out before the session Close', async () => {
+    const { session, pair } = await open((p) => p.output(1).finish());
+    for (let i = 0; i < 10; i++) expect((await session.invoke(String(i)).result()).state).toBe('Completed');
+    await session.close();
+    const closes = pair.fromClient.filter((p) => p.kind === 'Close').map((p) => p.psGuid);
+    expect(closes.at(-1)).toBe(EMPTY_GUID);
+    expect(new Set(closes.slice(0, -1))).toEqual(new Set(pair.server.pipelines.keys()));
+    expect(closes).toHaveLength(11);
+  });
+
+  it('a release that cannot go out (its creation never returns) delays the close by a bounded wait only', async () => {
+    const { session, pair } = await open((p) => p.output(1).finish());
+    pair.withhold('DataAck');
+    expect((await session.invoke('1').result()).state).toBe('Completed');
+    const started = Date.now();
+    await session.close();
+    expect(session.state).toBe('Closed');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});

@@ -83,6 +83,8 @@ export class PSSession {
   private readonly table: SessionTable;
   private readonly poolCalls = new Map<bigint, ReturnType<typeof deferred<PSValue>>>();
   private readonly endedSignal = new AbortController();
+  /** Pipeline releases not yet handed to the transport (releasePipeline); close() lets them go first. */
+  private readonly pipelineReleases = new Set<Promise<void>>();
   /** The HostUi for pool-level host calls while the pool opens (its prompts stop the OpenTimeout clock). */
   private readonly openingHostUi: HostUi | undefined;
   /** The timeouts and receive limits this session runs with. */
@@ -366,11 +368,34 @@ export class PSSession {
     if (state === 'Completed' || state === 'Stopped' || state === 'Failed') {
       this.invocations.delete(id);
       inv.finish(state, reason);
-      // Release the pipeline on the transport (OutOfProc Close); nobody waits for it.
-      if (this._state === 'Opened')
-        void this.pump.afterCreated(id, () => this.conn.closePipeline(id)).catch(() => {});
+      // Release the pipeline on the transport (OutOfProc Close). Nobody waits for its acknowledgement, but the
+      // session's own close waits until the release has gone out (pipelineReleases).
+      if (this._state === 'Opened') this.releasePipeline(id);
       this.pump.removePipeline(id);
     }
+  }
+
+  /**
+   * Sends the pipeline's release (closePipeline) once it was created, and remembers it until it has been handed
+   * to the transport. pwsh acknowledges the session's Close only when every command it knows was closed
+   * (OutOfProcServerMediator waits for all of them): a release still waiting for its turn when the session's
+   * Close goes out would never be sent, and the close would wait for the CloseAck until it gives up.
+   */
+  private releasePipeline(id: string): void {
+    const handedOver = deferred<void>();
+    this.pipelineReleases.add(handedOver.promise);
+    void this.pump
+      .afterCreated(id, () => {
+        // closePipeline writes its Close before its first await; the acknowledgement is not waited for here.
+        const closing = this.conn.closePipeline(id);
+        handedOver.resolve();
+        return closing;
+      })
+      .catch(() => {})
+      .finally(() => {
+        handedOver.resolve();
+        this.pipelineReleases.delete(handedOver.promise);
+      });
   }
 
   private onHostCall(pipelineId: string | null, call: HostCall): void {
@@ -621,10 +646,25 @@ export class PSSession {
     } catch {
       // Already closing or never opened: the transport close below is what matters.
     }
+    // The releases of finished pipelines go out before the session's Close, as PowerShell's client does (it
+    // reports a command finished only after its CloseAck): pwsh holds the session's CloseAck until then.
+    // A release waits for its pipeline's creation to return, which a broken server may never let happen: the
+    // wait is bounded, and the transport's close keeps its own bound for the acknowledgement.
+    if (this.pipelineReleases.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, RELEASE_WAIT_MS);
+      });
+      await Promise.race([Promise.all([...this.pipelineReleases]), late]);
+      clearTimeout(timer);
+    }
     await this.conn.close().catch((e: unknown) => this.log.debug(`close: ${(e as Error).message}`));
     await this.ended.promise;
   }
 }
+
+/** How long close() lets finished pipelines' releases go out before the session's own close (releasePipeline). */
+const RELEASE_WAIT_MS = 2_000;
 
 /** Options of the pool calls (setMaxRunspaces, getAvailableRunspaces, resetRunspaceState, ...). */
 export interface PoolCallOptions {

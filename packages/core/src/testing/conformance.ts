@@ -19,6 +19,11 @@ export interface ConformanceOptions {
   kills?: Readonly<Record<string, (session: PSSession, pid: number) => Promise<void> | void>>;
   /** How soon a stopped pipeline or a dead server must be noticed (default 1000 ms, issue 5's bound). */
   withinMs?: number;
+  /**
+   * How soon a session that ran commands must be closed (default 3000 ms): well under the 10 s a close waits for
+   * a server's acknowledgement before giving up, so a close that was never acknowledged fails.
+   */
+  closeWithinMs?: number;
 }
 
 export interface ConformanceCheck {
@@ -70,6 +75,7 @@ async function withSession(o: ConformanceOptions, body: (s: PSSession) => Promis
 
 export function transportConformanceChecks(o: ConformanceOptions): ConformanceCheck[] {
   const limitMs = o.withinMs ?? 1000;
+  const closeMs = o.closeWithinMs ?? 3000;
   const checks: ConformanceCheck[] = [
     {
       name: 'opens: Opened and Available, protocol negotiated',
@@ -163,6 +169,25 @@ export function transportConformanceChecks(o: ConformanceOptions): ConformanceCh
           refused = true;
         }
         check(refused, 'invoke on a closed session throws');
+      },
+    },
+    {
+      name: `close after ten commands: Closed within ${closeMs} ms (acknowledged, not given up on)`,
+      run: async () => {
+        const s = await o.open();
+        try {
+          for (let i = 0; i < 10; i++) {
+            const r = await s.invoke('6*7').result();
+            check(r.state === 'Completed' && r.output[0] === 42, `command ${i} Completed with 42`, r);
+          }
+        } catch (e) {
+          await s.close().catch(() => undefined);
+          throw e;
+        }
+        const started = Date.now();
+        await within(s.close(), closeMs, 'close after ten commands');
+        check(s.state === 'Closed', 'the session is Closed', s.state);
+        check(Date.now() - started < closeMs, `close took under ${closeMs} ms`, Date.now() - started);
       },
     },
   ];
