@@ -8,6 +8,7 @@ import { type HostUi, PSRemotingError } from '@psremote/core';
 import { mark } from '../timing.ts';
 import { MAX_AGENT_FRAME, type Message, readFrames, writeFrame } from './frames.ts';
 import { type AgentPaths, agentPaths, ensureAgentDirectory } from './paths.ts';
+import { newNonce, proofOf, sameSecret } from './proof.ts';
 import { answerHostCall } from './relay-host-ui.ts';
 import { errorFromWire, type WireError } from './wire.ts';
 
@@ -36,6 +37,20 @@ async function answeredWithin<T>(p: Promise<T>, ms: number, signal?: AbortSignal
     clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** What answered did not prove it knows this user's agent token: nothing more is sent to it. */
+function notMyAgent(where: string): PSRemotingError {
+  return new PSRemotingError(
+    `The process answering at ${where} is not this user's psremote agent: it did not prove it knows the agent's token. Nothing was sent to it.`,
+    {
+      errorId: 'AgentAccessDenied',
+      category: 'SecurityError',
+      targetObject: where,
+      recommendedAction:
+        'Find and end the process that listens there (another user may have created it first), or set PSREMOTE_AGENT_DIR to a private directory.',
+    },
+  );
 }
 
 function agentUnavailable(why: string): PSRemotingError {
@@ -112,7 +127,12 @@ export class AgentClient {
           socket.destroy();
           throw agentUnavailable(`its token ${paths.token} cannot be read (${(e as Error).message}).`);
         }
-        const hello = await answeredWithin(client.request({ t: 'hello', token }), HELLO_ANSWER_MS, signal);
+        const nonce = newNonce();
+        const hello = await answeredWithin(
+          client.request({ t: 'hello', nonce, proof: proofOf(token, 'client', nonce) }),
+          HELLO_ANSWER_MS,
+          signal,
+        );
         if (hello === undefined) {
           mute = true;
           throw agentUnavailable(
@@ -120,6 +140,10 @@ export class AgentClient {
           );
         }
         if (hello.t !== 'hello') throw agentUnavailable('it did not answer the greeting.');
+        if (!sameSecret(hello.proof, proofOf(token, 'agent', nonce))) {
+          mute = true;
+          throw notMyAgent(paths.socket);
+        }
         return client;
       } catch (e) {
         socket.destroy();

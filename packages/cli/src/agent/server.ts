@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -30,6 +30,7 @@ import {
 } from '../transports.ts';
 import { MAX_CLIENT_FRAME, type Message, readFrames, writeFrame } from './frames.ts';
 import { type AgentPaths, agentPaths, ensureAgentDirectory } from './paths.ts';
+import { MAX_NONCE_LENGTH, proofOf, sameSecret } from './proof.ts';
 import { type HostChannel, type RawUiSnapshot, RelayHostUi } from './relay-host-ui.ts';
 import { errorToWire, eventToWire, recordToWire, selectorFromWire } from './wire.ts';
 
@@ -232,7 +233,16 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
 
     async function handle(m: Message): Promise<void> {
       if (!authed) {
-        if (m.t !== 'hello' || !tokenMatches(m.token, token)) {
+        // The token itself (bin.js's early greeting, in the private directory) or the proof of it (AgentClient).
+        const nonce =
+          typeof m.nonce === 'string' && m.nonce.length > 0 && m.nonce.length <= MAX_NONCE_LENGTH
+            ? m.nonce
+            : undefined;
+        const proven =
+          m.t === 'hello' &&
+          (sameSecret(m.token, token) ||
+            (nonce !== undefined && sameSecret(m.proof, proofOf(token, 'client', nonce))));
+        if (!proven) {
           send({
             t: 'error',
             error: errorToWire(
@@ -248,7 +258,12 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
         authed = true;
         clearTimeout(helloTimer);
         // attachPrompt: an attach request may ask for the prompt too (fast-path.ts), sent after its result.
-        send({ t: 'hello', pid: process.pid, features: ['attachPrompt'] });
+        send({
+          t: 'hello',
+          pid: process.pid,
+          features: ['attachPrompt'],
+          ...(nonce !== undefined ? { proof: proofOf(token, 'agent', nonce) } : {}),
+        });
         return;
       }
       switch (m.t) {
@@ -492,11 +507,6 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
 function shellOf(h: Held): InteractiveSession {
   if (!h.shell) h.shell = new InteractiveSession(h.session);
   return h.shell;
-}
-
-function tokenMatches(given: unknown, token: string): boolean {
-  if (typeof given !== 'string' || given.length !== token.length) return false;
-  return timingSafeEqual(Buffer.from(given), Buffer.from(token));
 }
 
 function snapshotOf(x: unknown): RawUiSnapshot | null {
