@@ -1,7 +1,7 @@
 import type { InvocationEvent, PSSession } from '@psremote/core';
 import { isPSRemotingError, psValueText } from '@psremote/core';
 import type { ErrorRecordInfo, PipelineSpec } from '@psremote/psrp';
-import { EXIT, type MainIo } from './io.ts';
+import { drained, EXIT, type MainIo } from './io.ts';
 import { psValueJsonChunks } from './ps-json.ts';
 import type { Terminal } from './terminal/line-terminal.ts';
 
@@ -62,10 +62,11 @@ export async function runInvoke(
           // session's bounded queues instead of piling up in this process.
           if (options.json) {
             for (const chunk of psValueJsonChunks(ev.value)) {
-              await write(io.stdout, chunk);
+              io.stdout.write(chunk);
+              await drained(io.stdout);
             }
-            await write(io.stdout, '\n');
-          } else await write(io.stdout, `${psValueText(ev.value)}\n`);
+            io.stdout.write('\n');
+          } else io.stdout.write(`${psValueText(ev.value)}\n`);
           break;
         case 'error':
           errors++;
@@ -74,6 +75,8 @@ export async function runInvoke(
         default:
           terminal.render(ev);
       }
+      // Errors, warnings, verbose and progress wait for a slow stderr as output waits for stdout.
+      await drained(io.stdout, io.stderr);
     }
     const end = await inv.finished;
     if (end.state === 'Failed') {
@@ -91,22 +94,4 @@ export async function runInvoke(
     offInterrupt();
     terminal.endCommand();
   }
-}
-
-/** Writes and, when the stream's buffer is full, waits until it drains (or the stream ends or fails). */
-function write(stream: NodeJS.WriteStream, text: string): Promise<void> | undefined {
-  if (stream.write(text)) return undefined;
-  // A stream that already failed or closed never drains (EPIPE): nothing to wait for.
-  if (stream.destroyed || stream.writableEnded) return undefined;
-  return new Promise((resolve) => {
-    const done = (): void => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      stream.off('error', done);
-      resolve();
-    };
-    stream.once('drain', done);
-    stream.once('close', done);
-    stream.once('error', done);
-  });
 }

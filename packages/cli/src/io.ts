@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type { EarlyAgent } from './fast-path.ts';
 
 /** The process's streams and environment as main and the commands use them (run.ts passes the real ones). */
@@ -26,3 +27,32 @@ export const EXIT = {
   brokenPipe: 128 + 13,
   terminated: 128 + 15,
 } as const;
+
+/**
+ * Waits until every stream whose buffer is full has drained (or ended or failed), so what a server sends faster
+ * than a slow terminal or pipe takes it stays in the session's bounded queues instead of piling up in this
+ * process. On Linux, pipe and terminal writes are synchronous and this is never waited for; on macOS pipes and on
+ * Windows terminals they are not. Undefined when nothing has to be waited for (no tick lost).
+ */
+export function drained(...streams: Writable[]): Promise<void> | undefined {
+  const waits: Promise<void>[] = [];
+  for (const s of streams) {
+    // A stream that already failed or closed never drains (EPIPE): nothing to wait for.
+    if (!s.writableNeedDrain || s.destroyed || s.writableEnded) continue;
+    waits.push(
+      new Promise((resolve) => {
+        const done = (): void => {
+          s.off('drain', done);
+          s.off('close', done);
+          s.off('error', done);
+          resolve();
+        };
+        s.once('drain', done);
+        s.once('close', done);
+        s.once('error', done);
+      }),
+    );
+  }
+  if (waits.length === 0) return undefined;
+  return Promise.all(waits).then(() => undefined);
+}

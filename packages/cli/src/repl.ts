@@ -1,7 +1,7 @@
 import type { CompletionResult, PSRemotingError, SessionState } from '@psremote/core';
 import { isPSRemotingError } from '@psremote/core';
 import type { InvocationLike } from './invoke-command.ts';
-import { EXIT, type MainIo } from './io.ts';
+import { drained, EXIT, type MainIo } from './io.ts';
 import type { Terminal } from './terminal/line-terminal.ts';
 
 /**
@@ -46,7 +46,11 @@ export async function runRepl(shell: ReplShell, terminal: Terminal, io: MainIo):
     // Ctrl+C stops the command; unanswered, or pressed again, it ends the session (exit status 3).
     const offInterrupt = terminal.onInterrupt(() => inv.interrupt());
     try {
-      for await (const ev of inv) terminal.render(ev);
+      for await (const ev of inv) {
+        terminal.render(ev);
+        // A slow terminal or pipe holds the next event back (the session's queues are bounded), not this process.
+        await drained(io.stdout, io.stderr);
+      }
       const end = await inv.finished;
       // ConsoleHost: a remote IncompleteParseException (CategoryInfo.Reason) means "more input", not an error.
       if (!endOfBlock && end.state === 'Failed' && end.reason?.reason === 'IncompleteParseException')

@@ -14,6 +14,8 @@ import { errorFromWire, type WireError } from './wire.ts';
 
 /** How long a client waits for an agent it started to listen. */
 const START_TIMEOUT_MS = 10_000;
+/** Messages read from the agent and not yet taken, before the socket is no longer read (backpressure). */
+const MAX_MESSAGES_AHEAD = 64;
 /** A start lock older than this is left over from a client that died while starting the agent. */
 const STALE_LOCK_MS = 15_000;
 
@@ -77,6 +79,8 @@ export class AgentClient {
 
   private readonly socket: Socket;
   private readonly read: (chunk: Buffer) => void;
+  /** A host write found this terminal full (HostUi.drained): the socket is not read until it has drained. */
+  private hostBacklog: Promise<void> | undefined;
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -173,6 +177,7 @@ export class AgentClient {
   /** The next message in order; an `error` message rejects with its PSRemotingError. */
   next(): Promise<Message> {
     const m = this.queue.shift();
+    this.flow();
     if (m) return m.t === 'error' ? Promise.reject(errorFromWire(m.error as WireError)) : Promise.resolve(m);
     if (this.closedWith) return Promise.reject(this.closedWith);
     return new Promise((resolve, reject) => {
@@ -221,7 +226,37 @@ export class AgentClient {
     if (w) {
       this.waiter = undefined;
       w.resolve(m);
-    } else this.queue.push(m);
+    } else {
+      this.queue.push(m);
+      this.flow();
+    }
+  }
+
+  /**
+   * Backpressure: the socket is read only while the messages nobody has taken yet are few and the terminal takes
+   * what host writes write; otherwise the agent's writes wait (its socket fills), and so does its session.
+   */
+  private flow(): void {
+    const hold = this.queue.length >= MAX_MESSAGES_AHEAD || this.hostBacklog !== undefined;
+    if (hold && !this.socket.isPaused()) this.socket.pause();
+    else if (!hold && this.socket.isPaused() && this.queue.length < MAX_MESSAGES_AHEAD / 2)
+      this.socket.resume();
+  }
+
+  private waitForTerminal(ui: HostUi): void {
+    if (this.hostBacklog) return;
+    const wait = ui.drained?.();
+    if (!wait) return;
+    const backlog = wait.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.hostBacklog = backlog;
+    this.flow();
+    void backlog.then(() => {
+      if (this.hostBacklog === backlog) this.hostBacklog = undefined;
+      this.flow();
+    });
   }
 
   private onHostCall(m: Message): void {
@@ -235,6 +270,7 @@ export class AgentClient {
       : Promise.reject(new Error('no host'));
     if (id === undefined) {
       answer.catch(() => {});
+      if (ui) this.waitForTerminal(ui);
       return;
     }
     answer.then(

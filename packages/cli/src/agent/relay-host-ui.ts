@@ -20,6 +20,8 @@ export interface HostChannel {
   call(method: string, args: readonly unknown[], signal?: AbortSignal): Promise<unknown>;
   /** A void method (writes): sent, not waited for; order is kept by the socket. */
   notify(method: string, args: readonly unknown[]): void;
+  /** When the client does not read fast enough (its terminal is slow), a promise that settles once it does. */
+  drained?(): Promise<void> | undefined;
 }
 
 /** The RawUI values the client sends with each request (its window as it is now). */
@@ -165,6 +167,11 @@ export class RelayHostUi implements HostUi {
     const c = this.channel;
     if (!c) return Promise.reject(new HostUiNotSupported(member));
     return c.call(method, args, signal) as Promise<T>;
+  }
+
+  /** The attached client's socket is full (its terminal is slow): the session waits before the server's next message. */
+  drained(): Promise<void> | undefined {
+    return this.channel?.drained?.();
   }
 
   write(text: string, foreground?: ConsoleColor, background?: ConsoleColor): void {

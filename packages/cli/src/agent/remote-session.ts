@@ -14,6 +14,9 @@ import type { Message } from './frames.ts';
 import { rawUiSnapshot } from './relay-host-ui.ts';
 import { errorFromWire, eventFromWire, recordFromWire, type WireError, type WireEvent } from './wire.ts';
 
+/** Events of a running command taken from the agent ahead of the reader, before the next one waits. */
+const MAX_EVENTS_AHEAD = 64;
+
 type Finished = { readonly state: string; readonly reason: ErrorRecordInfo | undefined };
 
 /**
@@ -130,6 +133,11 @@ export class AgentSessionShell implements ReplShell {
     const events: InvocationEvent[] = [];
     let wake: (() => void) | undefined;
     let ended = false;
+    // Backpressure: while the reader of the events (the REPL, waiting for a slow terminal) is behind, the next
+    // message is not taken from the agent, whose socket then pauses (AgentClient), and the agent's session stops
+    // reading from the server. Only once somebody iterates, and not after they stopped.
+    let reading = false;
+    let room: (() => void) | undefined;
     let resolveFinished!: (f: Finished) => void;
     let rejectFinished!: (e: unknown) => void;
     const finished = new Promise<Finished>((res, rej) => {
@@ -144,6 +152,10 @@ export class AgentSessionShell implements ReplShell {
         if (m.t === 'event') {
           events.push(eventFromWire(m.ev as WireEvent));
           wake?.();
+          if (reading && events.length >= MAX_EVENTS_AHEAD)
+            await new Promise<void>((r) => {
+              room = r;
+            });
           continue;
         }
         if (m.t === 'done') {
@@ -164,10 +176,25 @@ export class AgentSessionShell implements ReplShell {
         rejectFinished(e);
       },
     );
+    const makeRoom = (): void => {
+      const r = room;
+      room = undefined;
+      r?.();
+    };
     const iterate = async function* (): AsyncGenerator<InvocationEvent> {
+      reading = true;
+      try {
+        yield* pull();
+      } finally {
+        reading = false;
+        makeRoom();
+      }
+    };
+    const pull = async function* (): AsyncGenerator<InvocationEvent> {
       for (;;) {
         const ev = events.shift();
         if (ev) {
+          if (events.length < MAX_EVENTS_AHEAD / 2) makeRoom();
           yield ev;
           continue;
         }

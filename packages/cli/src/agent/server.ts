@@ -23,6 +23,7 @@ import {
 } from '@psremote/core';
 import { createProcessTransport } from '@psremote/transport-process';
 import { invokeSpec } from '../invoke-command.ts';
+import { drained } from '../io.ts';
 import {
   createTransportContainer,
   registeredTransports,
@@ -192,6 +193,7 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
       notify(method, args) {
         send({ t: 'ui', method, args });
       },
+      drained: () => drained(socket),
     };
 
     // What this client is doing.
@@ -478,7 +480,11 @@ export async function runAgent(env: Readonly<Record<string, string | undefined>>
       }
       running = inv;
       try {
-        for await (const ev of inv) send({ t: 'event', ev: eventToWire(ev) });
+        for await (const ev of inv) {
+          send({ t: 'event', ev: eventToWire(ev) });
+          // A client that reads slowly holds the session's next event (and so the server), not this process.
+          await drained(socket);
+        }
         const end = await inv.finished;
         send({ t: 'done', state: end.state, reason: recordToWire(end.reason) });
       } catch (e) {

@@ -10,6 +10,7 @@ import {
   type PromptAnswer,
   type RawUi,
 } from '@psremote/core';
+import { drained } from '../io.ts';
 import { ProgressDisplay } from './progress.ts';
 import { ended, type RawInput, readKey, readMasked, withdrawn } from './raw-input.ts';
 import { DEFAULT_BG, DEFAULT_FG } from './raw-ui-start.ts';
@@ -124,6 +125,11 @@ export class TerminalHostUi implements HostUi {
     if (bg !== undefined && bg >= 0 && bg < 16 && bg !== this.rawUi.backgroundColor)
       codes.push((FG[bg] as number) + 10);
     return codes.length ? `\x1b[${codes.join(';')}m${text}\x1b[0m` : text;
+  }
+
+  /** A terminal or pipe that cannot take more makes the session wait before the server's next message. */
+  drained(): Promise<void> | undefined {
+    return drained(this.io.stdout, this.io.stderr);
   }
 
   private out(text: string): void {

@@ -83,6 +83,13 @@ export interface HostUi {
   /** An InformationRecord (Write-Information, Write-Host when not rendered through Write calls). */
   writeInformation(text: string): void;
   writeProgress(sourceId: bigint, record: ProgressRecord): void;
+  /**
+   * Backpressure for the write members above: when what they write to cannot take more for now (a terminal or pipe
+   * nobody reads fast enough), a promise that settles once it can; otherwise undefined. The session then waits
+   * before it reads the server's next message, so a server writing faster than the terminal shows is held in the
+   * transport's bounded buffers, not in this process. Optional: a HostUi without it is never waited for.
+   */
+  drained?(): Promise<void> | undefined;
 
   readLine(signal?: AbortSignal): Promise<string>;
   /** Masked input; the typed text is returned in plain form for the engine to encode. */

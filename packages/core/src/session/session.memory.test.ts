@@ -612,3 +612,63 @@ describe('PSSession over the memory transport: releasing finished pipelines befo
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
+
+describe('PSSession over the memory transport: host writes wait for a full terminal', () => {
+  /** A HostUi whose terminal is full while `blocked`: drained() hands out a promise that settles at release(). */
+  class FullTerminalHostUi extends RecordingHostUi {
+    blocked = true;
+    private waiting: (() => void)[] = [];
+    drained(): Promise<void> | undefined {
+      if (!this.blocked) return undefined;
+      return new Promise((resolve) => this.waiting.push(resolve));
+    }
+    release(): void {
+      this.blocked = false;
+      for (const r of this.waiting.splice(0)) r();
+    }
+    get writes(): number {
+      return this.records.filter((r) => r.kind === 'write').length;
+    }
+  }
+
+  it('a flood of WriteLine host calls is read from the server only as fast as the terminal drains', async () => {
+    const hostUi = new FullTerminalHostUi();
+    const { session, pair } = await open(undefined, { hostUi });
+    const inv = session.invoke('1..500 | Out-Default');
+    const sp = await serverPipeline(pair);
+    for (let i = 0; i < 500; i++) sp.hostCall(hostMethodId('WriteLine2'), [`line ${i}`], true);
+    sp.finish();
+    await sleep(100);
+    // Held: the session stopped reading after the write that found the terminal full.
+    const whileFull = hostUi.writes;
+    expect(whileFull).toBeGreaterThan(0);
+    expect(whileFull).toBeLessThan(500);
+    await sleep(100);
+    expect(hostUi.writes).toBe(whileFull);
+    hostUi.release();
+    expect((await inv.result()).state).toBe('Completed');
+    expect(hostUi.writes).toBe(500);
+    expect(hostUi.text).toContain('line 499\n');
+    await session.close();
+  });
+
+  it('a HostUi that is never full is never waited for, and a failing drain does not stop the session', async () => {
+    const hostUi = new FullTerminalHostUi();
+    hostUi.blocked = false;
+    const { session, pair } = await open(undefined, { hostUi });
+    const inv = session.invoke('x');
+    const sp = await serverPipeline(pair);
+    for (let i = 0; i < 50; i++) sp.hostCall(hostMethodId('WriteLine2'), [`l${i}`], true);
+    sp.finish();
+    expect((await inv.result()).state).toBe('Completed');
+    expect(hostUi.writes).toBe(50);
+    hostUi.drained = () => Promise.reject(new Error('EPIPE'));
+    const inv2 = session.invoke('y');
+    const sp2 = await serverPipeline(pair, 1);
+    for (let i = 0; i < 20; i++) sp2.hostCall(hostMethodId('WriteLine2'), [`m${i}`], true);
+    sp2.finish();
+    expect((await inv2.result()).state).toBe('Completed');
+    expect(hostUi.writes).toBe(70);
+    await session.close();
+  });
+});

@@ -85,6 +85,8 @@ export class PSSession {
   private readonly endedSignal = new AbortController();
   /** Pipeline releases not yet handed to the transport (releasePipeline); close() lets them go first. */
   private readonly pipelineReleases = new Set<Promise<void>>();
+  /** Host writes wait for the terminal (HostUi.drained): the receive loop pauses until it has drained. */
+  private hostBacklog: Promise<void> | undefined;
   /** The HostUi for pool-level host calls while the pool opens (its prompts stop the OpenTimeout clock). */
   private readonly openingHostUi: HostUi | undefined;
   /** The timeouts and receive limits this session runs with. */
@@ -263,6 +265,7 @@ export class PSSession {
   }
 
   private shouldPause(): boolean {
+    if (this.hostBacklog) return true;
     for (const inv of this.invocations.values()) if (inv.wantsPause) return true;
     return false;
   }
@@ -404,7 +407,10 @@ export class PSSession {
     const hostUi = inv?.hostUi ?? (this._state === 'Opening' ? this.openingHostUi : undefined) ?? this.hostUi;
     // A prompt for a pipeline is withdrawn when the pipeline ends; one for the pool when the session ends.
     const signal = pipelineId ? inv?.signal : this.endedSignal.signal;
-    void dispatchHostCall(call, hostUi, signal).then((outcome: HostCallOutcome) => {
+    const answered = dispatchHostCall(call, hostUi, signal);
+    // A write member wrote before dispatchHostCall's first await: if the terminal is full, the next message waits.
+    this.waitForHostUi(hostUi);
+    void answered.then((outcome: HostCallOutcome) => {
       if (outcome.kind === 'exit') {
         for (const l of this.exitListeners) l(outcome.exitCode);
         return;
@@ -418,6 +424,21 @@ export class PSSession {
         this.log.debug(`host response dropped: ${(e as Error).message}`);
       }
       this.pump.kickSend();
+    });
+  }
+
+  private waitForHostUi(hostUi: HostUi): void {
+    if (this.hostBacklog) return;
+    const wait = hostUi.drained?.();
+    if (!wait) return;
+    const backlog = wait.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.hostBacklog = backlog;
+    void backlog.then(() => {
+      if (this.hostBacklog === backlog) this.hostBacklog = undefined;
+      this.pump.resumeReceiving();
     });
   }
 
