@@ -3,7 +3,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostUiNotSupported, isPSRemotingError, RecordingHostUi } from '@psremote/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { type Message, readFrames, writeFrame } from './frames.ts';
 import { agentPaths, ensureAgentDirectory } from './paths.ts';
 import { answerHostCall, type HostChannel, RelayHostUi } from './relay-host-ui.ts';
@@ -75,6 +75,77 @@ describe('frames', () => {
       expect(got).toEqual([]);
       close();
     }
+  });
+});
+
+const realConcat = Buffer.concat;
+
+describe('frames, fed by hand', () => {
+  const frame = (m: Message): Buffer => {
+    const body = Buffer.from(JSON.stringify(m));
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(body.length, 0);
+    return Buffer.concat([head, body]);
+  };
+  const reader = (max: number) => {
+    const got: Message[] = [];
+    const errors: string[] = [];
+    const socket = { on() {} } as unknown as Socket;
+    const read = readFrames(
+      socket,
+      max,
+      (m) => got.push(m),
+      (why) => errors.push(why),
+    );
+    return { got, errors, read };
+  };
+
+  it('takes frames cut at every byte (the length too) and many frames in one chunk', () => {
+    const bytes = Buffer.concat([frame({ t: 'a', s: 'é€😀' }), frame({ t: 'b' }), frame({ t: 'c', n: 3 })]);
+    const one = reader(1024);
+    for (const b of bytes) one.read(Buffer.from([b]));
+    expect(one.got).toEqual([{ t: 'a', s: 'é€😀' }, { t: 'b' }, { t: 'c', n: 3 }]);
+    const whole = reader(1024);
+    whole.read(bytes);
+    expect(whole.got).toEqual(one.got);
+    expect(whole.errors).toEqual([]);
+  });
+
+  it('a 16 MB frame in 16 KB chunks is joined once, not at every chunk (linear, not quadratic)', () => {
+    const big = frame({ t: 'big', s: 'x'.repeat(16 * 1024 * 1024 - 64) });
+    const r = reader(16 * 1024 * 1024);
+    let copied = 0;
+    const concat = vi.spyOn(Buffer, 'concat');
+    concat.mockImplementation((...args) => {
+      const joined = realConcat(...args);
+      copied += joined.length;
+      return joined;
+    });
+    try {
+      for (let i = 0; i < big.length; i += 16384) r.read(big.subarray(i, i + 16384));
+    } finally {
+      concat.mockRestore();
+    }
+    expect(r.got).toHaveLength(1);
+    expect(String(r.got[0]?.s).length).toBe(16 * 1024 * 1024 - 64);
+    // Joining at every chunk copied about 8 GB here; once, the frame's own 16 MB.
+    expect(copied).toBeLessThanOrEqual(big.length);
+  });
+
+  it('after an error nothing more is read, even from the same chunk', () => {
+    const r = reader(1024);
+    r.read(
+      Buffer.concat([
+        frame({ t: 'ok' }),
+        Buffer.from([0, 0, 0, 2]),
+        Buffer.from('42'),
+        frame({ t: 'after' }),
+      ]),
+    );
+    expect(r.got).toEqual([{ t: 'ok' }]);
+    expect(r.errors).toEqual(['a frame is not a message']);
+    r.read(frame({ t: 'later' }));
+    expect(r.got).toEqual([{ t: 'ok' }]);
   });
 });
 
