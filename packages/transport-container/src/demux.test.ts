@@ -39,6 +39,32 @@ describe('ExecDemuxer (stdcopy frames)', () => {
     expect(await err).toBe('oopsdaemon says no');
     expect(d.systemError).toBe('daemon says no');
   });
+  it('passes a payload on as it arrives: a frame is never held until it is whole', async () => {
+    const src = new PassThrough();
+    const d = new ExecDemuxer(src, Buffer.alloc(0));
+    const h = Buffer.alloc(8);
+    h[0] = 1;
+    h.writeUInt32BE(10 * 1024 * 1024, 4);
+    const got: Buffer[] = [];
+    d.stdout.on('data', (c: Buffer) => got.push(c));
+    // The header in two pieces, then the first 100 bytes of a 10 MiB frame.
+    src.write(h.subarray(0, 3));
+    src.write(Buffer.concat([h.subarray(3), Buffer.from('a'.repeat(100))]));
+    await new Promise((r) => setImmediate(r));
+    expect(Buffer.concat(got).toString()).toBe('a'.repeat(100));
+  });
+  it('many frames in one chunk, empty frames, a UTF-8 character of a daemon error cut between chunks', async () => {
+    const src = new PassThrough();
+    const all = Buffer.concat([frame(1, ''), frame(1, 'a'), frame(2, ''), frame(3, 'né€'), frame(1, 'b')]);
+    const d = new ExecDemuxer(src, Buffer.alloc(0));
+    const out = collect(d.stdout);
+    const err = collect(d.stderr);
+    for (const b of all) src.write(Buffer.from([b]));
+    src.end();
+    expect(await out).toBe('ab');
+    expect(await err).toBe('né€');
+    expect(d.systemError).toBe('né€');
+  });
   it('refuses an oversized frame instead of buffering it', async () => {
     const src = new PassThrough();
     const d = new ExecDemuxer(src, Buffer.alloc(0), 1024);

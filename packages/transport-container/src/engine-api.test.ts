@@ -53,3 +53,71 @@ describe('EngineClient against an engine that answers without end', () => {
     expect(r.text).toHaveLength(1000);
   });
 });
+
+/** A raw engine socket that answers the exec start with `answer`, written `step` bytes at a time. */
+async function rawEngine(answer: Buffer, step: number): Promise<{ url: string; close: () => void }> {
+  const { createServer: netServer } = await import('node:net');
+  const srv = netServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', async () => {
+      for (let i = 0; i < answer.length && !socket.destroyed; i += step) {
+        socket.write(answer.subarray(i, i + step));
+        if (i % (step * 64) === 0) await new Promise((r) => setImmediate(r));
+      }
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { url: `tcp://127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => srv.close() };
+}
+
+describe('EngineClient.startExec reads the engine answer however it is cut', () => {
+  it('101 written a byte at a time: the stream bytes after the headers are kept', async () => {
+    const eng = await rawEngine(
+      Buffer.from(
+        'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nSTREAM',
+      ),
+      1,
+    );
+    try {
+      const api = new EngineClient(resolveEndpoint({ DOCKER_HOST: eng.url }));
+      const { socket, head } = await api.startExec('abc', AbortSignal.timeout(20_000));
+      let got = head.toString();
+      while (got.length < 6) got += String(await new Promise((r) => socket.once('data', r)));
+      expect(got).toBe('STREAM');
+      socket.destroy();
+    } finally {
+      eng.close();
+    }
+  });
+
+  it("an error answer's body is waited for across chunks and its message given", async () => {
+    const body = JSON.stringify({ message: `no such exec ${'é'.repeat(3000)}` });
+    const eng = await rawEngine(
+      Buffer.from(
+        `HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      ),
+      7,
+    );
+    try {
+      const api = new EngineClient(resolveEndpoint({ DOCKER_HOST: eng.url }));
+      await expect(api.startExec('abc', AbortSignal.timeout(20_000))).rejects.toMatchObject({
+        status: 404,
+        message: `no such exec ${'é'.repeat(3000)}`,
+      });
+    } finally {
+      eng.close();
+    }
+  });
+
+  it('headers that never end are refused past 64 KiB, even a byte at a time (ContainerEngineProtocolError)', async () => {
+    const eng = await rawEngine(Buffer.from(`HTTP/1.1 101 UPGRADED\r\nX: ${'a'.repeat(200 * 1024)}`), 1);
+    try {
+      const api = new EngineClient(resolveEndpoint({ DOCKER_HOST: eng.url }));
+      await expect(api.startExec('abc', AbortSignal.timeout(30_000))).rejects.toMatchObject({
+        errorId: 'ContainerEngineProtocolError',
+      });
+    } finally {
+      eng.close();
+    }
+  });
+});

@@ -184,7 +184,12 @@ export class EngineClient {
         : netConnect({ path: ep.path });
     const body = JSON.stringify({ Detach: false, Tty: false });
     return new Promise((resolve, reject) => {
-      let buf = Buffer.alloc(0);
+      // What came so far, in a buffer that doubles (a peer sending a byte at a time costs linear time, not a copy
+      // of everything at every byte); the end of the headers is searched for in what is new only.
+      let store = Buffer.alloc(0);
+      let used = 0;
+      let searched = 0;
+      let headerEnd = -1;
       const onAbort = () =>
         fail(
           new PSRemotingError('Starting PowerShell in the container was cancelled.', {
@@ -204,8 +209,17 @@ export class EngineClient {
       };
       const onError = (e: Error) => fail(unreachable(ep, e));
       const onData = (chunk: Buffer) => {
-        buf = Buffer.concat([buf, chunk]);
-        const end = buf.indexOf('\r\n\r\n');
+        if (used + chunk.length > store.length) {
+          const grown = Buffer.alloc(Math.max(store.length * 2, used + chunk.length, 4096));
+          store.copy(grown, 0, 0, used);
+          store = grown;
+        }
+        chunk.copy(store, used);
+        used += chunk.length;
+        const buf = store.subarray(0, used);
+        if (headerEnd < 0) headerEnd = buf.indexOf('\r\n\r\n', Math.max(0, searched - 3));
+        searched = used;
+        const end = headerEnd;
         if (end < 0) {
           if (buf.length > 64 * 1024)
             fail(
