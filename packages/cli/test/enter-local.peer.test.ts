@@ -71,6 +71,23 @@ describe.skipIf(!live)('psremote without a terminal', () => {
     expect(enterWithStdin("'x'\nexit 7\n'not reached'\n").status).toBe(7);
   });
 
+  it('each stream message is shown once, as pwsh shows it: the host calls, not the records again', () => {
+    const script =
+      "Write-Warning 'w1'; Write-Verbose 'v1' -Verbose; Write-Debug 'd1' -Debug; Write-Information 'i-hidden'; Write-Information 'i-shown' -InformationAction Continue; Write-Host 'h1'; Write-Verbose 'v-hidden'; 'o1'";
+    // pwsh's client, same script (Invoke-Command over SSH and Enter-PSSession): every line once, `i-hidden` and
+    // `v-hidden` not at all (their preferences are SilentlyContinue).
+    const expected = ['WARNING: w1', 'VERBOSE: v1', 'DEBUG: d1', 'i-shown', 'h1', 'o1'];
+    const entered = enterWithStdin(`${script}\n`);
+    expect(entered.stdout.split('\n').filter(Boolean)).toEqual(expected);
+    const invoked = spawnSync(process.execPath, [BIN, 'invoke', '-Command', script], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    expect(invoked.stdout.split('\n').filter(Boolean)).toEqual(['o1']);
+    expect(invoked.stderr.split('\n').filter(Boolean)).toEqual(expected.slice(0, -1));
+    expect(invoked.status).toBe(0);
+  });
+
   it('invoke --json prints one JSON object per output line, faithfully mapped', () => {
     const out = execFileSync(
       process.execPath,

@@ -3,8 +3,15 @@ import type { ErrorRecordInfo } from '@psremote/psrp';
 import type { TerminalHostUi } from './host-ui.ts';
 
 /**
- * What a command sends back, on the terminal: output as text, each stream through the host UI's colours; error
- * records through `writeErrorRecord` (stderr), counted for the exit status.
+ * What a command sends back, on the terminal: output as text; error records through `writeErrorRecord` (stderr),
+ * counted for the exit status.
+ *
+ * Warning, verbose, debug, information and progress records are not drawn: the server already wrote each one that
+ * its preference lets through to this host, through the host calls (WriteWarningLine, WriteVerboseLine,
+ * WriteDebugLine, WriteProgress, WriteLine for Write-Host and `-InformationAction Continue`), and the record that
+ * follows is the same message again for the command's streams (PowerShell's InternalHostUserInterface writes both;
+ * its client keeps the records in PowerShell.Streams and shows only the host calls). Drawing them printed every
+ * warning twice and showed `Write-Information` text that pwsh hides.
  */
 export function renderEvent(
   ev: InvocationEvent,
@@ -19,21 +26,8 @@ export function renderEvent(
       hostUi.errors++;
       writeErrorRecord(ev.record);
       break;
-    case 'warning':
-      hostUi.writeWarningLine(ev.message);
-      break;
-    case 'verbose':
-      hostUi.writeVerboseLine(ev.message);
-      break;
-    case 'debug':
-      hostUi.writeDebugLine(ev.message);
-      break;
-    case 'information':
-      // Write-Host text already came through the host's Write calls; its record is tagged PSHOST.
-      if (!ev.record.tags.includes('PSHOST')) hostUi.writeInformation(ev.record.text);
-      break;
-    case 'progress':
-      hostUi.writeProgress(0n, ev.record);
+    default:
+      // warning, verbose, debug, information, progress: shown by the server's host calls (above).
       break;
   }
 }
