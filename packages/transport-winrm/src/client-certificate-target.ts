@@ -49,7 +49,8 @@ const RECOMMENDED: Partial<Record<ClientCertificateFailure, string>> = {
     process.platform === 'win32'
       ? 'Import the certificate with its private key into Cert:\\CurrentUser\\My, or point PSREMOTE_CERT_DIR at a directory of PEM files.'
       : 'Copy the certificate and its private key (PEM) into the certificate directory, or point PSREMOTE_CERT_DIR at theirs.',
-  StoreUnavailable: 'Set PSREMOTE_CERT_DIR to a directory holding the certificate and its private key as PEM files.',
+  StoreUnavailable:
+    'Set PSREMOTE_CERT_DIR to a directory holding the certificate and its private key as PEM files.',
   KeyNotExportable:
     'Import the certificate again from its .pfx with an exportable key, or use PSREMOTE_CERT_DIR with PEM files.',
 };

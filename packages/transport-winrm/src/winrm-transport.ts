@@ -9,8 +9,8 @@ import {
   TransportPluginToken,
   type TransportTarget,
 } from '@psremote/core';
-import type { Crypt32Ffi } from './auth/certstore/crypt32-ffi.ts';
 import { certificateAuth } from './auth/certificate-auth.ts';
+import type { Crypt32Ffi } from './auth/certstore/crypt32-ffi.ts';
 import { encryptionOracleFromEnv } from './auth/credssp/encryption-oracle.ts';
 import {
   AUTHENTICATION_MECHANISMS,

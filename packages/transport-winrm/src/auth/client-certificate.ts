@@ -3,7 +3,12 @@ import { type Dir, opendirSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { checkClientCertificate } from './certificate-checks.ts';
-import { type ExportedCertificate, exportFromUserStore, findInUserStore, USER_STORE } from './certstore/cert-store.ts';
+import {
+  type ExportedCertificate,
+  exportFromUserStore,
+  findInUserStore,
+  USER_STORE,
+} from './certstore/cert-store.ts';
 import { type Crypt32Ffi, Crypt32UnavailableError, loadCrypt32 } from './certstore/crypt32-ffi.ts';
 import { ClientCertificateError } from './client-certificate-error.ts';
 import { encryptedKeyCost, MAX_KDF_WORK } from './encrypted-key-cost.ts';
@@ -269,7 +274,10 @@ export function exportStoreCertificate(
   file: ClientCertificateFile,
   options: { readonly crypt32?: () => Crypt32Ffi; readonly now?: Date } = {},
 ): ExportedCertificate {
-  const exported = exportFromUserStore(storeFfi(file.thumbprint, options.crypt32 ?? loadCrypt32), file.thumbprint);
+  const exported = exportFromUserStore(
+    storeFfi(file.thumbprint, options.crypt32 ?? loadCrypt32),
+    file.thumbprint,
+  );
   try {
     checkClientCertificate(exported.certificate, file.thumbprint, file.certFile, options.now);
   } catch (e) {

@@ -51,7 +51,9 @@ function nativeWide(ffi: Crypt32Ffi, text: string): { ptr: bigint; release(): vo
 function withStoreCertificate<T>(ffi: Crypt32Ffi, thumbprint: string, use: (context: bigint) => T): T {
   const { f, koffi, types } = ffi;
   const flags =
-    CRYPT32.CERT_SYSTEM_STORE_CURRENT_USER | CRYPT32.CERT_STORE_READONLY_FLAG | CRYPT32.CERT_STORE_OPEN_EXISTING_FLAG;
+    CRYPT32.CERT_SYSTEM_STORE_CURRENT_USER |
+    CRYPT32.CERT_STORE_READONLY_FLAG |
+    CRYPT32.CERT_STORE_OPEN_EXISTING_FLAG;
   const store = f.CertOpenStore(CRYPT32.CERT_STORE_PROV_SYSTEM_W, 0, 0, flags, 'MY') as unknown as Ptr;
   if (!store) {
     const err = f.GetLastError() >>> 0;
@@ -103,7 +105,10 @@ function contextCertificate(ffi: Crypt32Ffi, context: bigint): X509Certificate {
   const n = Number(c.cbCertEncoded);
   const at = c.pbCertEncoded as Ptr;
   if (!at || n <= 0 || n > MAX_PFX_BYTES)
-    throw new ClientCertificateError('KeyUnreadable', `The certificate store returned no certificate (${n} bytes).`);
+    throw new ClientCertificateError(
+      'KeyUnreadable',
+      `The certificate store returned no certificate (${n} bytes).`,
+    );
   return new X509Certificate(Buffer.from(new Uint8Array(ffi.koffi.view(at, n)).slice()));
 }
 
@@ -197,12 +202,16 @@ export function exportFromUserStore(ffi: Crypt32Ffi, thumbprint: string): Export
         pwszPbes2Alg: algorithm.ptr,
       });
       const base =
-        CRYPT32.EXPORT_PRIVATE_KEYS | CRYPT32.REPORT_NO_PRIVATE_KEY | CRYPT32.REPORT_NOT_ABLE_TO_EXPORT_PRIVATE_KEY;
+        CRYPT32.EXPORT_PRIVATE_KEYS |
+        CRYPT32.REPORT_NO_PRIVATE_KEY |
+        CRYPT32.REPORT_NOT_ABLE_TO_EXPORT_PRIVATE_KEY;
       let flags = base | CRYPT32.PKCS12_EXPORT_PBES2_PARAMS;
       let para: Ptr = params;
       const exportInto = (pbData: Ptr, cbData: number): number => {
         koffi.encode(blob, types.blob, { cbData, pbData });
-        return f.PFXExportCertStoreEx(memory, blob, password.ptr, para, flags) ? 0 : f.GetLastError() >>> 0 || 1;
+        return f.PFXExportCertStoreEx(memory, blob, password.ptr, para, flags)
+          ? 0
+          : f.GetLastError() >>> 0 || 1;
       };
       // First call: the size (pbData NULL).
       let err = exportInto(null, 0);

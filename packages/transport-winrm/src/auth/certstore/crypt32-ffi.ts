@@ -205,10 +205,7 @@ export function loadCrypt32(options: Crypt32LoadOptions = {}): Crypt32Ffi {
     try {
       bound[name] = lib.func(sig);
     } catch (e) {
-      throw new Crypt32UnavailableError(
-        `${name === 'GetLastError' ? kernel32 : crypt32} has no ${name}.`,
-        e,
-      );
+      throw new Crypt32UnavailableError(`${name === 'GetLastError' ? kernel32 : crypt32} has no ${name}.`, e);
     }
   }
   const ffi: Crypt32Ffi = {
