@@ -44,26 +44,31 @@ const ERROR_ID_OF: Partial<Record<ClientCertificateFailure, [ClientCertificateEr
   StoreUnavailable: ['CertificateStoreNotAvailable', 'NotInstalled'],
 };
 
-const RECOMMENDED: Partial<Record<ClientCertificateFailure, string>> = {
-  NotFound:
-    process.platform === 'win32'
-      ? 'Import the certificate with its private key into Cert:\\CurrentUser\\My, or point PSREMOTE_CERT_DIR at a directory of PEM files.'
-      : 'Copy the certificate and its private key (PEM) into the certificate directory, or point PSREMOTE_CERT_DIR at theirs.',
-  StoreUnavailable:
-    'Set PSREMOTE_CERT_DIR to a directory holding the certificate and its private key as PEM files.',
-  KeyNotExportable:
-    'Import the certificate again from its .pfx with an exportable key, or use PSREMOTE_CERT_DIR with PEM files.',
-};
+/** What to do, for the failures where it is not in the message already; `store`: the lookup was the Windows store. */
+function recommendedAction(failure: ClientCertificateFailure, store: boolean): string | undefined {
+  switch (failure) {
+    case 'NotFound':
+      return store
+        ? 'Import the certificate with its private key into Cert:\\CurrentUser\\My, or point PSREMOTE_CERT_DIR at a directory of PEM files.'
+        : 'Copy the certificate and its private key (PEM) into the certificate directory, or point PSREMOTE_CERT_DIR at theirs.';
+    case 'StoreUnavailable':
+      return 'Set PSREMOTE_CERT_DIR to a directory holding the certificate and its private key as PEM files.';
+    case 'KeyNotExportable':
+      return 'Import the certificate again from its .pfx with an exportable key, or use PSREMOTE_CERT_DIR with PEM files.';
+    default:
+      return undefined;
+  }
+}
 
-function certificateError(computer: string, e: ClientCertificateError): PSRemotingError {
+function certificateError(computer: string, e: ClientCertificateError, store = false): PSRemotingError {
   const [errorId, category] = ERROR_ID_OF[e.failure] ?? ['CreateRemoteRunspaceFailed', 'InvalidArgument'];
-  const recommendedAction = RECOMMENDED[e.failure];
+  const action = recommendedAction(e.failure, store);
   return new PSRemotingError(connectFailed(computer, e.message), {
     errorId,
     category,
     targetObject: computer,
     cause: e,
-    ...(recommendedAction ? { recommendedAction } : {}),
+    ...(action ? { recommendedAction: action } : {}),
   });
 }
 
@@ -94,7 +99,8 @@ export function findCertificate(
     if (endpoint.scheme !== 'https') throw certificateOverHttp(endpoint);
     return findClientCertificate(thumbprint, { env, platform, ...(crypt32 ? { crypt32 } : {}) });
   } catch (e) {
-    if (e instanceof ClientCertificateError) throw certificateError(endpoint.computerName, e);
+    if (e instanceof ClientCertificateError)
+      throw certificateError(endpoint.computerName, e, platform === 'win32' && !env.PSREMOTE_CERT_DIR);
     throw e;
   }
 }
@@ -158,7 +164,8 @@ export async function loadCertificate(
     const loaded = await loadClientCertificate(file, ask);
     return { cert: loaded.certPem, key: loaded.key };
   } catch (e) {
-    if (e instanceof ClientCertificateError) throw certificateError(target.computerName, e);
+    if (e instanceof ClientCertificateError)
+      throw certificateError(target.computerName, e, file.store !== undefined);
     throw e;
   }
 }

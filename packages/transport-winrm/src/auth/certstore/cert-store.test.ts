@@ -222,6 +222,9 @@ describe('the transport side: PowerShell-style errors and the TLS context', () =
     const e = fail(() => findCertificate(PSUSER, endpoint, {}, 'win32', fake.load));
     expect(e.errorId).toBe('CreateRemoteRunspaceFailed');
     expect((e.cause as ClientCertificateError).failure).toBe('NotFound');
+    expect(e.recommendedAction).toBe(
+      'Import the certificate with its private key into Cert:\\CurrentUser\\My, or point PSREMOTE_CERT_DIR at a directory of PEM files.',
+    );
   });
 
   it('loadCertificate: a TLS context from the PFX; a legacy (RC2) PFX said clearly', async () => {
