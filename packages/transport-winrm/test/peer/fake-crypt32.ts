@@ -56,6 +56,8 @@ export interface FakeCrypt32Options {
   readonly windows?: 'pbes2' | '3des' | 'rc2';
   /** CertOpenStore of "MY" fails as for a user without a profile (ERROR_FILE_NOT_FOUND). */
   readonly noUserStore?: boolean;
+  /** Failures to inject (the GetLastError code each returns): the in-memory store, the copy into it, the export. */
+  readonly failures?: { readonly memoryStore?: number; readonly add?: number; readonly export?: number };
 }
 
 export interface FakeCrypt32 {
@@ -189,6 +191,7 @@ export function fakeCrypt32(options: FakeCrypt32Options): FakeCrypt32 {
           store = { kind: 'system', certs: [...options.certificates] };
         } else if (Number(provider) === CRYPT32.CERT_STORE_PROV_MEMORY) {
           if (para !== null) return none(CRYPT_ERRORS.E_INVALIDARG);
+          if (options.failures?.memoryStore) return none(options.failures.memoryStore);
           store = { kind: 'memory', certs: [] };
         } else return none(CRYPT_ERRORS.E_INVALIDARG);
         const h = koffi.alloc('uint8_t', 8);
@@ -243,6 +246,7 @@ export function fakeCrypt32(options: FakeCrypt32Options): FakeCrypt32 {
           return fail(CRYPT_ERRORS.E_INVALIDARG);
         // psremote takes no context back (it would have to free it).
         if (out !== null) return fail(CRYPT_ERRORS.E_INVALIDARG);
+        if (options.failures?.add) return fail(options.failures.add);
         s.certs.push(c.cert);
         return 1;
       },
@@ -283,6 +287,7 @@ export function fakeCrypt32(options: FakeCrypt32Options): FakeCrypt32 {
         if (cert.keyPem && cert.exportable === false && flags & CRYPT32.REPORT_NOT_ABLE_TO_EXPORT_PRIVATE_KEY)
           return fail(CRYPT_ERRORS.NTE_BAD_KEY_STATE);
         if (!cert.keyPem || cert.exportable === false) return fail(CRYPT_ERRORS.E_INVALIDARG);
+        if (options.failures?.export) return fail(options.failures.export);
         if (!s.pfx || s.pfx.password !== password || s.pfx.flags !== flags) {
           const bytes = opensslPkcs12(cert, password, pbes2Alg ? 'pbes2' : windows);
           pfxMade.push(Buffer.from(bytes));

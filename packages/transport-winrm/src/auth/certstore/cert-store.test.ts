@@ -119,6 +119,23 @@ describe('findInUserStore / exportFromUserStore over the fake crypt32', () => {
     expect(fake.live()).toEqual({ stores: 0, contexts: 0 });
   });
 
+  it('every failure on the way (in-memory store, copy, export) frees every handle and says the code', () => {
+    for (const [failures, text] of [
+      [
+        { memoryStore: 0x8007000e },
+        'An in-memory certificate store could not be created (error 0x8007000E).',
+      ],
+      [{ add: 0x80092005 }, 'could not be copied for export (error 0x80092005)'],
+      [{ export: 0x80070005 }, 'could not be exported with its private key (error 0x80070005)'],
+    ] as const) {
+      const fake = fakeCrypt32({ certificates: [psuser], failures });
+      const e = failure(() => exportFromUserStore(fake.load(), PSUSER));
+      expect(e.failure).toBe('KeyUnreadable');
+      expect(e.message).toContain(text);
+      expect(fake.live()).toEqual({ stores: 0, contexts: 0 });
+    }
+  });
+
   it('no user store (no profile): NotFound saying the store cannot be opened', () => {
     const fake = fakeCrypt32({ certificates: [psuser], noUserStore: true });
     const e = failure(() => findInUserStore(fake.load(), PSUSER));
