@@ -10,6 +10,7 @@ import {
   type TransportTarget,
 } from '@psremote/core';
 import { certificateAuth } from './auth/certificate-auth.ts';
+import type { Crypt32Ffi } from './auth/certstore/crypt32-ffi.ts';
 import { encryptionOracleFromEnv } from './auth/credssp/encryption-oracle.ts';
 import {
   AUTHENTICATION_MECHANISMS,
@@ -56,6 +57,17 @@ export interface WinrmTransportOptions {
   readonly maxEnvelopeSize?: number;
   /** Receive long-poll OperationTimeout in seconds; default WsmanClient's (20). */
   readonly receiveTimeoutSeconds?: number;
+  /**
+   * -CertificateThumbprint's Windows store: the platform whose lookup applies (default process.platform) and the
+   * crypt32 to read it with (default the DLL). Tests stand a JavaScript crypt32 in, on any platform.
+   */
+  readonly certificateStore?: CertificateStoreOptions;
+}
+
+/** See WinrmTransportOptions.certificateStore. */
+export interface CertificateStoreOptions {
+  readonly platform?: NodeJS.Platform;
+  readonly crypt32?: () => Crypt32Ffi;
 }
 
 /**
@@ -91,6 +103,7 @@ function isCredential(v: BoundValue | undefined): v is PSCredentialValue {
 export function resolveWinrmTarget(
   bound: BoundParameters,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  store: CertificateStoreOptions = {},
 ): WinrmTarget {
   const b = bound.bound;
   const set = bound.parameterSet;
@@ -142,7 +155,10 @@ export function resolveWinrmTarget(
     );
   // -CertificateThumbprint (WSMAN_FLAG_AUTH_CLIENT_CERTIFICATE): found now, so --dry-run shows the file; the key is
   // read (and its passphrase asked for) at connect.
-  const certificate = thumbprint !== undefined ? findCertificate(thumbprint, endpoint, env) : undefined;
+  const certificate =
+    thumbprint !== undefined
+      ? findCertificate(thumbprint, endpoint, env, store.platform ?? process.platform, store.crypt32)
+      : undefined;
   // Kerberos, CredSSP, Digest and implicit credentials are refused here, before anything is contacted.
   if (!certificate) checkMechanism(authentication, credential !== undefined, endpoint.computerName);
   return {
@@ -157,15 +173,21 @@ export function resolveWinrmTarget(
       authentication: certificate ? 'ClientCertificate' : authentication,
       userName: credential?.userName ?? null,
       allowRedirection: set === 'Uri' && b.AllowRedirection === true,
-      ...(certificate
+      ...(certificate?.store
         ? {
             certificateThumbprint: certificate.thumbprint,
             certificateSubject: certificate.subject,
-            certificateFile: certificate.certFile,
-            certificateKeyFile: certificate.keyFile,
-            certificateKeyEncrypted: certificate.encrypted,
+            certificateStore: certificate.store,
           }
-        : {}),
+        : certificate
+          ? {
+              certificateThumbprint: certificate.thumbprint,
+              certificateSubject: certificate.subject,
+              certificateFile: certificate.certFile,
+              certificateKeyFile: certificate.keyFile,
+              certificateKeyEncrypted: certificate.encrypted,
+            }
+          : {}),
     },
     parameterSet: set,
     endpoint,
@@ -195,13 +217,15 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
     apiRange: '^2.0.0',
     parameterSets: ['ComputerName', 'Uri'],
     resolveTarget(bound: BoundParameters, env): WinrmTarget {
-      return resolveWinrmTarget(bound, env ?? process.env);
+      return resolveWinrmTarget(bound, env ?? process.env, options.certificateStore);
     },
     async connect(target: WinrmTarget, ctx: TransportContext): Promise<TransportConnection> {
       if (!resolvedByWinrm(target))
         throw new TypeError('The winrm transport was given a target it did not resolve.');
       const o = winrmSessionOptions(ctx.options, ctx.env);
-      const clientCert = target.certificate ? await loadCertificate(target, ctx) : undefined;
+      const clientCert = target.certificate
+        ? await loadCertificate(target, ctx, { ca: options.ca, crypt32: options.certificateStore?.crypt32 })
+        : undefined;
       if (target.authentication === 'Basic' && target.endpoint.scheme === 'http' && !o.noEncryption)
         throw basicOverHttpError(target);
       // Read only for CredSSP, as Windows reads the policy only there: a bad value is refused before connecting.
@@ -228,7 +252,7 @@ export function createWinrmTransport(options: WinrmTransportOptions = {}): Trans
             skipCACheck: o.skipCACheck,
             skipCNCheck: o.skipCNCheck,
             ...(options.ca ? { ca: options.ca } : {}),
-            ...(clientCert ? { cert: clientCert.certPem, key: clientCert.key } : {}),
+            ...clientCert,
           },
           ...(options.maxEnvelopeSize ? { maxEnvelopeSize: options.maxEnvelopeSize } : {}),
           ...(options.receiveTimeoutSeconds ? { receiveTimeoutSeconds: options.receiveTimeoutSeconds } : {}),

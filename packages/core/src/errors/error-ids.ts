@@ -158,6 +158,11 @@ export const ERROR_IDS = {
   CredSSPEncryptionOracleRemediation: ours('SecurityError'),
   /** PSREMOTE_CREDSSP_ENCRYPTION_ORACLE holds no policy level. */
   CredSSPEncryptionOracleInvalid: ours('InvalidArgument'),
+  // -CertificateThumbprint: psremote's own checks before the handshake, and the Windows store it cannot read.
+  ClientCertificateExpired: ours('SecurityError'),
+  ClientCertificateNotYetValid: ours('SecurityError'),
+  ClientCertificateNotForClientAuth: ours('SecurityError'),
+  CertificateStoreNotAvailable: ours('NotInstalled'),
   // Kerberos/Negotiate through GSSAPI (transport-winrm's auth, merged on main beside this catalogue).
   NewRunspaceAmbiguousAuthentication: ps('InvalidOperation'),
   KerberosNotAvailable: ours('NotInstalled', 'NotImplemented'),

@@ -175,12 +175,15 @@ describe('findClientCertificate', () => {
     expect(findClientCertificate(LOCKED, { env: env() }).encrypted).toBe(true);
   });
 
-  it('on Windows: not implemented yet, said clearly, whatever the directory holds', () => {
+  it('on Windows with PSREMOTE_CERT_DIR: the directory, as on Unix (the store otherwise: certstore/cert-store.test.ts)', () => {
     copy('psuser.pem');
-    const e = failure(() => findClientCertificate(PSUSER, { env: env(), platform: 'win32' }));
-    expect(e.failure).toBe('NotImplementedOnWindows');
+    const f = findClientCertificate(PSUSER, { env: env(), platform: 'win32' });
+    expect(f.certFile).toBe(join(dir, 'psuser.pem'));
+    expect(f.store).toBeUndefined();
+    // Without it: the store, which cannot be read off Windows, said so (never the directory silently).
+    const e = failure(() => findClientCertificate(PSUSER, { env: { HOME: dir }, platform: 'win32' }));
+    expect(e.failure).toBe('StoreUnavailable');
     expect(e.message).toContain('Cert:\\CurrentUser\\My');
-    expect(e.message).toContain('cannot read yet');
   });
 });
 

@@ -2,13 +2,25 @@ import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { type Dir, opendirSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
+import { checkClientCertificate } from './certificate-checks.ts';
+import {
+  type ExportedCertificate,
+  exportFromUserStore,
+  findInUserStore,
+  USER_STORE,
+} from './certstore/cert-store.ts';
+import { type Crypt32Ffi, Crypt32UnavailableError, loadCrypt32 } from './certstore/crypt32-ffi.ts';
+import { ClientCertificateError } from './client-certificate-error.ts';
 import { encryptedKeyCost, MAX_KDF_WORK } from './encrypted-key-cost.ts';
 import { type BoundedFile, type PemBlock, pemBlocks, readBoundedFile, type UnreadFile } from './pem-file.ts';
 
 /**
- * `-CertificateThumbprint` on Linux and macOS. PowerShell hands the thumbprint to the WinRM client, which looks it
- * up in the user's certificate store (Cert:\CurrentUser\My) and presents that certificate in the TLS handshake; Unix
- * has no such store, so psremote looks in a directory of PEM files instead:
+ * `-CertificateThumbprint`. PowerShell hands the thumbprint to the WinRM client, which looks it up in the user's
+ * certificate store (Cert:\CurrentUser\My) and presents that certificate in the TLS handshake. psremote does the same
+ * on Windows (certstore/cert-store.ts: the certificate and its key exported as PKCS#12 for Node's TLS). Unix has no
+ * such store, so there psremote looks in a directory of PEM files instead; so does Windows when PSREMOTE_CERT_DIR is
+ * set. Wherever it came from, the certificate is checked before connecting (certificate-checks.ts: its validity
+ * dates and its Extended Key Usage). The directory lookup:
  *
  * - the directory: `$PSREMOTE_CERT_DIR`, else `$XDG_CONFIG_HOME/psremote/certs`, else `~/.config/psremote/certs`;
  * - the files looked at: `*.pem`, `*.crt` and `*.cer` directly in it (not below), in name order; the first
@@ -24,33 +36,15 @@ import { type BoundedFile, type PemBlock, pemBlocks, readBoundedFile, type Unrea
  *   16 certificates.
  */
 
-/** Why a certificate could not be had; rides on the PSRemotingError as its cause. */
-export type ClientCertificateFailure =
-  | 'BadThumbprint'
-  | 'NotFound'
-  | 'NoPrivateKey'
-  | 'KeyPermissions'
-  | 'KeyUnreadable'
-  | 'WrongPassphrase'
-  | 'KeyMismatch'
-  | 'PassphraseUnavailable'
-  | 'HttpNotAllowed'
-  | 'NotImplementedOnWindows'
-  | 'DirectoryTooLarge'
-  | 'ChainTooLong'
-  | 'CertificateChanged';
-
-export class ClientCertificateError extends Error {
-  readonly failure: ClientCertificateFailure;
-  constructor(failure: ClientCertificateFailure, message: string) {
-    super(message);
-    this.name = 'ClientCertificateError';
-    this.failure = failure;
-  }
-}
+export { ClientCertificateError, type ClientCertificateFailure } from './client-certificate-error.ts';
 
 /** What the lookup found (paths, never key material). */
 export interface ClientCertificateFile {
+  /**
+   * Windows: the store it was found in (`Cert:\CurrentUser\My`); certFile and keyFile are then its PowerShell path
+   * (`Cert:\CurrentUser\My\<thumbprint>`). Absent for a certificate found in a directory.
+   */
+  readonly store?: typeof USER_STORE;
   /** The thumbprint as Windows writes it: 40 upper-case hexadecimal digits. */
   readonly thumbprint: string;
   readonly certFile: string;
@@ -236,6 +230,61 @@ export interface FindOptions {
   readonly env: Env;
   /** Default process.platform (tests pass 'win32'). */
   readonly platform?: NodeJS.Platform;
+  /** Windows: crypt32 (default `loadCrypt32()`; tests stand a JavaScript crypt32 in). */
+  readonly crypt32?: () => Crypt32Ffi;
+  /** The time the certificate must be valid at; default now. */
+  readonly now?: Date;
+}
+
+/** crypt32, or the error saying why the store cannot be read. */
+function storeFfi(thumbprint: string, load: () => Crypt32Ffi): Crypt32Ffi {
+  try {
+    return load();
+  } catch (e) {
+    if (!(e instanceof Crypt32UnavailableError)) throw e;
+    throw new ClientCertificateError(
+      'StoreUnavailable',
+      `The certificate with thumbprint ${thumbprint} would be looked up in your certificate store (${USER_STORE}), which cannot be read here: ${e.message} Set PSREMOTE_CERT_DIR to a directory holding the certificate and its key as PEM files instead.`,
+      { cause: e },
+    );
+  }
+}
+
+/** Windows: the certificate in Cert:\CurrentUser\My, checked as a directory's would be. */
+function findInStore(thumbprint: string, options: FindOptions): ClientCertificateFile {
+  const cert = findInUserStore(storeFfi(thumbprint, options.crypt32 ?? loadCrypt32), thumbprint);
+  const path = `${USER_STORE}\\${thumbprint}`;
+  checkClientCertificate(cert, thumbprint, path, options.now);
+  return {
+    thumbprint,
+    store: USER_STORE,
+    certFile: path,
+    keyFile: path,
+    subject: cert.subject.replace(/\n/g, ', '),
+    encrypted: false,
+    directory: USER_STORE,
+  };
+}
+
+/**
+ * Windows: the certificate found in the store, exported with its key as PKCS#12 for the handshake (the caller wipes
+ * `pfx` once Node's TLS has it). The store is read again: a certificate gone or changed since the lookup is said so.
+ */
+export function exportStoreCertificate(
+  file: ClientCertificateFile,
+  options: { readonly crypt32?: () => Crypt32Ffi; readonly now?: Date } = {},
+): ExportedCertificate {
+  const exported = exportFromUserStore(
+    storeFfi(file.thumbprint, options.crypt32 ?? loadCrypt32),
+    file.thumbprint,
+  );
+  try {
+    checkClientCertificate(exported.certificate, file.thumbprint, file.certFile, options.now);
+  } catch (e) {
+    exported.pfx.fill(0);
+    throw e;
+  }
+  return exported;
 }
 
 /**
@@ -279,11 +328,8 @@ function certificatesOf(certFile: string, blocks: readonly PemBlock[], more: boo
 export function findClientCertificate(thumbprintInput: string, options: FindOptions): ClientCertificateFile {
   const thumbprint = normalizeThumbprint(thumbprintInput);
   const platform = options.platform ?? process.platform;
-  if (platform === 'win32')
-    throw new ClientCertificateError(
-      'NotImplementedOnWindows',
-      `On Windows the certificate with thumbprint ${thumbprint} would be looked up in your certificate store (Cert:\\CurrentUser\\My), which psremote cannot read yet (it needs crypt32).`,
-    );
+  // Windows: the user's store, as the WinRM client; a directory only when PSREMOTE_CERT_DIR names one.
+  if (platform === 'win32' && !options.env.PSREMOTE_CERT_DIR) return findInStore(thumbprint, options);
   const directory = certificateDirectory(options.env);
   const names = listDirectory(directory, thumbprint);
   let looked = 0;
@@ -316,6 +362,7 @@ export function findClientCertificate(thumbprintInput: string, options: FindOpti
     looked++;
     if (thumbprintOf(cert) !== thumbprint) continue;
     certificatesOf(certFile, blocks, more);
+    checkClientCertificate(cert, thumbprint, certFile, options.now);
     let key: KeyRead;
     try {
       key = readKey(certFile, blocks, thumbprint, platform, r.stat);

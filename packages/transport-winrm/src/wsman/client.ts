@@ -59,6 +59,11 @@ export interface WsmanTlsOptions {
   readonly cert?: string;
   /** The client certificate's private key. */
   readonly key?: KeyObject;
+  /**
+   * Instead of cert and key: a TLS context already holding the client certificate and the trust (`ca`), made once
+   * (the Windows store's certificate, read from a PKCS#12 that was wiped at once).
+   */
+  readonly clientContext?: SecureContext;
 }
 
 export interface WsmanClientOptions {
@@ -156,6 +161,7 @@ export class WsmanClient {
    */
   private clientSecureContext(): SecureContext | undefined {
     const tls = this.options.tls ?? {};
+    if (tls.clientContext) return tls.clientContext;
     if (!tls.cert || !tls.key) return undefined;
     this.secureContext ??= createSecureContext({
       ...(tls.ca ? { ca: tls.ca as string | Buffer | Array<string | Buffer> } : {}),
