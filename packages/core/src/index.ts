@@ -12,6 +12,7 @@ export {
   PSRemotingError,
   type PSRemotingErrorOptions,
 } from './errors/ps-remoting-error.ts';
+export { HostBacklog } from './host/host-backlog.ts';
 export * from './host/host-ui.ts';
 export { type HostUiRecord, type QueuedAnswer, RecordingHostUi } from './host/recording-host-ui.ts';
 export { createOutOfProcConnection, type OutOfProcConnectionOptions } from './outofproc/connection.ts';

@@ -4,7 +4,7 @@ import { createConnection, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type HostUi, PSRemotingError } from '@psremote/core';
+import { HostBacklog, type HostUi, PSRemotingError } from '@psremote/core';
 import { mark } from '../timing.ts';
 import { MAX_AGENT_FRAME, type Message, readFrames, writeFrame } from './frames.ts';
 import { type AgentPaths, agentPaths, ensureAgentDirectory } from './paths.ts';
@@ -80,7 +80,7 @@ export class AgentClient {
   private readonly socket: Socket;
   private readonly read: (chunk: Buffer) => void;
   /** A host write found this terminal full (HostUi.drained): the socket is not read until it has drained. */
-  private hostBacklog: Promise<void> | undefined;
+  private readonly hostBacklog = new HostBacklog();
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -237,26 +237,10 @@ export class AgentClient {
    * what host writes write; otherwise the agent's writes wait (its socket fills), and so does its session.
    */
   private flow(): void {
-    const hold = this.queue.length >= MAX_MESSAGES_AHEAD || this.hostBacklog !== undefined;
+    const hold = this.queue.length >= MAX_MESSAGES_AHEAD || this.hostBacklog.waiting;
     if (hold && !this.socket.isPaused()) this.socket.pause();
     else if (!hold && this.socket.isPaused() && this.queue.length < MAX_MESSAGES_AHEAD / 2)
       this.socket.resume();
-  }
-
-  private waitForTerminal(ui: HostUi): void {
-    if (this.hostBacklog) return;
-    const wait = ui.drained?.();
-    if (!wait) return;
-    const backlog = wait.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.hostBacklog = backlog;
-    this.flow();
-    void backlog.then(() => {
-      if (this.hostBacklog === backlog) this.hostBacklog = undefined;
-      this.flow();
-    });
   }
 
   private onHostCall(m: Message): void {
@@ -270,7 +254,7 @@ export class AgentClient {
       : Promise.reject(new Error('no host'));
     if (id === undefined) {
       answer.catch(() => {});
-      if (ui) this.waitForTerminal(ui);
+      if (ui && this.hostBacklog.hold(ui, () => this.flow())) this.flow();
       return;
     }
     answer.then(

@@ -617,8 +617,10 @@ describe('PSSession over the memory transport: host writes wait for a full termi
   /** A HostUi whose terminal is full while `blocked`: drained() hands out a promise that settles at release(). */
   class FullTerminalHostUi extends RecordingHostUi {
     blocked = true;
+    asked = 0;
     private waiting: (() => void)[] = [];
     drained(): Promise<void> | undefined {
+      this.asked++;
       if (!this.blocked) return undefined;
       return new Promise((resolve) => this.waiting.push(resolve));
     }
@@ -645,6 +647,8 @@ describe('PSSession over the memory transport: host writes wait for a full termi
     expect(whileFull).toBeLessThan(500);
     await sleep(100);
     expect(hostUi.writes).toBe(whileFull);
+    // Asked once: the writes that came in the same message did not each listen on the terminal again.
+    expect(hostUi.asked).toBe(1);
     hostUi.release();
     expect((await inv.result()).state).toBe('Completed');
     expect(hostUi.writes).toBe(500);

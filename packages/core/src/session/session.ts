@@ -10,6 +10,7 @@ import {
   type RunspacePoolState,
 } from '@psremote/psrp';
 import { isPSRemotingError, PSRemotingError } from '../errors/ps-remoting-error.ts';
+import { HostBacklog } from '../host/host-backlog.ts';
 import type { HostUi } from '../host/host-ui.ts';
 import { type ResolvedSessionOptions, resolveSessionOptions } from '../parameters/session-option.ts';
 import type { Logger, TransportConnection, TransportTarget } from '../transport/contract.ts';
@@ -86,7 +87,7 @@ export class PSSession {
   /** Pipeline releases not yet handed to the transport (releasePipeline); close() lets them go first. */
   private readonly pipelineReleases = new Set<Promise<void>>();
   /** Host writes wait for the terminal (HostUi.drained): the receive loop pauses until it has drained. */
-  private hostBacklog: Promise<void> | undefined;
+  private readonly hostBacklog = new HostBacklog();
   /** The HostUi for pool-level host calls while the pool opens (its prompts stop the OpenTimeout clock). */
   private readonly openingHostUi: HostUi | undefined;
   /** The timeouts and receive limits this session runs with. */
@@ -265,7 +266,7 @@ export class PSSession {
   }
 
   private shouldPause(): boolean {
-    if (this.hostBacklog) return true;
+    if (this.hostBacklog.waiting) return true;
     for (const inv of this.invocations.values()) if (inv.wantsPause) return true;
     return false;
   }
@@ -409,7 +410,7 @@ export class PSSession {
     const signal = pipelineId ? inv?.signal : this.endedSignal.signal;
     const answered = dispatchHostCall(call, hostUi, signal);
     // A write member wrote before dispatchHostCall's first await: if the terminal is full, the next message waits.
-    this.waitForHostUi(hostUi);
+    this.hostBacklog.hold(hostUi, () => this.pump.resumeReceiving());
     void answered.then((outcome: HostCallOutcome) => {
       if (outcome.kind === 'exit') {
         for (const l of this.exitListeners) l(outcome.exitCode);
@@ -424,21 +425,6 @@ export class PSSession {
         this.log.debug(`host response dropped: ${(e as Error).message}`);
       }
       this.pump.kickSend();
-    });
-  }
-
-  private waitForHostUi(hostUi: HostUi): void {
-    if (this.hostBacklog) return;
-    const wait = hostUi.drained?.();
-    if (!wait) return;
-    const backlog = wait.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.hostBacklog = backlog;
-    void backlog.then(() => {
-      if (this.hostBacklog === backlog) this.hostBacklog = undefined;
-      this.pump.resumeReceiving();
     });
   }
 
