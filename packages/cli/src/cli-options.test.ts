@@ -41,7 +41,7 @@ describe('splitArguments', () => {
     ]) {
       const { options } = splitArguments(argv);
       expect(options.error?.errorId, argv.join(' ')).toBe('MissingArgument');
-      expect(options.error?.fullyQualifiedErrorId).toBe('MissingArgument');
+      expect(options.error?.fullyQualifiedErrorId).toBe('MissingArgument,psremote');
       expect(options.error?.message).toContain("'--pwsh'");
       expect(options.pwsh).toBeUndefined();
     }

@@ -98,10 +98,18 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
   };
 }
 
+/** The command part of the FullyQualifiedErrorId of psremote's own option errors (`MissingArgument,psremote`). */
+export const PSREMOTE_COMMAND = 'psremote';
+
 function missingValue(option: string): PSRemotingError {
   return new PSRemotingError(
     `Missing an argument for psremote's option '${option}'. Give the path of a PowerShell executable: ${option} <path> or ${option}=<path>.`,
-    { errorId: 'MissingArgument', category: 'InvalidArgument', targetObject: option, commandName: '' },
+    {
+      errorId: 'MissingArgument',
+      category: 'InvalidArgument',
+      targetObject: option,
+      commandName: PSREMOTE_COMMAND,
+    },
   );
 }
 
@@ -112,7 +120,7 @@ function noValue(option: string, token: string): PSRemotingError {
       errorId: 'OptionTakesNoValue',
       category: 'InvalidArgument',
       targetObject: token,
-      commandName: '',
+      commandName: PSREMOTE_COMMAND,
     },
   );
 }

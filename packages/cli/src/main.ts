@@ -30,7 +30,7 @@ import {
   runRemove,
   selectorOf,
 } from './agent/verbs.ts';
-import { type CliOptions, splitArguments } from './cli-options.ts';
+import { type CliOptions, PSREMOTE_COMMAND, splitArguments } from './cli-options.ts';
 import { installCommand, thisInstallKind } from './install-hint.ts';
 import { runInvoke } from './invoke-command.ts';
 import { EXIT, type MainIo } from './io.ts';
@@ -104,12 +104,37 @@ async function dispatch(argv: readonly string[], io: MainIo, end: ProcessEnd): P
     return EXIT.usage;
   }
   if (options.unknown.length > 0) {
-    io.stderr.write(`psremote: unknown option ${options.unknown.join(', ')} (see psremote --help)\n`);
+    const names = options.unknown.map((o) => `'${o}'`).join(', ');
+    io.stderr.write(
+      `${formatLocalError(
+        new PSRemotingError(
+          `psremote has no option ${names}: psremote --help lists its options. Enter-PSSession's own parameters take one dash (-ComputerName).`,
+          {
+            errorId: 'UnknownPsremoteOption',
+            category: 'InvalidArgument',
+            targetObject: options.unknown[0],
+            commandName: PSREMOTE_COMMAND,
+          },
+        ),
+      )}\n`,
+    );
     return EXIT.usage;
   }
   if (command === 'get' || command === 'remove') return await runTableVerb(command, psArguments, options, io);
   if (command !== 'enter' && command !== 'invoke' && command !== 'new') {
-    io.stderr.write(`psremote: unknown command '${command}' (see psremote --help)\n`);
+    io.stderr.write(
+      `${formatLocalError(
+        new PSRemotingError(
+          `The term '${command}' is not recognized as a psremote command. Its commands: enter, invoke, new, get, remove, help (see psremote --help).`,
+          {
+            errorId: 'UnknownPsremoteCommand',
+            category: 'ObjectNotFound',
+            targetObject: command,
+            commandName: PSREMOTE_COMMAND,
+          },
+        ),
+      )}\n`,
+    );
     return EXIT.usage;
   }
 
@@ -530,7 +555,7 @@ function extractCommand(args: readonly string[]): {
       error: new PSRemotingError("psremote invoke needs -Command '<script>'.", {
         errorId: 'MissingArgument',
         category: 'InvalidArgument',
-        commandName: '',
+        commandName: PSREMOTE_COMMAND,
       }),
     };
   }

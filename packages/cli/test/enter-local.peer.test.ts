@@ -168,6 +168,21 @@ describe.skipIf(!live)('psremote without a terminal', () => {
     expect(JSON.parse(stdout)).toMatchObject({ errorId: 'ParameterArgumentValidationError' });
   });
 
+  it("psremote's own usage errors are PowerShell-style, with an errorId and a FullyQualifiedErrorId, exit 2", () => {
+    for (const [args, fqid, category] of [
+      [['enter', '--bogus'], 'UnknownPsremoteOption,psremote', 'InvalidArgument'],
+      [['frob'], 'UnknownPsremoteCommand,psremote', 'ObjectNotFound'],
+      [['enter', '--pwsh'], 'MissingArgument,psremote', 'InvalidArgument'],
+      [['invoke', '-ComputerName', 'x'], 'MissingArgument,psremote', 'InvalidArgument'],
+    ] as const) {
+      const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`+ FullyQualifiedErrorId : ${fqid}`);
+      expect(r.stderr).toContain(`+ CategoryInfo          : ${category}:`);
+      expect(r.stderr).not.toMatch(/\bat .*\.(js|ts):\d+/);
+    }
+  });
+
   it('--pwsh with a target is refused (exit 2, PwshOptionNotApplicable), not silently ignored', () => {
     const r = spawnSync(
       process.execPath,

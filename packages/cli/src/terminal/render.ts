@@ -53,6 +53,8 @@ const BINDING_IDS = new Set([
   'ParameterBindingFailed',
   'ScriptBlockArgumentNoInput',
   'OptionTakesNoValue',
+  'UnknownPsremoteOption',
+  'UnknownPsremoteCommand',
 ]);
 
 /** The cmdlet an error's command class names, for the error view's prefix (the session verbs raise these too). */

@@ -95,6 +95,8 @@ export const ERROR_IDS = {
   PasswordStdinNotApplicable: ours('InvalidArgument'),
   PasswordStdinTooLong: ours('InvalidArgument'),
   PwshOptionNotApplicable: ours('InvalidArgument'),
+  UnknownPsremoteCommand: ours('ObjectNotFound'),
+  UnknownPsremoteOption: ours('InvalidArgument'),
 
   // ---- transport-process ----
   PowerShellNotFound: ours('NotInstalled', 'ObjectNotFound', 'OpenError'),
