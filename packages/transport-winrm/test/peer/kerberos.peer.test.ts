@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,12 +9,17 @@ import { gssapiAvailable, integratedAuthenticator } from '../../src/auth/integra
 import { type KerberosAuthOptions, kerberosAuth } from '../../src/auth/kerberos-auth.ts';
 import { WsmanAuthError } from '../../src/auth/negotiate-auth.ts';
 import { type NegotiateChoice, negotiateWithKerberosAuth } from '../../src/auth/negotiate-kerberos.ts';
-import { endpointFromComputerName, endpointFromConnectionUri } from '../../src/url/wsman-endpoint.ts';
-import type { WsmanAuthenticator } from '../../src/wsman/auth.ts';
-import { WsmanClient } from '../../src/wsman/client.ts';
-import { WsmanFault } from '../../src/wsman/errors.ts';
+import { endpointFromComputerName } from '../../src/url/wsman-endpoint.ts';
 import { faketimeMissing, KDC_PASSWORD, KDC_USER, krb5Conf, REALM, SERVICE_HOST, startKdc } from './kdc.ts';
-import { kerberosPeersSkipReason, withEndpoints, withKdcEndpoint } from './peers.ts';
+import {
+  bindingAnotherCertificate,
+  clientFor,
+  expectShellNotFound,
+  kerberosPeersSkipReason,
+  probe,
+  withEndpoints,
+  withKdcEndpoint,
+} from './peers.ts';
 import { outputs, PoolSession, recording } from './pool-session.ts';
 
 /**
@@ -30,33 +34,12 @@ const skip = kerberosPeersSkipReason();
 const UPN = `${KDC_USER}@${REALM}`;
 const ONE_MB_PLUS = 1_100_000;
 
-function clientFor(url: string, auth: WsmanAuthenticator, ca?: string) {
-  return new WsmanClient({
-    endpoint: endpointFromConnectionUri({ connectionUri: url }),
-    auth,
-    receiveTimeoutSeconds: 10,
-    ...(ca ? { tls: { ca } } : {}),
-  });
-}
-
-/** A request that reaches WS-Management once authenticated: a Receive for a shell that does not exist. */
-async function probe(client: WsmanClient, ms = 20_000): Promise<unknown> {
-  return client
-    .receive({ shellId: '00000000-0000-0000-0000-000000000000' }, AbortSignal.timeout(ms))
-    .catch((e: unknown) => e);
-}
-
 const explicit = (extra: Partial<KerberosAuthOptions> = {}): KerberosAuthOptions => ({
   username: UPN,
   password: KDC_PASSWORD,
   hostname: SERVICE_HOST,
   ...extra,
 });
-
-function expectShellNotFound(e: unknown) {
-  expect(e).toBeInstanceOf(WsmanFault);
-  expect((e as WsmanFault).info.wsmanCode).toBe(2150858843);
-}
 
 describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test endpoint', () => {
   // KRB5CCNAME names a cache that does not exist: explicit credentials must never need (or write) one.
@@ -274,29 +257,9 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
   });
 
   it('HTTPS: the binding of another certificate is refused by the acceptor', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'psremote-cert-'));
-    let other: Uint8Array;
-    try {
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other'].concat([
-          '-keyout',
-          join(dir, 'k.pem'),
-          '-out',
-          join(dir, 'c.pem'),
-        ]),
-        { stdio: 'pipe' },
-      );
-      other = new Uint8Array(new X509Certificate(readFileSync(join(dir, 'c.pem'))).raw);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
     for (const scheme of ['Kerberos', 'Negotiate'] as const) {
       const inner = kerberosAuth(explicit({ scheme }));
-      const lying: WsmanAuthenticator = {
-        ...inner,
-        prepare: (req) => inner.prepare(req.peerCertificate ? { ...req, peerCertificate: other } : req),
-      };
+      const lying = bindingAnotherCertificate(inner);
       const client = clientFor(peers.ep.httpsUrl as string, lying, peers.ep.caPem);
       const err = await probe(client);
       await client.close();

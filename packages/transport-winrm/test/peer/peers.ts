@@ -1,10 +1,14 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { gssapiAvailable } from '../../src/auth/integrated-auth.ts';
 import { authenticatorFor } from '../../src/auth-select.ts';
+import { endpointFromConnectionUri } from '../../src/url/wsman-endpoint.ts';
 import type { AuthRequest, WsmanAuthenticator } from '../../src/wsman/auth.ts';
+import { WsmanClient } from '../../src/wsman/client.ts';
+import { WsmanFault } from '../../src/wsman/errors.ts';
 import {
   endpointSkipReason,
   type StartedEndpoint,
@@ -12,12 +16,13 @@ import {
   type WsmanEndpointOptions,
 } from './endpoint.ts';
 import { kdcSkipReason, type StartedKdc, startKdc } from './kdc.ts';
+import { OTHER_CA } from './other-ca.ts';
 
 /**
  * The peer-test headers the WinRM auth files share: which peers they need (the reason to skip, or a throw under
  * PSREMOTE_REQUIRE_PEERS=1), the endpoints (and the KDC) started once per describe block and stopped by pid after
- * it, the KRB5_* environment the GSSAPI library reads set for the block and given back after it, and the
- * authenticator wrapper that records what went sealed.
+ * it, the KRB5_* environment the GSSAPI library reads set for the block and given back after it, the
+ * authenticator wrapper that records what went sealed, and the probe that shows a logon went through.
  */
 
 /** For a Kerberos test file: the endpoint, the KDC and the platform GSSAPI; the reason to skip, or undefined. */
@@ -145,4 +150,38 @@ export function recordingAuthenticatorFor(): { factory: typeof authenticatorFor;
     return auth;
   };
   return { factory, sentTypes };
+}
+
+/** A WS-Management client for `url` with `auth` (and `ca` trusted for HTTPS), 10 s Receives. */
+export function clientFor(url: string, auth: WsmanAuthenticator, ca?: string): WsmanClient {
+  return new WsmanClient({
+    endpoint: endpointFromConnectionUri({ connectionUri: url }),
+    auth,
+    receiveTimeoutSeconds: 10,
+    ...(ca ? { tls: { ca } } : {}),
+  });
+}
+
+/** A request that reaches WS-Management once authenticated: a Receive for a shell that does not exist. */
+export async function probe(client: WsmanClient, ms = 20_000): Promise<unknown> {
+  return client
+    .receive({ shellId: '00000000-0000-0000-0000-000000000000' }, AbortSignal.timeout(ms))
+    .catch((e: unknown) => e);
+}
+
+/** What `probe` gets once authenticated: the ShellNotFound fault (0x80338043). */
+export function expectShellNotFound(e: unknown): void {
+  expect(e).toBeInstanceOf(WsmanFault);
+  expect((e as WsmanFault).info.wsmanCode).toBe(2150858843);
+}
+
+/** DER of a certificate no endpoint serves (other-ca.ts): its tls-server-end-point binding fits no server here. */
+export const OTHER_CERT_DER = new Uint8Array(new X509Certificate(OTHER_CA).raw);
+
+/** `inner`, binding to another certificate than the server's: what a client behind a man in the middle sends. */
+export function bindingAnotherCertificate(inner: WsmanAuthenticator): WsmanAuthenticator {
+  return {
+    ...inner,
+    prepare: (req) => inner.prepare(req.peerCertificate ? { ...req, peerCertificate: OTHER_CERT_DER } : req),
+  };
 }

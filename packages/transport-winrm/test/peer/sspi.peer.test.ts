@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,13 +9,17 @@ import { type KerberosAuthOptions, kerberosAuth } from '../../src/auth/kerberos-
 import { WsmanAuthError } from '../../src/auth/negotiate-auth.ts';
 import type { NegotiateChoice } from '../../src/auth/negotiate-kerberos.ts';
 import { SspiError } from '../../src/auth/sspi/sspi-errors.ts';
-import { endpointFromConnectionUri } from '../../src/url/wsman-endpoint.ts';
 import type { WsmanAuthenticator } from '../../src/wsman/auth.ts';
-import { WsmanClient } from '../../src/wsman/client.ts';
-import { WsmanFault } from '../../src/wsman/errors.ts';
 import { type FakeSecur32, fakeSecur32 } from './fake-secur32.ts';
 import { faketimeMissing, KDC_PASSWORD, KDC_USER, krb5Conf, REALM, SERVICE_HOST, startKdc } from './kdc.ts';
-import { kerberosPeersSkipReason, withKdcEndpoint } from './peers.ts';
+import {
+  bindingAnotherCertificate,
+  clientFor,
+  expectShellNotFound,
+  kerberosPeersSkipReason,
+  probe,
+  withKdcEndpoint,
+} from './peers.ts';
 import { outputs, PoolSession, recording } from './pool-session.ts';
 
 /**
@@ -34,26 +36,6 @@ const SEALED_KERBEROS =
   'multipart/encrypted;protocol="application/HTTP-Kerberos-session-encrypted";boundary="Encrypted Boundary"';
 const SEALED_SPNEGO =
   'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"';
-
-function clientFor(url: string, auth: WsmanAuthenticator, ca?: string) {
-  return new WsmanClient({
-    endpoint: endpointFromConnectionUri({ connectionUri: url }),
-    auth,
-    receiveTimeoutSeconds: 10,
-    ...(ca ? { tls: { ca } } : {}),
-  });
-}
-
-async function probe(client: WsmanClient, ms = 20_000): Promise<unknown> {
-  return client
-    .receive({ shellId: '00000000-0000-0000-0000-000000000000' }, AbortSignal.timeout(ms))
-    .catch((e: unknown) => e);
-}
-
-function expectShellNotFound(e: unknown) {
-  expect(e).toBeInstanceOf(WsmanFault);
-  expect((e as WsmanFault).info.wsmanCode).toBe(2150858843);
-}
 
 function sspiCause(e: unknown): SspiError {
   expect(e).toBeInstanceOf(KerberosAuthError);
@@ -354,28 +336,8 @@ describe.skipIf(skip !== undefined)(
       );
       for (const ct of [...rec.sent, ...rec.received]) expect(ct).toMatch(/^application\/soap\+xml/);
 
-      const dir = mkdtempSync(join(tmpdir(), 'psremote-sspi-cert-'));
-      let other: Uint8Array;
-      try {
-        execFileSync(
-          'openssl',
-          ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other'].concat([
-            '-keyout',
-            join(dir, 'k.pem'),
-            '-out',
-            join(dir, 'c.pem'),
-          ]),
-          { stdio: 'pipe' },
-        );
-        other = new Uint8Array(new X509Certificate(readFileSync(join(dir, 'c.pem'))).raw);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
       const inner = kerberosAuth(sspi({ scheme: 'Negotiate' }));
-      const lying: WsmanAuthenticator = {
-        ...inner,
-        prepare: (req) => inner.prepare(req.peerCertificate ? { ...req, peerCertificate: other } : req),
-      };
+      const lying = bindingAnotherCertificate(inner);
       const c2 = clientFor(peers.ep.httpsUrl as string, lying, peers.ep.caPem);
       const err = await probe(c2);
       await c2.close();
