@@ -3,14 +3,13 @@ import {
   type BoundValue,
   isPSRemotingError,
   openSession,
-  type PSRemotingError,
   type PSSession,
   RecordingHostUi,
 } from '@psremote/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWinrmTransport } from '../../src/winrm-transport.ts';
 import { endpointSkipReason } from './endpoint.ts';
-import { recordingAuthenticatorFor, withEndpoints } from './peers.ts';
+import { openFailure, recordingAuthenticatorFor, withEndpoints } from './peers.ts';
 
 /**
  * `-Authentication Credssp` through the whole WinRM transport against wsman_endpoint.py's CredSSP acceptor
@@ -23,16 +22,6 @@ const PASSWORD = 'Passw0rd!';
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
 const { factory: recordingFactory, sentTypes } = recordingAuthenticatorFor();
-
-async function failure(p: Promise<PSSession>): Promise<PSRemotingError> {
-  return p.then(
-    async (s) => {
-      await s.close();
-      throw new Error('opened');
-    },
-    (x: unknown) => x as PSRemotingError,
-  );
-}
 
 describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python CredSSP acceptor', () => {
   const eps = withEndpoints({
@@ -105,7 +94,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
     'by default (Mitigated) an acceptor speaking version %i is refused before any credential is sealed',
     async (version) => {
       const ep = older(version);
-      const e = await failure(open(ep.port));
+      const e = await openFailure(open(ep.port));
       expect(isPSRemotingError(e)).toBe(true);
       expect(e.fullyQualifiedErrorId).toBe(
         'CredSSPEncryptionOracleRemediation,Microsoft.PowerShell.Commands.EnterPSSessionCommand',
@@ -115,7 +104,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
       // Refused on the server's first TSRequest: no binding, no logon, no delegation reached the acceptor.
       expect(ep.events.filter((l) => /^(AUTH \d+ CredSSP|CREDSSP) /.test(l))).toEqual([]);
       // ForceUpdatedClients refuses it alike.
-      const forced = await failure(open(ep.port, {}, PASSWORD, USER, 'ForceUpdatedClients'));
+      const forced = await openFailure(open(ep.port, {}, PASSWORD, USER, 'ForceUpdatedClients'));
       expect(forced.errorId).toBe('CredSSPEncryptionOracleRemediation');
     },
     60_000,
@@ -159,7 +148,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
   }, 60_000);
 
   it('a wrong password: "Access is denied." with the NTSTATUS the acceptor sent, no password in it', async () => {
-    const e = await failure(open(eps.v6.port, {}, 'wrong-password'));
+    const e = await openFailure(open(eps.v6.port, {}, 'wrong-password'));
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.message).toContain('Access is denied.');
     // PowerShell shows WinRM's words only; the acceptor's NTSTATUS (TSRequest.errorCode) is kept in the causes.
@@ -171,7 +160,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
   }, 60_000);
 
   it("a pubKeyAuth that does not match the server's key is refused before the password goes out", async () => {
-    const e = await failure(open(eps.tampered.port));
+    const e = await openFailure(open(eps.tampered.port));
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.fullyQualifiedErrorId).toBe(
       'WinRMMessageIntegrity,Microsoft.PowerShell.Commands.EnterPSSessionCommand',
@@ -181,7 +170,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
   }, 60_000);
 
   it('the acceptor refuses a client whose binding names another key (a relay in the middle): no delegation', async () => {
-    const e = await failure(open(eps.relayed.port));
+    const e = await openFailure(open(eps.relayed.port));
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.message).toContain('Access is denied.');
     expect(await eps.relayed.waitForEvent(/^AUTHFAIL \d+ CredSSP pubKeyAuth:mismatch$/)).toBeTruthy();
@@ -189,7 +178,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
   }, 60_000);
 
   it('-Authentication Credssp without -Credential is refused before connecting, in WinRM words', async () => {
-    const e = await failure(
+    const e = await openFailure(
       openSession({
         transport,
         bound: {

@@ -3,7 +3,6 @@ import {
   type BoundValue,
   isPSRemotingError,
   openSession,
-  type PSRemotingError,
   type PSSession,
   RecordingHostUi,
 } from '@psremote/core';
@@ -11,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createWinrmTransport } from '../../src/winrm-transport.ts';
 import { KDC_PASSWORD, KDC_USER, REALM } from './kdc.ts';
 import { kerberosHost, kerberosHostSkipReason } from './kerberos-host.ts';
-import { kerberosPeersSkipReason, recordingAuthenticatorFor, withKdcEndpoint } from './peers.ts';
+import { kerberosPeersSkipReason, openFailure, recordingAuthenticatorFor, withKdcEndpoint } from './peers.ts';
 
 /**
  * Kerberos through the whole WinRM transport (openSession, WinrmConnection, WsmanClient, authenticatorFor with the
@@ -109,13 +108,7 @@ describe.skipIf(skip !== undefined)('Kerberos through the WinRM transport to thi
 
   it('no -Credential and no ticket: PowerShell-style error, nothing authenticated', async () => {
     const before = peers.ep.events.length;
-    const e = await open({}).then(
-      async (s) => {
-        await s.close();
-        throw new Error('opened');
-      },
-      (x: unknown) => x as PSRemotingError,
-    );
+    const e = await openFailure(open({}));
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.errorId).toBe('CreateRemoteRunspaceFailed');
     expect(e.message).toMatch(

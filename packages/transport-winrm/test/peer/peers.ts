@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PSRemotingError, PSSession } from '@psremote/core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { gssapiAvailable } from '../../src/auth/integrated-auth.ts';
 import { authenticatorFor } from '../../src/auth-select.ts';
@@ -184,4 +185,15 @@ export function bindingAnotherCertificate(inner: WsmanAuthenticator): WsmanAuthe
     ...inner,
     prepare: (req) => inner.prepare(req.peerCertificate ? { ...req, peerCertificate: OTHER_CERT_DER } : req),
   };
+}
+
+/** The error an open that must fail fails with; a session that opened anyway is closed and the test fails. */
+export async function openFailure(opening: Promise<PSSession>): Promise<PSRemotingError> {
+  return opening.then(
+    async (s) => {
+      await s.close();
+      throw new Error('opened');
+    },
+    (x: unknown) => x as PSRemotingError,
+  );
 }

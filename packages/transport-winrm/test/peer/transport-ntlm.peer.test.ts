@@ -2,7 +2,6 @@ import {
   type BoundValue,
   isPSRemotingError,
   openSession,
-  type PSRemotingError,
   type PSSession,
   RecordingHostUi,
 } from '@psremote/core';
@@ -10,7 +9,7 @@ import { transportConformanceChecks } from '@psremote/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWinrmTransport } from '../../src/winrm-transport.ts';
 import { endpointSkipReason } from './endpoint.ts';
-import { recordingAuthenticatorFor, withEndpoints } from './peers.ts';
+import { openFailure, recordingAuthenticatorFor, withEndpoints } from './peers.ts';
 
 /**
  * The whole WinRM transport (the kernel's session, WinrmConnection, WsmanClient, NTLM in SPNEGO with MS-WSMV
@@ -66,13 +65,7 @@ describe.skipIf(skip)('WinRM transport with NTLM (Negotiate) against the gss-ntl
   }, 120_000);
 
   it('a wrong password: PowerShell\'s "Access is denied." at open, no password in the error', async () => {
-    const e = await open({ Port: eps.http.port }, 'wrong-password').then(
-      async (s) => {
-        await s.close();
-        throw new Error('opened');
-      },
-      (x: unknown) => x as PSRemotingError,
-    );
+    const e = await openFailure(open({ Port: eps.http.port }, 'wrong-password'));
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.message).toContain(
       'Connecting to remote server 127.0.0.1 failed with the following error message',
@@ -104,13 +97,7 @@ describe.skipIf(skip)('WinRM transport with NTLM (Negotiate) against the gss-ntl
         Credential: { userName: USER, password: PASSWORD },
       },
     };
-    const e = await openSession({ transport: plain, bound, hostUi: new RecordingHostUi() }).then(
-      async (s) => {
-        await s.close();
-        throw new Error('opened');
-      },
-      (x: unknown) => x as PSRemotingError,
-    );
+    const e = await openFailure(openSession({ transport: plain, bound, hostUi: new RecordingHostUi() }));
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.message).toMatch(/certificate/i);
     const s = await openSession({
