@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   agentEnv,
   agentPid,
@@ -17,6 +17,14 @@ import {
 } from './agent-harness.ts';
 import { BIN, havePwsh, PWSH_PATH } from './local-pwsh.ts';
 import { PtySession } from './pty/harness.ts';
+import {
+  acceptHostKeyAndPassword,
+  keyLogonArgs,
+  passwordLogonArgs,
+  type SshTestPeer,
+  sshTestPeer,
+  withEmptyKnownHosts,
+} from './ssh-peer.ts';
 
 // The session agent against real pwsh sessions (the process transport): one agent per describe, in a private
 // directory of its own (PSREMOTE_AGENT_DIR), stopped by its pid at the end.
@@ -356,10 +364,7 @@ describe.skipIf(!live)('the agent process: start-up, idle exit, SIGKILL, and who
   });
 });
 
-const sshRaw = inject('sshPeer');
-const ssh = sshRaw
-  ? (JSON.parse(sshRaw) as { port: number; key: string; knownHosts: string; password: string })
-  : undefined;
+const ssh = sshTestPeer();
 
 describe.skipIf(!ssh)('SSH sessions held by the agent (private sshd)', () => {
   let dir = '';
@@ -373,43 +378,23 @@ describe.skipIf(!ssh)('SSH sessions held by the agent (private sshd)', () => {
   afterAll(() => (dir ? stopAgent(dir) : undefined));
 
   it('new over SSH with the host key question and the password asked in the terminal of `new`; entered twice with state kept', async () => {
-    const p = ssh as NonNullable<typeof ssh>;
-    const home = mkdtempSync(join(tmpdir(), 'psremote-agent-ssh-home-'));
-    const knownHosts = join(home, 'known_hosts');
-    writeFileSync(knownHosts, '');
-    try {
-      pty = new PtySession(
+    const p = ssh as SshTestPeer;
+    await withEmptyKnownHosts('psremote-agent-ssh-home-', async (home, knownHosts) => {
+      const tty = new PtySession(
         process.execPath,
-        [
-          BIN,
-          'new',
-          '-HostName',
-          '127.0.0.1',
-          '-UserName',
-          'pstest',
-          '-Port',
-          String(p.port),
-          '-Options',
-          `@{UserKnownHostsFile='${knownHosts}'}`,
-          '-Name',
-          'web',
-        ],
+        [BIN, 'new', ...passwordLogonArgs(p, knownHosts), '-Name', 'web'],
         { env: { ...env, HOME: home } },
       );
+      pty = tty;
       // The agent asks through this terminal: the host key, then the password, masked.
-      await pty.waitFor(/\[Y\] Yes {2}\[N\] No {2}\[\?\] Help \(default is "N"\): $/m, 40_000);
-      pty.type('y\r');
-      await pty.waitFor(/pstest@127\.0\.0\.1's password: $/m);
-      pty.type(`${p.password}\r`);
-      const table = await pty.waitFor(
+      await acceptHostKeyAndPassword(tty, p.password);
+      const table = await tty.waitFor(
         /^ {2}1 web {13}SSH {7}127\.0\.0\.1 {7}RemoteMachine {3}Opened {8}DefaultShell {2,}Available$/m,
         40_000,
       );
       expect(table).not.toContain(p.password);
-      expect((await pty.exited).exitCode).toBe(0);
-    } finally {
-      rmSync(home, { recursive: true, force: true });
-    }
+      expect((await tty.exited).exitCode).toBe(0);
+    });
     expect(cli(env, ['enter', '-Name', 'web'], '$who = whoami\n"set"\n').stdout).toBe('set\n');
     expect(cli(env, ['enter', '-Id', '1'], '"who=$who"\n').stdout).toBe('who=pstest\n');
     expect(cli(env, ['remove', '-Name', 'web']).status).toBe(0);
@@ -420,18 +405,7 @@ describe.skipIf(!ssh)('SSH sessions held by the agent (private sshd)', () => {
   it.each(['SIGKILL', 'SIGTERM'] as const)(
     '%s of the agent ends the pwsh -sshs sshd started for the session',
     async (signal) => {
-      const p = ssh as NonNullable<typeof ssh>;
-      const made = cli(env, [
-        'new',
-        '-HostName',
-        `pstest@127.0.0.1:${p.port}`,
-        '-KeyFilePath',
-        p.key,
-        '-Options',
-        `@{UserKnownHostsFile='${p.knownHosts}'}`,
-        '-Name',
-        'term',
-      ]);
+      const made = cli(env, ['new', ...keyLogonArgs(ssh as SshTestPeer), '-Name', 'term']);
       expect(made.status).toBe(0);
       // The session's server process, as it knows itself; it must be sshd's subsystem child, running as pstest.
       const remote = Number(cli(env, ['invoke', '-Name', 'term', '-Command', '$PID']).stdout.trim());

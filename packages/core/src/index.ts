@@ -79,4 +79,5 @@ export type { OutOfProcStream } from './transport/outofproc-stream.ts';
 export { guardConnection, guardPlugin, type PluginOperation, pluginError } from './transport/plugin-calls.ts';
 export { selectTransport, TRANSPORT_PACKAGE_FOR_SET } from './transport/registry.ts';
 export { TransportPluginToken } from './transport/tokens.ts';
+export { AsyncQueue } from './util/async-queue.ts';
 export { psValueNumber, psValueText } from './util/ps-value-text.ts';

@@ -10,9 +10,12 @@ import { describe, expect, it } from 'vitest';
  */
 const PACKAGES = join(import.meta.dirname, '..', '..');
 
-/** What starts or needs a real peer: the helpers the peer tests use to find or start one. */
+/**
+ * What starts or needs a real peer: the helpers the peer tests use to find or start one (among them the fixtures of
+ * transport-winrm's test/peer/peers.ts and cli's test/ssh-peer.ts).
+ */
 const PEER_MARKERS =
-  /\b(findTestPwsh|findPwsh|havePwsh|PSREMOTE_REQUIRE_PEERS|inject\(|startWsmanEndpoint|endpointSkipReason|startKdc|kdcSkipReason|acceptorMissing|startSshPeer|startOmi|PtySession)/;
+  /\b(findTestPwsh|findPwsh|havePwsh|PSREMOTE_REQUIRE_PEERS|inject\(|startWsmanEndpoint|endpointSkipReason|startKdc|kdcSkipReason|acceptorMissing|startSshPeer|startOmi|PtySession|withKdcEndpoint|withEndpoints|kerberosPeersSkipReason|sshTestPeer)/;
 
 function testFiles(dir: string, out: string[] = []): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {

@@ -218,7 +218,9 @@ async function startPowerShell(
     maxReceivedObjectSize: ctx.options.maximumReceivedObjectSize,
     abruptEndErrorId: 'ContainerSessionTerminated',
     async explainEnd(stderr, sawPacket) {
-      const code = await exitCode();
+      // The exit code only tells a missing pwsh (127, 126) apart, before any packet; after one, asking the engine
+      // (until it reports the exec stopped) would only delay the Broken state.
+      const code = sawPacket ? undefined : await exitCode();
       if (
         !sawPacket &&
         (code === 127 || code === 126 || NO_PWSH.test(stderr) || NO_PWSH.test(demux.systemError ?? ''))

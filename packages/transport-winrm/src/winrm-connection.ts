@@ -1,4 +1,5 @@
 import {
+  AsyncQueue,
   type Logger,
   type OpenRequest,
   PSRemotingError,
@@ -7,7 +8,6 @@ import {
   type TransportConnection,
 } from '@psremote/core';
 import { splitFragments } from '@psremote/psrp';
-import { ReceiveQueue } from './receive-queue.ts';
 import { DEFAULT_PS_VERSION, type WsmanEndpoint } from './url/wsman-endpoint.ts';
 import { isEnvelopeTooLarge, payloadBudget, smallerEnvelopeSize } from './wsman/budget.ts';
 import type { WsmanClient } from './wsman/client.ts';
@@ -79,7 +79,7 @@ export class WinrmConnection implements TransportConnection {
   private endpoint: WsmanEndpoint;
   private readonly options: WinrmConnectionOptions;
   private readonly log: Logger;
-  private readonly queue: ReceiveQueue<PsrpPayload>;
+  private readonly queue: AsyncQueue<PsrpPayload>;
   private readonly lifetime = new AbortController();
   private shellId: string | undefined;
   private readonly commands = new Map<string, CommandEntry>();
@@ -101,7 +101,8 @@ export class WinrmConnection implements TransportConnection {
     this.endpoint = options.endpoint;
     this.log = options.log ?? silentLogger;
     this.client = options.createClient(options.endpoint);
-    this.queue = new ReceiveQueue<PsrpPayload>(options.receiveHighWaterMark ?? 64);
+    // Flow control by room(): the Receive loops ask before each request (see receiveLoop).
+    this.queue = new AsyncQueue<PsrpPayload>(options.receiveHighWaterMark ?? 64);
     const b = this.budgets(this.client.context.maxEnvelopeSize);
     // The engine fragments once, for every operation a fragment may travel in (Create, Command, Send).
     this.maxFragmentSize = Math.min(b.create, b.command, b.send);

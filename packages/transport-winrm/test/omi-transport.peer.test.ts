@@ -1,12 +1,7 @@
-import {
-  isPSRemotingError,
-  openSession,
-  type PSRemotingError,
-  type PSSession,
-  RecordingHostUi,
-} from '@psremote/core';
+import { isPSRemotingError, openSession, type PSSession, RecordingHostUi } from '@psremote/core';
 import { describe, expect, inject, it } from 'vitest';
 import { createWinrmTransport } from '../src/winrm-transport.ts';
+import { openFailure } from './peer/peers.ts';
 
 /**
  * The whole WinRM transport (kernel session, WinrmConnection, WsmanClient) against Microsoft's own server code: OMI
@@ -64,13 +59,7 @@ describe.skipIf(!peer)('WinRM transport against OMI + PowerShell 7 WSMan plugin'
     } finally {
       await s.close();
     }
-    const e = await open(true, 'wrong').then(
-      async (x) => {
-        await x.close();
-        throw new Error('opened');
-      },
-      (x: unknown) => x as PSRemotingError,
-    );
+    const e = await openFailure(open(true, 'wrong'));
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.message).toContain('Access is denied.');
     expect(e.message).not.toContain('wrong');

@@ -1,5 +1,6 @@
 export {
   type ConformanceCheck,
+  type ConformanceKill,
   type ConformanceOptions,
   transportConformanceChecks,
 } from './conformance.ts';

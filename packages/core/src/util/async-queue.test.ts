@@ -37,6 +37,39 @@ describe('AsyncQueue', () => {
     expect(events).toEqual([true, false]);
   });
 
+  it('room() resolves while fewer than highWaterMark items wait, and again once the reader takes one below it', async () => {
+    const q = new AsyncQueue<number>(3);
+    let roomy = false;
+    await q.room();
+    for (let i = 0; i < 3; i++) q.push(i);
+    const waiting = q.room().then(() => {
+      roomy = true;
+    });
+    await Promise.resolve();
+    expect(roomy).toBe(false);
+    expect(await q.next()).toEqual({ value: 0, done: false });
+    await waiting;
+    expect(roomy).toBe(true);
+    expect(q.size).toBe(2);
+  });
+
+  it('room() waiters are released when the queue ends or fails, with items still queued', async () => {
+    for (const stop of [
+      (q: AsyncQueue<number>) => q.end(),
+      (q: AsyncQueue<number>) => q.fail(new Error('x')),
+    ]) {
+      const q = new AsyncQueue<number>(1);
+      q.push(1);
+      const waiting = q.room();
+      expect(q.done).toBe(false);
+      stop(q);
+      await waiting;
+      expect(q.done).toBe(true);
+      expect(q.size).toBe(1);
+      await expect(q.room()).resolves.toBeUndefined();
+    }
+  });
+
   it('ignores pushes after the end', async () => {
     const q = new AsyncQueue<number>();
     q.end();

@@ -1,7 +1,12 @@
 /**
- * An unbounded-by-design but flow-controlled FIFO that an async iterator drains. The producer learns through
- * `onPressure` when more than `highWaterMark` items wait, so it can pause its source (RSS stays flat while a
- * big result streams in).
+ * An unbounded-by-design but flow-controlled FIFO that an async iterator drains. Two ways for the producer to
+ * keep it short, one for each kind of source:
+ * - a stream it can pause (OutOfProc's duplex, an invocation's events): `onPressure(true)` once more than
+ *   `highWaterMark` items wait, `onPressure(false)` once the reader has taken it down to half of that, so a
+ *   paused stream is not resumed and paused again for every item (RSS stays flat while a big result streams in);
+ * - a loop that asks for each batch (WinRM's Receive requests): it awaits `room()` before it asks, which resolves
+ *   while fewer than `highWaterMark` items wait, so no request is issued while the reader does not pull and one
+ *   is issued as soon as it has taken a single item below the mark (read-ahead stays at most one batch behind).
  */
 export class AsyncQueue<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
@@ -10,6 +15,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   private ended = false;
   private failure: { error: unknown } | undefined;
   private pressured = false;
+  private roomWaiters: Array<() => void> = [];
 
   private readonly highWaterMark: number;
   private readonly onPressure: (pressured: boolean) => void;
@@ -21,6 +27,11 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   get size(): number {
     return this.items.length - this.head;
+  }
+
+  /** True once `end` or `fail` was called (items may still wait to be read). */
+  get done(): boolean {
+    return this.ended;
   }
 
   push(item: T): void {
@@ -36,6 +47,12 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       this.pressured = true;
       this.onPressure(true);
     }
+  }
+
+  /** Resolves when fewer than `highWaterMark` items wait (at once when that is so), or when the queue ended. */
+  room(): Promise<void> {
+    if (this.ended || this.size < this.highWaterMark) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
   /** No more items: the iteration finishes once the queue is drained. */
@@ -54,12 +71,19 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   }
 
   private wake(): void {
+    this.releaseRoom();
     if (this.waiter && this.size === 0) {
       const w = this.waiter;
       this.waiter = undefined;
       if (this.failure) w.reject(this.failure.error);
       else w.resolve({ value: undefined, done: true });
     }
+  }
+
+  private releaseRoom(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const r of waiters) r();
   }
 
   private shift(): T {
@@ -70,6 +94,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       this.items.splice(0, this.head);
       this.head = 0;
     }
+    if (this.roomWaiters.length > 0 && this.size < this.highWaterMark) this.releaseRoom();
     if (this.pressured && this.size <= this.highWaterMark / 2) {
       this.pressured = false;
       this.onPressure(false);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PSRemotingError } from '../../src/errors/ps-remoting-error.ts';
 import type { PSSession } from '../../src/session/session.ts';
 import { transportConformanceChecks } from '../../src/testing/conformance.ts';
 
@@ -83,6 +84,77 @@ describe('transportConformanceChecks', () => {
     );
     expect(e?.name).toBe('ConformanceError');
     expect(e?.message).toBe('stop() did not happen within 100 ms');
+  });
+
+  /** A session whose server "dies" at kill() and that turns Broken 30 ms later. */
+  function dyingSession(): { session: PSSession; kill: () => void } {
+    let state = 'Opened';
+    let die: () => void = () => {};
+    const died = new Promise<void>((r) => {
+      die = () => setTimeout(r, 30);
+    });
+    const reason = new PSRemotingError('gone', { errorId: 'X', category: 'ConnectionError' });
+    const whenEnded = died.then(() => {
+      state = 'Broken';
+    });
+    const session = {
+      get state() {
+        return state;
+      },
+      get reason() {
+        return state === 'Broken' ? reason : undefined;
+      },
+      whenEnded,
+      invoke: (script: string) => ({
+        result: async () => {
+          if (script === '$PID') return { state: 'Completed', output: [7], errors: [], warnings: [] };
+          await whenEnded;
+          throw reason;
+        },
+      }),
+      close: async () => {},
+    } as unknown as PSSession;
+    return { session, kill: () => die() };
+  }
+
+  it('measures a dying server from the kill time a kill returns, not from the start of a slow kill call', async () => {
+    const blockFor = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {}
+    };
+    const check = (killer: (kill: () => void) => unknown) => {
+      const { session, kill } = dyingSession();
+      const c = transportConformanceChecks({
+        open: async () => session,
+        withinMs: 200,
+        kills: { 'it is killed': () => killer(kill) },
+      }).find((x) => x.name.includes('mid-command'));
+      return c?.run().then(
+        () => undefined,
+        (e: Error) => e,
+      );
+    };
+    // A kill through a slow program: 300 ms of start-up, then the kill, reported with its time.
+    expect(
+      await check((kill) => {
+        blockFor(300);
+        const at = performance.now();
+        kill();
+        return at;
+      }),
+    ).toBeUndefined();
+    // The same without the time: the slow start-up counts, and the bound is missed.
+    const late = await check((kill) => {
+      blockFor(300);
+      kill();
+    });
+    expect(late?.message).toMatch(/^noticed within 200 ms \(got \d+\)$/);
+    // A time outside the call is refused (a kill must report when it killed, not any number).
+    const bogus = await check((kill) => {
+      kill();
+      return 0;
+    });
+    expect(bogus?.message).toMatch(/^the kill time lies within the kill call/);
   });
 
   it('has one dying-server check per kill given, none without', () => {

@@ -1,15 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { Duplex } from 'node:stream';
-import { TLSSocket } from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { isPSRemotingError } from '@psremote/core';
+import { seededRandom } from '@psremote/core/testing';
 import { describe, expect, it } from 'vitest';
 import { ascii, concatBytes, u32le } from './bytes.ts';
 import { CREDSSP_SESSION_ENCRYPTED, decryptCredsspBody } from './credssp/credssp-encryption.ts';
-import { TlsPipe } from './credssp/tls-pipe.ts';
+import type { TlsPipe } from './credssp/tls-pipe.ts';
 import { CLOSING_BOUNDARY, encryptedContentType, partPairHeader } from './encrypted-parts.ts';
 import { NtlmContext } from './ntlm-context.ts';
 import { fakeServer, windowsLikeChallenge } from './testing-fixtures/fake-ntlm-server.ts';
+import { connectedTlsPipe, turns } from './testing-fixtures/tls-server.ts';
 import { decryptWinrmBody, encryptWinrmBody, type WinrmSecurityContext } from './winrm-encryption.ts';
 
 /**
@@ -18,18 +16,6 @@ import { decryptWinrmBody, encryptWinrmBody, type WinrmSecurityContext } from '.
  * the documented errors (WinRMEncryptedBodyInvalid for the framing, WinRMMessageIntegrity for the seal), never
  * another exception, and quickly.
  */
-
-/** mulberry32: a small seeded PRNG, so that every run sees the same cases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = (b: Uint8Array, r: () => number) => Uint8Array;
 const int = (r: () => number, n: number) => Math.floor(r() * n);
@@ -147,7 +133,7 @@ function expectDocumented(e: unknown, label: string): void {
 
 describe('decryptWinrmBody under mutation (seeded)', () => {
   it('keeps the meaning of a body whose line ends or indentation change', () => {
-    const r = rng(1);
+    const r = seededRandom(1);
     for (let i = 0; i < 60; i++) {
       const name = Object.keys(SAME)[i % Object.keys(SAME).length]!;
       const c = ntlmCase(r);
@@ -157,7 +143,7 @@ describe('decryptWinrmBody under mutation (seeded)', () => {
   });
 
   it('either returns the original or throws a documented error, every case within the time bound', () => {
-    const r = rng(0x5eed);
+    const r = seededRandom(0x5eed);
     const names = Object.keys(ANY);
     let refused = 0;
     let intact = 0;
@@ -229,7 +215,7 @@ describe('decryptCredsspBody under mutation (seeded)', () => {
   }
 
   it('either hands TLS the records as sealed or throws a documented error (or TLS refuses them)', async () => {
-    const r = rng(0xc5e);
+    const r = seededRandom(0xc5e);
     const names = [...Object.keys(SAME), ...Object.keys(ANY)];
     let refused = 0;
     for (let i = 0; i < 600; i++) {
@@ -253,52 +239,14 @@ describe('decryptCredsspBody under mutation (seeded)', () => {
 });
 
 describe('decryptCredsspBody through real TLS under mutation (seeded)', () => {
-  const fixtures = fileURLToPath(new URL('../../test/fixtures/client-certs/', import.meta.url));
-  const key = readFileSync(`${fixtures}nobody.key`);
-  const cert = readFileSync(`${fixtures}nobody.pem`);
-
-  /** The server's side of the inner TLS channel, in memory (as in tls-pipe.test.ts). */
-  class Wire extends Duplex {
-    readonly out: Buffer[] = [];
-    override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
-      this.out.push(chunk);
-      cb();
-    }
-    override _read(): void {}
-    drain(): Uint8Array {
-      const b = Buffer.concat(this.out);
-      this.out.length = 0;
-      return new Uint8Array(b);
-    }
-  }
-  const turns = async (n = 3) => {
-    for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
-  };
-
-  async function connected(): Promise<{ pipe: TlsPipe; server: TLSSocket; wire: Wire }> {
-    const wire = new Wire();
-    const server = new TLSSocket(wire, { isServer: true, key, cert });
-    server.on('error', () => undefined);
-    const pipe = new TlsPipe();
-    let toServer = await pipe.start();
-    for (let legs = 0; !pipe.secure && legs < 4; legs++) {
-      wire.push(Buffer.from(toServer));
-      await turns();
-      toServer = await pipe.handshake(wire.drain());
-    }
-    if (toServer.length > 0) wire.push(Buffer.from(toServer));
-    await turns();
-    return { pipe, server, wire };
-  }
-
   it('either decrypts to the original or throws a documented error, never hangs', async () => {
-    const r = rng(0x715);
+    const r = seededRandom(0x715);
     const names = [...Object.keys(SAME), ...Object.keys(ANY)];
     let refused = 0;
     let intact = 0;
     for (let i = 0; i < 90; i++) {
       const name = names[i % names.length]!;
-      const { pipe, server, wire } = await connected();
+      const { pipe, server, wire } = await connectedTlsPipe();
       try {
         // The server seals one or two chunks, each its own part pair, as WinRM does.
         const chunks = Array.from(

@@ -1,21 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { credsspAuth } from '../../src/auth/credssp/credssp-auth.ts';
-import { gssapiAvailable } from '../../src/auth/integrated-auth.ts';
 import { endpointFromConnectionUri } from '../../src/url/wsman-endpoint.ts';
 import { WsmanClient } from '../../src/wsman/client.ts';
-import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './endpoint.ts';
-import {
-  KDC_PASSWORD,
-  KDC_USER,
-  kdcSkipReason,
-  REALM,
-  SERVICE_HOST,
-  type StartedKdc,
-  startKdc,
-} from './kdc.ts';
+import { KDC_PASSWORD, KDC_USER, REALM, SERVICE_HOST } from './kdc.ts';
+import { kerberosPeersSkipReason, withKdcEndpoint } from './peers.ts';
 import { outputs, PoolSession, recording } from './pool-session.ts';
 
 /**
@@ -23,33 +11,15 @@ import { outputs, PoolSession, recording } from './pool-session.ts';
  * endpoint's CredSSP acceptor, whose SPNEGO is MIT GSSAPI with the KDC's keytab. The SPN host is SERVICE_HOST (the
  * endpoint listens on 127.0.0.1, for which Windows never tries Kerberos).
  */
-const skip = endpointSkipReason() ?? kdcSkipReason(gssapiAvailable() ? undefined : 'no GSSAPI library');
-const NO_CCACHE_DIR = mkdtempSync(join(tmpdir(), 'psremote-noccache-'));
+const skip = kerberosPeersSkipReason();
 
 describe.skipIf(skip !== undefined)('CredSSP with Kerberos inside, against an MIT KDC', () => {
-  let kdc: StartedKdc;
-  let ep: StartedEndpoint;
-  const saved = { KRB5_CONFIG: process.env.KRB5_CONFIG, KRB5CCNAME: process.env.KRB5CCNAME };
-  beforeAll(async () => {
-    kdc = await startKdc();
-    process.env.KRB5_CONFIG = kdc.krb5Config;
-    process.env.KRB5CCNAME = `FILE:${join(NO_CCACHE_DIR, 'cc')}`;
-    ep = await startWsmanEndpoint({ auth: ['credssp'], env: kdc.serviceEnv });
-  }, 60_000);
-  afterAll(async () => {
-    await ep?.stop();
-    await kdc?.stop();
-    rmSync(NO_CCACHE_DIR, { recursive: true, force: true });
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  });
+  const peers = withKdcEndpoint({ endpoint: { auth: ['credssp'] } });
 
   const client = (inner: 'auto' | 'kerberos', password = KDC_PASSWORD, hostname = SERVICE_HOST) => {
     const rec = recording(credsspAuth({ username: `${KDC_USER}@${REALM}`, password, hostname, inner }));
     const c = new WsmanClient({
-      endpoint: endpointFromConnectionUri({ connectionUri: ep.url }),
+      endpoint: endpointFromConnectionUri({ connectionUri: peers.ep.url }),
       auth: rec.auth,
       receiveTimeoutSeconds: 10,
     });
@@ -67,15 +37,15 @@ describe.skipIf(skip !== undefined)('CredSSP with Kerberos inside, against an MI
     } finally {
       await c.close();
     }
-    const auth = await ep.waitForEvent(/^AUTH \d+ CredSSP /);
+    const auth = await peers.ep.waitForEvent(/^AUTH \d+ CredSSP /);
     expect(auth).toMatch(new RegExp(`^AUTH \\d+ CredSSP ${KDC_USER}@${REALM} cbt=none target=- version=6$`));
-    expect(await ep.waitForEvent(/^CREDSSP /)).toMatch(new RegExp(` ${KDC_USER}@${REALM} pw-sha256=`));
+    expect(await peers.ep.waitForEvent(/^CREDSSP /)).toMatch(new RegExp(` ${KDC_USER}@${REALM} pw-sha256=`));
     expect(rec.sent.length).toBeGreaterThan(2);
     for (const t of rec.sent) expect(t).toContain('protocol="application/HTTP-CredSSP-session-encrypted"');
   }, 90_000);
 
   it('a wrong password is refused by the KDC before anything reaches the server', async () => {
-    const before = ep.events.length;
+    const before = peers.ep.events.length;
     const { c } = client('kerberos', 'not-the-password');
     try {
       const e = await c
@@ -86,11 +56,11 @@ describe.skipIf(skip !== undefined)('CredSSP with Kerberos inside, against an MI
     } finally {
       await c.close();
     }
-    expect(ep.events.slice(before).some((l) => l.startsWith('CREDSSP '))).toBe(false);
+    expect(peers.ep.events.slice(before).some((l) => l.startsWith('CREDSSP '))).toBe(false);
   }, 60_000);
 
   it('an SPN the KDC does not know: `auto` falls back to NTLM inside CredSSP, as Negotiate does', async () => {
-    const before = ep.events.length;
+    const before = peers.ep.events.length;
     const { c } = client('auto', KDC_PASSWORD, 'nowhere.psremote.test');
     try {
       const e = await c
@@ -102,7 +72,7 @@ describe.skipIf(skip !== undefined)('CredSSP with Kerberos inside, against an MI
       await c.close();
     }
     // gss-ntlmssp names an NTLM logon `<domain>\\<user>` (an empty domain, then the UPN): NTLM, not Kerberos.
-    const fresh = ep.events.slice(before);
+    const fresh = peers.ep.events.slice(before);
     expect(fresh.find((l) => l.startsWith('AUTH '))).toMatch(/^AUTH \d+ CredSSP \\psuser@PSREMOTE\.TEST /);
     expect(fresh.find((l) => l.startsWith('CREDSSP '))).toMatch(/ valid=yes$/);
   }, 60_000);

@@ -3,15 +3,13 @@ import {
   type BoundValue,
   isPSRemotingError,
   openSession,
-  type PSRemotingError,
   type PSSession,
   RecordingHostUi,
 } from '@psremote/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticatorFor } from '../../src/auth-select.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createWinrmTransport } from '../../src/winrm-transport.ts';
-import type { AuthRequest, AuthResponse, WsmanAuthenticator } from '../../src/wsman/auth.ts';
-import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './endpoint.ts';
+import { endpointSkipReason } from './endpoint.ts';
+import { openFailure, recordingAuthenticatorFor, withEndpoints } from './peers.ts';
 
 /**
  * `-Authentication Credssp` through the whole WinRM transport against wsman_endpoint.py's CredSSP acceptor
@@ -23,62 +21,26 @@ const USER = 'PSREMOTE\\psuser';
 const PASSWORD = 'Passw0rd!';
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
-const sentTypes: string[] = [];
-const recordingFactory: typeof authenticatorFor = (request) => {
-  const inner = authenticatorFor(request);
-  const auth: WsmanAuthenticator = {
-    async prepare(req: AuthRequest) {
-      const p = await inner.prepare(req);
-      if ((p.body ?? req.body).length > 0)
-        sentTypes.push(p.headers['content-type'] ?? 'application/soap+xml');
-      return p;
-    },
-    challenge: (res: AuthResponse) => inner.challenge?.(res) ?? false,
-    unwrap: (res: AuthResponse) => inner.unwrap?.(res) ?? res.body,
-    reset: (lane) => inner.reset?.(lane),
-  };
-  return auth;
-};
-
-async function failure(p: Promise<PSSession>): Promise<PSRemotingError> {
-  return p.then(
-    async (s) => {
-      await s.close();
-      throw new Error('opened');
-    },
-    (x: unknown) => x as PSRemotingError,
-  );
-}
+const { factory: recordingFactory, sentTypes } = recordingAuthenticatorFor();
 
 describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python CredSSP acceptor', () => {
-  let v6: StartedEndpoint;
-  const older = new Map<number, StartedEndpoint>();
-  let tampered: StartedEndpoint;
-  let relayed: StartedEndpoint;
+  const eps = withEndpoints({
+    v6: { auth: ['credssp'], https: true },
+    v2: { auth: ['credssp'], credsspVersion: 2 },
+    v3: { auth: ['credssp'], credsspVersion: 3 },
+    v4: { auth: ['credssp'], credsspVersion: 4 },
+    v5: { auth: ['credssp'], credsspVersion: 5 },
+    tampered: { auth: ['credssp'], credsspTamper: 'server' },
+    relayed: { auth: ['credssp'], credsspTamper: 'client' },
+  });
+  const older = (version: number) => eps[`v${version}` as 'v2' | 'v3' | 'v4' | 'v5'];
   let transport: ReturnType<typeof createWinrmTransport>;
 
-  beforeAll(async () => {
-    let v2: StartedEndpoint;
-    let v3: StartedEndpoint;
-    let v4: StartedEndpoint;
-    let v5: StartedEndpoint;
-    [v6, v2, v3, v4, v5, tampered, relayed] = await Promise.all([
-      startWsmanEndpoint({ auth: ['credssp'], https: true }),
-      startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 2 }),
-      startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 3 }),
-      startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 4 }),
-      startWsmanEndpoint({ auth: ['credssp'], credsspVersion: 5 }),
-      startWsmanEndpoint({ auth: ['credssp'], credsspTamper: 'server' }),
-      startWsmanEndpoint({ auth: ['credssp'], credsspTamper: 'client' }),
-    ]);
-    older.set(2, v2).set(3, v3).set(4, v4).set(5, v5);
+  beforeAll(() => {
     transport = createWinrmTransport({
       authenticatorFor: recordingFactory,
-      ...(v6.caPem ? { ca: v6.caPem } : {}),
+      ...(eps.v6.caPem ? { ca: eps.v6.caPem } : {}),
     });
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all([v6, ...older.values(), tampered, relayed].map((e) => e?.stop()));
   });
 
   function open(
@@ -107,7 +69,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
 
   it('version 6 (the nonce/hash binding): delegates the credential, every body CredSSP-encrypted, 1 MB+ both ways', async () => {
     sentTypes.length = 0;
-    const s = await open(v6.port);
+    const s = await open(eps.v6.port);
     try {
       expect((await s.invoke('1+1').result()).output).toEqual([2]);
       const big = 'c'.repeat(1_100_000);
@@ -117,10 +79,10 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
     } finally {
       await s.close();
     }
-    const auth = await v6.waitForEvent(/^AUTH \d+ CredSSP /);
+    const auth = await eps.v6.waitForEvent(/^AUTH \d+ CredSSP /);
     expect(auth).toMatch(/ version=6$/);
     expect(auth.toLowerCase()).toContain('psuser');
-    const delegated = await v6.waitForEvent(/^CREDSSP /);
+    const delegated = await eps.v6.waitForEvent(/^CREDSSP /);
     expect(delegated).toContain(`PSREMOTE\\psuser pw-sha256=${sha256(PASSWORD)} valid=yes`);
     expect(sentTypes.length).toBeGreaterThan(5);
     for (const t of sentTypes) expect(t).toMatch(/protocol="application\/HTTP-CredSSP-session-encrypted"/);
@@ -131,8 +93,8 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
   it.each([2, 3, 4])(
     'by default (Mitigated) an acceptor speaking version %i is refused before any credential is sealed',
     async (version) => {
-      const ep = older.get(version) as StartedEndpoint;
-      const e = await failure(open(ep.port));
+      const ep = older(version);
+      const e = await openFailure(open(ep.port));
       expect(isPSRemotingError(e)).toBe(true);
       expect(e.fullyQualifiedErrorId).toBe(
         'CredSSPEncryptionOracleRemediation,Microsoft.PowerShell.Commands.EnterPSSessionCommand',
@@ -142,7 +104,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
       // Refused on the server's first TSRequest: no binding, no logon, no delegation reached the acceptor.
       expect(ep.events.filter((l) => /^(AUTH \d+ CredSSP|CREDSSP) /.test(l))).toEqual([]);
       // ForceUpdatedClients refuses it alike.
-      const forced = await failure(open(ep.port, {}, PASSWORD, USER, 'ForceUpdatedClients'));
+      const forced = await openFailure(open(ep.port, {}, PASSWORD, USER, 'ForceUpdatedClients'));
       expect(forced.errorId).toBe('CredSSPEncryptionOracleRemediation');
     },
     60_000,
@@ -155,7 +117,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
   ])(
     'an acceptor speaking version %i (%s): opens, and both sides used that version',
     async (version, _what, userName, oracle) => {
-      const ep = older.get(version) as StartedEndpoint;
+      const ep = older(version);
       const s = await open(ep.port, {}, PASSWORD, userName, oracle);
       try {
         expect((await s.invoke(`"v${version}"`).result()).output).toEqual([`v${version}`]);
@@ -172,9 +134,9 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
 
   it('over HTTPS: CredSSP inside the outer TLS, bodies not encrypted again', async () => {
     sentTypes.length = 0;
-    const delegations = () => v6.events.filter((l) => l.startsWith('CREDSSP ')).length;
+    const delegations = () => eps.v6.events.filter((l) => l.startsWith('CREDSSP ')).length;
     const before = delegations();
-    const s = await open(v6.httpsPort ?? 0, { UseSSL: true });
+    const s = await open(eps.v6.httpsPort ?? 0, { UseSSL: true });
     try {
       expect((await s.invoke('"tls"').result()).output).toEqual(['tls']);
     } finally {
@@ -186,7 +148,7 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
   }, 60_000);
 
   it('a wrong password: "Access is denied." with the NTSTATUS the acceptor sent, no password in it', async () => {
-    const e = await failure(open(v6.port, {}, 'wrong-password'));
+    const e = await openFailure(open(eps.v6.port, {}, 'wrong-password'));
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.message).toContain('Access is denied.');
     // PowerShell shows WinRM's words only; the acceptor's NTSTATUS (TSRequest.errorCode) is kept in the causes.
@@ -194,39 +156,39 @@ describe.skipIf(skip)('WinRM with -Authentication Credssp against the Python Cre
     for (let c: unknown = e.cause; c instanceof Error; c = c.cause) causes.push(c.message);
     expect(causes.join(' | ')).toContain('NTSTATUS 0xC000006D (STATUS_LOGON_FAILURE)');
     expect(e.message).not.toContain('wrong-password');
-    expect(await v6.waitForEvent(/^AUTHFAIL \d+ CredSSP logon:/)).toBeTruthy();
+    expect(await eps.v6.waitForEvent(/^AUTHFAIL \d+ CredSSP logon:/)).toBeTruthy();
   }, 60_000);
 
   it("a pubKeyAuth that does not match the server's key is refused before the password goes out", async () => {
-    const e = await failure(open(tampered.port));
+    const e = await openFailure(open(eps.tampered.port));
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.fullyQualifiedErrorId).toBe(
       'WinRMMessageIntegrity,Microsoft.PowerShell.Commands.EnterPSSessionCommand',
     );
     expect(e.message).toMatch(/public-key binding/);
-    expect(tampered.events.some((l) => l.startsWith('CREDSSP '))).toBe(false);
+    expect(eps.tampered.events.some((l) => l.startsWith('CREDSSP '))).toBe(false);
   }, 60_000);
 
   it('the acceptor refuses a client whose binding names another key (a relay in the middle): no delegation', async () => {
-    const e = await failure(open(relayed.port));
+    const e = await openFailure(open(eps.relayed.port));
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.message).toContain('Access is denied.');
-    expect(await relayed.waitForEvent(/^AUTHFAIL \d+ CredSSP pubKeyAuth:mismatch$/)).toBeTruthy();
-    expect(relayed.events.some((l) => l.startsWith('CREDSSP '))).toBe(false);
+    expect(await eps.relayed.waitForEvent(/^AUTHFAIL \d+ CredSSP pubKeyAuth:mismatch$/)).toBeTruthy();
+    expect(eps.relayed.events.some((l) => l.startsWith('CREDSSP '))).toBe(false);
   }, 60_000);
 
   it('-Authentication Credssp without -Credential is refused before connecting, in WinRM words', async () => {
-    const e = await failure(
+    const e = await openFailure(
       openSession({
         transport,
         bound: {
           parameterSet: 'ComputerName',
-          bound: { ComputerName: '127.0.0.1', Port: v6.port, Authentication: 'Credssp' },
+          bound: { ComputerName: '127.0.0.1', Port: eps.v6.port, Authentication: 'Credssp' },
         },
         hostUi: new RecordingHostUi(),
       }),
     );
     expect(e.message).toContain('Requests must include user name and password when CredSSP');
-    expect(v6.events.filter((l) => l.startsWith('AUTHFAIL')).length).toBe(1);
+    expect(eps.v6.events.filter((l) => l.startsWith('AUTHFAIL')).length).toBe(1);
   }, 30_000);
 });

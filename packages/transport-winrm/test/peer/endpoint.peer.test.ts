@@ -1,8 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ClientRunspacePool, type PsrpEvent } from '@psremote/psrp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NegotiateAuthOptions, negotiateAuth, WsmanAuthError } from '../../src/auth/negotiate-auth.ts';
@@ -15,6 +10,7 @@ import { WsmanFault, WsmanHttpError, WsmanTransportError } from '../../src/wsman
 import { SIGNAL } from '../../src/wsman/namespaces.ts';
 import { describeTransportError } from '../../src/wsman/remoting-error.ts';
 import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './endpoint.ts';
+import { bindingAnotherCertificate } from './peers.ts';
 
 /**
  * Our WsmanClient and the NTLM/Negotiate authenticator against wsman_endpoint.py: gss-ntlmssp (through MIT GSSAPI)
@@ -339,25 +335,8 @@ describe.skipIf(skip !== undefined)('a new connection authenticates again', () =
 
 describe.skipIf(skip !== undefined)('over HTTPS', () => {
   let ep: StartedEndpoint;
-  let otherCertDer: Uint8Array;
   beforeAll(async () => {
     ep = await startWsmanEndpoint({ https: true, requireCbt: true });
-    const dir = mkdtempSync(join(tmpdir(), 'psremote-cert-'));
-    try {
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other'].concat([
-          '-keyout',
-          join(dir, 'k.pem'),
-          '-out',
-          join(dir, 'c.pem'),
-        ]),
-        { stdio: 'pipe' },
-      );
-      otherCertDer = new Uint8Array(new X509Certificate(readFileSync(join(dir, 'c.pem'))).raw);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
   afterAll(async () => {
     await ep?.stop();
@@ -417,10 +396,7 @@ describe.skipIf(skip !== undefined)('over HTTPS', () => {
 
   it('NTLM with the binding of another certificate is refused (Extended Protection)', async () => {
     const inner = negotiateAuth({ username: USER, password: PASSWORD });
-    const lying: WsmanAuthenticator = {
-      ...inner,
-      prepare: (req) => inner.prepare(req.peerCertificate ? { ...req, peerCertificate: otherCertDer } : req),
-    };
+    const lying = bindingAnotherCertificate(inner);
     const client = new WsmanClient({ endpoint: https(), auth: lying, tls: { ca: ep.caPem as string } });
     const err = await client.receive({ shellId: 'X' }, AbortSignal.timeout(20_000)).catch((e: unknown) => e);
     await client.close();

@@ -1,31 +1,25 @@
 import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GssUnavailableError, KerberosAuthError } from '../../src/auth/gssapi/gss-errors.ts';
 import { gssapiAvailable, integratedAuthenticator } from '../../src/auth/integrated-auth.ts';
 import { type KerberosAuthOptions, kerberosAuth } from '../../src/auth/kerberos-auth.ts';
 import { WsmanAuthError } from '../../src/auth/negotiate-auth.ts';
 import { type NegotiateChoice, negotiateWithKerberosAuth } from '../../src/auth/negotiate-kerberos.ts';
-import { endpointFromComputerName, endpointFromConnectionUri } from '../../src/url/wsman-endpoint.ts';
-import type { WsmanAuthenticator } from '../../src/wsman/auth.ts';
-import { WsmanClient } from '../../src/wsman/client.ts';
-import { WsmanFault } from '../../src/wsman/errors.ts';
-import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './endpoint.ts';
+import { endpointFromComputerName } from '../../src/url/wsman-endpoint.ts';
+import { faketimeMissing, KDC_PASSWORD, KDC_USER, krb5Conf, REALM, SERVICE_HOST, startKdc } from './kdc.ts';
 import {
-  faketimeMissing,
-  KDC_PASSWORD,
-  KDC_USER,
-  kdcSkipReason,
-  krb5Conf,
-  REALM,
-  SERVICE_HOST,
-  type StartedKdc,
-  startKdc,
-} from './kdc.ts';
+  bindingAnotherCertificate,
+  clientFor,
+  expectShellNotFound,
+  kerberosPeersSkipReason,
+  probe,
+  withEndpoints,
+  withKdcEndpoint,
+} from './peers.ts';
 import { outputs, PoolSession, recording } from './pool-session.ts';
 
 /**
@@ -36,28 +30,9 @@ import { outputs, PoolSession, recording } from './pool-session.ts';
  * The endpoint listens on 127.0.0.1; the SPN host is SERVICE_HOST (the `hostname` override: WinRM refuses Kerberos
  * to 127.0.0.1 and localhost, and the name need not resolve).
  */
-const skip = endpointSkipReason() ?? kdcSkipReason(gssapiAvailable() ? undefined : 'no GSSAPI library');
+const skip = kerberosPeersSkipReason();
 const UPN = `${KDC_USER}@${REALM}`;
-const NO_CCACHE_DIR = mkdtempSync(join(tmpdir(), 'psremote-noccache-'));
-/** A ticket cache path that does not exist: explicit credentials must never need (or write) one. */
-const NO_CCACHE = join(NO_CCACHE_DIR, 'cc');
 const ONE_MB_PLUS = 1_100_000;
-
-function clientFor(url: string, auth: WsmanAuthenticator, ca?: string) {
-  return new WsmanClient({
-    endpoint: endpointFromConnectionUri({ connectionUri: url }),
-    auth,
-    receiveTimeoutSeconds: 10,
-    ...(ca ? { tls: { ca } } : {}),
-  });
-}
-
-/** A request that reaches WS-Management once authenticated: a Receive for a shell that does not exist. */
-async function probe(client: WsmanClient, ms = 20_000): Promise<unknown> {
-  return client
-    .receive({ shellId: '00000000-0000-0000-0000-000000000000' }, AbortSignal.timeout(ms))
-    .catch((e: unknown) => e);
-}
 
 const explicit = (extra: Partial<KerberosAuthOptions> = {}): KerberosAuthOptions => ({
   username: UPN,
@@ -66,43 +41,17 @@ const explicit = (extra: Partial<KerberosAuthOptions> = {}): KerberosAuthOptions
   ...extra,
 });
 
-function expectShellNotFound(e: unknown) {
-  expect(e).toBeInstanceOf(WsmanFault);
-  expect((e as WsmanFault).info.wsmanCode).toBe(2150858843);
-}
-
 describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test endpoint', () => {
-  let kdc: StartedKdc;
-  let ep: StartedEndpoint;
-  const saved = { KRB5_CONFIG: process.env.KRB5_CONFIG, KRB5CCNAME: process.env.KRB5CCNAME };
-  beforeAll(async () => {
-    kdc = await startKdc();
-    process.env.KRB5_CONFIG = kdc.krb5Config;
-    process.env.KRB5CCNAME = `FILE:${NO_CCACHE}`;
-    ep = await startWsmanEndpoint({
-      https: true,
-      auth: ['negotiate', 'kerberos', 'ntlm', 'basic'],
-      env: kdc.serviceEnv,
-    });
-  });
-  afterEach(() => {
-    process.env.KRB5CCNAME = `FILE:${NO_CCACHE}`;
-    process.env.KRB5_CONFIG = kdc?.krb5Config;
-  });
-  afterAll(async () => {
-    await ep?.stop();
-    await kdc?.stop();
-    rmSync(NO_CCACHE_DIR, { recursive: true, force: true });
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+  // KRB5CCNAME names a cache that does not exist: explicit credentials must never need (or write) one.
+  const peers = withKdcEndpoint({
+    endpoint: { https: true, auth: ['negotiate', 'kerberos', 'ntlm', 'basic'] },
+    restoreEnvAfterEach: true,
   });
 
   it('-Authentication Kerberos with an explicit credential and no ticket cache: a pool, 1 MB+ each way, every body sealed', async () => {
     const auth = kerberosAuth(explicit());
     const rec = recording(auth);
-    const client = clientFor(ep.url, rec.auth);
+    const client = clientFor(peers.ep.url, rec.auth);
     const signal = AbortSignal.timeout(120_000);
     try {
       const s = new PoolSession(client);
@@ -120,7 +69,7 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
       await client.close();
       auth.dispose();
     }
-    const auths = ep.events.filter((l) => / Kerberos /.test(l) && l.startsWith('AUTH '));
+    const auths = peers.ep.events.filter((l) => / Kerberos /.test(l) && l.startsWith('AUTH '));
     expect(auths.length).toBeGreaterThanOrEqual(2); // the operation lane and the receive lane
     for (const a of auths)
       expect(a).toMatch(
@@ -132,7 +81,7 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
     for (const ct of [...rec.sent, ...rec.received]) expect(ct).toBe(sealed);
     expect(rec.sentBytes.reduce((a, b) => a + b, 0)).toBeGreaterThan(ONE_MB_PLUS);
     // The password's ticket lived in the library's memory ccache: nothing was written where KRB5CCNAME points.
-    expect(existsSync(NO_CCACHE)).toBe(false);
+    expect(existsSync(peers.noCcache)).toBe(false);
   });
 
   it('the answer to a sealed request whose lane was reset meanwhile is refused, not read as plaintext', async () => {
@@ -163,7 +112,7 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
     const ccDir = mkdtempSync(join(tmpdir(), 'psremote-cc-'));
     try {
       const ccache = `FILE:${join(ccDir, 'cc')}`;
-      kdc.kinit(ccache);
+      peers.kdc.kinit(ccache);
       process.env.KRB5CCNAME = ccache;
       const choices: NegotiateChoice[] = [];
       const auth = integratedAuthenticator({
@@ -172,7 +121,7 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
         onMechanism: (c) => choices.push(c),
       });
       const rec = recording(auth);
-      const client = clientFor(ep.url, rec.auth);
+      const client = clientFor(peers.ep.url, rec.auth);
       const signal = AbortSignal.timeout(60_000);
       try {
         const s = new PoolSession(client);
@@ -184,7 +133,7 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
         auth.dispose();
       }
       expect(choices).toEqual([{ mechanism: 'Kerberos' }]);
-      await ep.waitForEvent(
+      await peers.ep.waitForEvent(
         /^AUTH \d+ Negotiate psuser@PSREMOTE\.TEST cbt=none target=HTTP\/wsman\.psremote\.test@PSREMOTE\.TEST mech=krb5$/,
       );
       for (const ct of [...rec.sent, ...rec.received])
@@ -193,16 +142,16 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
         );
       // -Authentication Kerberos with no -Credential takes the same tickets.
       const bare = kerberosAuth({ hostname: SERVICE_HOST });
-      const c2 = clientFor(ep.url, bare);
+      const c2 = clientFor(peers.ep.url, bare);
       expectShellNotFound(await probe(c2));
       await c2.close();
       bare.dispose();
-      await ep.waitForEvent(
+      await peers.ep.waitForEvent(
         /^AUTH \d+ Kerberos psuser@PSREMOTE\.TEST cbt=none target=HTTP\/wsman\.psremote\.test@/,
       );
       // The service ticket went into the user's cache, as with any Kerberos client.
       const klist = execFileSync('/usr/bin/klist', [ccache], {
-        env: { ...process.env, KRB5_CONFIG: kdc.krb5Config },
+        env: { ...process.env, KRB5_CONFIG: peers.kdc.krb5Config },
       }).toString();
       expect(klist).toContain(`HTTP/${SERVICE_HOST}@${REALM}`);
     } finally {
@@ -215,8 +164,8 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
       mechanism: 'Negotiate',
       endpoint: { computerName: SERVICE_HOST, host: SERVICE_HOST },
     });
-    const before = ep.events.length;
-    const client = clientFor(ep.url, auth);
+    const before = peers.ep.events.length;
+    const client = clientFor(peers.ep.url, auth);
     const err = await probe(client);
     await client.close();
     expect(err).toBeInstanceOf(KerberosAuthError);
@@ -228,7 +177,7 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
       /^Connecting to remote server wsman\.psremote\.test failed with the following error message : WinRM cannot process the request\. The following error with errorcode 0x8009030e occurred while using Negotiate authentication: /,
     );
     expect(k.message).toContain('kinit');
-    expect(ep.events.slice(before).filter((l) => l.startsWith('AUTH'))).toEqual([]);
+    expect(peers.ep.events.slice(before).filter((l) => l.startsWith('AUTH'))).toEqual([]);
   });
 
   it('a wrong password: LogonDenied (0x8009030c) with the KDC answer, and Negotiate does not fall back to NTLM', async () => {
@@ -236,7 +185,7 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
       () => kerberosAuth(explicit({ password: 'wrong' })),
       () => negotiateWithKerberosAuth({ ...explicit({ password: 'wrong' }) }),
     ]) {
-      const client = clientFor(ep.url, make());
+      const client = clientFor(peers.ep.url, make());
       const err = await probe(client);
       await client.close();
       expect(err).toBeInstanceOf(KerberosAuthError);
@@ -253,7 +202,7 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
   });
 
   it('an unknown principal: PrincipalUnknown for Kerberos; Negotiate goes on with NTLM (refused there too)', async () => {
-    const client = clientFor(ep.url, kerberosAuth(explicit({ username: `nobody@${REALM}` })));
+    const client = clientFor(peers.ep.url, kerberosAuth(explicit({ username: `nobody@${REALM}` })));
     const err = await probe(client);
     await client.close();
     expect(err).toBeInstanceOf(KerberosAuthError);
@@ -265,7 +214,7 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
       ...explicit({ username: `nobody@${REALM}` }),
       onMechanism: (c) => choices.push(c),
     });
-    const c2 = clientFor(ep.url, neg);
+    const c2 = clientFor(peers.ep.url, neg);
     const err2 = await probe(c2);
     await c2.close();
     expect(choices).toEqual([{ mechanism: 'NTLM', reason: 'PrincipalUnknown' }]);
@@ -281,17 +230,17 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
       hostname: SERVICE_HOST,
       onMechanism: (c) => choices.push(c),
     });
-    const client = clientFor(ep.url, auth);
+    const client = clientFor(peers.ep.url, auth);
     const err = await probe(client);
     await client.close();
     expectShellNotFound(err);
     expect(choices).toEqual([{ mechanism: 'NTLM', reason: 'KdcUnreachable' }]);
-    await ep.waitForEvent(/^AUTH \d+ Negotiate PSREMOTE\\psuser cbt=none /);
+    await peers.ep.waitForEvent(/^AUTH \d+ Negotiate PSREMOTE\\psuser cbt=none /);
   });
 
   it('HTTPS: the tls-server-end-point channel binding goes inside the Kerberos token; plaintext bodies', async () => {
     const rec = recording(kerberosAuth(explicit()));
-    const client = clientFor(ep.httpsUrl as string, rec.auth, ep.caPem);
+    const client = clientFor(peers.ep.httpsUrl as string, rec.auth, peers.ep.caPem);
     const signal = AbortSignal.timeout(60_000);
     try {
       const s = new PoolSession(client);
@@ -301,65 +250,45 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
     } finally {
       await client.close();
     }
-    await ep.waitForEvent(
+    await peers.ep.waitForEvent(
       /^AUTH \d+ Kerberos psuser@PSREMOTE\.TEST cbt=ok target=HTTP\/wsman\.psremote\.test@/,
     );
     for (const ct of [...rec.sent, ...rec.received]) expect(ct).toMatch(/^application\/soap\+xml/);
   });
 
   it('HTTPS: the binding of another certificate is refused by the acceptor', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'psremote-cert-'));
-    let other: Uint8Array;
-    try {
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other'].concat([
-          '-keyout',
-          join(dir, 'k.pem'),
-          '-out',
-          join(dir, 'c.pem'),
-        ]),
-        { stdio: 'pipe' },
-      );
-      other = new Uint8Array(new X509Certificate(readFileSync(join(dir, 'c.pem'))).raw);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
     for (const scheme of ['Kerberos', 'Negotiate'] as const) {
       const inner = kerberosAuth(explicit({ scheme }));
-      const lying: WsmanAuthenticator = {
-        ...inner,
-        prepare: (req) => inner.prepare(req.peerCertificate ? { ...req, peerCertificate: other } : req),
-      };
-      const client = clientFor(ep.httpsUrl as string, lying, ep.caPem);
+      const lying = bindingAnotherCertificate(inner);
+      const client = clientFor(peers.ep.httpsUrl as string, lying, peers.ep.caPem);
       const err = await probe(client);
       await client.close();
       expect(err).toBeInstanceOf(WsmanAuthError);
       expect((err as WsmanAuthError).status).toBe(401);
-      await ep.waitForEvent(new RegExp(`^AUTHFAIL \\d+ ${scheme} BadChannelBindingsError$`));
+      await peers.ep.waitForEvent(new RegExp(`^AUTHFAIL \\d+ ${scheme} BadChannelBindingsError$`));
     }
   });
 
   it('IncludePortInSPN asks for HTTP/host:port; service WSMAN asks for WSMAN/host', async () => {
-    kdc.addService(`HTTP/${SERVICE_HOST}:${ep.port}`);
-    const a = clientFor(ep.url, kerberosAuth(explicit({ includePortInSpn: true })));
+    peers.kdc.addService(`HTTP/${SERVICE_HOST}:${peers.ep.port}`);
+    const a = clientFor(peers.ep.url, kerberosAuth(explicit({ includePortInSpn: true })));
     expectShellNotFound(await probe(a));
     await a.close();
-    await ep.waitForEvent(
+    await peers.ep.waitForEvent(
       new RegExp(
-        `^AUTH \\d+ Kerberos psuser@PSREMOTE\\.TEST cbt=none target=HTTP/wsman\\.psremote\\.test:${ep.port}@`,
+        `^AUTH \\d+ Kerberos psuser@PSREMOTE\\.TEST cbt=none target=HTTP/wsman\\.psremote\\.test:${peers.ep.port}@`,
       ),
     );
-    const b = clientFor(ep.url, kerberosAuth(explicit({ service: 'WSMAN' })));
+    const b = clientFor(peers.ep.url, kerberosAuth(explicit({ service: 'WSMAN' })));
     expectShellNotFound(await probe(b));
     await b.close();
-    await ep.waitForEvent(
+    await peers.ep.waitForEvent(
       /^AUTH \d+ Kerberos psuser@PSREMOTE\.TEST cbt=none target=WSMAN\/wsman\.psremote\.test@/,
     );
   });
 
   it('an SPN the KDC does not know: TargetUnknown (0x80090303); Negotiate goes on with NTLM', async () => {
-    const client = clientFor(ep.url, kerberosAuth(explicit({ hostname: 'nosuch.psremote.test' })));
+    const client = clientFor(peers.ep.url, kerberosAuth(explicit({ hostname: 'nosuch.psremote.test' })));
     const err = await probe(client);
     await client.close();
     expect((err as KerberosAuthError).failure).toBe('TargetUnknown');
@@ -372,7 +301,7 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
       hostname: 'nosuch.psremote.test',
       onMechanism: (c) => choices.push(c),
     });
-    const c2 = clientFor(ep.url, neg);
+    const c2 = clientFor(peers.ep.url, neg);
     expectShellNotFound(await probe(c2));
     await c2.close();
     expect(choices).toEqual([{ mechanism: 'NTLM', reason: 'TargetUnknown' }]);
@@ -381,11 +310,11 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
   it('a KDC that is down: KdcUnreachable at once; Negotiate with a password uses NTLM', async () => {
     const down = await startKdc();
     await down.stop(); // its port now refuses connections
-    const confPath = join(NO_CCACHE_DIR, 'down.conf');
+    const confPath = join(peers.dir, 'down.conf');
     writeFileSync(confPath, krb5Conf(down.port));
     process.env.KRB5_CONFIG = confPath;
     const t0 = performance.now();
-    const client = clientFor(ep.url, kerberosAuth(explicit()));
+    const client = clientFor(peers.ep.url, kerberosAuth(explicit()));
     const err = await probe(client);
     await client.close();
     expect(performance.now() - t0).toBeLessThan(15_000);
@@ -402,7 +331,7 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
       hostname: SERVICE_HOST,
       onMechanism: (c) => choices.push(c),
     });
-    const c2 = clientFor(ep.url, neg);
+    const c2 = clientFor(peers.ep.url, neg);
     expectShellNotFound(await probe(c2));
     await c2.close();
     expect(choices).toEqual([{ mechanism: 'NTLM', reason: 'KdcUnreachable' }]);
@@ -416,11 +345,11 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
     });
     await new Promise<void>((r) => mute.listen(0, '127.0.0.1', () => r()));
     try {
-      const confPath = join(NO_CCACHE_DIR, 'mute.conf');
+      const confPath = join(peers.dir, 'mute.conf');
       writeFileSync(confPath, krb5Conf((mute.address() as { port: number }).port));
       process.env.KRB5_CONFIG = confPath;
       const t0 = performance.now();
-      const client = clientFor(ep.url, kerberosAuth(explicit({ kdcTimeoutMs: 1500 })));
+      const client = clientFor(peers.ep.url, kerberosAuth(explicit({ kdcTimeoutMs: 1500 })));
       const err = await probe(client);
       await client.close();
       const took = performance.now() - t0;
@@ -440,7 +369,7 @@ describe.skipIf(skip !== undefined)('Kerberos against an MIT KDC and the test en
       const skewed = await startKdc({ faketime: '+2h', clientExtra: '  kdc_timesync = 0\n' });
       try {
         process.env.KRB5_CONFIG = skewed.krb5Config;
-        const client = clientFor(ep.url, kerberosAuth(explicit()));
+        const client = clientFor(peers.ep.url, kerberosAuth(explicit()));
         const err = await probe(client);
         await client.close();
         expect(err).toBeInstanceOf(KerberosAuthError);
@@ -596,13 +525,8 @@ describe('without the GSSAPI library or koffi', () => {
 });
 
 describe.skipIf(skip !== undefined)('Negotiate without the library falls back to our NTLM', () => {
-  let ep: StartedEndpoint;
-  beforeAll(async () => {
-    ep = await startWsmanEndpoint();
-  });
-  afterAll(async () => {
-    await ep?.stop();
-  });
+  const peers = withEndpoints({ ntlm: {} });
+
   it('with -Credential: NTLM (reason no-gssapi), sealed, works', async () => {
     const choices: NegotiateChoice[] = [];
     const auth = integratedAuthenticator({
@@ -612,10 +536,10 @@ describe.skipIf(skip !== undefined)('Negotiate without the library falls back to
       gssapi: { library: '/nonexistent/libgssapi_krb5.so.2' },
       onMechanism: (c) => choices.push(c),
     });
-    const client = clientFor(ep.url, auth);
+    const client = clientFor(peers.ntlm.url, auth);
     expectShellNotFound(await probe(client));
     await client.close();
     expect(choices).toEqual([{ mechanism: 'NTLM', reason: 'no-gssapi' }]);
-    await ep.waitForEvent(/^AUTH \d+ Negotiate PSREMOTE\\psuser /);
+    await peers.ntlm.waitForEvent(/^AUTH \d+ Negotiate PSREMOTE\\psuser /);
   });
 });

@@ -1,33 +1,25 @@
-import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { KerberosAuthError } from '../../src/auth/gssapi/gss-errors.ts';
-import { gssapiAvailable, integratedAuthenticator, kerberosStatus } from '../../src/auth/integrated-auth.ts';
+import { integratedAuthenticator, kerberosStatus } from '../../src/auth/integrated-auth.ts';
 import { type KerberosAuthOptions, kerberosAuth } from '../../src/auth/kerberos-auth.ts';
 import { WsmanAuthError } from '../../src/auth/negotiate-auth.ts';
 import type { NegotiateChoice } from '../../src/auth/negotiate-kerberos.ts';
 import { SspiError } from '../../src/auth/sspi/sspi-errors.ts';
-import { endpointFromConnectionUri } from '../../src/url/wsman-endpoint.ts';
 import type { WsmanAuthenticator } from '../../src/wsman/auth.ts';
-import { WsmanClient } from '../../src/wsman/client.ts';
-import { WsmanFault } from '../../src/wsman/errors.ts';
-import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './endpoint.ts';
 import { type FakeSecur32, fakeSecur32 } from './fake-secur32.ts';
+import { faketimeMissing, KDC_PASSWORD, KDC_USER, krb5Conf, REALM, SERVICE_HOST, startKdc } from './kdc.ts';
 import {
-  faketimeMissing,
-  KDC_PASSWORD,
-  KDC_USER,
-  kdcSkipReason,
-  krb5Conf,
-  REALM,
-  SERVICE_HOST,
-  type StartedKdc,
-  startKdc,
-} from './kdc.ts';
+  bindingAnotherCertificate,
+  clientFor,
+  expectShellNotFound,
+  kerberosPeersSkipReason,
+  probe,
+  withKdcEndpoint,
+} from './peers.ts';
 import { outputs, PoolSession, recording } from './pool-session.ts';
 
 /**
@@ -37,35 +29,13 @@ import { outputs, PoolSession, recording } from './pool-session.ts';
  * JavaScript on the real GSSAPI. Every token and sealed body is still checked by an implementation that is not ours;
  * what is NOT shown here is Windows' own SSPI (no Windows machine).
  */
-const skip = endpointSkipReason() ?? kdcSkipReason(gssapiAvailable() ? undefined : 'no GSSAPI library');
+const skip = kerberosPeersSkipReason();
 const UPN = `${KDC_USER}@${REALM}`;
-const NO_CCACHE_DIR = mkdtempSync(join(tmpdir(), 'psremote-sspi-'));
-const NO_CCACHE = join(NO_CCACHE_DIR, 'cc');
 const BIG = 300_000;
 const SEALED_KERBEROS =
   'multipart/encrypted;protocol="application/HTTP-Kerberos-session-encrypted";boundary="Encrypted Boundary"';
 const SEALED_SPNEGO =
   'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"';
-
-function clientFor(url: string, auth: WsmanAuthenticator, ca?: string) {
-  return new WsmanClient({
-    endpoint: endpointFromConnectionUri({ connectionUri: url }),
-    auth,
-    receiveTimeoutSeconds: 10,
-    ...(ca ? { tls: { ca } } : {}),
-  });
-}
-
-async function probe(client: WsmanClient, ms = 20_000): Promise<unknown> {
-  return client
-    .receive({ shellId: '00000000-0000-0000-0000-000000000000' }, AbortSignal.timeout(ms))
-    .catch((e: unknown) => e);
-}
-
-function expectShellNotFound(e: unknown) {
-  expect(e).toBeInstanceOf(WsmanFault);
-  expect((e as WsmanFault).info.wsmanCode).toBe(2150858843);
-}
 
 function sspiCause(e: unknown): SspiError {
   expect(e).toBeInstanceOf(KerberosAuthError);
@@ -77,10 +47,11 @@ function sspiCause(e: unknown): SspiError {
 describe.skipIf(skip !== undefined)(
   'SSPI code over a GSSAPI-backed secur32 stand-in, MIT KDC, test endpoint',
   () => {
-    let kdc: StartedKdc;
-    let ep: StartedEndpoint;
+    const peers = withKdcEndpoint({
+      endpoint: { https: true, auth: ['negotiate', 'kerberos', 'ntlm'] },
+      restoreEnvAfterEach: true,
+    });
     let fake: FakeSecur32;
-    const saved = { KRB5_CONFIG: process.env.KRB5_CONFIG, KRB5CCNAME: process.env.KRB5CCNAME };
     const sspi = (extra: Partial<KerberosAuthOptions> = {}): KerberosAuthOptions => ({
       username: UPN,
       password: KDC_PASSWORD,
@@ -89,29 +60,8 @@ describe.skipIf(skip !== undefined)(
       ...extra,
     });
 
-    beforeAll(async () => {
-      kdc = await startKdc();
-      process.env.KRB5_CONFIG = kdc.krb5Config;
-      process.env.KRB5CCNAME = `FILE:${NO_CCACHE}`;
+    beforeAll(() => {
       fake = fakeSecur32();
-      ep = await startWsmanEndpoint({
-        https: true,
-        auth: ['negotiate', 'kerberos', 'ntlm'],
-        env: kdc.serviceEnv,
-      });
-    });
-    afterEach(() => {
-      process.env.KRB5CCNAME = `FILE:${NO_CCACHE}`;
-      process.env.KRB5_CONFIG = kdc?.krb5Config;
-    });
-    afterAll(async () => {
-      await ep?.stop();
-      await kdc?.stop();
-      rmSync(NO_CCACHE_DIR, { recursive: true, force: true });
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
     });
 
     it('the stand-in is what the factory picks when given, and it is SSPI', () => {
@@ -123,7 +73,7 @@ describe.skipIf(skip !== undefined)(
       const from = fake.calls.length;
       const auth = kerberosAuth(sspi());
       const rec = recording(auth);
-      const client = clientFor(ep.url, rec.auth);
+      const client = clientFor(peers.ep.url, rec.auth);
       const signal = AbortSignal.timeout(90_000);
       try {
         const s = new PoolSession(client);
@@ -153,7 +103,7 @@ describe.skipIf(skip !== undefined)(
       expect(calls.filter((c) => c === 'DecryptMessage:token').length).toBeGreaterThan(5);
       expect(calls.filter((c) => c === 'FreeContextBuffer').length).toBeGreaterThanOrEqual(2);
       for (const ct of [...rec.sent, ...rec.received]) expect(ct).toBe(SEALED_KERBEROS);
-      const auths = ep.events.filter((l) => l.startsWith('AUTH ') && / Kerberos /.test(l));
+      const auths = peers.ep.events.filter((l) => l.startsWith('AUTH ') && / Kerberos /.test(l));
       expect(auths.length).toBeGreaterThanOrEqual(2);
       for (const a of auths)
         expect(a).toMatch(
@@ -164,7 +114,7 @@ describe.skipIf(skip !== undefined)(
 
     it('WsmanClient.close alone frees every SSPI handle (the authenticator is disposed with it); a lane reset frees that lane’s context at once', async () => {
       const before = fake.live();
-      const client = clientFor(ep.url, kerberosAuth(sspi()));
+      const client = clientFor(peers.ep.url, kerberosAuth(sspi()));
       const signal = AbortSignal.timeout(60_000);
       const s = new PoolSession(client);
       try {
@@ -189,7 +139,7 @@ describe.skipIf(skip !== undefined)(
     it('DecryptMessage with one SECBUFFER_STREAM (header ‖ data; SSPI finds the split) works too', async () => {
       const from = fake.calls.length;
       const auth = kerberosAuth(sspi({ sspi: { functions: fake.functions, decrypt: 'stream' } }));
-      const client = clientFor(ep.url, auth);
+      const client = clientFor(peers.ep.url, auth);
       const signal = AbortSignal.timeout(60_000);
       try {
         const s = new PoolSession(client);
@@ -215,7 +165,7 @@ describe.skipIf(skip !== undefined)(
         sspi: { functions: fake.functions },
       });
       const rec = recording(auth);
-      const client = clientFor(ep.url, rec.auth);
+      const client = clientFor(peers.ep.url, rec.auth);
       try {
         expectShellNotFound(await probe(client));
       } finally {
@@ -225,7 +175,7 @@ describe.skipIf(skip !== undefined)(
       expect(choices).toEqual([{ mechanism: 'SSPI' }]);
       expect(fake.identities).toContain(`${KDC_USER}|${REALM}`);
       for (const ct of [...rec.sent, ...rec.received]) expect(ct).toBe(SEALED_SPNEGO);
-      await ep.waitForEvent(
+      await peers.ep.waitForEvent(
         /^AUTH \d+ Negotiate psuser@PSREMOTE\.TEST cbt=none target=HTTP\/wsman\.psremote\.test@PSREMOTE\.TEST mech=krb5$/,
       );
     });
@@ -234,7 +184,7 @@ describe.skipIf(skip !== undefined)(
       const ccDir = mkdtempSync(join(tmpdir(), 'psremote-sspi-cc-'));
       try {
         const ccache = `FILE:${join(ccDir, 'cc')}`;
-        kdc.kinit(ccache);
+        peers.kdc.kinit(ccache);
         process.env.KRB5CCNAME = ccache;
         const before = fake.identities.length;
         const auth = integratedAuthenticator({
@@ -242,7 +192,7 @@ describe.skipIf(skip !== undefined)(
           endpoint: { computerName: SERVICE_HOST, host: SERVICE_HOST },
           sspi: { functions: fake.functions },
         });
-        const client = clientFor(ep.url, auth);
+        const client = clientFor(peers.ep.url, auth);
         try {
           expectShellNotFound(await probe(client));
         } finally {
@@ -265,7 +215,7 @@ describe.skipIf(skip !== undefined)(
           onMechanism: (c) => choices.push(c),
           sspi: { functions: fake.functions },
         });
-        const client = clientFor(ep.url, auth);
+        const client = clientFor(peers.ep.url, auth);
         const err = await probe(client);
         await client.close();
         auth.dispose();
@@ -285,7 +235,7 @@ describe.skipIf(skip !== undefined)(
     });
 
     it('an unknown user: SEC_E_LOGON_DENIED too (SSPI does not tell the client which)', async () => {
-      const client = clientFor(ep.url, kerberosAuth(sspi({ username: `nobody@${REALM}` })));
+      const client = clientFor(peers.ep.url, kerberosAuth(sspi({ username: `nobody@${REALM}` })));
       const err = await probe(client);
       await client.close();
       expect(sspiCause(err).status.code).toBe(0x8009030c);
@@ -293,25 +243,25 @@ describe.skipIf(skip !== undefined)(
     });
 
     it('the SPN is named as SSPI wants it: HTTP/host:port under IncludePortInSPN, WSMAN/host for service WSMAN', async () => {
-      kdc.addService(`HTTP/${SERVICE_HOST}:${ep.port}`);
-      const a = clientFor(ep.url, kerberosAuth(sspi({ includePortInSpn: true })));
+      peers.kdc.addService(`HTTP/${SERVICE_HOST}:${peers.ep.port}`);
+      const a = clientFor(peers.ep.url, kerberosAuth(sspi({ includePortInSpn: true })));
       expectShellNotFound(await probe(a));
       await a.close();
-      await ep.waitForEvent(
+      await peers.ep.waitForEvent(
         new RegExp(
-          `^AUTH \\d+ Kerberos psuser@PSREMOTE\\.TEST cbt=none target=HTTP/wsman\\.psremote\\.test:${ep.port}@`,
+          `^AUTH \\d+ Kerberos psuser@PSREMOTE\\.TEST cbt=none target=HTTP/wsman\\.psremote\\.test:${peers.ep.port}@`,
         ),
       );
-      const b = clientFor(ep.url, kerberosAuth(sspi({ service: 'WSMAN' })));
+      const b = clientFor(peers.ep.url, kerberosAuth(sspi({ service: 'WSMAN' })));
       expectShellNotFound(await probe(b));
       await b.close();
-      await ep.waitForEvent(
+      await peers.ep.waitForEvent(
         /^AUTH \d+ Kerberos psuser@PSREMOTE\.TEST cbt=none target=WSMAN\/wsman\.psremote\.test@/,
       );
     });
 
     it('an SPN the KDC does not know: SEC_E_TARGET_UNKNOWN (TargetUnknown)', async () => {
-      const client = clientFor(ep.url, kerberosAuth(sspi({ hostname: 'nosuch.psremote.test' })));
+      const client = clientFor(peers.ep.url, kerberosAuth(sspi({ hostname: 'nosuch.psremote.test' })));
       const err = await probe(client);
       await client.close();
       expect(sspiCause(err).status.code).toBe(0x80090303);
@@ -322,11 +272,11 @@ describe.skipIf(skip !== undefined)(
     it('a KDC that is down: SEC_E_NO_AUTHENTICATING_AUTHORITY at once', async () => {
       const down = await startKdc();
       await down.stop();
-      const confPath = join(NO_CCACHE_DIR, 'down.conf');
+      const confPath = join(peers.dir, 'down.conf');
       writeFileSync(confPath, krb5Conf(down.port));
       process.env.KRB5_CONFIG = confPath;
       const t0 = performance.now();
-      const client = clientFor(ep.url, kerberosAuth(sspi()));
+      const client = clientFor(peers.ep.url, kerberosAuth(sspi()));
       const err = await probe(client);
       await client.close();
       expect(performance.now() - t0).toBeLessThan(15_000);
@@ -345,12 +295,12 @@ describe.skipIf(skip !== undefined)(
       // The stand-in's own wait (its GSSAPI calls) ends after 2 s: later than ours, so ours gives up first.
       const slow = fakeSecur32({ kdcTimeoutMs: 2000 });
       try {
-        const confPath = join(NO_CCACHE_DIR, 'mute.conf');
+        const confPath = join(peers.dir, 'mute.conf');
         writeFileSync(confPath, krb5Conf((mute.address() as { port: number }).port));
         process.env.KRB5_CONFIG = confPath;
         const t0 = performance.now();
         const auth = kerberosAuth(sspi({ kdcTimeoutMs: 800, sspi: { functions: slow.functions } }));
-        const client = clientFor(ep.url, auth);
+        const client = clientFor(peers.ep.url, auth);
         const err = await probe(client);
         await client.close();
         const took = performance.now() - t0;
@@ -375,45 +325,25 @@ describe.skipIf(skip !== undefined)(
 
     it('HTTPS: SEC_CHANNEL_BINDINGS carries tls-server-end-point; another certificate’s binding is refused', async () => {
       const rec = recording(kerberosAuth(sspi()));
-      const client = clientFor(ep.httpsUrl as string, rec.auth, ep.caPem);
+      const client = clientFor(peers.ep.httpsUrl as string, rec.auth, peers.ep.caPem);
       try {
         expectShellNotFound(await probe(client));
       } finally {
         await client.close();
       }
-      await ep.waitForEvent(
+      await peers.ep.waitForEvent(
         /^AUTH \d+ Kerberos psuser@PSREMOTE\.TEST cbt=ok target=HTTP\/wsman\.psremote\.test@/,
       );
       for (const ct of [...rec.sent, ...rec.received]) expect(ct).toMatch(/^application\/soap\+xml/);
 
-      const dir = mkdtempSync(join(tmpdir(), 'psremote-sspi-cert-'));
-      let other: Uint8Array;
-      try {
-        execFileSync(
-          'openssl',
-          ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other'].concat([
-            '-keyout',
-            join(dir, 'k.pem'),
-            '-out',
-            join(dir, 'c.pem'),
-          ]),
-          { stdio: 'pipe' },
-        );
-        other = new Uint8Array(new X509Certificate(readFileSync(join(dir, 'c.pem'))).raw);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
       const inner = kerberosAuth(sspi({ scheme: 'Negotiate' }));
-      const lying: WsmanAuthenticator = {
-        ...inner,
-        prepare: (req) => inner.prepare(req.peerCertificate ? { ...req, peerCertificate: other } : req),
-      };
-      const c2 = clientFor(ep.httpsUrl as string, lying, ep.caPem);
+      const lying = bindingAnotherCertificate(inner);
+      const c2 = clientFor(peers.ep.httpsUrl as string, lying, peers.ep.caPem);
       const err = await probe(c2);
       await c2.close();
       expect(err).toBeInstanceOf(WsmanAuthError);
       expect((err as WsmanAuthError).status).toBe(401);
-      await ep.waitForEvent(/^AUTHFAIL \d+ Negotiate BadChannelBindingsError$/);
+      await peers.ep.waitForEvent(/^AUTHFAIL \d+ Negotiate BadChannelBindingsError$/);
     });
 
     it('a tampered AP-REP: the last InitializeSecurityContextW fails, the server is not trusted (mutual authentication)', async () => {
@@ -436,7 +366,7 @@ describe.skipIf(skip !== undefined)(
           return inner.unwrap ? inner.unwrap(res) : res.body;
         },
       };
-      const client = clientFor(ep.httpsUrl as string, tampering, ep.caPem);
+      const client = clientFor(peers.ep.httpsUrl as string, tampering, peers.ep.caPem);
       const err = await probe(client);
       await client.close();
       expect(err).toBeInstanceOf(KerberosAuthError);
@@ -454,7 +384,7 @@ describe.skipIf(skip !== undefined)(
         const skewed = await startKdc({ faketime: '+2h', clientExtra: '  kdc_timesync = 0\n' });
         try {
           process.env.KRB5_CONFIG = skewed.krb5Config;
-          const client = clientFor(ep.url, kerberosAuth(sspi()));
+          const client = clientFor(peers.ep.url, kerberosAuth(sspi()));
           const err = await probe(client);
           await client.close();
           expect(sspiCause(err).status.code).toBe(0x80090324);

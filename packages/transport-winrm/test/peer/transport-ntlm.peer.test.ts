@@ -2,16 +2,14 @@ import {
   type BoundValue,
   isPSRemotingError,
   openSession,
-  type PSRemotingError,
   type PSSession,
   RecordingHostUi,
 } from '@psremote/core';
 import { transportConformanceChecks } from '@psremote/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticatorFor } from '../../src/auth-select.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createWinrmTransport } from '../../src/winrm-transport.ts';
-import type { AuthRequest, AuthResponse, WsmanAuthenticator } from '../../src/wsman/auth.ts';
-import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './endpoint.ts';
+import { endpointSkipReason } from './endpoint.ts';
+import { openFailure, recordingAuthenticatorFor, withEndpoints } from './peers.ts';
 
 /**
  * The whole WinRM transport (the kernel's session, WinrmConnection, WsmanClient, NTLM in SPNEGO with MS-WSMV
@@ -23,40 +21,17 @@ const USER = 'PSREMOTE\\psuser';
 const PASSWORD = 'Passw0rd!';
 
 /** Records the Content-Type of every non-empty body the transport sends (to prove what went sealed). */
-const sentTypes: string[] = [];
-const recordingFactory: typeof authenticatorFor = (request) => {
-  const inner = authenticatorFor(request);
-  const auth: WsmanAuthenticator = {
-    async prepare(req: AuthRequest) {
-      const p = await inner.prepare(req);
-      if ((p.body ?? req.body).length > 0)
-        sentTypes.push(p.headers['content-type'] ?? 'application/soap+xml');
-      return p;
-    },
-    challenge: (res: AuthResponse) => inner.challenge?.(res) ?? false,
-    unwrap: (res: AuthResponse) => inner.unwrap?.(res) ?? res.body,
-    reset: (lane) => inner.reset?.(lane),
-  };
-  return auth;
-};
+const { factory: recordingFactory, sentTypes } = recordingAuthenticatorFor();
 
 describe.skipIf(skip)('WinRM transport with NTLM (Negotiate) against the gss-ntlmssp endpoint', () => {
-  let http: StartedEndpoint;
-  let https: StartedEndpoint;
+  const eps = withEndpoints({ http: {}, https: { https: true, httpsOnly: true, requireCbt: true } });
   let transport: ReturnType<typeof createWinrmTransport>;
 
-  beforeAll(async () => {
-    [http, https] = await Promise.all([
-      startWsmanEndpoint(),
-      startWsmanEndpoint({ https: true, httpsOnly: true, requireCbt: true }),
-    ]);
+  beforeAll(() => {
     transport = createWinrmTransport({
       authenticatorFor: recordingFactory,
-      ...(https.caPem ? { ca: https.caPem } : {}),
+      ...(eps.https.caPem ? { ca: eps.https.caPem } : {}),
     });
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all([http?.stop(), https?.stop()]);
   });
 
   function open(bound: Record<string, BoundValue>, password = PASSWORD): Promise<PSSession> {
@@ -73,7 +48,7 @@ describe.skipIf(skip)('WinRM transport with NTLM (Negotiate) against the gss-ntl
 
   it('Default authentication over HTTP: every body sealed both ways, 1+1 and a 1 MB round trip', async () => {
     sentTypes.length = 0;
-    const s = await open({ Port: http.port });
+    const s = await open({ Port: eps.http.port });
     try {
       expect(s.state).toBe('Opened');
       expect(s.computerName).toBe('127.0.0.1');
@@ -90,13 +65,7 @@ describe.skipIf(skip)('WinRM transport with NTLM (Negotiate) against the gss-ntl
   }, 120_000);
 
   it('a wrong password: PowerShell\'s "Access is denied." at open, no password in the error', async () => {
-    const e = await open({ Port: http.port }, 'wrong-password').then(
-      async (s) => {
-        await s.close();
-        throw new Error('opened');
-      },
-      (x: unknown) => x as PSRemotingError,
-    );
+    const e = await openFailure(open({ Port: eps.http.port }, 'wrong-password'));
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.message).toContain(
       'Connecting to remote server 127.0.0.1 failed with the following error message',
@@ -107,7 +76,7 @@ describe.skipIf(skip)('WinRM transport with NTLM (Negotiate) against the gss-ntl
 
   it('HTTPS with Extended Protection (channel binding required): opens with the test CA trusted', async () => {
     sentTypes.length = 0;
-    const s = await open({ Port: https.httpsPort ?? 0, UseSSL: true });
+    const s = await open({ Port: eps.https.httpsPort ?? 0, UseSSL: true });
     try {
       expect((await s.invoke('"tls"').result()).output).toEqual(['tls']);
     } finally {
@@ -123,18 +92,12 @@ describe.skipIf(skip)('WinRM transport with NTLM (Negotiate) against the gss-ntl
       parameterSet: 'ComputerName' as const,
       bound: {
         ComputerName: '127.0.0.1',
-        Port: https.httpsPort ?? 0,
+        Port: eps.https.httpsPort ?? 0,
         UseSSL: true,
         Credential: { userName: USER, password: PASSWORD },
       },
     };
-    const e = await openSession({ transport: plain, bound, hostUi: new RecordingHostUi() }).then(
-      async (s) => {
-        await s.close();
-        throw new Error('opened');
-      },
-      (x: unknown) => x as PSRemotingError,
-    );
+    const e = await openFailure(openSession({ transport: plain, bound, hostUi: new RecordingHostUi() }));
     expect(isPSRemotingError(e)).toBe(true);
     expect(e.message).toMatch(/certificate/i);
     const s = await openSession({
@@ -154,7 +117,7 @@ describe.skipIf(skip)('WinRM transport with NTLM (Negotiate) against the gss-ntl
 
   describe('the conformance kit over NTLM with sealing', () => {
     const checks = transportConformanceChecks({
-      open: () => open({ Port: http.port }),
+      open: () => open({ Port: eps.http.port }),
       kills: {
         'the remote pwsh is killed': (_s, pid) => {
           process.kill(pid, 'SIGKILL');

@@ -1,10 +1,7 @@
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { Duplex } from 'node:stream';
-import { TLSSocket } from 'node:tls';
-import { fileURLToPath } from 'node:url';
+import type { TLSSocket } from 'node:tls';
 import { isPSRemotingError } from '@psremote/core';
 import { describe, expect, it } from 'vitest';
+import { serverSpki, tlsServer, turns, type Wire } from '../testing-fixtures/tls-server.ts';
 import {
   bindingHash,
   CLIENT_TO_SERVER_MAGIC,
@@ -29,28 +26,7 @@ import {
  * What the real acceptor cannot do: errorCode at each step, a missing or wrong pubKeyAuth, the old and the new
  * binding forms. In every refusing path the password must never reach the server nor any error message.
  */
-const fixtures = fileURLToPath(new URL('../../../test/fixtures/client-certs/', import.meta.url));
-const key = readFileSync(`${fixtures}nobody.key`);
-const cert = readFileSync(`${fixtures}nobody.pem`);
 const PASSWORD = 'S3cret-Pa55word!';
-
-class Wire extends Duplex {
-  readonly out: Buffer[] = [];
-  override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
-    this.out.push(chunk);
-    cb();
-  }
-  override _read(): void {}
-  drain(): Uint8Array {
-    const b = Buffer.concat(this.out);
-    this.out.length = 0;
-    return new Uint8Array(b);
-  }
-}
-
-const turns = async (n = 5) => {
-  for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
-};
 
 /** Identity sealing, complete after the server's first token. */
 function fakeInner(sealed: Uint8Array[] = []): CredsspInner {
@@ -77,17 +53,15 @@ function fakeInner(sealed: Uint8Array[] = []): CredsspInner {
 }
 
 class FakeServer {
-  readonly wire = new Wire();
-  readonly tls = new TLSSocket(this.wire, { isServer: true, key, cert });
+  readonly wire: Wire;
+  readonly tls: TLSSocket;
   readonly received: TsRequest[] = [];
   #plain: Buffer[] = [];
   readonly publicKey: Uint8Array;
   constructor() {
-    this.tls.on('error', () => undefined);
+    ({ server: this.tls, wire: this.wire } = tlsServer());
     this.tls.on('data', (b: Buffer) => this.#plain.push(b));
-    this.publicKey = subjectPublicKey(
-      new Uint8Array(new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' })),
-    );
+    this.publicKey = subjectPublicKey(serverSpki());
   }
   /** Feeds the client's bytes; returns what the server wrote (handshake records). */
   async feed(bytes: Uint8Array): Promise<Uint8Array> {

@@ -1,10 +1,6 @@
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { Duplex } from 'node:stream';
-import { TLSSocket } from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { isPSRemotingError } from '@psremote/core';
 import { describe, expect, it } from 'vitest';
+import { connectedTlsPipe, serverSpki, tlsServer, turns } from '../testing-fixtures/tls-server.ts';
 import { subjectPublicKey, TlsPipe } from './tls-pipe.ts';
 
 /**
@@ -12,51 +8,12 @@ import { subjectPublicKey, TlsPipe } from './tls-pipe.ts';
  * the binding uses, and a server that tries to renegotiate after the handshake (a way to present another
  * certificate once pubKeyAuth has bound the first) gets a PowerShell-style error, not a new handshake.
  */
-const fixtures = fileURLToPath(new URL('../../../test/fixtures/client-certs/', import.meta.url));
-const key = readFileSync(`${fixtures}nobody.key`);
-const cert = readFileSync(`${fixtures}nobody.pem`);
-
-class Wire extends Duplex {
-  readonly out: Buffer[] = [];
-  override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
-    this.out.push(chunk);
-    cb();
-  }
-  override _read(): void {}
-  drain(): Uint8Array {
-    const b = Buffer.concat(this.out);
-    this.out.length = 0;
-    return new Uint8Array(b);
-  }
-}
-
-const turns = async (n = 5) => {
-  for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
-};
-
-async function connected(): Promise<{ pipe: TlsPipe; server: TLSSocket; wire: Wire }> {
-  const wire = new Wire();
-  const server = new TLSSocket(wire, { isServer: true, key, cert });
-  server.on('error', () => undefined);
-  const pipe = new TlsPipe();
-  let toServer = await pipe.start();
-  for (let legs = 0; !pipe.secure && legs < 4; legs++) {
-    wire.push(Buffer.from(toServer));
-    await turns();
-    toServer = await pipe.handshake(wire.drain());
-  }
-  if (toServer.length > 0) wire.push(Buffer.from(toServer));
-  await turns();
-  expect(pipe.secure).toBe(true);
-  return { pipe, server, wire };
-}
-
 describe('TlsPipe against an in-memory server', () => {
   it("takes the EC certificate's public key (the uncompressed point) for the binding", async () => {
-    const { pipe, server } = await connected();
+    const { pipe, server } = await connectedTlsPipe();
     try {
       const point = pipe.serverPublicKey();
-      const spki = new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' });
+      const spki = serverSpki();
       expect(point.length).toBe(65);
       expect(point[0]).toBe(0x04);
       expect(Buffer.from(point).equals(Buffer.from(spki).subarray(spki.length - 65))).toBe(true);
@@ -69,7 +26,7 @@ describe('TlsPipe against an in-memory server', () => {
   });
 
   it('carries data both ways after the handshake', async () => {
-    const { pipe, server, wire } = await connected();
+    const { pipe, server, wire } = await connectedTlsPipe();
     try {
       const got: Buffer[] = [];
       server.on('data', (b: Buffer) => got.push(b));
@@ -86,7 +43,7 @@ describe('TlsPipe against an in-memory server', () => {
   });
 
   it('answers a renegotiation the server starts with an alert, never a new ClientHello', async () => {
-    const { pipe, server, wire } = await connected();
+    const { pipe, server, wire } = await connectedTlsPipe();
     try {
       const before = pipe.serverPublicKey();
       server.renegotiate({ rejectUnauthorized: false }, () => undefined);
@@ -109,9 +66,7 @@ describe('TlsPipe against an in-memory server', () => {
   });
 
   it('a truncated server flight fails at once as a token error, not after the step timeout', async () => {
-    const wire = new Wire();
-    const server = new TLSSocket(wire, { isServer: true, key, cert });
-    server.on('error', () => undefined);
+    const { server, wire } = tlsServer();
     const pipe = new TlsPipe();
     try {
       wire.push(Buffer.from(await pipe.start()));
