@@ -440,10 +440,12 @@ describe('an agent that accepts and never answers (stopped, wedged)', () => {
   });
 
   it('Ctrl+C while `new` waits for the greeting cancels at once (OperationStopped), no hang', async () => {
-    const env = agentEnv(dir);
+    // The timing trace says when the client is connected and waits for the greeting: Ctrl+C is typed then, not
+    // after a guessed delay (under load the CLI was not loaded yet at 1.5 s and the key ended node itself).
+    const env = { ...agentEnv(dir), PSREMOTE_TRACE_TIMING: '1' };
     const pty = new PtySession(process.execPath, [BIN, 'new', '-HostName', 'x@127.0.0.1:1'], { env });
     try {
-      await new Promise((r) => setTimeout(r, 1_500));
+      await pty.waitFor(/socket connected/, 20_000);
       const started = Date.now();
       pty.type('\x03');
       const screen = await pty.waitFor(/FullyQualifiedErrorId : OperationStopped/, 5_000);
