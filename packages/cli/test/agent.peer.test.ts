@@ -351,8 +351,13 @@ describe.skipIf(!live)('the agent process: start-up, idle exit, SIGKILL, and who
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as AddressInfo).port;
     try {
-      const pty = new PtySession(process.execPath, [BIN, 'new', '-HostName', `x@127.0.0.1:${port}`], { env });
-      await new Promise((r) => setTimeout(r, 1_500));
+      const pty = new PtySession(process.execPath, [BIN, 'new', '-HostName', `x@127.0.0.1:${port}`], {
+        env: { ...env, PSREMOTE_TRACE_TIMING: '1' },
+      });
+      // Typed once the CLI is loaded and has its Ctrl+C handler (the trace says so), then a moment for the
+      // request to reach the agent; a Ctrl+C that comes earlier still cancels (the start), but never ends node.
+      await pty.waitFor(/socket connected/, 20_000);
+      await new Promise((r) => setTimeout(r, 1_000));
       pty.type('\x03');
       const screen = await pty.waitFor(/FullyQualifiedErrorId : OperationStopped,/, 20_000);
       expect(screen).toContain('Opening the session was cancelled.');
