@@ -35,6 +35,8 @@ const koffi = createRequire(import.meta.url)('koffi') as {
 };
 const T = crypt32Types(koffi as never);
 
+type Windows = 'pbes2' | '3des' | 'rc2' | 'rc2-key';
+
 /** A certificate in the fake "MY" store. */
 export interface FakeStoreCertificate {
   /** The certificate, PEM. */
@@ -50,10 +52,12 @@ export interface FakeCrypt32Options {
   /**
    * How PFXExportCertStoreEx encrypts: `pbes2` (Windows 10 1709 and later: PKCS12_EXPORT_PBES2_PARAMS accepted,
    * AES-256-CBC and SHA-256), `3des` (an older Windows that refuses that flag with NTE_BAD_FLAGS and exports with
-   * TripleDES-SHA1), `rc2` (as `3des`, but certificates under RC2-40, which OpenSSL 3 reads only with its legacy
-   * provider). Default `pbes2`.
+   * TripleDES-SHA1: kinder than Windows, whose default encrypts the certificates with RC2-40), `rc2` (as `3des`, but
+   * the certificates under RC2-40, which OpenSSL 3 reads only with its legacy provider, and the key under TripleDES:
+   * Windows' default before 10 1709), `rc2-key` (as `rc2` with the key under RC2-40 too: no Windows default, a PFX
+   * Node can read nothing of). Default `pbes2`.
    */
-  readonly windows?: 'pbes2' | '3des' | 'rc2';
+  readonly windows?: Windows;
   /** CertOpenStore of "MY" fails as for a user without a profile (ERROR_FILE_NOT_FOUND). */
   readonly noUserStore?: boolean;
   /** Failures to inject (the GetLastError code each returns): the in-memory store, the copy into it, the export. */
@@ -102,7 +106,7 @@ function derOf(c: FakeStoreCertificate): Buffer {
 }
 
 /** The real openssl's PKCS#12 of one certificate and key. */
-function opensslPkcs12(c: FakeStoreCertificate, password: string, windows: 'pbes2' | '3des' | 'rc2'): Buffer {
+function opensslPkcs12(c: FakeStoreCertificate, password: string, windows: Windows): Buffer {
   const dir = mkdtempSync(join(tmpdir(), 'psremote-fake-crypt32-'));
   try {
     writeFileSync(join(dir, 'cert.pem'), c.certPem, { mode: 0o600 });
@@ -112,7 +116,9 @@ function opensslPkcs12(c: FakeStoreCertificate, password: string, windows: 'pbes
         ? ['-keypbe', 'AES-256-CBC', '-certpbe', 'AES-256-CBC', '-macalg', 'sha256']
         : windows === '3des'
           ? ['-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1']
-          : ['-legacy'];
+          : windows === 'rc2'
+            ? ['-legacy']
+            : ['-legacy', '-keypbe', 'PBE-SHA1-RC2-40'];
     return execFileSync(
       'openssl',
       [

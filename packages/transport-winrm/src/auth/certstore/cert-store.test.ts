@@ -244,7 +244,7 @@ describe('the transport side: PowerShell-style errors and the TLS context', () =
     );
   });
 
-  it('loadCertificate: a TLS context from the PFX; a legacy (RC2) PFX said clearly', async () => {
+  it('loadCertificate: a TLS context from the PFX; from an older Windows RC2 PFX its 3DES key; an unreadable key said clearly', async () => {
     const ctx = { hostUi: { interactive: false } as never, signal: new AbortController().signal };
     const fake = fakeCrypt32({ certificates: [psuser] });
     const file = findCertificate(PSUSER, endpoint, {}, 'win32', fake.load);
@@ -257,9 +257,21 @@ describe('the transport side: PowerShell-style errors and the TLS context', () =
     const again = exportStoreCertificate(file, { crypt32: fake.load });
     expect(again.certificate.fingerprint.replace(/:/g, '')).toBe(PSUSER);
 
+    // Windows before 10 1709: certificates under RC2-40, which Node refuses as a PFX; the key bag (3DES) is read
+    // alone, with the certificate the store gave.
     const rc2 = fakeCrypt32({ certificates: [psuser], windows: 'rc2' });
+    const legacy = exportFromUserStore(rc2.load(), PSUSER);
+    expect(() => createSecureContext({ pfx: legacy.pfx, passphrase: legacy.passphrase })).toThrow(
+      expect.objectContaining({ code: 'ERR_CRYPTO_UNSUPPORTED_OPERATION' }),
+    );
+    const old = await loadCertificate({ computerName: 'srv', certificate: file }, ctx, { crypt32: rc2.load });
+    expect('clientContext' in old).toBe(true);
+    expect(rc2.live()).toEqual({ stores: 0, contexts: 0 });
+
+    // A PFX whose key Node cannot read either: said clearly.
+    const rc2key = fakeCrypt32({ certificates: [psuser], windows: 'rc2-key' });
     const e = await loadCertificate({ computerName: 'srv', certificate: file }, ctx, {
-      crypt32: rc2.load,
+      crypt32: rc2key.load,
     }).then(
       () => undefined,
       (x: unknown) => x as PSRemotingError,
@@ -268,7 +280,7 @@ describe('the transport side: PowerShell-style errors and the TLS context', () =
     expect((e?.cause as ClientCertificateError | undefined)?.failure).toBe('KeyUnreadable');
     expect(e?.message).toContain('with legacy encryption (RC2), which Node');
     expect(e?.message).toContain('NODE_OPTIONS=--openssl-legacy-provider');
-    expect(rc2.live()).toEqual({ stores: 0, contexts: 0 });
+    expect(rc2key.live()).toEqual({ stores: 0, contexts: 0 });
     expect(new X509Certificate(psuser.certPem).subject).toBe('CN=psuser');
   });
 });
