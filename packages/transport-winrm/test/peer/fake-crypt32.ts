@@ -58,6 +58,10 @@ export interface FakeCrypt32Options {
    * Node can read nothing of). Default `pbes2`.
    */
   readonly windows?: Windows;
+  /** What a Windows without PBES2 export answers to PKCS12_EXPORT_PBES2_PARAMS (undocumented); default NTE_BAD_FLAGS. */
+  readonly unknownFlagError?: number;
+  /** The OS release the loader reports (`10.0.14393`); default none (the build is then unknown). */
+  readonly release?: string;
   /** CertOpenStore of "MY" fails as for a user without a profile (ERROR_FILE_NOT_FOUND). */
   readonly noUserStore?: boolean;
   /** Failures to inject (the GetLastError code each returns): the in-memory store, the copy into it, the export. */
@@ -283,7 +287,7 @@ export function fakeCrypt32(options: FakeCrypt32Options): FakeCrypt32 {
         exports.push({ flags, pbes2Alg, passwordLength: password.length, size: sizeOnly });
         if (pbes2Alg !== null) {
           // Before Windows 10 1709 the flag is unknown.
-          if (windows !== 'pbes2') return fail(CRYPT_ERRORS.NTE_BAD_FLAGS);
+          if (windows !== 'pbes2') return fail(options.unknownFlagError ?? CRYPT_ERRORS.NTE_BAD_FLAGS);
           if (pbes2Alg !== CRYPT32.PKCS12_PBES2_ALG_AES256_SHA256) return fail(CRYPT_ERRORS.E_INVALIDARG);
         }
         if (!(flags & CRYPT32.EXPORT_PRIVATE_KEYS) || s.certs.length !== 1)
@@ -334,7 +338,7 @@ export function fakeCrypt32(options: FakeCrypt32Options): FakeCrypt32 {
 
   return {
     functions,
-    load: () => loadCrypt32({ functions }),
+    load: () => loadCrypt32({ functions, ...(options.release ? { release: options.release } : {}) }),
     calls,
     live: () => ({ stores: stores.size, contexts: contexts.size }),
     exports,

@@ -93,6 +93,27 @@ describe('findInUserStore / exportFromUserStore over the fake crypt32', () => {
     expect(fake.live()).toEqual({ stores: 0, contexts: 0 });
   });
 
+  it('a Windows build before 10 1709 (Server 2016: 14393) is not asked for PBES2; a Windows answering the unknown flag with a Win32 code is asked again without it', () => {
+    const old = fakeCrypt32({ certificates: [psuser], windows: 'rc2', release: '10.0.14393' });
+    exportFromUserStore(old.load(), PSUSER);
+    expect(old.exports.map((e) => [e.flags, e.pbes2Alg, e.size])).toEqual([
+      [0x07, null, true],
+      [0x07, null, false],
+    ]);
+    const current = fakeCrypt32({ certificates: [psuser], release: '10.0.16299' });
+    exportFromUserStore(current.load(), PSUSER);
+    expect(current.exports.map((e) => e.pbes2Alg)).toEqual(['AES256-SHA256', 'AES256-SHA256']);
+    // The build unknown, and the flag refused with ERROR_INVALID_PARAMETER: the default export.
+    const unknown = fakeCrypt32({ certificates: [psuser], windows: 'rc2', unknownFlagError: 87 });
+    exportFromUserStore(unknown.load(), PSUSER);
+    expect(unknown.exports.map((e) => [e.flags, e.size])).toEqual([
+      [0x87, true],
+      [0x07, true],
+      [0x07, false],
+    ]);
+    expect(unknown.live()).toEqual({ stores: 0, contexts: 0 });
+  });
+
   it('not found: NotFound naming Cert:\\CurrentUser\\My; no key: NoPrivateKey; both free everything', () => {
     const fake = fakeCrypt32({ certificates: [nobodyCertOnly] });
     const e = failure(() => findInUserStore(fake.load(), PSUSER));

@@ -145,8 +145,16 @@ const NOT_EXPORTABLE: readonly number[] = [
   CRYPT_ERRORS.NTE_PERM,
   CRYPT_ERRORS.NTE_NOT_SUPPORTED,
 ];
-/** What a Windows older than 10 1709 answers to PKCS12_EXPORT_PBES2_PARAMS. */
-const PBES2_UNKNOWN: readonly number[] = [CRYPT_ERRORS.NTE_BAD_FLAGS, CRYPT_ERRORS.E_INVALIDARG];
+/**
+ * What a Windows that does not know PKCS12_EXPORT_PBES2_PARAMS may answer to it (undocumented: the flag is not asked
+ * of a build known to predate it, and any of these answers is taken to mean the same).
+ */
+const PBES2_UNKNOWN: readonly number[] = [
+  CRYPT_ERRORS.NTE_BAD_FLAGS,
+  CRYPT_ERRORS.E_INVALIDARG,
+  CRYPT_ERRORS.ERROR_INVALID_PARAMETER,
+  CRYPT_ERRORS.ERROR_INVALID_FLAGS,
+];
 
 function exportFailure(thumbprint: string, err: number): ClientCertificateError {
   if (NO_KEY.includes(err))
@@ -205,8 +213,10 @@ export function exportFromUserStore(ffi: Crypt32Ffi, thumbprint: string): Export
         CRYPT32.EXPORT_PRIVATE_KEYS |
         CRYPT32.REPORT_NO_PRIVATE_KEY |
         CRYPT32.REPORT_NOT_ABLE_TO_EXPORT_PRIVATE_KEY;
-      let flags = base | CRYPT32.PKCS12_EXPORT_PBES2_PARAMS;
-      let para: Ptr = params;
+      // Windows 10 1709 (build 16299) and later know the flag; an earlier build is not asked (as .NET decides).
+      const pbes2 = ffi.windowsBuild === undefined || ffi.windowsBuild >= CRYPT32.PBES2_FIRST_BUILD;
+      let flags = pbes2 ? base | CRYPT32.PKCS12_EXPORT_PBES2_PARAMS : base;
+      let para: Ptr = pbes2 ? params : null;
       const exportInto = (pbData: Ptr, cbData: number): number => {
         koffi.encode(blob, types.blob, { cbData, pbData });
         return f.PFXExportCertStoreEx(memory, blob, password.ptr, para, flags)
@@ -215,7 +225,7 @@ export function exportFromUserStore(ffi: Crypt32Ffi, thumbprint: string): Export
       };
       // First call: the size (pbData NULL).
       let err = exportInto(null, 0);
-      if (err !== 0 && PBES2_UNKNOWN.includes(err)) {
+      if (err !== 0 && pbes2 && PBES2_UNKNOWN.includes(err)) {
         flags = base;
         para = null;
         err = exportInto(null, 0);
