@@ -157,6 +157,41 @@ describe('findInUserStore / exportFromUserStore over the fake crypt32', () => {
     }
   });
 
+  it('native memory failing at any allocation: every handle closed, every allocation freed', () => {
+    for (let failAt = 1; ; failAt++) {
+      const fake = fakeCrypt32({ certificates: [psuser] });
+      const real = fake.load();
+      const live = new Set<bigint>();
+      let n = 0;
+      const koffi = {
+        ...real.koffi,
+        alloc(type: unknown, len: number): bigint {
+          if (++n === failAt) throw new Error('out of memory (injected)');
+          const p = real.koffi.alloc(type, len);
+          live.add(p);
+          return p;
+        },
+        free(p: bigint): void {
+          expect(live.delete(p)).toBe(true);
+          real.koffi.free(p);
+        },
+      };
+      let done = false;
+      try {
+        exportFromUserStore({ ...real, koffi }, PSUSER);
+        done = true;
+      } catch (e) {
+        expect((e as Error).message).toBe('out of memory (injected)');
+      }
+      expect({ failAt, live: fake.live(), allocations: live.size }).toEqual({
+        failAt,
+        live: { stores: 0, contexts: 0 },
+        allocations: 0,
+      });
+      if (done) break;
+    }
+  });
+
   it('no user store (no profile): NotFound saying the store cannot be opened', () => {
     const fake = fakeCrypt32({ certificates: [psuser], noUserStore: true });
     const e = failure(() => findInUserStore(fake.load(), PSUSER));

@@ -64,10 +64,11 @@ function withStoreCertificate<T>(ffi: Crypt32Ffi, thumbprint: string, use: (cont
   }
   try {
     const hash = nativeBytes(ffi, Buffer.from(thumbprint, 'hex'));
-    const blob = koffi.alloc(types.blob, 1);
-    let context: Ptr;
+    let blob: bigint | undefined;
+    let context: Ptr = null;
     let err = 0;
     try {
+      blob = koffi.alloc(types.blob, 1);
       koffi.encode(blob, types.blob, { cbData: 20, pbData: hash.ptr });
       context = f.CertFindCertificateInStore(
         store,
@@ -79,7 +80,7 @@ function withStoreCertificate<T>(ffi: Crypt32Ffi, thumbprint: string, use: (cont
       ) as unknown as Ptr;
       if (!context) err = f.GetLastError() >>> 0;
     } finally {
-      koffi.free(blob);
+      if (blob !== undefined) koffi.free(blob);
       hash.release();
     }
     if (!context)
@@ -193,12 +194,19 @@ export function exportFromUserStore(ffi: Crypt32Ffi, thumbprint: string): Export
         `An in-memory certificate store could not be created (error ${hex(f.GetLastError())}).`,
       );
     const passphrase = randomBytes(24).toString('base64url');
-    const password = nativeWide(ffi, passphrase);
-    const algorithm = nativeWide(ffi, CRYPT32.PKCS12_PBES2_ALG_AES256_SHA256);
-    const params = koffi.alloc(types.pbes2Params, 1);
-    const blob = koffi.alloc(types.blob, 1);
+    // Each allocation inside the try: one that fails still frees the others and closes the store.
+    let password: { ptr: bigint; release(): void } | undefined;
+    let algorithm: { ptr: bigint; release(): void } | undefined;
+    let params: bigint | undefined;
+    let blob: bigint | undefined;
     let data: { ptr: bigint; release(): void } | undefined;
     try {
+      password = nativeWide(ffi, passphrase);
+      algorithm = nativeWide(ffi, CRYPT32.PKCS12_PBES2_ALG_AES256_SHA256);
+      params = koffi.alloc(types.pbes2Params, 1);
+      blob = koffi.alloc(types.blob, 1);
+      const pw = password.ptr;
+      const out = blob;
       if (!f.CertAddCertificateContextToStore(memory, context, CRYPT32.CERT_STORE_ADD_ALWAYS, null))
         throw new ClientCertificateError(
           'KeyUnreadable',
@@ -218,10 +226,8 @@ export function exportFromUserStore(ffi: Crypt32Ffi, thumbprint: string): Export
       let flags = pbes2 ? base | CRYPT32.PKCS12_EXPORT_PBES2_PARAMS : base;
       let para: Ptr = pbes2 ? params : null;
       const exportInto = (pbData: Ptr, cbData: number): number => {
-        koffi.encode(blob, types.blob, { cbData, pbData });
-        return f.PFXExportCertStoreEx(memory, blob, password.ptr, para, flags)
-          ? 0
-          : f.GetLastError() >>> 0 || 1;
+        koffi.encode(out, types.blob, { cbData, pbData });
+        return f.PFXExportCertStoreEx(memory, out, pw, para, flags) ? 0 : f.GetLastError() >>> 0 || 1;
       };
       // First call: the size (pbData NULL).
       let err = exportInto(null, 0);
@@ -252,10 +258,10 @@ export function exportFromUserStore(ffi: Crypt32Ffi, thumbprint: string): Export
       return { certificate, pfx, passphrase };
     } finally {
       data?.release();
-      koffi.free(blob);
-      koffi.free(params);
-      algorithm.release();
-      password.release();
+      if (blob !== undefined) koffi.free(blob);
+      if (params !== undefined) koffi.free(params);
+      algorithm?.release();
+      password?.release();
       f.CertCloseStore(memory, 0);
     }
   });
