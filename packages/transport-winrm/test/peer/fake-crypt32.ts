@@ -78,15 +78,13 @@ export interface FakeCrypt32 {
   live(): { stores: number; contexts: number };
   /** What each PFXExportCertStoreEx call was given (flags, the PBES2 algorithm, the password's length). */
   readonly exports: { flags: number; pbes2Alg: string | null; passwordLength: number; size: boolean }[];
-  /** The PKCS#12 files openssl made (to check the consumer read the producer's bytes). */
+  /** The PKCS#12 files openssl made, one per successful export call (the consumer must read the last call's). */
   readonly pfxMade: Buffer[];
 }
 
 interface Store {
   readonly kind: 'system' | 'memory';
   readonly certs: FakeStoreCertificate[];
-  /** The PKCS#12 of one export (the size call and the copy call must give the same bytes). */
-  pfx?: { password: string; flags: number; bytes: Buffer };
 }
 
 interface Context {
@@ -298,12 +296,9 @@ export function fakeCrypt32(options: FakeCrypt32Options): FakeCrypt32 {
           return fail(CRYPT_ERRORS.NTE_BAD_KEY_STATE);
         if (!cert.keyPem || cert.exportable === false) return fail(CRYPT_ERRORS.E_INVALIDARG);
         if (options.failures?.export) return fail(options.failures.export);
-        if (!s.pfx || s.pfx.password !== password || s.pfx.flags !== flags) {
-          const bytes = opensslPkcs12(cert, password, pbes2Alg ? 'pbes2' : windows);
-          pfxMade.push(Buffer.from(bytes));
-          s.pfx = { password, flags, bytes };
-        }
-        const bytes = s.pfx.bytes;
+        // As Windows: every call encodes afresh (new salts and IVs), the size call too; only the length is stable.
+        const bytes = opensslPkcs12(cert, password, pbes2Alg ? 'pbes2' : windows);
+        pfxMade.push(Buffer.from(bytes));
         if (sizeOnly) {
           koffi.encode(blobPtr, T.blob, { cbData: bytes.length, pbData: null });
           return 1;
