@@ -1,7 +1,8 @@
-import type { KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { type ErrorCategory, PSRemotingError, type TransportContext } from '@psremote/core';
 import type { Crypt32Ffi } from './auth/certstore/crypt32-ffi.ts';
+import { pkcs12ShroudedKey } from './auth/certstore/pkcs12-key.ts';
 import {
   ClientCertificateError,
   type ClientCertificateFailure,
@@ -111,6 +112,36 @@ export type ClientCertificateTls =
   | { readonly clientContext: SecureContext };
 
 /**
+ * A PFX whose certificates are under RC2-40 (a Windows without PKCS12_EXPORT_PBES2_PARAMS: before 10 1709 / Server
+ * 2019): its key bag (3DES, which OpenSSL 3 reads) with the certificate the store gave. Undefined when the key is not
+ * where Windows puts it, or does not belong to the certificate.
+ */
+function legacyPfxContext(
+  exported: ReturnType<typeof exportStoreCertificate>,
+  ca: string | Buffer | ReadonlyArray<string | Buffer> | undefined,
+): SecureContext | undefined {
+  const epki = pkcs12ShroudedKey(exported.pfx);
+  if (!epki) return undefined;
+  const { passphrase } = exported;
+  try {
+    const key = createPrivateKey({ key: epki, format: 'der', type: 'pkcs8', passphrase });
+    if (!exported.certificate.checkPrivateKey(key)) return undefined;
+    // Still encrypted: OpenSSL decrypts it inside the context, no plain key is ever a JS string.
+    const lines = epki.toString('base64').match(/.{1,64}/g) ?? [];
+    return createSecureContext({
+      ...(ca ? { ca: ca as string | Buffer | Array<string | Buffer> } : {}),
+      cert: exported.certificate.toString(),
+      key: `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${lines.join('\n')}\n-----END ENCRYPTED PRIVATE KEY-----\n`,
+      passphrase,
+    });
+  } catch {
+    return undefined;
+  } finally {
+    epki.fill(0);
+  }
+}
+
+/**
  * Node's TLS context of a certificate exported from the store, with the same trust as without one (`ca`, else Node's
  * roots). The PFX is wiped as soon as OpenSSL has read it.
  */
@@ -128,6 +159,8 @@ function storeContext(
     });
   } catch (e) {
     const legacy = (e as { code?: string }).code === 'ERR_CRYPTO_UNSUPPORTED_OPERATION';
+    const context = legacy ? legacyPfxContext(exported, ca) : undefined;
+    if (context) return context;
     throw new ClientCertificateError(
       'KeyUnreadable',
       legacy

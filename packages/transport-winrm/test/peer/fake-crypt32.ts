@@ -35,6 +35,8 @@ const koffi = createRequire(import.meta.url)('koffi') as {
 };
 const T = crypt32Types(koffi as never);
 
+type Windows = 'pbes2' | '3des' | 'rc2' | 'rc2-key';
+
 /** A certificate in the fake "MY" store. */
 export interface FakeStoreCertificate {
   /** The certificate, PEM. */
@@ -50,10 +52,16 @@ export interface FakeCrypt32Options {
   /**
    * How PFXExportCertStoreEx encrypts: `pbes2` (Windows 10 1709 and later: PKCS12_EXPORT_PBES2_PARAMS accepted,
    * AES-256-CBC and SHA-256), `3des` (an older Windows that refuses that flag with NTE_BAD_FLAGS and exports with
-   * TripleDES-SHA1), `rc2` (as `3des`, but certificates under RC2-40, which OpenSSL 3 reads only with its legacy
-   * provider). Default `pbes2`.
+   * TripleDES-SHA1: kinder than Windows, whose default encrypts the certificates with RC2-40), `rc2` (as `3des`, but
+   * the certificates under RC2-40, which OpenSSL 3 reads only with its legacy provider, and the key under TripleDES:
+   * Windows' default before 10 1709), `rc2-key` (as `rc2` with the key under RC2-40 too: no Windows default, a PFX
+   * Node can read nothing of). Default `pbes2`.
    */
-  readonly windows?: 'pbes2' | '3des' | 'rc2';
+  readonly windows?: Windows;
+  /** What a Windows without PBES2 export answers to PKCS12_EXPORT_PBES2_PARAMS (undocumented); default NTE_BAD_FLAGS. */
+  readonly unknownFlagError?: number;
+  /** The OS release the loader reports (`10.0.14393`); default none (the build is then unknown). */
+  readonly release?: string;
   /** CertOpenStore of "MY" fails as for a user without a profile (ERROR_FILE_NOT_FOUND). */
   readonly noUserStore?: boolean;
   /** Failures to inject (the GetLastError code each returns): the in-memory store, the copy into it, the export. */
@@ -70,15 +78,13 @@ export interface FakeCrypt32 {
   live(): { stores: number; contexts: number };
   /** What each PFXExportCertStoreEx call was given (flags, the PBES2 algorithm, the password's length). */
   readonly exports: { flags: number; pbes2Alg: string | null; passwordLength: number; size: boolean }[];
-  /** The PKCS#12 files openssl made (to check the consumer read the producer's bytes). */
+  /** The PKCS#12 files openssl made, one per successful export call (the consumer must read the last call's). */
   readonly pfxMade: Buffer[];
 }
 
 interface Store {
   readonly kind: 'system' | 'memory';
   readonly certs: FakeStoreCertificate[];
-  /** The PKCS#12 of one export (the size call and the copy call must give the same bytes). */
-  pfx?: { password: string; flags: number; bytes: Buffer };
 }
 
 interface Context {
@@ -102,7 +108,7 @@ function derOf(c: FakeStoreCertificate): Buffer {
 }
 
 /** The real openssl's PKCS#12 of one certificate and key. */
-function opensslPkcs12(c: FakeStoreCertificate, password: string, windows: 'pbes2' | '3des' | 'rc2'): Buffer {
+function opensslPkcs12(c: FakeStoreCertificate, password: string, windows: Windows): Buffer {
   const dir = mkdtempSync(join(tmpdir(), 'psremote-fake-crypt32-'));
   try {
     writeFileSync(join(dir, 'cert.pem'), c.certPem, { mode: 0o600 });
@@ -112,7 +118,9 @@ function opensslPkcs12(c: FakeStoreCertificate, password: string, windows: 'pbes
         ? ['-keypbe', 'AES-256-CBC', '-certpbe', 'AES-256-CBC', '-macalg', 'sha256']
         : windows === '3des'
           ? ['-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1']
-          : ['-legacy'];
+          : windows === 'rc2'
+            ? ['-legacy']
+            : ['-legacy', '-keypbe', 'PBE-SHA1-RC2-40'];
     return execFileSync(
       'openssl',
       [
@@ -277,7 +285,7 @@ export function fakeCrypt32(options: FakeCrypt32Options): FakeCrypt32 {
         exports.push({ flags, pbes2Alg, passwordLength: password.length, size: sizeOnly });
         if (pbes2Alg !== null) {
           // Before Windows 10 1709 the flag is unknown.
-          if (windows !== 'pbes2') return fail(CRYPT_ERRORS.NTE_BAD_FLAGS);
+          if (windows !== 'pbes2') return fail(options.unknownFlagError ?? CRYPT_ERRORS.NTE_BAD_FLAGS);
           if (pbes2Alg !== CRYPT32.PKCS12_PBES2_ALG_AES256_SHA256) return fail(CRYPT_ERRORS.E_INVALIDARG);
         }
         if (!(flags & CRYPT32.EXPORT_PRIVATE_KEYS) || s.certs.length !== 1)
@@ -288,12 +296,9 @@ export function fakeCrypt32(options: FakeCrypt32Options): FakeCrypt32 {
           return fail(CRYPT_ERRORS.NTE_BAD_KEY_STATE);
         if (!cert.keyPem || cert.exportable === false) return fail(CRYPT_ERRORS.E_INVALIDARG);
         if (options.failures?.export) return fail(options.failures.export);
-        if (!s.pfx || s.pfx.password !== password || s.pfx.flags !== flags) {
-          const bytes = opensslPkcs12(cert, password, pbes2Alg ? 'pbes2' : windows);
-          pfxMade.push(Buffer.from(bytes));
-          s.pfx = { password, flags, bytes };
-        }
-        const bytes = s.pfx.bytes;
+        // As Windows: every call encodes afresh (new salts and IVs), the size call too; only the length is stable.
+        const bytes = opensslPkcs12(cert, password, pbes2Alg ? 'pbes2' : windows);
+        pfxMade.push(Buffer.from(bytes));
         if (sizeOnly) {
           koffi.encode(blobPtr, T.blob, { cbData: bytes.length, pbData: null });
           return 1;
@@ -328,7 +333,7 @@ export function fakeCrypt32(options: FakeCrypt32Options): FakeCrypt32 {
 
   return {
     functions,
-    load: () => loadCrypt32({ functions }),
+    load: () => loadCrypt32({ functions, ...(options.release ? { release: options.release } : {}) }),
     calls,
     live: () => ({ stores: stores.size, contexts: contexts.size }),
     exports,

@@ -69,8 +69,10 @@ describe('findInUserStore / exportFromUserStore over the fake crypt32', () => {
       { flags, pbes2Alg: 'AES256-SHA256', passwordLength: 32, size: true },
       { flags, pbes2Alg: 'AES256-SHA256', passwordLength: 32, size: false },
     ]);
-    // The bytes are openssl's, copied whole.
-    expect(a.pfx.equals(fake.pfxMade[0] as Buffer)).toBe(true);
+    // The bytes are those of the second call (each call encodes afresh, as Windows does), copied whole.
+    expect(fake.pfxMade).toHaveLength(2);
+    expect(fake.pfxMade[0]?.equals(fake.pfxMade[1] as Buffer)).toBe(false);
+    expect(a.pfx.equals(fake.pfxMade[1] as Buffer)).toBe(true);
     expect(() => createSecureContext({ pfx: a.pfx, passphrase: a.passphrase })).not.toThrow();
     expect(() => createSecureContext({ pfx: a.pfx, passphrase: `${a.passphrase}x` })).toThrow(/mac verify/);
     const b = exportFromUserStore(fake.load(), PSUSER);
@@ -91,6 +93,27 @@ describe('findInUserStore / exportFromUserStore over the fake crypt32', () => {
     ]);
     expect(() => createSecureContext({ pfx: a.pfx, passphrase: a.passphrase })).not.toThrow();
     expect(fake.live()).toEqual({ stores: 0, contexts: 0 });
+  });
+
+  it('a Windows build before 10 1709 (Server 2016: 14393) is not asked for PBES2; a Windows answering the unknown flag with a Win32 code is asked again without it', () => {
+    const old = fakeCrypt32({ certificates: [psuser], windows: 'rc2', release: '10.0.14393' });
+    exportFromUserStore(old.load(), PSUSER);
+    expect(old.exports.map((e) => [e.flags, e.pbes2Alg, e.size])).toEqual([
+      [0x07, null, true],
+      [0x07, null, false],
+    ]);
+    const current = fakeCrypt32({ certificates: [psuser], release: '10.0.16299' });
+    exportFromUserStore(current.load(), PSUSER);
+    expect(current.exports.map((e) => e.pbes2Alg)).toEqual(['AES256-SHA256', 'AES256-SHA256']);
+    // The build unknown, and the flag refused with ERROR_INVALID_PARAMETER: the default export.
+    const unknown = fakeCrypt32({ certificates: [psuser], windows: 'rc2', unknownFlagError: 87 });
+    exportFromUserStore(unknown.load(), PSUSER);
+    expect(unknown.exports.map((e) => [e.flags, e.size])).toEqual([
+      [0x87, true],
+      [0x07, true],
+      [0x07, false],
+    ]);
+    expect(unknown.live()).toEqual({ stores: 0, contexts: 0 });
   });
 
   it('not found: NotFound naming Cert:\\CurrentUser\\My; no key: NoPrivateKey; both free everything', () => {
@@ -133,6 +156,41 @@ describe('findInUserStore / exportFromUserStore over the fake crypt32', () => {
       expect(e.failure).toBe('KeyUnreadable');
       expect(e.message).toContain(text);
       expect(fake.live()).toEqual({ stores: 0, contexts: 0 });
+    }
+  });
+
+  it('native memory failing at any allocation: every handle closed, every allocation freed', () => {
+    for (let failAt = 1; ; failAt++) {
+      const fake = fakeCrypt32({ certificates: [psuser] });
+      const real = fake.load();
+      const live = new Set<bigint>();
+      let n = 0;
+      const koffi = {
+        ...real.koffi,
+        alloc(type: unknown, len: number): bigint {
+          if (++n === failAt) throw new Error('out of memory (injected)');
+          const p = real.koffi.alloc(type, len);
+          live.add(p);
+          return p;
+        },
+        free(p: bigint): void {
+          expect(live.delete(p)).toBe(true);
+          real.koffi.free(p);
+        },
+      };
+      let done = false;
+      try {
+        exportFromUserStore({ ...real, koffi }, PSUSER);
+        done = true;
+      } catch (e) {
+        expect((e as Error).message).toBe('out of memory (injected)');
+      }
+      expect({ failAt, live: fake.live(), allocations: live.size }).toEqual({
+        failAt,
+        live: { stores: 0, contexts: 0 },
+        allocations: 0,
+      });
+      if (done) break;
     }
   });
 
@@ -244,7 +302,7 @@ describe('the transport side: PowerShell-style errors and the TLS context', () =
     );
   });
 
-  it('loadCertificate: a TLS context from the PFX; a legacy (RC2) PFX said clearly', async () => {
+  it('loadCertificate: a TLS context from the PFX; from an older Windows RC2 PFX its 3DES key; an unreadable key said clearly', async () => {
     const ctx = { hostUi: { interactive: false } as never, signal: new AbortController().signal };
     const fake = fakeCrypt32({ certificates: [psuser] });
     const file = findCertificate(PSUSER, endpoint, {}, 'win32', fake.load);
@@ -257,9 +315,21 @@ describe('the transport side: PowerShell-style errors and the TLS context', () =
     const again = exportStoreCertificate(file, { crypt32: fake.load });
     expect(again.certificate.fingerprint.replace(/:/g, '')).toBe(PSUSER);
 
+    // Windows before 10 1709: certificates under RC2-40, which Node refuses as a PFX; the key bag (3DES) is read
+    // alone, with the certificate the store gave.
     const rc2 = fakeCrypt32({ certificates: [psuser], windows: 'rc2' });
+    const legacy = exportFromUserStore(rc2.load(), PSUSER);
+    expect(() => createSecureContext({ pfx: legacy.pfx, passphrase: legacy.passphrase })).toThrow(
+      expect.objectContaining({ code: 'ERR_CRYPTO_UNSUPPORTED_OPERATION' }),
+    );
+    const old = await loadCertificate({ computerName: 'srv', certificate: file }, ctx, { crypt32: rc2.load });
+    expect('clientContext' in old).toBe(true);
+    expect(rc2.live()).toEqual({ stores: 0, contexts: 0 });
+
+    // A PFX whose key Node cannot read either: said clearly.
+    const rc2key = fakeCrypt32({ certificates: [psuser], windows: 'rc2-key' });
     const e = await loadCertificate({ computerName: 'srv', certificate: file }, ctx, {
-      crypt32: rc2.load,
+      crypt32: rc2key.load,
     }).then(
       () => undefined,
       (x: unknown) => x as PSRemotingError,
@@ -268,7 +338,7 @@ describe('the transport side: PowerShell-style errors and the TLS context', () =
     expect((e?.cause as ClientCertificateError | undefined)?.failure).toBe('KeyUnreadable');
     expect(e?.message).toContain('with legacy encryption (RC2), which Node');
     expect(e?.message).toContain('NODE_OPTIONS=--openssl-legacy-provider');
-    expect(rc2.live()).toEqual({ stores: 0, contexts: 0 });
+    expect(rc2key.live()).toEqual({ stores: 0, contexts: 0 });
     expect(new X509Certificate(psuser.certPem).subject).toBe('CN=psuser');
   });
 });

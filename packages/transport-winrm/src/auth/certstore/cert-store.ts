@@ -64,10 +64,11 @@ function withStoreCertificate<T>(ffi: Crypt32Ffi, thumbprint: string, use: (cont
   }
   try {
     const hash = nativeBytes(ffi, Buffer.from(thumbprint, 'hex'));
-    const blob = koffi.alloc(types.blob, 1);
-    let context: Ptr;
+    let blob: bigint | undefined;
+    let context: Ptr = null;
     let err = 0;
     try {
+      blob = koffi.alloc(types.blob, 1);
       koffi.encode(blob, types.blob, { cbData: 20, pbData: hash.ptr });
       context = f.CertFindCertificateInStore(
         store,
@@ -79,7 +80,7 @@ function withStoreCertificate<T>(ffi: Crypt32Ffi, thumbprint: string, use: (cont
       ) as unknown as Ptr;
       if (!context) err = f.GetLastError() >>> 0;
     } finally {
-      koffi.free(blob);
+      if (blob !== undefined) koffi.free(blob);
       hash.release();
     }
     if (!context)
@@ -145,8 +146,16 @@ const NOT_EXPORTABLE: readonly number[] = [
   CRYPT_ERRORS.NTE_PERM,
   CRYPT_ERRORS.NTE_NOT_SUPPORTED,
 ];
-/** What a Windows older than 10 1709 answers to PKCS12_EXPORT_PBES2_PARAMS. */
-const PBES2_UNKNOWN: readonly number[] = [CRYPT_ERRORS.NTE_BAD_FLAGS, CRYPT_ERRORS.E_INVALIDARG];
+/**
+ * What a Windows that does not know PKCS12_EXPORT_PBES2_PARAMS may answer to it (undocumented: the flag is not asked
+ * of a build known to predate it, and any of these answers is taken to mean the same).
+ */
+const PBES2_UNKNOWN: readonly number[] = [
+  CRYPT_ERRORS.NTE_BAD_FLAGS,
+  CRYPT_ERRORS.E_INVALIDARG,
+  CRYPT_ERRORS.ERROR_INVALID_PARAMETER,
+  CRYPT_ERRORS.ERROR_INVALID_FLAGS,
+];
 
 function exportFailure(thumbprint: string, err: number): ClientCertificateError {
   if (NO_KEY.includes(err))
@@ -185,12 +194,19 @@ export function exportFromUserStore(ffi: Crypt32Ffi, thumbprint: string): Export
         `An in-memory certificate store could not be created (error ${hex(f.GetLastError())}).`,
       );
     const passphrase = randomBytes(24).toString('base64url');
-    const password = nativeWide(ffi, passphrase);
-    const algorithm = nativeWide(ffi, CRYPT32.PKCS12_PBES2_ALG_AES256_SHA256);
-    const params = koffi.alloc(types.pbes2Params, 1);
-    const blob = koffi.alloc(types.blob, 1);
+    // Each allocation inside the try: one that fails still frees the others and closes the store.
+    let password: { ptr: bigint; release(): void } | undefined;
+    let algorithm: { ptr: bigint; release(): void } | undefined;
+    let params: bigint | undefined;
+    let blob: bigint | undefined;
     let data: { ptr: bigint; release(): void } | undefined;
     try {
+      password = nativeWide(ffi, passphrase);
+      algorithm = nativeWide(ffi, CRYPT32.PKCS12_PBES2_ALG_AES256_SHA256);
+      params = koffi.alloc(types.pbes2Params, 1);
+      blob = koffi.alloc(types.blob, 1);
+      const pw = password.ptr;
+      const out = blob;
       if (!f.CertAddCertificateContextToStore(memory, context, CRYPT32.CERT_STORE_ADD_ALWAYS, null))
         throw new ClientCertificateError(
           'KeyUnreadable',
@@ -205,17 +221,17 @@ export function exportFromUserStore(ffi: Crypt32Ffi, thumbprint: string): Export
         CRYPT32.EXPORT_PRIVATE_KEYS |
         CRYPT32.REPORT_NO_PRIVATE_KEY |
         CRYPT32.REPORT_NOT_ABLE_TO_EXPORT_PRIVATE_KEY;
-      let flags = base | CRYPT32.PKCS12_EXPORT_PBES2_PARAMS;
-      let para: Ptr = params;
+      // Windows 10 1709 (build 16299) and later know the flag; an earlier build is not asked (as .NET decides).
+      const pbes2 = ffi.windowsBuild === undefined || ffi.windowsBuild >= CRYPT32.PBES2_FIRST_BUILD;
+      let flags = pbes2 ? base | CRYPT32.PKCS12_EXPORT_PBES2_PARAMS : base;
+      let para: Ptr = pbes2 ? params : null;
       const exportInto = (pbData: Ptr, cbData: number): number => {
-        koffi.encode(blob, types.blob, { cbData, pbData });
-        return f.PFXExportCertStoreEx(memory, blob, password.ptr, para, flags)
-          ? 0
-          : f.GetLastError() >>> 0 || 1;
+        koffi.encode(out, types.blob, { cbData, pbData });
+        return f.PFXExportCertStoreEx(memory, out, pw, para, flags) ? 0 : f.GetLastError() >>> 0 || 1;
       };
       // First call: the size (pbData NULL).
       let err = exportInto(null, 0);
-      if (err !== 0 && PBES2_UNKNOWN.includes(err)) {
+      if (err !== 0 && pbes2 && PBES2_UNKNOWN.includes(err)) {
         flags = base;
         para = null;
         err = exportInto(null, 0);
@@ -242,10 +258,10 @@ export function exportFromUserStore(ffi: Crypt32Ffi, thumbprint: string): Export
       return { certificate, pfx, passphrase };
     } finally {
       data?.release();
-      koffi.free(blob);
-      koffi.free(params);
-      algorithm.release();
-      password.release();
+      if (blob !== undefined) koffi.free(blob);
+      if (params !== undefined) koffi.free(params);
+      algorithm?.release();
+      password?.release();
       f.CertCloseStore(memory, 0);
     }
   });

@@ -7,6 +7,7 @@ import {
   Crypt32UnavailableError,
   crypt32Types,
   loadCrypt32,
+  windowsBuildOf,
 } from './crypt32-ffi.ts';
 
 // Every number psremote hands to crypt32.dll or reads from it, pinned against the Windows SDK's wincrypt.h and
@@ -56,12 +57,16 @@ describe('wincrypt.h constants', () => {
       PKCS12_EXPORT_PBES2_PARAMS: 0x80,
     });
     expect(CRYPT32.PKCS12_PBES2_ALG_AES256_SHA256).toBe('AES256-SHA256');
+    // Windows 10 1709 is 10.0.16299 (the version .NET checks before asking for PBES2).
+    expect(CRYPT32.PBES2_FIRST_BUILD).toBe(16299);
   });
 
   it('the winerror.h codes read back from GetLastError', () => {
     expect(CRYPT_ERRORS).toEqual({
       ERROR_FILE_NOT_FOUND: 2,
       ERROR_ACCESS_DENIED: 5,
+      ERROR_INVALID_PARAMETER: 87,
+      ERROR_INVALID_FLAGS: 1004,
       E_INVALIDARG: 0x80070057,
       NTE_BAD_KEY: 0x80090003,
       NTE_BAD_FLAGS: 0x80090009,
@@ -147,6 +152,17 @@ describe('the declarations', () => {
 });
 
 describe('loadCrypt32', () => {
+  it('the Windows build from the OS release (os.release() is 10.0.<build> on Windows 10 and 11)', () => {
+    expect(windowsBuildOf('10.0.14393')).toBe(14393);
+    expect(windowsBuildOf('10.0.26100')).toBe(26100);
+    expect(windowsBuildOf('6.3.9600')).toBeUndefined();
+    expect(windowsBuildOf('6.11.0-1018-azure')).toBeUndefined();
+    expect(windowsBuildOf(undefined)).toBeUndefined();
+    const f = {} as never;
+    expect(loadCrypt32({ functions: f, release: '10.0.17763' }).windowsBuild).toBe(17763);
+    expect(loadCrypt32({ functions: f })).not.toHaveProperty('windowsBuild');
+  });
+
   it('off Windows: Crypt32UnavailableError, saying the store exists only on Windows', () => {
     expect(() => loadCrypt32({ platform: 'linux' })).toThrow(Crypt32UnavailableError);
     expect(() => loadCrypt32({ platform: 'linux' })).toThrow(

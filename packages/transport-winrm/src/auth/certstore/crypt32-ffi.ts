@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { release } from 'node:os';
 import type { Koffi, KoffiFunction } from '../gssapi/gss-ffi.ts';
 import { systemDll } from '../sspi/sspi-ffi.ts';
 
@@ -37,12 +38,16 @@ export const CRYPT32 = {
   PKCS12_EXPORT_PBES2_PARAMS: 0x80,
   /** PKCS12_PBES2_ALG_AES256_SHA256: AES-256 for keys and certificates, SHA-256 for the KDF and the MAC. */
   PKCS12_PBES2_ALG_AES256_SHA256: 'AES256-SHA256',
+  /** The first Windows build with PKCS12_EXPORT_PBES2_PARAMS: 10.0.16299 (Windows 10 1709). */
+  PBES2_FIRST_BUILD: 16299,
 } as const;
 
 /** The GetLastError values psremote words (winerror.h; HRESULTs read unsigned). */
 export const CRYPT_ERRORS = {
   ERROR_FILE_NOT_FOUND: 2,
   ERROR_ACCESS_DENIED: 5,
+  ERROR_INVALID_PARAMETER: 87,
+  ERROR_INVALID_FLAGS: 1004,
   E_INVALIDARG: 0x80070057,
   NTE_BAD_KEY: 0x80090003,
   NTE_BAD_FLAGS: 0x80090009,
@@ -89,6 +94,8 @@ export interface Crypt32Ffi {
   readonly library: string;
   readonly types: Crypt32Types;
   readonly f: Crypt32Functions;
+  /** The Windows build (`10.0.<build>`), when known: what PFXExportCertStoreEx can be asked depends on it. */
+  readonly windowsBuild?: number;
 }
 
 /** Why the store cannot be read at all (the message says what is missing). */
@@ -110,6 +117,14 @@ export interface Crypt32LoadOptions {
   /** Default process.platform and process.arch (tests). */
   readonly platform?: NodeJS.Platform;
   readonly arch?: string;
+  /** The OS release, `10.0.<build>` on Windows; default os.release() (not read for a stand-in unless given). */
+  readonly release?: string;
+}
+
+/** The build of a Windows release string (`10.0.14393` gives 14393), or undefined for anything else. */
+export function windowsBuildOf(text: string | undefined): number | undefined {
+  const m = /^10\.0\.(\d+)/.exec(text ?? '');
+  return m ? Number(m[1]) : undefined;
 }
 
 let typesCache: Crypt32Types | undefined;
@@ -174,8 +189,16 @@ export const CRYPT32_SIGNATURES: Readonly<Record<keyof Crypt32Functions, string>
  */
 export function loadCrypt32(options: Crypt32LoadOptions = {}): Crypt32Ffi {
   const koffi = requireKoffi(options.koffiModule ?? 'koffi');
-  if (options.functions)
-    return { koffi, library: 'crypt32 (stand-in)', types: crypt32Types(koffi), f: options.functions };
+  if (options.functions) {
+    const build = windowsBuildOf(options.release);
+    return {
+      koffi,
+      library: 'crypt32 (stand-in)',
+      types: crypt32Types(koffi),
+      f: options.functions,
+      ...(build === undefined ? {} : { windowsBuild: build }),
+    };
+  }
   const platform = options.platform ?? process.platform;
   const arch = options.arch ?? process.arch;
   if (platform !== 'win32')
@@ -208,11 +231,13 @@ export function loadCrypt32(options: Crypt32LoadOptions = {}): Crypt32Ffi {
       throw new Crypt32UnavailableError(`${name === 'GetLastError' ? kernel32 : crypt32} has no ${name}.`, e);
     }
   }
+  const build = windowsBuildOf(options.release ?? release());
   const ffi: Crypt32Ffi = {
     koffi,
     library: 'crypt32.dll',
     types: crypt32Types(koffi),
     f: bound as Crypt32Functions,
+    ...(build === undefined ? {} : { windowsBuild: build }),
   };
   loaded.set(crypt32, ffi);
   return ffi;
