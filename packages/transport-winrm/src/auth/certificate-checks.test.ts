@@ -4,21 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANY_EKU, CLIENT_AUTH_EKU, checkClientCertificate, utcDate } from './certificate-checks.ts';
-import { ClientCertificateError, findClientCertificate } from './client-certificate.ts';
+import { findClientCertificate } from './client-certificate.ts';
+import { certificateFailure } from './testing-fixtures/certificate-failure.ts';
 import { makeTestCertificate, type TestCertificate } from './testing-fixtures/openssl-cert.ts';
 
 // Certificates made by the openssl CLI for each case (openssl-cert.ts): the checks read what a real certificate
 // holds, through Node's X509Certificate, not a hand-written structure.
 
-function failure(f: () => unknown): ClientCertificateError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ClientCertificateError);
-    return e as ClientCertificateError;
-  }
-  throw new Error('expected a ClientCertificateError');
-}
+const failure = certificateFailure;
 
 const x509 = (c: TestCertificate) => new X509Certificate(c.certPem);
 

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  ClientCertificateError,
+  type ClientCertificateError,
   certificateDirectory,
   findClientCertificate,
   LOOKUP_LIMITS,
@@ -26,6 +26,7 @@ import {
   normalizeThumbprint,
 } from './client-certificate.ts';
 import { tlv } from './der.ts';
+import { certificateFailure } from './testing-fixtures/certificate-failure.ts';
 
 /** test/fixtures/client-certs: test-only certificates of a CA whose key was thrown away (README there). */
 const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'client-certs');
@@ -41,15 +42,7 @@ function copy(name: string, mode = 0o600, as = name): void {
   chmodSync(join(dir, as), mode);
 }
 
-function failure(f: () => unknown): ClientCertificateError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ClientCertificateError);
-    return e as ClientCertificateError;
-  }
-  throw new Error('expected a ClientCertificateError');
-}
+const failure = certificateFailure;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'psremote-certs-'));

@@ -1,19 +1,12 @@
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type BoundValue,
-  isPSRemotingError,
-  openSession,
-  type PSRemotingError,
-  type PSSession,
-  RecordingHostUi,
-} from '@psremote/core';
+import { type BoundValue, openSession, type PSSession, RecordingHostUi } from '@psremote/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestCertificate } from '../../src/auth/testing-fixtures/openssl-cert.ts';
 import { createWinrmTransport } from '../../src/winrm-transport.ts';
 import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './endpoint.ts';
 import { type FakeCrypt32, type FakeStoreCertificate, fakeCrypt32 } from './fake-crypt32.ts';
+import { CLIENT_CERTS, certificateFailureOf, remotingFailure } from './peers.ts';
 
 /**
  * -CertificateThumbprint as on Windows, on this machine: the transport resolves for platform win32 and reads the
@@ -23,28 +16,18 @@ import { type FakeCrypt32, type FakeStoreCertificate, fakeCrypt32 } from './fake
  * ClientCertificate table does. Every path is checked to leave no store handle or certificate context open.
  */
 const skip = endpointSkipReason();
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'client-certs');
+const {
+  dir: FIXTURES,
+  caFile: CA_FILE,
+  caThumbprint: CA_THUMBPRINT,
+  psuser: PSUSER,
+  nobody: NOBODY,
+  locked: LOCKED,
+} = CLIENT_CERTS;
 const pem = (n: string) => readFileSync(join(FIXTURES, n), 'utf8');
-const CA_FILE = join(FIXTURES, 'ca.pem');
-const CA_THUMBPRINT = new X509Certificate(readFileSync(CA_FILE)).fingerprint.replace(/:/g, '');
-const PSUSER = 'CA2C4B9673AC9CE8D84352867C47BDB47DC8A44C';
-const NOBODY = '0F0151719EF9411B6C030C52C69B1F203E19BA5E';
-const LOCKED = 'DF00908B24C1D149D5EA23F27948FB1FCF83D0F7';
 
-async function failure(p: Promise<PSSession>): Promise<PSRemotingError> {
-  return p.then(
-    async (s) => {
-      await s.close();
-      throw new Error('the session opened');
-    },
-    (e: unknown) => {
-      expect(isPSRemotingError(e)).toBe(true);
-      return e as PSRemotingError;
-    },
-  );
-}
-
-const failureOf = (e: PSRemotingError) => (e.cause as { failure?: string } | undefined)?.failure;
+const failure = remotingFailure;
+const failureOf = certificateFailureOf;
 
 describe.skipIf(skip)(
   '-CertificateThumbprint from Cert:\\CurrentUser\\My (fake crypt32) against the endpoint',

@@ -1,21 +1,14 @@
-import { X509Certificate } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type BoundValue,
-  isPSRemotingError,
-  openSession,
-  type PSRemotingError,
-  type PSSession,
-  RecordingHostUi,
-} from '@psremote/core';
+import { type BoundValue, openSession, type PSSession, RecordingHostUi } from '@psremote/core';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTPS_MUTUAL_PROFILE } from '../../src/auth/certificate-auth.ts';
 import { createWinrmTransport } from '../../src/winrm-transport.ts';
 import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './endpoint.ts';
+import { CLIENT_CERTS, certificateFailureOf, remotingFailure } from './peers.ts';
 
 /**
  * -CertificateThumbprint through the whole WinRM transport (the kernel's session, WinrmConnection, WsmanClient with
@@ -24,12 +17,14 @@ import { endpointSkipReason, type StartedEndpoint, startWsmanEndpoint } from './
  * ClientCertificate table does. The certificates are the fixtures in test/fixtures/client-certs.
  */
 const skip = endpointSkipReason();
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'client-certs');
-const CA_FILE = join(FIXTURES, 'ca.pem');
-const CA_THUMBPRINT = new X509Certificate(readFileSync(CA_FILE)).fingerprint.replace(/:/g, '');
-const PSUSER = 'CA2C4B9673AC9CE8D84352867C47BDB47DC8A44C';
-const NOBODY = '0F0151719EF9411B6C030C52C69B1F203E19BA5E';
-const LOCKED = 'DF00908B24C1D149D5EA23F27948FB1FCF83D0F7';
+const {
+  dir: FIXTURES,
+  caFile: CA_FILE,
+  caThumbprint: CA_THUMBPRINT,
+  psuser: PSUSER,
+  nobody: NOBODY,
+  locked: LOCKED,
+} = CLIENT_CERTS;
 const STRANGER = 'DC49F6B2347FBCBA40263522DB3A5FEC24E9B0BB';
 
 function certDir(files: ReadonlyArray<[string, number]>): string {
@@ -41,20 +36,8 @@ function certDir(files: ReadonlyArray<[string, number]>): string {
   return dir;
 }
 
-async function failure(p: Promise<PSSession>): Promise<PSRemotingError> {
-  return p.then(
-    async (s) => {
-      await s.close();
-      throw new Error('the session opened');
-    },
-    (e: unknown) => {
-      expect(isPSRemotingError(e)).toBe(true);
-      return e as PSRemotingError;
-    },
-  );
-}
-
-const failureOf = (e: PSRemotingError) => (e.cause as { failure?: string } | undefined)?.failure;
+const failure = remotingFailure;
+const failureOf = certificateFailureOf;
 
 describe.skipIf(skip)('-CertificateThumbprint against the endpoint with client certificates mapped', () => {
   let ep: StartedEndpoint;

@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PSRemotingError, PSSession } from '@psremote/core';
+import { isPSRemotingError, type PSRemotingError, type PSSession } from '@psremote/core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { gssapiAvailable } from '../../src/auth/integrated-auth.ts';
 import { authenticatorFor } from '../../src/auth-select.ts';
@@ -197,3 +197,31 @@ export async function openFailure(opening: Promise<PSSession>): Promise<PSRemoti
     (x: unknown) => x as PSRemotingError,
   );
 }
+
+/** An open that must fail with a PSRemotingError (anything else is a test failure). */
+export async function remotingFailure(opening: Promise<PSSession>): Promise<PSRemotingError> {
+  const e = await openFailure(opening);
+  expect(isPSRemotingError(e)).toBe(true);
+  return e;
+}
+
+/** The ClientCertificateFailure an open's error carries as its cause. */
+export const certificateFailureOf = (e: PSRemotingError): string | undefined =>
+  (e.cause as { failure?: string } | undefined)?.failure;
+
+/**
+ * The client-certificate fixtures (test/fixtures/client-certs): the test CA and the thumbprints of its certificates
+ * (psuser is mapped at the endpoint, nobody is not, locked has an encrypted key).
+ */
+export const CLIENT_CERTS = (() => {
+  const dir = join(import.meta.dirname, '..', 'fixtures', 'client-certs');
+  const caFile = join(dir, 'ca.pem');
+  return {
+    dir,
+    caFile,
+    caThumbprint: new X509Certificate(readFileSync(caFile)).fingerprint.replace(/:/g, ''),
+    psuser: 'CA2C4B9673AC9CE8D84352867C47BDB47DC8A44C',
+    nobody: '0F0151719EF9411B6C030C52C69B1F203E19BA5E',
+    locked: 'DF00908B24C1D149D5EA23F27948FB1FCF83D0F7',
+  } as const;
+})();

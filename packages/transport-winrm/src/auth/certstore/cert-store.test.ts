@@ -8,10 +8,11 @@ import { fakeCrypt32 } from '../../../test/peer/fake-crypt32.ts';
 import { findCertificate, loadCertificate } from '../../client-certificate-target.ts';
 import { endpointFromComputerName } from '../../url/wsman-endpoint.ts';
 import {
-  ClientCertificateError,
+  type ClientCertificateError,
   exportStoreCertificate,
   findClientCertificate,
 } from '../client-certificate.ts';
+import { certificateFailure } from '../testing-fixtures/certificate-failure.ts';
 import { makeTestCertificate } from '../testing-fixtures/openssl-cert.ts';
 import { exportFromUserStore, findInUserStore, USER_STORE } from './cert-store.ts';
 import { CRYPT32, loadCrypt32 } from './crypt32-ffi.ts';
@@ -26,15 +27,7 @@ const NOBODY = '0F0151719EF9411B6C030C52C69B1F203E19BA5E';
 const psuser = { certPem: pem('psuser.pem'), keyPem: pem('psuser.pem') };
 const nobodyCertOnly = { certPem: pem('nobody.pem') };
 
-function failure(f: () => unknown): ClientCertificateError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ClientCertificateError);
-    return e as ClientCertificateError;
-  }
-  throw new Error('expected a ClientCertificateError');
-}
+const failure = certificateFailure;
 
 const win = (load: ReturnType<typeof fakeCrypt32>['load']) => ({
   env: {},
