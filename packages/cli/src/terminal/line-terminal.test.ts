@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { randomGraph } from '../../test/random-graph.ts';
 import { HISTORY_SIZE, loadHistory, stateDirectory } from './history.ts';
 import { createTerminal } from './line-terminal.ts';
-import { formatLocalError, MAX_LOCAL_ERROR_MESSAGE } from './render.ts';
+import { failedLineText, formatLocalError, MAX_LOCAL_ERROR_MESSAGE } from './render.ts';
 
 describe('stateDirectory: where the history is kept', () => {
   it('XDG_STATE_HOME first, then ~/.local/state; %LOCALAPPDATA% on Windows', () => {
@@ -117,5 +117,23 @@ describe('formatErrorRecord and text rendering of random server graphs (property
     } finally {
       terminal.close();
     }
+  });
+});
+
+describe('failedLineText: a typed line whose pipeline failed or stopped, as Enter-PSSession shows it', () => {
+  it('Error: and the exception message (not ErrorDetails); Stopped is PipelineStoppedException; others nothing', () => {
+    const rec = decodeErrorRecord(
+      errorRecordObject({
+        message: 'Cannot find path /nope',
+        fullyQualifiedErrorId: 'PathNotFound',
+        category: 'ObjectNotFound',
+        activity: 'Get-Item',
+        errorDetailsMessage: 'details win in the concise view of a live record, not here',
+      }),
+    );
+    expect(failedLineText('Failed', rec)).toBe('Error: Cannot find path /nope');
+    expect(failedLineText('Stopped', undefined)).toBe('Error: The pipeline has been stopped.');
+    expect(failedLineText('Completed', undefined)).toBeUndefined();
+    expect(failedLineText('Failed', undefined)).toBeUndefined();
   });
 });

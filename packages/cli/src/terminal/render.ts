@@ -1,5 +1,5 @@
 import { type InvocationEvent, type PSRemotingError, psValueText } from '@psremote/core';
-import type { ErrorRecordInfo } from '@psremote/psrp';
+import { type ErrorRecordInfo, type PSInvocationState, PSObject } from '@psremote/psrp';
 import type { TerminalHostUi } from './host-ui.ts';
 
 /**
@@ -36,6 +36,26 @@ export function renderEvent(
 export function formatErrorRecord(r: ErrorRecordInfo, colors: boolean): string {
   const text = `${r.message}\n    + CategoryInfo          : ${r.categoryInfo}\n    + FullyQualifiedErrorId : ${r.fullyQualifiedErrorId}`;
   return colors ? `\x1b[91m${text}\x1b[0m` : text;
+}
+
+/**
+ * What Enter-PSSession shows when a typed line's pipeline fails or is stopped (a throw, -ErrorAction Stop, a parse
+ * error, Ctrl+C): `Error: ` and the exception's message. The console host catches the remote pipeline's exception
+ * and hands its ErrorRecord to Out-Default in the pushed runspace (ConsoleHost.ReportException), so the record is
+ * formatted on the server as a deserialized property bag: the concise view finds no InvocationInfo nor
+ * CategoryInfo there, so its reason is `Error`, and no ErrorDetails, so its message is Exception.Message.
+ * A stopped pipeline throws PipelineStoppedException ("The pipeline has been stopped."). Checked against pwsh 7.6.
+ */
+export function failedLineText(
+  state: PSInvocationState | string,
+  reason: ErrorRecordInfo | undefined,
+): string | undefined {
+  if (state === 'Stopped') return 'Error: The pipeline has been stopped.';
+  if (state !== 'Failed' || reason === undefined) return undefined;
+  const exception = reason.raw.get('Exception');
+  const message = exception instanceof PSObject ? exception.get('Message') : undefined;
+  const text = typeof message === 'string' && message !== '' ? message : reason.message;
+  return `Error: ${text}`;
 }
 
 const BINDING_IDS = new Set([
