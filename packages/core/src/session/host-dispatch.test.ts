@@ -269,7 +269,7 @@ describe('dispatchHostCall: the engine-decoded call drives the HostUi (protocols
     expect(plain.records.map((r) => r.kind)).toEqual(['ask']);
   });
 
-  it('with the computer name, PromptForCredential says the remote computer asks; the default caption stays', async () => {
+  it('with the computer name, PromptForCredential says the remote computer asks; the CredUI default caption (with its blank) stays', async () => {
     const ui = new CapturingHostUi({ answers: [null, null] });
     await dispatchHostCall(
       hostCall('PromptForCredential1', ['c', 'm', 'user', 'target']),
@@ -278,7 +278,7 @@ describe('dispatchHostCall: the engine-decoded call drives the HostUi (protocols
       'srv',
     );
     await dispatchHostCall(
-      hostCall('PromptForCredential1', ['PowerShell credential request', 'm', 'user', 'target']),
+      hostCall('PromptForCredential1', ['PowerShell credential request ', 'm', 'user', 'target']),
       ui,
       undefined,
       'srv',
@@ -287,7 +287,7 @@ describe('dispatchHostCall: the engine-decoded call drives the HostUi (protocols
     expect(ui.calls[0]?.args[1]).toMatch(
       /^Warning: A script or application on the remote computer SRV is requesting/,
     );
-    expect(ui.calls[1]?.args[0]).toBe('PowerShell credential request');
+    expect(ui.calls[1]?.args[0]).toBe('PowerShell credential request ');
   });
 
   it('PromptForCredential1 and 2: caption, message, user and target name; a dismissal answers null', async () => {

@@ -57,8 +57,9 @@ const isCredential = (typeName: string) => /(^|\.)PSCredential$/i.test(typeName)
 function remoteHostSecurity(d: DecodedHostCall, ui: HostUi, computerName: string): DecodedHostCall {
   const computer = computerName.toUpperCase();
   const credentialCaption = (caption: string) =>
-    // CredUI.PromptForCredential_DefaultCaption is left as it is.
-    caption.toLowerCase() === 'powershell credential request'
+    // CredUI.PromptForCredential_DefaultCaption, trailing blank included, is left as it is: Get-Credential's own
+    // caption has no blank, so pwsh shows `PowerShell Credential Request: PowerShell credential request`.
+    caption.toLowerCase() === 'powershell credential request '
       ? caption
       : `PowerShell Credential Request: ${caption}`;
   const credentialMessage = (message: string) =>
