@@ -15,6 +15,7 @@ import { ProgressDisplay } from './progress.ts';
 import { ended, type RawInput, readKey, readMasked, withdrawn } from './raw-input.ts';
 import { DEFAULT_BG, DEFAULT_CURSOR_SIZE, DEFAULT_FG } from './raw-ui-start.ts';
 import type { KeyReader, TypeAhead } from './type-ahead.ts';
+import { wrapToWidth } from './wrap.ts';
 
 /** System.ConsoleColor to ANSI SGR (PowerShell's 16-colour console palette). */
 const FG = [30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97];
@@ -292,6 +293,8 @@ export class TerminalHostUi implements HostUi {
     this.writeCaption(caption, message);
     const user = userName || (await this.ask('User: ', signal));
     const password = await this.askMasked(`Password for user ${user}: `, signal);
+    // ConsoleHostUserInterface.PromptForCredential: an empty line after the password.
+    this.writeLine('');
     return { userName: user, password };
   }
 
@@ -300,11 +303,13 @@ export class TerminalHostUi implements HostUi {
    * caption when there is one, then the message (ConsoleHostUserInterface*.cs: WriteLineToConsole() first).
    */
   private writeCaption(caption: string, message: string): void {
+    // Both wrapped at words to the window width less one cell (WrapToCurrentWindowWidth).
+    const width = this.rawUi.windowSize.width - 1;
     if (caption) {
       this.writeLine('');
-      this.writeLine(caption);
+      this.writeLine(wrapToWidth(caption, width));
     }
-    if (message) this.writeLine(message);
+    if (message) this.writeLine(wrapToWidth(message, width));
   }
 
   private static hotKey(label: string): { key: string; text: string } {
