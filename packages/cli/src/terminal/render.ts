@@ -32,10 +32,29 @@ export function renderEvent(
   }
 }
 
-/** A remote error record in PowerShell's error view (red when `colors`): the message, CategoryInfo, FullyQualifiedErrorId. */
+/**
+ * A remote error record in pwsh's default error view, ConciseView (red when `colors`): `<reason>: <message>`, as
+ * `Invoke-Command -Session` shows it. The reason (PowerShellCore_format_ps1xml.cs, ErrorRecord's view):
+ * `Exception` for a `throw`, else the command the error came from (its CategoryInfo activity, the command's name for
+ * a cmdlet's error), else the invocation name, else the category when it says something, else the exception type,
+ * else `Error`. The message is ErrorDetails' when there is one, else the exception's.
+ * Not done: the `Line |` detail pwsh adds for an error of a multi-line script.
+ */
 export function formatErrorRecord(r: ErrorRecordInfo, colors: boolean): string {
-  const text = `${r.message}\n    + CategoryInfo          : ${r.categoryInfo}\n    + FullyQualifiedErrorId : ${r.fullyQualifiedErrorId}`;
+  const text = `${conciseReason(r)}: ${r.message}`;
   return colors ? `\x1b[91m${text}\x1b[0m` : text;
+}
+
+function conciseReason(r: ErrorRecordInfo): string {
+  const exception = r.raw.get('Exception');
+  if (exception instanceof PSObject && exception.get('WasThrownFromThrowStatement') === true)
+    return 'Exception';
+  if (r.activity) return r.activity;
+  const invocation = r.raw.get('InvocationInfo_InvocationName');
+  if (typeof invocation === 'string' && invocation !== '') return invocation;
+  if (r.category && r.category !== 'NotSpecified') return r.category;
+  if (r.reason) return r.reason;
+  return 'Error';
 }
 
 /**
