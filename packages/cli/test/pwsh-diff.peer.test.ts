@@ -26,11 +26,14 @@ interface Peer {
 }
 const peer = raw ? (JSON.parse(raw) as Peer) : undefined;
 const PWSH_PATH = `${process.env.PATH ?? ''}${delimiter}${join(homedir(), '.dotnet', 'tools')}`;
-const havePwsh = spawnSync('pwsh', ['-NoLogo', '-NoProfile', '-Command', 'exit 0'], {
-  env: { ...process.env, PATH: PWSH_PATH },
-}).status === 0;
+const havePwsh =
+  spawnSync('pwsh', ['-NoLogo', '-NoProfile', '-Command', 'exit 0'], {
+    env: { ...process.env, PATH: PWSH_PATH },
+  }).status === 0;
 if (process.env.PSREMOTE_REQUIRE_PEERS === '1' && !havePwsh)
-  throw new Error('PSREMOTE_REQUIRE_PEERS=1 but pwsh (the oracle client) is not on PATH nor in ~/.dotnet/tools');
+  throw new Error(
+    'PSREMOTE_REQUIRE_PEERS=1 but pwsh (the oracle client) is not on PATH nor in ~/.dotnet/tools',
+  );
 
 const REMOTE_PROMPT = /^\[pstest@127\.0\.0\.1\]: PS /gm;
 const ENDS_AT_PROMPT = /\[pstest@127\.0\.0\.1\]: PS [^\n]*> ?$/;
@@ -204,78 +207,170 @@ function byCommand(lines: readonly string[]): string[][] {
 
 const canRun = Boolean(peer) && havePwsh;
 
-describe.skipIf(!canRun)('psremote enter against pwsh Enter-PSSession, the same lines typed (differential)', () => {
-  let pwshScreen = '';
-  let oursScreen = '';
-  let pwsh: PtySession | undefined;
-  let ours: PtySession | undefined;
-  const env = { NO_COLOR: '1', USER: 'root', PATH: PWSH_PATH };
+describe.skipIf(!canRun)(
+  'psremote enter against pwsh Enter-PSSession, the same lines typed (differential)',
+  () => {
+    let pwshScreen = '';
+    let oursScreen = '';
+    let pwsh: PtySession | undefined;
+    let ours: PtySession | undefined;
+    const env = { NO_COLOR: '1', USER: 'root', PATH: PWSH_PATH };
 
-  beforeAll(async () => {
-    const p = peer as Peer;
-    const enter = `Enter-PSSession -HostName 127.0.0.1 -UserName pstest -Port ${p.port} -KeyFilePath '${p.key}' -Options @{UserKnownHostsFile='${p.knownHosts}'}`;
-    pwsh = new PtySession(
-      'pwsh',
-      ['-NoLogo', '-NoProfile', '-NoExit', '-Command', `Remove-Module PSReadLine; ${enter}`],
-      { env, rows: 50 },
-    );
-    // pwsh asks the terminal where the cursor is (ESC[6n) and waits: the headless screen answers as a terminal does.
-    pwsh.term.onData((d) => pwsh?.pty.write(d));
-    ours = new PtySession(
-      process.execPath,
-      [
-        BIN,
-        'enter',
-        '-HostName',
-        `pstest@127.0.0.1:${p.port}`,
-        '-KeyFilePath',
-        p.key,
-        '-Options',
-        `@{UserKnownHostsFile='${p.knownHosts}'}`,
-      ],
-      { env, rows: 50 },
-    );
-    try {
-      [pwshScreen, oursScreen] = await Promise.all([drive('pwsh', pwsh, STEPS), drive('psremote', ours, STEPS)]);
-    } finally {
-      if (process.env.PWSH_DIFF_DUMP) {
-        const { writeFileSync } = await import('node:fs');
-        writeFileSync(`${process.env.PWSH_DIFF_DUMP}/pwsh.raw`, pwsh.output);
-        writeFileSync(`${process.env.PWSH_DIFF_DUMP}/psremote.raw`, ours.output);
+    beforeAll(async () => {
+      const p = peer as Peer;
+      const enter = `Enter-PSSession -HostName 127.0.0.1 -UserName pstest -Port ${p.port} -KeyFilePath '${p.key}' -Options @{UserKnownHostsFile='${p.knownHosts}'}`;
+      pwsh = new PtySession(
+        'pwsh',
+        ['-NoLogo', '-NoProfile', '-NoExit', '-Command', `Remove-Module PSReadLine; ${enter}`],
+        { env, rows: 50 },
+      );
+      // pwsh asks the terminal where the cursor is (ESC[6n) and waits: the headless screen answers as a terminal does.
+      pwsh.term.onData((d) => pwsh?.pty.write(d));
+      ours = new PtySession(
+        process.execPath,
+        [
+          BIN,
+          'enter',
+          '-HostName',
+          `pstest@127.0.0.1:${p.port}`,
+          '-KeyFilePath',
+          p.key,
+          '-Options',
+          `@{UserKnownHostsFile='${p.knownHosts}'}`,
+        ],
+        { env, rows: 50 },
+      );
+      try {
+        [pwshScreen, oursScreen] = await Promise.all([
+          drive('pwsh', pwsh, STEPS),
+          drive('psremote', ours, STEPS),
+        ]);
+      } finally {
+        if (process.env.PWSH_DIFF_DUMP) {
+          const { writeFileSync } = await import('node:fs');
+          writeFileSync(`${process.env.PWSH_DIFF_DUMP}/pwsh.raw`, pwsh.output);
+          writeFileSync(`${process.env.PWSH_DIFF_DUMP}/psremote.raw`, ours.output);
+        }
       }
-    }
-  }, 120_000);
+    }, 120_000);
 
-  afterAll(() => {
-    pwsh?.kill();
-    ours?.kill();
-  });
+    afterAll(() => {
+      pwsh?.kill();
+      ours?.kill();
+    });
 
-  it('every typed command shows the same screen lines as in pwsh (known differences listed, each with its reason)', () => {
-    let expected = pwshScreen;
-    for (const d of KNOWN_DIFFERENCES) {
-      // Each known difference must still be there in pwsh's screen: a stale entry is a failure, not a pass.
-      expect(expected, d.why).toMatch(d.pwsh);
-      expected = expected.replace(d.pwsh, d.psremote);
-    }
-    const want = byCommand(transcript(expected));
-    const got = byCommand(transcript(oursScreen));
-    expect(got.length).toBeGreaterThanOrEqual(STEPS.length - 12);
-    for (let i = 0; i < Math.max(want.length, got.length); i++)
-      expect.soft(got[i]?.join('\n'), `after ${want[i]?.[0] ?? got[i]?.[0]}`).toBe(want[i]?.join('\n'));
-  });
+    it('every typed command shows the same screen lines as in pwsh (known differences listed, each with its reason)', () => {
+      let expected = pwshScreen;
+      for (const d of KNOWN_DIFFERENCES) {
+        // Each known difference must still be there in pwsh's screen: a stale entry is a failure, not a pass.
+        expect(expected, d.why).toMatch(d.pwsh);
+        expected = expected.replace(d.pwsh, d.psremote);
+      }
+      const want = byCommand(transcript(expected));
+      const got = byCommand(transcript(oursScreen));
+      expect(got.length).toBeGreaterThanOrEqual(STEPS.length - 12);
+      for (let i = 0; i < Math.max(want.length, got.length); i++)
+        expect.soft(got[i]?.join('\n'), `after ${want[i]?.[0] ?? got[i]?.[0]}`).toBe(want[i]?.join('\n'));
+    });
 
-  it('what came before the first prompt: the SSH banner, as it is (pwsh copies ssh stderr lines to its console)', () => {
-    const head = (s: string) => s.split('\n').slice(0, s.split('\n').findIndex((l) => l.startsWith('[pstest@')));
-    expect(head(pwshScreen)).toEqual(['psremote test sshd: authorized use only']);
-    expect(head(oursScreen)).toEqual(head(pwshScreen));
-  });
+    it('what came before the first prompt: the SSH banner, as it is (pwsh copies ssh stderr lines to its console)', () => {
+      const head = (s: string) =>
+        s.split('\n').slice(
+          0,
+          s.split('\n').findIndex((l) => l.startsWith('[pstest@')),
+        );
+      expect(head(pwshScreen)).toEqual(['psremote test sshd: authorized use only']);
+      expect(head(oursScreen)).toEqual(head(pwshScreen));
+    });
 
-  it('exit: pwsh goes back to its local prompt, psremote (which has no local shell) ends with status 0', async () => {
-    // Intentional difference: `exit` leaves the remote session in both; pwsh then shows its own local prompt.
-    pwsh?.type('exit\r');
-    ours?.type('exit\r');
-    await pwsh?.waitFor(/^PS \/[^\n]*> ?$/m, 20_000);
-    expect((await ours?.exited)?.exitCode).toBe(0);
-  });
+    it('exit: pwsh goes back to its local prompt, psremote (which has no local shell) ends with status 0', async () => {
+      // Intentional difference: `exit` leaves the remote session in both; pwsh then shows its own local prompt.
+      pwsh?.type('exit\r');
+      ours?.type('exit\r');
+      await pwsh?.waitFor(/^PS \/[^\n]*> ?$/m, 20_000);
+      expect((await ours?.exited)?.exitCode).toBe(0);
+    });
+  },
+);
+
+/**
+ * `psremote invoke -Command` against `Invoke-Command -Session $s -ScriptBlock {...}` in pwsh -NonInteractive.
+ * Compared where the two must agree: the output text of plain values, the error messages, and the exit status.
+ * Not compared, on purpose: psremote formats output on the server (Out-String) and keeps its stdout for output
+ * (warnings, verbose and the like go to stderr), while pwsh formats deserialized objects on the client (adding the
+ * PSComputerName and RunspaceId columns) and writes warnings to stdout.
+ */
+const INVOKE_CASES: readonly string[] = [
+  "'a'; 1+1",
+  "Write-Error 'boom'; 'after'",
+  "throw 'x'",
+  'Get-Item /nope',
+  "Get-Item /nope -ErrorAction Stop; 'not reached'",
+  '1/0',
+  "Write-Warning 'w'; 'o'",
+];
+
+describe.skipIf(!canRun)('psremote invoke against pwsh Invoke-Command -Session (differential)', () => {
+  it('the same stdout for plain values, the same error lines (concise view), the same exit status', () => {
+    const p = peer as Peer;
+    const env = { ...process.env, NO_COLOR: '1', PATH: PWSH_PATH };
+    // One pwsh, one session, every case: markers cut its stdout and stderr per case; $? gives the status pwsh -Command
+    // would exit with after that command alone (1 when it failed or wrote an error).
+    const script = [
+      `$s = New-PSSession -HostName 127.0.0.1 -UserName pstest -Port ${p.port} -KeyFilePath '${p.key}' -Options @{UserKnownHostsFile='${p.knownHosts}'}`,
+      ...INVOKE_CASES.map(
+        (c, i) =>
+          // A remote throw ends the whole -Command script: caught, it is shown as the host shows it (Out-String of
+          // the record is the error view's text) and counts as a failure.
+          `[Console]::Out.WriteLine('##${i}'); [Console]::Error.WriteLine('##${i}'); try { Invoke-Command -Session $s -ScriptBlock { ${c} }; $st = if ($?) { 0 } else { 1 } } catch { [Console]::Error.WriteLine(($_ | Out-String).Trim()); $st = 1 }; [Console]::Out.WriteLine("##status $st")`,
+      ),
+    ].join('\n');
+    const theirs = spawnSync('pwsh', ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', script], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const cut = (text: string) => text.split(/^##\d+\n/m).slice(1);
+    const pwshOut = cut(theirs.stdout);
+    const pwshErr = cut(theirs.stderr.replace(/\x1b\[[0-9;]*m/g, ''));
+    expect(pwshOut).toHaveLength(INVOKE_CASES.length);
+    INVOKE_CASES.forEach((c, i) => {
+      const ours = spawnSync(
+        process.execPath,
+        [
+          BIN,
+          'invoke',
+          '-HostName',
+          `pstest@127.0.0.1:${p.port}`,
+          '-KeyFilePath',
+          p.key,
+          '-Options',
+          `@{UserKnownHostsFile='${p.knownHosts}'}`,
+          '-Command',
+          c,
+        ],
+        { env, encoding: 'utf8', timeout: 30_000 },
+      );
+      const [out = '', status = ''] = (pwshOut[i] ?? '').split(/^##status /m);
+      // The banner is the connection's, written once per process (pwsh wrote it before its first marker).
+      const ourErr = ours.stderr.replace(/^psremote test sshd: authorized use only\n/, '');
+      let theirErrLines = (pwshErr[i] ?? '').split('\n').filter((l) => l !== '');
+      // A throw ends pwsh's whole -Command script, so the harness catches it and prints the record itself: the record
+      // then carries the harness's own position (`Line |` and the harness line). What Invoke-Command shows at top
+      // level is the first line's reason and the last line's message on one line.
+      if (theirErrLines[1] === 'Line |')
+        theirErrLines = [`${theirErrLines[0]?.trim()} ${theirErrLines.at(-1)?.replace(/^\s*\|\s/, '')}`];
+      const ourErrLines = ourErr.split('\n').filter((l) => l !== '');
+      expect.soft(ours.status, `exit status of ${c}`).toBe(Number(status.trim()));
+      if (c.includes('Write-Warning')) {
+        // Intentional: pwsh's console host writes warnings to stdout; psremote invoke keeps stdout for output.
+        expect.soft(out).toBe('WARNING: w\no\n');
+        expect.soft(ours.stdout).toBe('o\n');
+        expect.soft(ourErrLines).toEqual(['WARNING: w']);
+        return;
+      }
+      expect.soft(ours.stdout, `stdout of ${c}`).toBe(out);
+      expect.soft(ourErrLines, `stderr of ${c}`).toEqual(theirErrLines);
+    });
+  }, 90_000);
 });
