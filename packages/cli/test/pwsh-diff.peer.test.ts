@@ -308,6 +308,7 @@ const INVOKE_CASES: readonly string[] = [
   "Get-Item /nope -ErrorAction Stop; 'not reached'",
   '1/0',
   "Write-Warning 'w'; 'o'",
+  "'a'\nWrite-Error 'second line'",
 ];
 
 describe.skipIf(!canRun)('psremote invoke against pwsh Invoke-Command -Session (differential)', () => {

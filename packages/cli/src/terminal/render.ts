@@ -38,7 +38,8 @@ export function renderEvent(
  * `Exception` for a `throw`, else the command the error came from (its CategoryInfo activity, the command's name for
  * a cmdlet's error), else the invocation name, else the category when it says something, else the exception type,
  * else `Error`. The message is ErrorDetails' when there is one, else the exception's.
- * Not done: the `Line |` detail pwsh adds for an error of a multi-line script.
+ * No `Line |` detail: pwsh shows none for a remote record either, even from a multi-line script (the
+ * differential test checks one).
  */
 export function formatErrorRecord(r: ErrorRecordInfo, colors: boolean): string {
   const text = `${conciseReason(r)}: ${r.message}`;
