@@ -3,6 +3,7 @@ import { isPSRemotingError } from '@psremote/core';
 import type { InvocationLike } from './invoke-command.ts';
 import { drained, EXIT, type MainIo } from './io.ts';
 import type { Terminal } from './terminal/line-terminal.ts';
+import { failedLineText } from './terminal/render.ts';
 
 /**
  * What the REPL drives: an InteractiveSession over a PSSession of this process, or a session the agent holds
@@ -55,7 +56,8 @@ export async function runRepl(shell: ReplShell, terminal: Terminal, io: MainIo):
       // ConsoleHost: a remote IncompleteParseException (CategoryInfo.Reason) means "more input", not an error.
       if (!endOfBlock && end.state === 'Failed' && end.reason?.reason === 'IncompleteParseException')
         return { kind: 'incomplete' };
-      if (end.state === 'Failed' && end.reason) terminal.hostUi.writeErrorLine(end.reason.message);
+      const failure = failedLineText(end.state, end.reason);
+      if (failure !== undefined) terminal.hostUi.writeErrorLine(failure);
       if (shell.exitRequested !== undefined) return { kind: 'exit', code: shell.exitRequested };
       return { kind: 'done', failed: end.state !== 'Completed' || terminal.errorCount > errorsBefore };
     } finally {

@@ -207,9 +207,9 @@ async function openClient(
     signal.addEventListener('abort', onAbort, { once: true });
 
     client.on('banner', (message: string) => {
-      // sshd's Banner: ssh prints it on stderr, and pwsh shows ssh's stderr lines as warnings.
-      for (const line of message.replace(/\r/g, '').replace(/\n$/, '').split('\n'))
-        ctx.hostUi.writeWarningLine(line);
+      // sshd's Banner: ssh prints it on stderr, and pwsh copies each non-empty line of ssh's stderr to its console
+      // as it is, no `WARNING: ` (SSHClientSessionTransportManager.ProcessErrorThread: Console.WriteLine).
+      for (const line of message.replace(/\r/g, '').split('\n')) if (line !== '') ctx.hostUi.writeLine(line);
     });
     client.on('ready', () => {
       timings.readyMs = performance.now() - t0;

@@ -13,8 +13,9 @@ import {
 import { drained } from '../io.ts';
 import { ProgressDisplay } from './progress.ts';
 import { ended, type RawInput, readKey, readMasked, withdrawn } from './raw-input.ts';
-import { DEFAULT_BG, DEFAULT_FG } from './raw-ui-start.ts';
+import { DEFAULT_BG, DEFAULT_CURSOR_SIZE, DEFAULT_FG } from './raw-ui-start.ts';
 import type { KeyReader, TypeAhead } from './type-ahead.ts';
+import { wrapToWidth } from './wrap.ts';
 
 /** System.ConsoleColor to ANSI SGR (PowerShell's 16-colour console palette). */
 const FG = [30, 34, 32, 36, 31, 35, 33, 37, 90, 94, 92, 96, 91, 95, 93, 97];
@@ -84,7 +85,7 @@ export class TerminalHostUi implements HostUi {
       backgroundColor: DEFAULT_BG,
       cursorPosition: { x: 0, y: 0 },
       windowPosition: { x: 0, y: 0 },
-      cursorSize: 25,
+      cursorSize: DEFAULT_CURSOR_SIZE,
       get bufferSize() {
         return { width: out.columns || 120, height: 9001 };
       },
@@ -239,8 +240,9 @@ export class TerminalHostUi implements HostUi {
     fields: readonly FieldDescription[],
     signal?: AbortSignal,
   ): Promise<Record<string, PromptAnswer>> {
-    if (caption) this.writeLine(caption);
-    if (message) this.writeLine(message);
+    this.writeCaption(caption, message);
+    // ConsoleHostUserInterface.Prompt: the hint when any field has help (`!?` shows it).
+    if (fields.some((f) => f.helpMessage)) this.writeLine('(Type !? for Help.)');
     const out: Record<string, PromptAnswer> = {};
     for (const f of fields) {
       // The label's `&` marks a hot key (`&Path`); the console host shows the label without it.
@@ -288,11 +290,26 @@ export class TerminalHostUi implements HostUi {
     _targetName: string,
     signal?: AbortSignal,
   ): Promise<Credential | null> {
-    this.writeLine(caption || 'PowerShell credential request');
-    if (message) this.writeLine(message);
+    this.writeCaption(caption, message);
     const user = userName || (await this.ask('User: ', signal));
     const password = await this.askMasked(`Password for user ${user}: `, signal);
+    // ConsoleHostUserInterface.PromptForCredential: an empty line after the password.
+    this.writeLine('');
     return { userName: user, password };
+  }
+
+  /**
+   * The head of every console-host question (Prompt, PromptForCredential, PromptForChoice): an empty line and the
+   * caption when there is one, then the message (ConsoleHostUserInterface*.cs: WriteLineToConsole() first).
+   */
+  private writeCaption(caption: string, message: string): void {
+    // Both wrapped at words to the window width less one cell (WrapToCurrentWindowWidth).
+    const width = this.rawUi.windowSize.width - 1;
+    if (caption) {
+      this.writeLine('');
+      this.writeLine(wrapToWidth(caption, width));
+    }
+    if (message) this.writeLine(wrapToWidth(message, width));
   }
 
   private static hotKey(label: string): { key: string; text: string } {
@@ -337,8 +354,7 @@ export class TerminalHostUi implements HostUi {
     defaultChoice: number,
     signal?: AbortSignal,
   ): Promise<number> {
-    if (caption) this.writeLine(caption);
-    if (message) this.writeLine(message);
+    this.writeCaption(caption, message);
     for (;;) {
       const a = await this.ask(this.choiceLine(choices, defaultChoice >= 0 ? [defaultChoice] : []), signal);
       if (a.trim() === '' && defaultChoice >= 0) return defaultChoice;
@@ -358,8 +374,7 @@ export class TerminalHostUi implements HostUi {
     defaultChoices: readonly number[],
     signal?: AbortSignal,
   ): Promise<number[]> {
-    if (caption) this.writeLine(caption);
-    if (message) this.writeLine(message);
+    this.writeCaption(caption, message);
     const picked: number[] = [];
     for (let n = 0; ; ) {
       const a = await this.ask(`Choice[${n}]: `, signal);

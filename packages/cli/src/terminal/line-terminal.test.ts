@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type InvocationEvent, PSRemotingError } from '@psremote/core';
-import { decodeErrorRecord, errorRecordObject, PSObject } from '@psremote/psrp';
+import { decodeErrorRecord, type ErrorRecordInfo, errorRecordObject, PSObject } from '@psremote/psrp';
 import { describe, expect, it } from 'vitest';
 import { randomGraph } from '../../test/random-graph.ts';
 import { HISTORY_SIZE, loadHistory, stateDirectory } from './history.ts';
 import { createTerminal } from './line-terminal.ts';
-import { formatLocalError, MAX_LOCAL_ERROR_MESSAGE } from './render.ts';
+import { failedLineText, formatErrorRecord, formatLocalError, MAX_LOCAL_ERROR_MESSAGE } from './render.ts';
 
 describe('stateDirectory: where the history is kept', () => {
   it('XDG_STATE_HOME first, then ~/.local/state; %LOCALAPPDATA% on Windows', () => {
@@ -108,7 +108,8 @@ describe('formatErrorRecord and text rendering of random server graphs (property
         );
         const text = terminal.formatErrorRecord(decodeErrorRecord(rec));
         expect(text).toContain(`failure ${seed}`);
-        expect(text).toContain(`FullyQualifiedErrorId : Hostile${seed}`);
+        // Concise view: no activity nor invocation, NotSpecified: the category reason names it.
+        expect(text).toBe(`RuntimeException: failure ${seed}`);
         // The record itself as output, in text mode: its ToString, finite.
         terminal.render({ kind: 'output', value: rec } as InvocationEvent);
         terminal.render({ kind: 'output', value: rec.get('TargetObject') ?? null } as InvocationEvent);
@@ -117,5 +118,53 @@ describe('formatErrorRecord and text rendering of random server graphs (property
     } finally {
       terminal.close();
     }
+  });
+});
+
+describe('formatErrorRecord: the concise view Invoke-Command shows', () => {
+  const terminal = { formatErrorRecord: (r: ErrorRecordInfo) => formatErrorRecord(r, false) };
+  it('Exception for a throw, else the activity (the command), the category, the reason; ErrorDetails first', () => {
+    {
+      const thrown = errorRecordObject({
+        message: 'x',
+        fullyQualifiedErrorId: 'x',
+        category: 'OperationStopped',
+      });
+      const ex = thrown.get('Exception');
+      if (ex instanceof PSObject) ex.adapted.set('WasThrownFromThrowStatement', true);
+      expect(terminal.formatErrorRecord(decodeErrorRecord(thrown))).toBe('Exception: x');
+      const cmdlet = errorRecordObject({
+        message: 'Cannot find path',
+        fullyQualifiedErrorId: 'PathNotFound',
+        category: 'ObjectNotFound',
+        activity: 'Get-Item',
+        errorDetailsMessage: 'details',
+      });
+      expect(terminal.formatErrorRecord(decodeErrorRecord(cmdlet))).toBe('Get-Item: details');
+      const category = errorRecordObject({
+        message: 'm',
+        fullyQualifiedErrorId: 'f',
+        category: 'InvalidArgument',
+      });
+      expect(terminal.formatErrorRecord(decodeErrorRecord(category))).toBe('InvalidArgument: m');
+    }
+  });
+});
+
+describe('failedLineText: a typed line whose pipeline failed or stopped, as Enter-PSSession shows it', () => {
+  it('Error: and the exception message (not ErrorDetails); Stopped is PipelineStoppedException; others nothing', () => {
+    const rec = decodeErrorRecord(
+      errorRecordObject({
+        message: 'Cannot find path /nope',
+        fullyQualifiedErrorId: 'PathNotFound',
+        category: 'ObjectNotFound',
+        activity: 'Get-Item',
+        errorDetailsMessage: 'details win in the concise view of a live record, not here',
+      }),
+    );
+    expect(failedLineText('Failed', rec)).toBe('Error: Cannot find path /nope');
+    expect(failedLineText('Stopped', undefined)).toBe('Error: The pipeline has been stopped.');
+    expect(failedLineText('Completed', undefined)).toBeUndefined();
+    expect(failedLineText('Failed', undefined)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { type InvocationEvent, type PSRemotingError, psValueText } from '@psremote/core';
-import type { ErrorRecordInfo } from '@psremote/psrp';
+import { type ErrorRecordInfo, type PSInvocationState, PSObject } from '@psremote/psrp';
 import type { TerminalHostUi } from './host-ui.ts';
 
 /**
@@ -32,10 +32,50 @@ export function renderEvent(
   }
 }
 
-/** A remote error record in PowerShell's error view (red when `colors`): the message, CategoryInfo, FullyQualifiedErrorId. */
+/**
+ * A remote error record in pwsh's default error view, ConciseView (red when `colors`): `<reason>: <message>`, as
+ * `Invoke-Command -Session` shows it. The reason (PowerShellCore_format_ps1xml.cs, ErrorRecord's view):
+ * `Exception` for a `throw`, else the command the error came from (its CategoryInfo activity, the command's name for
+ * a cmdlet's error), else the invocation name, else the category when it says something, else the exception type,
+ * else `Error`. The message is ErrorDetails' when there is one, else the exception's.
+ * No `Line |` detail: pwsh shows none for a remote record either, even from a multi-line script (the
+ * differential test checks one).
+ */
 export function formatErrorRecord(r: ErrorRecordInfo, colors: boolean): string {
-  const text = `${r.message}\n    + CategoryInfo          : ${r.categoryInfo}\n    + FullyQualifiedErrorId : ${r.fullyQualifiedErrorId}`;
+  const text = `${conciseReason(r)}: ${r.message}`;
   return colors ? `\x1b[91m${text}\x1b[0m` : text;
+}
+
+function conciseReason(r: ErrorRecordInfo): string {
+  const exception = r.raw.get('Exception');
+  if (exception instanceof PSObject && exception.get('WasThrownFromThrowStatement') === true)
+    return 'Exception';
+  if (r.activity) return r.activity;
+  const invocation = r.raw.get('InvocationInfo_InvocationName');
+  if (typeof invocation === 'string' && invocation !== '') return invocation;
+  if (r.category && r.category !== 'NotSpecified') return r.category;
+  if (r.reason) return r.reason;
+  return 'Error';
+}
+
+/**
+ * What Enter-PSSession shows when a typed line's pipeline fails or is stopped (a throw, -ErrorAction Stop, a parse
+ * error, Ctrl+C): `Error: ` and the exception's message. The console host catches the remote pipeline's exception
+ * and hands its ErrorRecord to Out-Default in the pushed runspace (ConsoleHost.ReportException), so the record is
+ * formatted on the server as a deserialized property bag: the concise view finds no InvocationInfo nor
+ * CategoryInfo there, so its reason is `Error`, and no ErrorDetails, so its message is Exception.Message.
+ * A stopped pipeline throws PipelineStoppedException ("The pipeline has been stopped."). Checked against pwsh 7.6.
+ */
+export function failedLineText(
+  state: PSInvocationState | string,
+  reason: ErrorRecordInfo | undefined,
+): string | undefined {
+  if (state === 'Stopped') return 'Error: The pipeline has been stopped.';
+  if (state !== 'Failed' || reason === undefined) return undefined;
+  const exception = reason.raw.get('Exception');
+  const message = exception instanceof PSObject ? exception.get('Message') : undefined;
+  const text = typeof message === 'string' && message !== '' ? message : reason.message;
+  return `Error: ${text}`;
 }
 
 const BINDING_IDS = new Set([

@@ -211,14 +211,16 @@ export const SCENARIOS = [
     about: 'an ErrorRecord whose InnerException and TargetObject cycle',
     modes: ALL,
     exit: [1],
-    errorId: /HostileCycle/,
+    // The server's record in pwsh's concise view (no FullyQualifiedErrorId line, as Invoke-Command shows it).
+    errorId: /^RuntimeException: cyclic exception chain$/m,
   },
   {
     name: 'error-message-cycle',
     about: "an ErrorRecord whose exception's Message is its own base value",
     modes: ['json', 'enter'],
     exit: [1],
-    errorId: /HostileMessageCycle/,
+    // Concise view: nothing names a reason, so `Error:`; the message is the cyclic object's finite text.
+    errorId: /^Error: System\.Management\.Automation\.PSCustomObject$/m,
     needs: 'psrp-bounds',
   },
   {

@@ -222,6 +222,74 @@ describe('dispatchHostCall: the engine-decoded call drives the HostUi (protocols
     expect(ui.records).toEqual([{ kind: 'ask', member: 'Prompt', caption: 'cap', message: 'msg' }]);
   });
 
+  it('with the computer name: PowerShell client-side checks (a warning before a secure read, credential captions)', async () => {
+    const ui = new RecordingHostUi({
+      answers: ['s', { Name: 'n', Pwd: 's' }, { C: { userName: 'u', password: 'p' } }],
+    });
+    await dispatchHostCall(hostCall('ReadLineAsSecureString'), ui, undefined, 'server1');
+    await dispatchHostCall(
+      hostCall('Prompt', ['cap', 'msg', coll([field('Name', 'String'), field('Pwd', 'SecureString')])]),
+      ui,
+      undefined,
+      'server1',
+    );
+    await dispatchHostCall(
+      hostCall('Prompt', ['cap', 'msg', coll([field('C', 'System.Management.Automation.PSCredential')])]),
+      ui,
+      undefined,
+      'server1',
+    );
+    const [w1, a1, w2, a2, a3, ...rest] = ui.records;
+    expect(rest).toEqual([]);
+    expect(w1).toEqual({
+      kind: 'warning',
+      text: expect.stringMatching(
+        /^A script or application on the remote computer SERVER1 is asking to read a line securely\./,
+      ),
+    });
+    expect(a1).toMatchObject({ kind: 'ask', member: 'ReadLineAsSecureString' });
+    expect(w2).toEqual({
+      kind: 'warning',
+      text: expect.stringMatching(
+        /^A script or application on the remote computer SERVER1 is sending a prompt request\./,
+      ),
+    });
+    expect(a2).toEqual({ kind: 'ask', member: 'Prompt', caption: 'cap', message: 'msg' });
+    expect(a3).toMatchObject({
+      kind: 'ask',
+      member: 'Prompt',
+      caption: 'PowerShell Credential Request: cap',
+    });
+    expect((a3 as { message: string }).message).toMatch(
+      /^Warning: A script or application on the remote computer SERVER1 is requesting your credentials\.[^\n]*\n\nmsg$/,
+    );
+    // Without a computer name (a local host), the calls go through unchanged.
+    const plain = new RecordingHostUi({ answers: ['s'] });
+    await dispatchHostCall(hostCall('ReadLineAsSecureString'), plain);
+    expect(plain.records.map((r) => r.kind)).toEqual(['ask']);
+  });
+
+  it('with the computer name, PromptForCredential says the remote computer asks; the CredUI default caption (with its blank) stays', async () => {
+    const ui = new CapturingHostUi({ answers: [null, null] });
+    await dispatchHostCall(
+      hostCall('PromptForCredential1', ['c', 'm', 'user', 'target']),
+      ui,
+      undefined,
+      'srv',
+    );
+    await dispatchHostCall(
+      hostCall('PromptForCredential1', ['PowerShell credential request ', 'm', 'user', 'target']),
+      ui,
+      undefined,
+      'srv',
+    );
+    expect(ui.calls[0]?.args[0]).toBe('PowerShell Credential Request: c');
+    expect(ui.calls[0]?.args[1]).toMatch(
+      /^Warning: A script or application on the remote computer SRV is requesting/,
+    );
+    expect(ui.calls[1]?.args[0]).toBe('PowerShell credential request ');
+  });
+
   it('PromptForCredential1 and 2: caption, message, user and target name; a dismissal answers null', async () => {
     const ui = new CapturingHostUi({ answers: [{ userName: 'u', password: 'p' }, null] });
     const signal = new AbortController().signal;

@@ -45,18 +45,63 @@ function promptAnswerReturn(a: PromptAnswer | undefined, typeName: string): Host
   return { kind: 'credential', userName: a.userName, password: a.password };
 }
 
+const isSecureString = (typeName: string) => /(^|\.)SecureString$/i.test(typeName);
+const isCredential = (typeName: string) => /(^|\.)PSCredential$/i.test(typeName);
+
+/**
+ * What PowerShell's client does to a host call from a remote computer before its host sees it
+ * (RemoteHostCall.PerformSecurityChecksOnHostMessage): a secure read is preceded by a warning naming the computer,
+ * and a credential prompt says in its caption and message that the remote computer asks. Returns the call to
+ * dispatch (the same one, or one with the caption and message changed); the warnings are written here.
+ */
+function remoteHostSecurity(d: DecodedHostCall, ui: HostUi, computerName: string): DecodedHostCall {
+  const computer = computerName.toUpperCase();
+  const credentialCaption = (caption: string) =>
+    // CredUI.PromptForCredential_DefaultCaption, trailing blank included, is left as it is: Get-Credential's own
+    // caption has no blank, so pwsh shows `PowerShell Credential Request: PowerShell credential request`.
+    caption.toLowerCase() === 'powershell credential request '
+      ? caption
+      : `PowerShell Credential Request: ${caption}`;
+  const credentialMessage = (message: string) =>
+    `Warning: A script or application on the remote computer ${computer} is requesting your credentials. Enter your credentials only if you trust the remote computer and the application or script that is requesting them.\n\n${message}`;
+  switch (d.method) {
+    case 'ReadLineAsSecureString':
+      ui.writeWarningLine(
+        `A script or application on the remote computer ${computer} is asking to read a line securely. Enter sensitive information, such as your credentials, only if you trust the remote computer and the application or script that is requesting it.`,
+      );
+      return d;
+    case 'Prompt': {
+      // One warning per SecureString field, before the prompt.
+      for (const f of d.fields)
+        if (isSecureString(f.parameterTypeName))
+          ui.writeWarningLine(
+            `A script or application on the remote computer ${computer} is sending a prompt request. When you are prompted, enter sensitive information, such as credentials or passwords, only if you trust the remote computer and the application or script that is requesting the data.`,
+          );
+      if (!d.fields.some((f) => isCredential(f.parameterTypeName))) return d;
+      return { ...d, caption: credentialCaption(d.caption), message: credentialMessage(d.message) };
+    }
+    case 'PromptForCredential1':
+    case 'PromptForCredential2':
+      return { ...d, caption: credentialCaption(d.caption), message: credentialMessage(d.message) };
+    default:
+      return d;
+  }
+}
+
 /**
  * Answers one host call with the HostUi (protocols.md 1.6): output methods write, prompts ask, RawUI members
  * read or set. It acts on the engine's typed decoding of the call (`call.decoded`), read safely from whatever
  * the server sent. A member the HostUi cannot honour gets PowerShell's error reply,
- * never silence.
+ * never silence. With `computerName` (a session's), PowerShell's client-side security checks come first
+ * (remoteHostSecurity).
  */
 export async function dispatchHostCall(
   call: HostCall,
   ui: HostUi,
   signal?: AbortSignal,
+  computerName?: string,
 ): Promise<HostCallOutcome> {
-  const d = call.decoded;
+  const d = computerName === undefined ? call.decoded : remoteHostSecurity(call.decoded, ui, computerName);
   try {
     switch (d.method) {
       case 'Write1':

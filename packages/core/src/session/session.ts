@@ -408,7 +408,7 @@ export class PSSession {
     const hostUi = inv?.hostUi ?? (this._state === 'Opening' ? this.openingHostUi : undefined) ?? this.hostUi;
     // A prompt for a pipeline is withdrawn when the pipeline ends; one for the pool when the session ends.
     const signal = pipelineId ? inv?.signal : this.endedSignal.signal;
-    const answered = dispatchHostCall(call, hostUi, signal);
+    const answered = dispatchHostCall(call, hostUi, signal, this.computerName);
     // A write member wrote before dispatchHostCall's first await: if the terminal is full, the next message waits.
     this.hostBacklog.hold(hostUi, () => this.pump.resumeReceiving());
     void answered.then((outcome: HostCallOutcome) => {
