@@ -101,26 +101,50 @@ export function splitArguments(argv: readonly string[]): SplitArguments {
 /** The command part of the FullyQualifiedErrorId of psremote's own option errors (`MissingArgument,psremote`). */
 export const PSREMOTE_COMMAND = 'psremote';
 
+/** A usage error of psremote's own (exit status 2): PowerShell-style, `<errorId>,psremote` as its FullyQualifiedErrorId. */
+export function usageError(
+  message: string,
+  errorId: string,
+  targetObject?: string,
+  category: 'InvalidArgument' | 'ObjectNotFound' = 'InvalidArgument',
+): PSRemotingError {
+  return new PSRemotingError(message, {
+    errorId,
+    category,
+    ...(targetObject !== undefined ? { targetObject } : {}),
+    commandName: PSREMOTE_COMMAND,
+  });
+}
+
 function missingValue(option: string): PSRemotingError {
-  return new PSRemotingError(
+  return usageError(
     `Missing an argument for psremote's option '${option}'. Give the path of a PowerShell executable: ${option} <path> or ${option}=<path>.`,
-    {
-      errorId: 'MissingArgument',
-      category: 'InvalidArgument',
-      targetObject: option,
-      commandName: PSREMOTE_COMMAND,
-    },
+    'MissingArgument',
+    option,
   );
 }
 
 function noValue(option: string, token: string): PSRemotingError {
-  return new PSRemotingError(
+  return usageError(
     `psremote's option '${option}' takes no value: '${token}'. Write ${option} alone.`,
-    {
-      errorId: 'OptionTakesNoValue',
-      category: 'InvalidArgument',
-      targetObject: token,
-      commandName: PSREMOTE_COMMAND,
-    },
+    'OptionTakesNoValue',
+    token,
+  );
+}
+
+export function unknownOptions(options: readonly string[]): PSRemotingError {
+  return usageError(
+    `psremote has no option ${options.map((o) => `'${o}'`).join(', ')}: psremote --help lists its options. Enter-PSSession's own parameters take one dash (-ComputerName).`,
+    'UnknownPsremoteOption',
+    options[0],
+  );
+}
+
+export function unknownCommand(command: string): PSRemotingError {
+  return usageError(
+    `The term '${command}' is not recognized as a psremote command. Its commands: enter, invoke, new, get, remove, help (see psremote --help).`,
+    'UnknownPsremoteCommand',
+    command,
+    'ObjectNotFound',
   );
 }

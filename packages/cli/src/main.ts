@@ -30,7 +30,13 @@ import {
   runRemove,
   selectorOf,
 } from './agent/verbs.ts';
-import { type CliOptions, PSREMOTE_COMMAND, splitArguments } from './cli-options.ts';
+import {
+  type CliOptions,
+  splitArguments,
+  unknownCommand,
+  unknownOptions,
+  usageError,
+} from './cli-options.ts';
 import { installCommand, thisInstallKind } from './install-hint.ts';
 import { runInvoke } from './invoke-command.ts';
 import { EXIT, type MainIo } from './io.ts';
@@ -104,37 +110,12 @@ async function dispatch(argv: readonly string[], io: MainIo, end: ProcessEnd): P
     return EXIT.usage;
   }
   if (options.unknown.length > 0) {
-    const names = options.unknown.map((o) => `'${o}'`).join(', ');
-    io.stderr.write(
-      `${formatLocalError(
-        new PSRemotingError(
-          `psremote has no option ${names}: psremote --help lists its options. Enter-PSSession's own parameters take one dash (-ComputerName).`,
-          {
-            errorId: 'UnknownPsremoteOption',
-            category: 'InvalidArgument',
-            targetObject: options.unknown[0],
-            commandName: PSREMOTE_COMMAND,
-          },
-        ),
-      )}\n`,
-    );
+    io.stderr.write(`${formatLocalError(unknownOptions(options.unknown))}\n`);
     return EXIT.usage;
   }
   if (command === 'get' || command === 'remove') return await runTableVerb(command, psArguments, options, io);
   if (command !== 'enter' && command !== 'invoke' && command !== 'new') {
-    io.stderr.write(
-      `${formatLocalError(
-        new PSRemotingError(
-          `The term '${command}' is not recognized as a psremote command. Its commands: enter, invoke, new, get, remove, help (see psremote --help).`,
-          {
-            errorId: 'UnknownPsremoteCommand',
-            category: 'ObjectNotFound',
-            targetObject: command,
-            commandName: PSREMOTE_COMMAND,
-          },
-        ),
-      )}\n`,
-    );
+    io.stderr.write(`${formatLocalError(unknownCommand(command))}\n`);
     return EXIT.usage;
   }
 
@@ -552,11 +533,7 @@ function extractCommand(args: readonly string[]): {
   if (script === undefined) {
     return {
       rest,
-      error: new PSRemotingError("psremote invoke needs -Command '<script>'.", {
-        errorId: 'MissingArgument',
-        category: 'InvalidArgument',
-        commandName: PSREMOTE_COMMAND,
-      }),
+      error: usageError("psremote invoke needs -Command '<script>'.", 'MissingArgument'),
     };
   }
   return { script, rest };
