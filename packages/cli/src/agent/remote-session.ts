@@ -5,6 +5,7 @@ import type {
   PSRemotingError,
   SessionState,
 } from '@psremote/core';
+import { AsyncQueue } from '@psremote/core';
 import type { ErrorRecordInfo } from '@psremote/psrp';
 import type { InvocationLike } from '../invoke-command.ts';
 import type { ReplShell } from '../repl.ts';
@@ -130,32 +131,22 @@ export class AgentSessionShell implements ReplShell {
   }
 
   private start(request: { t: 'run' } & Record<string, unknown>): InvocationLike {
-    const events: InvocationEvent[] = [];
-    let wake: (() => void) | undefined;
-    let ended = false;
     // Backpressure: while the reader of the events (the REPL, waiting for a slow terminal) is behind, the next
     // message is not taken from the agent, whose socket then pauses (AgentClient), and the agent's session stops
-    // reading from the server. Only once somebody iterates, and not after they stopped.
+    // reading from the server. Only while somebody iterates: a reader that stopped lets the rest come.
+    const events = new AsyncQueue<InvocationEvent>(MAX_EVENTS_AHEAD);
     let reading = false;
-    let room: (() => void) | undefined;
-    let resolveFinished!: (f: Finished) => void;
-    let rejectFinished!: (e: unknown) => void;
-    const finished = new Promise<Finished>((res, rej) => {
-      resolveFinished = res;
-      rejectFinished = rej;
+    let stopReading!: () => void;
+    const stoppedReading = new Promise<void>((r) => {
+      stopReading = r;
     });
-    finished.catch(() => {});
-    const done = this.serial(async () => {
+    const done = this.serial(async (): Promise<Finished> => {
       this.client.send({ ...request, raw: rawUiSnapshot(this.hostUi) });
       for (;;) {
         const m = await this.client.next();
         if (m.t === 'event') {
           events.push(eventFromWire(m.ev as WireEvent));
-          wake?.();
-          if (reading && events.length >= MAX_EVENTS_AHEAD)
-            await new Promise<void>((r) => {
-              room = r;
-            });
+          if (reading) await Promise.race([events.room(), stoppedReading]);
           continue;
         }
         if (m.t === 'done') {
@@ -164,48 +155,25 @@ export class AgentSessionShell implements ReplShell {
         }
       }
     });
-    done.then(
+    const finished = done.then(
       (f) => {
-        ended = true;
-        wake?.();
-        resolveFinished(f);
+        events.end();
+        return f;
       },
       (e: unknown) => {
-        ended = true;
-        wake?.();
-        rejectFinished(e);
+        // A broken connection is thrown by the iteration once the events before it are read, as an Invocation does.
+        events.fail(e);
+        throw e;
       },
     );
-    const makeRoom = (): void => {
-      const r = room;
-      room = undefined;
-      r?.();
-    };
+    finished.catch(() => {});
     const iterate = async function* (): AsyncGenerator<InvocationEvent> {
       reading = true;
       try {
-        yield* pull();
+        yield* events;
       } finally {
         reading = false;
-        makeRoom();
-      }
-    };
-    const pull = async function* (): AsyncGenerator<InvocationEvent> {
-      for (;;) {
-        const ev = events.shift();
-        if (ev) {
-          if (events.length < MAX_EVENTS_AHEAD / 2) makeRoom();
-          yield ev;
-          continue;
-        }
-        if (ended) {
-          await finished; // a broken connection is thrown here, as an Invocation throws
-          return;
-        }
-        await new Promise<void>((r) => {
-          wake = r;
-        });
-        wake = undefined;
+        stopReading();
       }
     };
     return {
